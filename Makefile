@@ -1,0 +1,32 @@
+# Gongjian: `make run` and `make test` do all the set-up on a fresh machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install db demo run test clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+db: install
+	$(BIN)/gongjian db upgrade
+
+demo: db
+	$(BIN)/gongjian deploy --user designer rules bpmn
+
+run: demo
+	$(BIN)/gongjian serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

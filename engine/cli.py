@@ -1,0 +1,169 @@
+"""The `gongjian` command: database, deployments, instances, tasks, timers and audit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from . import audit, definitions, runtime, timers
+from .config import Settings
+from .errors import GongjianError
+from .identity import Actor
+from .platform import Platform
+
+
+def _json_arg(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"amount\": 5}'")
+    return value
+
+
+def _actor(args: argparse.Namespace) -> Actor:
+    groups = [g.strip() for g in (args.groups or "").split(",") if g.strip()]
+    return Actor(args.user, frozenset(groups))
+
+
+def _print(value) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def cmd_db_upgrade(platform: Platform, args: argparse.Namespace) -> int:
+    """Create or migrate the database schema."""
+    platform.upgrade()
+    print(f"database is up to date: {platform.database_url}")
+    return 0
+
+
+def cmd_deploy(platform: Platform, args: argparse.Namespace) -> int:
+    """Deploy BPMN/DMN files or folders."""
+    for path in args.paths:
+        with platform.uow() as uow:
+            for result in definitions.deploy_path(uow, path, args.user):
+                state = "deployed" if result.created else "unchanged"
+                print(f"{state}: {result.kind} {result.key} v{result.version} ({result.filename})")
+    return 0
+
+
+def cmd_start(platform: Platform, args: argparse.Namespace) -> int:
+    """Start a process instance."""
+    with platform.uow() as uow:
+        view = runtime.start_instance(uow, args.key, _actor(args),
+                                      business_key=args.business_key, data=args.data)
+    _print(view.__dict__)
+    return 0
+
+
+def cmd_tasks(platform: Platform, args: argparse.Namespace) -> int:
+    """List a user's open tasks."""
+    with platform.uow() as uow:
+        tasks = runtime.list_tasks(uow, _actor(args))
+    _print([{"id": t.id, "name": t.name, "process": t.process_key, "instance": t.instance_id,
+             "assignee": t.assignee, "groups": t.candidate_groups, "due_at": t.due_at}
+            for t in tasks])
+    return 0
+
+
+def cmd_complete(platform: Platform, args: argparse.Namespace) -> int:
+    """Complete a task with data."""
+    with platform.uow() as uow:
+        view = runtime.complete_task(uow, args.task_id, _actor(args), args.data)
+    _print({"instance": view.id, "status": view.status})
+    return 0
+
+
+def cmd_timers_fire(platform: Platform, args: argparse.Namespace) -> int:
+    """Fire the timers that are due now."""
+    report = timers.fire_due_timers(platform.uow)
+    _print(report.__dict__)
+    return 1 if report.failed else 0
+
+
+def cmd_worker(platform: Platform, args: argparse.Namespace) -> int:
+    """Fire due timers until stopped, sleeping until the next due time or the poll interval."""
+    print(f"timer worker on {platform.database_url}, polling every {args.poll}s", flush=True)
+    try:
+        while True:
+            report = timers.fire_due_timers(platform.uow)
+            if report.fired or report.failed:
+                print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} fired {len(report.fired)}, "
+                      f"failed {len(report.failed)}, incidents {len(report.incidents)}", flush=True)
+            next_due = timers.next_due_time(platform.uow)
+            wait = args.poll
+            if next_due is not None:
+                wait = max(0.05, min(args.poll, (next_due - platform.clock.now()).total_seconds()))
+            time.sleep(wait)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_audit_verify(platform: Platform, args: argparse.Namespace) -> int:
+    """Check the audit chain; exit 1 when it is broken."""
+    with platform.uow() as uow:
+        report = audit.verify_audit(uow.session)
+    if report.ok:
+        print(f"audit chain intact: {report.events} events")
+        return 0
+    print(f"audit chain BROKEN ({len(report.problems)} problems in {report.events} events):")
+    for problem in report.problems:
+        print(f"  - {problem}")
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="gongjian", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func, help_text: str, *, user: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.set_defaults(func=func)
+        if user:
+            p.add_argument("--user", default="admin", help="who acts (default: admin)")
+            p.add_argument("--groups", default="", help="comma-separated groups of the user")
+        return p
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema").set_defaults(func=cmd_db_upgrade)
+
+    p = command("deploy", cmd_deploy, "deploy BPMN/DMN files or folders", user=True)
+    p.add_argument("paths", nargs="+")
+    p = command("start", cmd_start, "start a process instance", user=True)
+    p.add_argument("key")
+    p.add_argument("--data", type=_json_arg, default={})
+    p.add_argument("--business-key")
+    command("tasks", cmd_tasks, "list a user's open tasks", user=True)
+    p = command("complete", cmd_complete, "complete a task", user=True)
+    p.add_argument("task_id")
+    p.add_argument("--data", type=_json_arg, default={})
+    tm = sub.add_parser("timers", help="timers").add_subparsers(dest="timers_command", required=True)
+    tm.add_parser("fire", help="fire the timers due now").set_defaults(func=cmd_timers_fire)
+    p = command("worker", cmd_worker, "fire due timers until stopped")
+    p.add_argument("--poll", type=float, default=5.0, help="longest sleep in seconds")
+    au = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
+    au.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    platform = Platform(Settings.from_env().database_url)
+    try:
+        return args.func(platform, args)
+    except GongjianError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        platform.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

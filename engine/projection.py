@@ -1,0 +1,161 @@
+"""Projections written with every save: ready human tasks and waiting timers as rows.
+
+The inbox and the timer worker query these indexed tables; neither ever deserializes a
+workflow. Both are brought in line with the workflow inside the same transaction as the
+instance state, so they can never disagree with it after a commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .assignment import resolve_candidates
+from .clock import as_utc
+from .errors import WorkflowExecutionError
+from .models import HumanTask, ProcessInstance, TaskCandidate, TimerJob
+
+OPEN_STATES = ("open", "claimed")
+
+
+def form_of(spec) -> dict:
+    """The `camunda:formData` of a user task spec as plain data."""
+    form = getattr(spec, "form", None)
+    if form is None or not form.fields:
+        return {}
+    fields = []
+    for field in form.fields:
+        item = {
+            "id": field.id, "label": field.label, "type": field.type,
+            "default": field.default_value,
+            "validation": {v.name: v.config for v in field.validation},
+            "properties": {p.id: p.value for p in field.properties},
+        }
+        if field.type == "enum":
+            item["options"] = [{"id": o.id, "name": o.name} for o in field.options]
+        fields.append(item)
+    return {"key": form.key, "fields": fields}
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list:
+    """READY user tasks of the workflow and of its subprocesses."""
+    tasks = list(workflow.get_tasks(state=TaskState.READY, manual=True))
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.get_tasks(state=TaskState.READY, manual=True))
+    return [t for t in tasks if hasattr(t.task_spec, "form")]
+
+
+def due_time(task, now: datetime) -> datetime | None:
+    """The task's due time from `camunda:dueDate`: a datetime, an ISO date/time or duration."""
+    expression = getattr(task.task_spec, "due_date", None)
+    if not expression:
+        return None
+    try:
+        value = task.workflow.script_engine.evaluate(task, expression)
+    except Exception as exc:
+        raise WorkflowExecutionError(
+            f"task '{task.task_spec.bpmn_id}': its due date '{expression}' failed: {exc}") from exc
+    return normalise_due(value, now, task.task_spec.bpmn_id)
+
+
+def normalise_due(value, now: datetime, element_id: str) -> datetime | None:
+    """A UTC due time from what a due-date expression returned."""
+    if value is None or value == "":
+        return None
+    if hasattr(value, "due") and isinstance(value.due, datetime):  # a working-day Deadline
+        return as_utc(value.due)
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), timezone.utc)
+    if isinstance(value, str) and value.upper().startswith("P"):
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    if isinstance(value, str):
+        return as_utc(value)
+    raise WorkflowExecutionError(f"task '{element_id}': its due date gave {value!r}, "
+                                 "which is not a date, time or ISO duration")
+
+
+def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
+                     now: datetime, completed: dict[str, str] | None = None) -> list[HumanTask]:
+    """Insert newly ready tasks, close the ones no longer ready; returns the new rows.
+
+    `completed` maps a task id to the user who just completed it; any other open row that
+    is no longer ready was cancelled by the process (a boundary event, an end, a cancel).
+    """
+    completed = completed or {}
+    existing = {t.id: t for t in session.execute(
+        select(HumanTask).where(HumanTask.instance_id == row.id,
+                                HumanTask.state.in_(OPEN_STATES))).scalars()}
+    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    for task_id, human in existing.items():
+        if task_id in ready:
+            continue
+        human.ended_at = now
+        if task_id in completed:
+            human.state, human.ended_by = "completed", completed[task_id]
+        else:
+            human.state = "cancelled"
+    created = []
+    for task_id, task in ready.items():
+        if task_id in existing:
+            continue
+        spec = task.task_spec
+        who = resolve_candidates(task, workflow.script_engine)
+        human = HumanTask(
+            id=task_id, instance_id=row.id, process_key=row.process_key,
+            business_key=row.business_key, element_id=spec.bpmn_id,
+            name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, assignee=who.assignee,
+            state="claimed" if who.assignee else "open", created_at=now,
+            due_at=due_time(task, now), form=form_of(spec), documentation=spec.documentation,
+            candidates=[TaskCandidate(kind="group", name=g) for g in who.groups]
+            + [TaskCandidate(kind="user", name=u) for u in who.users])
+        session.add(human)
+        created.append(human)
+    return created
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:
+    """Task id → (element id, due time in UTC) of every waiting timer event."""
+    timers = {}
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):  # a cycle: its next firing
+            value = value.get("next")
+        if value is None:
+            continue
+        if isinstance(value, str) and not value.upper().startswith("P"):
+            due = as_utc(TimerEventDefinition.get_datetime(value))
+        elif isinstance(value, datetime):
+            due = as_utc(value)
+        else:
+            continue
+        timers[str(task.id)] = (task.task_spec.bpmn_id, due)
+    return timers
+
+
+def sync_timers(session: Session, row: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Make the instance's timer rows match its waiting timers."""
+    wanted = waiting_timers(workflow)
+    existing = {t.id: t for t in session.execute(
+        select(TimerJob).where(TimerJob.instance_id == row.id)).scalars()}
+    for timer_id, job in existing.items():
+        if timer_id not in wanted:
+            session.delete(job)
+    for timer_id, (element_id, due) in wanted.items():
+        job = existing.get(timer_id)
+        if job is None:
+            session.add(TimerJob(id=timer_id, instance_id=row.id, element_id=element_id,
+                                 due_at=due, next_run_at=due, attempts=0, incident=False))
+        elif job.due_at != due:  # a cycle moved on to its next firing
+            job.due_at, job.next_run_at = due, due
+            job.attempts, job.incident, job.last_error = 0, False, None

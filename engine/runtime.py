@@ -1,0 +1,323 @@
+"""Runtime services: start, list, claim, unclaim, complete, cancel, and read history.
+
+Each service takes a unit of work, an actor and plain data, runs in one transaction and
+returns plain data (never a SpiffWorkflow object). Instance state, the human-task and
+timer projections and the audit events are written together or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from .audit import history
+from .clock import bind_clock
+from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
+from .forms import validate_task_data
+from .errors import (
+    ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
+    WorkflowExecutionError,
+)
+from .identity import Actor
+from .models import HumanTask, ProcessInstance, TaskCandidate
+from .projection import OPEN_STATES, sync_human_tasks, sync_timers
+from .expression_helpers import HELPERS
+from .sandbox import make_script_engine
+from .state import dump_state, load_state
+from .uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """A process instance as callers see it."""
+
+    id: int
+    process_key: str
+    version: int
+    business_key: str | None
+    status: str
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    row_version: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A human task as the inbox sees it."""
+
+    id: str
+    instance_id: int
+    process_key: str
+    business_key: str | None
+    element_id: str
+    name: str
+    lane: str | None
+    state: str
+    assignee: str | None
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    created_at: datetime
+    due_at: datetime | None
+    ended_at: datetime | None
+    ended_by: str | None
+    form: dict
+    documentation: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of an instance's history."""
+
+    at: datetime
+    actor: str
+    action: str
+    task_id: str | None
+    detail: str
+
+
+def task_view(task: HumanTask) -> TaskView:
+    """The plain view of a human-task row."""
+    return TaskView(
+        id=task.id, instance_id=task.instance_id, process_key=task.process_key,
+        business_key=task.business_key, element_id=task.element_id, name=task.name,
+        lane=task.lane, state=task.state, assignee=task.assignee,
+        candidate_groups=tuple(c.name for c in task.candidates if c.kind == "group"),
+        candidate_users=tuple(c.name for c in task.candidates if c.kind == "user"),
+        created_at=task.created_at, due_at=task.due_at, ended_at=task.ended_at,
+        ended_by=task.ended_by, form=task.form, documentation=task.documentation)
+
+
+def _instance_view(row: ProcessInstance, workflow: BpmnWorkflow | None = None) -> InstanceView:
+    return InstanceView(
+        id=row.id, process_key=row.process_key, version=row.deployment.version,
+        business_key=row.business_key, status=row.status, started_by=row.started_by,
+        started_at=row.started_at, ended_at=row.ended_at, row_version=row.row_version,
+        data=dict(workflow.data) if workflow is not None else {})
+
+
+# ---------------------------------------------------------------- restore and save
+
+@contextlib.contextmanager
+def _engine_errors(where: str):
+    """Turn a failing script, condition or decision into a domain error."""
+    try:
+        yield
+    except SpiffWorkflowException as exc:
+        element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or where
+        raise WorkflowExecutionError(f"element '{element}' failed: {exc}; nothing was changed") from exc
+
+
+def restore(session: Session, row: ProcessInstance) -> BpmnWorkflow:
+    """The live workflow of an instance row, with the restricted script engine set again."""
+    spec, subprocess_specs = SPEC_CACHE.get(session, row.bundle)
+    workflow = load_state(row.state, spec, subprocess_specs)
+    workflow.script_engine = make_script_engine(HELPERS)
+    return workflow
+
+
+def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, actor: Actor,
+          completed: dict[str, str] | None = None) -> None:
+    now = uow.clock.now()
+    row.state = dump_state(workflow)
+    if workflow.is_completed() and row.status == "running":
+        row.status, row.ended_at = "completed", now
+        uow.audit.record(actor.username, "instance_completed", subject=f"instance:{row.id}",
+                         instance_id=row.id)
+    uow.session.flush()
+    for task in sync_human_tasks(uow.session, row, workflow, now, completed):
+        uow.audit.record(actor.username, "task_created", subject=f"instance:{row.id}",
+                         instance_id=row.id, task_id=task.id, element=task.element_id,
+                         name=task.name, assignee=task.assignee,
+                         candidates=[c.name for c in task.candidates],
+                         due_at=task.due_at.isoformat() if task.due_at else None)
+    sync_timers(uow.session, row, workflow)
+
+
+def _load_for_write(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
+    uow.begin_write()
+    row = uow.session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFoundError(f"process instance {instance_id} does not exist")
+    return row
+
+
+# ---------------------------------------------------------------- services
+
+def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
+                   business_key: str | None = None,
+                   data: dict[str, Any] | None = None) -> InstanceView:
+    """Start the latest version of a process and run it to its first wait."""
+    uow.begin_write()
+    deployment = latest_deployment(uow.session, process_key)
+    if deployment is None or deployment.kind != "process":
+        raise NotFoundError(f"no process is deployed under the key '{process_key}'")
+    bundle = resolve_bundle(uow.session, deployment)
+    spec, subprocess_specs = SPEC_CACHE.get(uow.session, bundle)
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=make_script_engine(HELPERS))
+    workflow.data.update(data or {})
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data or {})
+    with bind_clock(uow.clock), _engine_errors(process_key):
+        workflow.do_engine_steps()
+    now = uow.clock.now()
+    row = ProcessInstance(process_key=process_key, deployment_id=deployment.id, bundle=bundle,
+                          business_key=business_key, status="running", state=b"",
+                          started_by=actor.username, started_at=now)
+    row.deployment = deployment
+    uow.session.add(row)
+    uow.session.flush()
+    uow.audit.record(actor.username, "instance_started", subject=f"instance:{row.id}",
+                     instance_id=row.id, process_key=process_key, version=deployment.version,
+                     business_key=business_key, data=data or None)
+    with bind_clock(uow.clock), _engine_errors(process_key):
+        save_instance(uow, row, workflow, actor)
+    uow.commit()
+    return _instance_view(row, workflow)
+
+
+def _visible(task: HumanTask, actor: Actor) -> bool:
+    if task.assignee == actor.username or task.ended_by == actor.username:
+        return True
+    return any((c.kind == "group" and c.name in actor.groups)
+               or (c.kind == "user" and c.name == actor.username) for c in task.candidates)
+
+
+def _task_for(uow: UnitOfWork, task_id: str, actor: Actor) -> HumanTask:
+    task = uow.session.get(HumanTask, task_id)
+    if task is None or not _visible(task, actor):
+        # Another unit's task is not found, not merely forbidden: ids reveal nothing.
+        raise NotFoundError(f"task {task_id} does not exist or is not yours to see")
+    return task
+
+
+def _require_open(task: HumanTask) -> None:
+    if task.state not in OPEN_STATES:
+        who = f" by {task.ended_by}" if task.ended_by else ""
+        raise ConflictError(f"task '{task.name}' was already {task.state}{who}; "
+                            "reload your task list")
+
+
+def get_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
+    """One task the actor may see."""
+    return task_view(_task_for(uow, task_id, actor))
+
+
+def list_tasks(uow: UnitOfWork, actor: Actor, *, include_group: bool = True,
+               limit: int = 200) -> list[TaskView]:
+    """Open tasks assigned to the actor and, unless told not to, those offered to their groups."""
+    mine = HumanTask.assignee == actor.username
+    offered = and_(HumanTask.assignee.is_(None), exists().where(
+        TaskCandidate.task_id == HumanTask.id,
+        or_(and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(actor.groups)),
+            and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username))))
+    query = (select(HumanTask).where(HumanTask.state.in_(OPEN_STATES),
+                                     or_(mine, offered) if include_group else mine)
+             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+             .limit(limit))
+    return [task_view(t) for t in uow.session.execute(query).scalars()]
+
+
+def claim_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
+    """Take a group task as one's own."""
+    uow.begin_write()
+    task = _task_for(uow, task_id, actor)
+    _require_open(task)
+    if task.assignee == actor.username:
+        return task_view(task)
+    if task.assignee is not None:
+        raise ConflictError(f"task '{task.name}' was already claimed by {task.assignee}")
+    task.assignee, task.state = actor.username, "claimed"
+    uow.audit.record(actor.username, "task_claimed", subject=f"instance:{task.instance_id}",
+                     instance_id=task.instance_id, task_id=task.id)
+    uow.commit()
+    return task_view(task)
+
+
+def unclaim_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
+    """Give a claimed task back to its candidate groups."""
+    uow.begin_write()
+    task = _task_for(uow, task_id, actor)
+    _require_open(task)
+    if task.assignee != actor.username:
+        raise PermissionDeniedError(f"task '{task.name}' is not claimed by you")
+    if not task.candidates:
+        raise InvalidStateError(f"task '{task.name}' was assigned to you directly and has no "
+                                "candidate group to go back to")
+    task.assignee, task.state = None, "open"
+    uow.audit.record(actor.username, "task_unclaimed", subject=f"instance:{task.instance_id}",
+                     instance_id=task.instance_id, task_id=task.id)
+    uow.commit()
+    return task_view(task)
+
+
+def complete_task(uow: UnitOfWork, task_id: str, actor: Actor,
+                  data: dict[str, Any] | None = None) -> InstanceView:
+    """Complete a task with the submitted data and run the process to its next wait."""
+    data = dict(data or {})
+    uow.begin_write()
+    task = _task_for(uow, task_id, actor)
+    _require_open(task)
+    if task.assignee is not None and task.assignee != actor.username:
+        raise PermissionDeniedError(f"task '{task.name}' is claimed by {task.assignee}")
+    data = validate_task_data(task.form, data)
+    row = _load_for_write(uow, task.instance_id)
+    workflow = restore(uow.session, row)
+    spiff_task = workflow.get_task_from_id(UUID(task_id))
+    if spiff_task is None or spiff_task.state != TaskState.READY:
+        raise ConflictError(f"task '{task.name}' is no longer waiting; reload and try again")
+    uow.audit.record(actor.username, "task_completed", subject=f"instance:{row.id}",
+                     instance_id=row.id, task_id=task_id, element=task.element_id,
+                     name=task.name, data=data or None)
+    with bind_clock(uow.clock), _engine_errors(task.element_id):
+        spiff_task.data.update(data)
+        spiff_task.run()
+        workflow.do_engine_steps()
+        save_instance(uow, row, workflow, actor, completed={task_id: actor.username})
+    uow.commit()
+    return _instance_view(row, workflow)
+
+
+def cancel_instance(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str) -> InstanceView:
+    """Cancel a running instance: its open tasks close and its timers are dropped."""
+    if not reason or not reason.strip():
+        raise TaskDataError("a reason is required to cancel a process instance",
+                            {"reason": ["required"]})
+    row = _load_for_write(uow, instance_id)
+    if row.status != "running":
+        raise ConflictError(f"process instance {instance_id} is already {row.status}")
+    workflow = restore(uow.session, row)
+    with bind_clock(uow.clock), _engine_errors(row.process_key):
+        workflow.cancel()
+        row.status, row.ended_at = "cancelled", uow.clock.now()
+        save_instance(uow, row, workflow, actor)
+    uow.audit.record(actor.username, "instance_cancelled", subject=f"instance:{row.id}",
+                     instance_id=row.id, why=reason.strip())
+    uow.commit()
+    return _instance_view(row, workflow)
+
+
+def get_instance(uow: UnitOfWork, instance_id: int) -> InstanceView:
+    """An instance with its process data (restores the workflow)."""
+    row = uow.session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFoundError(f"process instance {instance_id} does not exist")
+    return _instance_view(row, restore(uow.session, row))
+
+
+def instance_history(uow: UnitOfWork, instance_id: int) -> list[HistoryEntry]:
+    """Who did what and when in an instance, oldest first, from the audit log."""
+    if uow.session.get(ProcessInstance, instance_id) is None:
+        raise NotFoundError(f"process instance {instance_id} does not exist")
+    return [HistoryEntry(e.at, e.actor, e.action, e.task_id, e.detail)
+            for e in history(uow.session, instance_id=instance_id)]

@@ -1,0 +1,62 @@
+"""The unit of work: one transaction per service call, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from .audit import AuditTrail
+from .clock import Clock, SystemClock
+from .db import WRITE_INTENT
+from .errors import ConflictError
+
+
+class UnitOfWork:
+    """A session, the clock and the audit trail of one service call.
+
+    Use as a context manager; nothing is written unless `commit()` is called inside it.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock | None = None):
+        self.session_factory = session_factory
+        self.clock: Clock = clock or SystemClock()
+        self.session: Session
+        self.audit: AuditTrail
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self.session_factory()
+        self.audit = AuditTrail(self.session)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.rollback()
+        self.session.close()
+
+    def begin_write(self) -> None:
+        """Declare that this unit of work will write (on SQLite: take the write lock now)."""
+        if not self.session.in_transaction():
+            self.session.connection(execution_options={WRITE_INTENT: True})
+
+    def commit(self) -> None:
+        """Append the buffered audit events and commit, or raise ConflictError."""
+        try:
+            self.audit.flush(self.clock.now())
+            self.session.commit()
+        except StaleDataError as exc:
+            self.session.rollback()
+            raise ConflictError("Someone else changed this process instance first; "
+                                "reload and try again.") from exc
+        except OperationalError as exc:
+            self.session.rollback()
+            if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
+                raise ConflictError("The database was busy with another change; try again.") from exc
+            raise
+
+    def rollback(self) -> None:
+        """Discard everything not yet committed."""
+        self.audit.discard()
+        self.session.rollback()
