@@ -2,9 +2,11 @@
 
 The rules live here, in one place. A user task names its people with the Camunda
 attributes `camunda:candidateGroups`, `camunda:candidateUsers` and `camunda:assignee`:
-comma-separated literals, or `${expression}` tokens evaluated against the task's data
-(a token may yield one name or a list of names). A task that names nobody is for the
-role of its lane.
+comma-separated names, each of which may embed `${expression}` parts evaluated against
+the task's data — `supervisor`, `approver@${department}`, `unit:${responsible_unit}`. A
+name that is one whole `${expression}` may yield a list of names. A task that names
+nobody is for the role of its lane (lane names may be role codes or their Chinese labels;
+see `engine.organisation` for the groups a user acts in).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import re
 from dataclasses import dataclass
 
 from .errors import WorkflowExecutionError
+from .organisation import role_code
 
-_TOKEN = re.compile(r"\$\{(.+?)\}|#\{(.+?)\}|([^,]+)")
+_PART = re.compile(r"[$#]\{(.+?)\}")
 
 
 @dataclass(frozen=True)
@@ -26,19 +29,37 @@ class Candidates:
     assignee: str | None
 
 
+def _split(text: str) -> list[str]:
+    """Split on commas that are not inside a `${...}` part."""
+    tokens, depth, current = [], 0, []
+    for char in text:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(0, depth - 1)
+        if char == "," and depth == 0:
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    tokens.append("".join(current))
+    return [t.strip() for t in tokens if t.strip()]
+
+
 def _names(text: str | None, evaluate) -> list[str]:
     if not text:
         return []
     names: list[str] = []
-    for expr, hash_expr, literal in _TOKEN.findall(text):
-        if literal.strip():
-            names.append(literal.strip())
+    for token in _split(text):
+        whole = _PART.fullmatch(token)
+        if whole:
+            value = evaluate(whole.group(1).strip())
+            values = value if isinstance(value, (list, tuple, set)) else [value]
+            names.extend(str(v).strip() for v in values if v is not None and str(v).strip())
             continue
-        value = evaluate((expr or hash_expr).strip())
-        if value is None:
-            continue
-        values = value if isinstance(value, (list, tuple, set)) else [value]
-        names.extend(str(v).strip() for v in values if str(v).strip())
+        name = _PART.sub(lambda m: str(evaluate(m.group(1).strip())), token).strip()
+        if name:
+            names.append(name)
     return list(dict.fromkeys(names))  # keep order, drop repeats
 
 
@@ -58,5 +79,5 @@ def resolve_candidates(task, script_engine) -> Candidates:
     users = _names(getattr(spec, "candidate_users", None), evaluate)
     assignees = _names(getattr(spec, "assignee", None), evaluate)
     if not groups and not users and not assignees and spec.lane:
-        groups = [spec.lane]
+        groups = [role_code(spec.lane)]
     return Candidates(tuple(groups), tuple(users), assignees[0] if assignees else None)

@@ -3,6 +3,7 @@
 from alembic import context
 
 from engine.db import make_engine
+import engine.organisation  # noqa: F401  (registers its tables on Base)
 from engine.models import Base
 
 config = context.config
