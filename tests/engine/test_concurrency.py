@@ -1,0 +1,85 @@
+"""Two people completing the same task at once: one wins, the other is told, nothing breaks."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from sqlalchemy import func, select
+
+from engine import definitions, runtime
+from engine.audit import verify_audit
+from engine.errors import ConflictError
+from engine.identity import Actor
+from engine.models import AuditEvent, HumanTask, ProcessInstance
+
+from ..conftest import FIXTURES
+
+APPROVERS = [Actor.of("shenpi1", "approver"), Actor.of("shenpi2", "approver")]
+
+
+def test_two_threads_completing_one_task_one_succeeds_and_one_conflicts(platform):
+    with platform.uow() as uow:
+        definitions.deploy_path(uow, FIXTURES / "engine" / "timers.bpmn", "designer")
+    with platform.uow() as uow:
+        instance = runtime.start_instance(uow, "timers", APPROVERS[0])
+    with platform.uow() as uow:
+        [task] = runtime.list_tasks(uow, APPROVERS[0])
+
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def work(actor: Actor) -> None:
+        barrier.wait()
+        try:
+            with platform.uow() as uow:
+                runtime.complete_task(uow, task.id, actor)
+            outcomes[actor.username] = "completed"
+        except ConflictError as exc:
+            outcomes[actor.username] = exc
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in APPROVERS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    results = list(outcomes.values())
+    assert results.count("completed") == 1
+    assert sum(isinstance(r, ConflictError) for r in results) == 1
+    with platform.uow() as uow:
+        row = uow.session.get(HumanTask, task.id)
+        assert row.state == "completed" and outcomes[row.ended_by] == "completed"
+        completions = uow.session.execute(
+            select(func.count()).select_from(AuditEvent)
+            .where(AuditEvent.action == "task_completed")).scalar_one()
+        assert completions == 1
+        assert verify_audit(uow.session).ok
+        assert runtime.get_instance(uow, instance.id).status == "completed"
+
+
+def test_a_stale_row_version_is_a_conflict_and_writes_nothing(platform):
+    with platform.uow() as uow:
+        definitions.deploy_path(uow, FIXTURES / "engine" / "timers.bpmn", "designer")
+    with platform.uow() as uow:
+        instance = runtime.start_instance(uow, "timers", APPROVERS[0])
+    with platform.uow() as uow:
+        [task] = runtime.list_tasks(uow, APPROVERS[0])
+
+    # A writer that read the instance before another commit must lose at its own commit.
+    with platform.uow() as stale:
+        row = stale.session.get(ProcessInstance, instance.id)
+        stale.session.expunge(row)
+
+    with platform.uow() as uow:
+        runtime.complete_task(uow, task.id, APPROVERS[0])
+
+    with platform.uow() as uow:
+        uow.begin_write()
+        merged = uow.session.merge(row, load=False)
+        merged.status = "cancelled"
+        with pytest.raises(ConflictError):
+            uow.commit()
+    with platform.uow() as uow:
+        assert uow.session.get(ProcessInstance, instance.id).status == "completed"
