@@ -23,8 +23,6 @@ from engine.sandbox import MAX_SOURCE_LENGTH, check_expression
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-DMN13_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
-DMN12_NS = "http://www.omg.org/spec/DMN/20180521/MODEL/"
 
 # The name SpiffWorkflow's DMN engine gives the input value when a cell uses '?'.
 DMN_INPUT_NAME = "dmninputexpr"
@@ -68,9 +66,8 @@ _WRAPPERS = frozenset({
     "inputExpression", "inputEntry", "outputEntry", "text",
 })
 
-_EL_WRAPPED = re.compile(r"\s*\$\{(.*)\}\s*", re.DOTALL)
-_ISO_DATE = re.compile(
-    r"\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?\s*")
+# Camunda's own expression language; our due dates and timers are Python (see `_hint`).
+_CAMUNDA_EL = re.compile(r"\s*[$#]\{(.*)\}\s*", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -85,11 +82,9 @@ class Expression:
 
     @property
     def python_source(self) -> str:
-        """The Python that will run for this text (DMN unary tests and due dates differ)."""
+        """The Python that will run for this text (a DMN input cell such as `< 5` differs)."""
         if self.kind == "dmn_input_entry":
             return dmn_unary_test_as_python(self.text)
-        if self.kind == "due_date":
-            return due_date_as_python(self.text)
         return self.text
 
 
@@ -127,17 +122,6 @@ def _replace_input_placeholders(cell: str) -> str:
     return "".join(chars)
 
 
-def due_date_as_python(text: str) -> str:
-    """The expression a `camunda:dueDate` stands for: `${expr}` is `expr`, an ISO date a string."""
-    if len(text) <= MAX_SOURCE_LENGTH:
-        if _ISO_DATE.fullmatch(text):
-            return repr(text.strip())
-        wrapped = _EL_WRAPPED.fullmatch(text)
-        if wrapped:
-            return wrapped.group(1)
-    return text
-
-
 def find_expressions(root: etree._Element) -> list[Expression]:
     """Every expression, script and variable-name attribute in a BPMN or DMN document."""
     return list(_scan(root))
@@ -171,7 +155,8 @@ def _bpmn_expressions(node: etree._Element, local: str) -> Iterator[Expression]:
         for child in node:
             yield from _expression(child, child.text, "correlation", "eval")
     elif local == "userTask":
-        yield from _expression(node, node.get(f"{{{CAMUNDA_NS}}}dueDate"), "due_date", "eval")
+        due = node.get(f"{{{CAMUNDA_NS}}}dueDate")
+        yield from _expression(node, due_date_as_python(due) if due else due, "due_date", "eval")
     elif local == "messageEventDefinition":
         yield from _expression(node, node.get(f"{{{CAMUNDA_NS}}}expression"),
                                "message_payload", "eval")
@@ -179,6 +164,25 @@ def _bpmn_expressions(node: etree._Element, local: str) -> Iterator[Expression]:
         yield from _expression(node, node.get(f"{{{CAMUNDA_NS}}}collection"), "collection", "name")
         yield from _expression(node, node.get(f"{{{CAMUNDA_NS}}}elementVariable"),
                                "element_variable", "name")
+
+
+_ISO_LITERAL = re.compile(r"P[0-9YMWDTHS.,]+|\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]+)?")
+
+
+def due_date_as_python(text: str) -> str:
+    """The Python behind a `camunda:dueDate` as Camunda Modeler writes it.
+
+    Camunda writes `${expression}` or a bare ISO date or duration; both are accepted so
+    that Modeler files run unchanged: the braces are unwrapped (their content is Python
+    here) and a bare ISO literal is quoted. Anything else is already Python.
+    """
+    written = text.strip()
+    wrapped = _CAMUNDA_EL.fullmatch(written)
+    if wrapped:
+        return wrapped.group(1).strip()
+    if _ISO_LITERAL.fullmatch(written):
+        return repr(written)
+    return written
 
 
 def _expression(node: etree._Element, text: str | None, kind: str,
@@ -230,9 +234,20 @@ def _problem(expression: Expression, filename: str,
                          line=expression.line)
     except UnsafeExpressionError as exc:
         label = f"{KIND_LABELS[expression.kind]} {_excerpt(expression.text)}"
-        return UnsafeExpressionError(f"{label}: {exc.message}", filename=filename,
-                                     line=exc.line, element_id=exc.element_id)
+        return UnsafeExpressionError(f"{label}: {exc.message}{_hint(expression)}",
+                                     filename=filename, line=exc.line, element_id=exc.element_id)
     return None
+
+
+def _hint(expression: Expression) -> str:
+    """What to write instead, for the mistakes designers coming from Camunda make."""
+    if _CAMUNDA_EL.fullmatch(expression.text):
+        return ("; Camunda '${...}' expressions are not supported here, write the Python "
+                "inside the braces")
+    written = expression.text.strip()
+    if expression.kind in ("timer", "due_date") and written[:1] in "0123456789P":
+        return f"; a fixed date or duration is written in quotes, e.g. \"{written}\""
+    return ""
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

@@ -15,15 +15,17 @@ Python with full builtins. This module is the fence around that, in two layers:
    and re-checks each text before running it, so an expression that never went through a
    deployment (an old instance, a forgotten code path) still meets the same fence.
 
-Not covered: resource use that depends on data (`sum(range(n))` with a huge `n`). The check
-refuses the literal bombs (`9 ** 9 ** 9`, `'a' * 10 ** 9`, nesting and size limits); run-time
-limits on time and memory belong to the worker that runs the engine.
+Not covered: resource use that depends on data (`sum(range(n))` with a huge `n`, `s * n`).
+The check refuses the bombs written into the text (`9 ** 9 ** 9`, `'a' * 10 ** 9`,
+`f'{x:999999999}'`, nesting and size limits); limits on time and memory for what data can
+drive belong to the worker that runs the engine.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -41,6 +43,12 @@ MAX_EXPONENT = 100
 MAX_REPEAT = 10_000
 # `(a ** 2 + b ** 2) ** 0.5` needs two; three stacked powers already reach a million digits.
 MAX_POWER_NESTING = 2
+# How many operators deep the repetition rule looks: bounded, so the check stays linear.
+_SHAPE_LEVELS = 4
+# A format width or precision of five digits or more (`f'{x:999999999}'`) is a memory bomb.
+_WIDE_FORMAT = re.compile(r"\d{5,}")
+# The flags, width and precision of each `%` conversion: `%(name)-10.2f` -> `-10.2`.
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]{0,200}\))?([^a-zA-Z%(]*)")
 
 SAFE_BUILTINS: Mapping[str, Any] = MappingProxyType({
     "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
@@ -49,11 +57,11 @@ SAFE_BUILTINS: Mapping[str, Any] = MappingProxyType({
     "enumerate": enumerate, "zip": zip,
 })
 
-# Methods that only read or change plain data (dict, list, str).
+# Methods that only read or change plain data (dict, list, str) or format a date.
 SAFE_METHODS = frozenset({
     "get", "keys", "values", "items", "append", "extend", "pop", "update", "setdefault",
     "lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "split", "join",
-    "replace", "count", "index", "isdigit",
+    "replace", "count", "index", "isdigit", "isoformat",
 })
 
 # Capabilities rather than data: refused as names anywhere, not only when called, because a
@@ -80,28 +88,28 @@ _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
 )
 
 _REFUSED_SYNTAX: Mapping[type[ast.AST], str] = {
-    ast.Import: "'import' statements",
-    ast.ImportFrom: "'import' statements",
-    ast.Lambda: "lambda functions",
-    ast.FunctionDef: "function definitions ('def')",
-    ast.AsyncFunctionDef: "function definitions ('def')",
-    ast.ClassDef: "class definitions",
-    ast.While: "'while' loops (use 'for' over data)",
-    ast.With: "'with' blocks",
-    ast.AsyncWith: "'with' blocks",
-    ast.AsyncFor: "'async for' loops",
-    ast.Try: "'try' blocks",
-    ast.Global: "'global' statements",
-    ast.Nonlocal: "'nonlocal' statements",
-    ast.NamedExpr: "assignment expressions (':=')",
+    ast.Import: "an 'import' statement",
+    ast.ImportFrom: "an 'import' statement",
+    ast.Lambda: "a lambda function",
+    ast.FunctionDef: "a function definition ('def')",
+    ast.AsyncFunctionDef: "a function definition ('def')",
+    ast.ClassDef: "a class definition",
+    ast.While: "a 'while' loop (use 'for' over data)",
+    ast.With: "a 'with' block",
+    ast.AsyncWith: "a 'with' block",
+    ast.AsyncFor: "an 'async for' loop",
+    ast.Try: "a 'try' block",
+    ast.Global: "a 'global' statement",
+    ast.Nonlocal: "a 'nonlocal' statement",
+    ast.NamedExpr: "an assignment expression (':=')",
     ast.Yield: "'yield'",
     ast.YieldFrom: "'yield'",
     ast.Await: "'await'",
     ast.Return: "'return'",
     ast.Raise: "'raise'",
     ast.Assert: "'assert'",
-    ast.AnnAssign: "annotated assignments",
-    ast.Match: "'match' statements",
+    ast.AnnAssign: "an annotated assignment",
+    ast.Match: "a 'match' statement",
 }
 
 _REFUSED_OPERATORS: Mapping[type[ast.operator], str] = {
@@ -119,8 +127,8 @@ _NOT_ALLOWED = "is not allowed in expressions"
 class HelperRegistry(Mapping[str, Callable[..., Any]]):
     """The functions expressions may call by name, e.g. `add_working_days`.
 
-    A read-only mapping once built; hand it to `make_script_engine` and its names to
-    `check_expression` / `check_document` (iterating the registry yields the names).
+    Built while the application is set up; pass it to `make_script_engine` (which takes a
+    snapshot) and to `check_expression` / `check_document` (iterating it yields the names).
     """
 
     def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None):
@@ -180,7 +188,8 @@ def check_expression(text: str, *, mode: str = "eval", helpers: Collection[str] 
     except SyntaxError as exc:
         raise refuse(f"this is not valid Python: {exc.msg}", exc.lineno) from None
     except (ValueError, MemoryError, RecursionError) as exc:
-        raise refuse(f"this cannot be read as Python: {exc or type(exc).__name__}") from None
+        raise refuse(f"this is too complex to read as Python ({str(exc) or type(exc).__name__})"
+                     ) from None
     refusal = _first_refusal(tree, frozenset(SAFE_BUILTINS).union(helpers))
     if refusal is not None:
         message, offset = refusal
@@ -191,6 +200,7 @@ def _first_refusal(tree: ast.AST, callables: frozenset[str]) -> tuple[str, int |
     """The first thing in `tree` outside the safe subset, with its line in the text."""
     # Iterative, so that a hostile tree deeper than Python's recursion limit is still walked.
     stack: list[tuple[ast.AST, int, int]] = [(tree, 1, 0)]
+    refusals: list[tuple[int, int, int, str]] = []
     seen = 0
     while stack:
         node, depth, powers = stack.pop()
@@ -200,16 +210,20 @@ def _first_refusal(tree: ast.AST, callables: frozenset[str]) -> tuple[str, int |
             return f"the expression is too large (more than {MAX_NODES} parts)", lineno
         if depth > MAX_DEPTH:
             return f"the expression is nested too deeply (more than {MAX_DEPTH} levels)", lineno
-        reason = _reason_to_refuse(node, callables)
-        if reason is not None:
-            return reason, lineno
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             powers += 1
-            if powers > MAX_POWER_NESTING:
-                return (f"'**' nested more than {MAX_POWER_NESTING} deep {_NOT_ALLOWED}",
-                        lineno)
-        stack.extend((child, depth + 1, powers) for child in reversed(_children(node)))
-    return None
+        reason = _reason_to_refuse(node, callables)
+        if reason is None and powers > MAX_POWER_NESTING:
+            reason = f"'**' nested more than {MAX_POWER_NESTING} deep {_NOT_ALLOWED}"
+        if reason is not None:
+            # Keep walking: the refusal reported is the one that comes first in the text
+            # (`__import__` rather than the `.system` called on it), innermost on a tie.
+            refusals.append((lineno or 0, getattr(node, "col_offset", 0), -depth, reason))
+        stack.extend((child, depth + 1, powers) for child in _children(node))
+    if not refusals:
+        return None
+    lineno, _, _, reason = min(refusals)
+    return reason, lineno or None
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
@@ -243,6 +257,8 @@ def _reason_to_refuse(node: ast.AST, callables: frozenset[str]) -> str | None:
         return None
     if isinstance(node, ast.BinOp):
         return _operator_reason(node)
+    if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+        return _format_spec_reason(node.format_spec)
     if isinstance(node, ast.comprehension) and node.is_async:
         return f"'async for' {_NOT_ALLOWED}"
     return None
@@ -291,9 +307,29 @@ def _operator_reason(node: ast.BinOp) -> str | None:
                 f"{_NOT_ALLOWED}")
     if isinstance(node.op, ast.Mult):
         for sequence, count in ((node.left, node.right), (node.right, node.left)):
-            if _is_sequence_literal(sequence) and not _is_number_up_to(count, MAX_REPEAT):
+            if not _is_sequence(sequence):
+                continue
+            if not _is_number_up_to(count, MAX_REPEAT):
                 return (f"repeating a string or list by anything but a number literal "
                         f"up to {MAX_REPEAT} {_NOT_ALLOWED}")
+            if _contains_repetition(sequence):
+                return f"repeating a string or list that is itself repeated {_NOT_ALLOWED}"
+    if (isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant)
+            and isinstance(node.left.value, str)):
+        for spec in _PERCENT_SPEC.findall(node.left.value):
+            if "*" in spec or _WIDE_FORMAT.search(spec):
+                return f"a computed or five-digit '%' format width {_NOT_ALLOWED}"
+    return None
+
+
+def _format_spec_reason(spec: ast.AST) -> str | None:
+    """Refuse f-string widths that are computed or absurd (`f'{x:{n}}'`, `f'{x:99999999}'`)."""
+    parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
+    for part in parts:
+        if not isinstance(part, ast.Constant):
+            return f"a computed format spec in an f-string {_NOT_ALLOWED}"
+        if _WIDE_FORMAT.search(str(part.value)):
+            return f"a five-digit format width in an f-string {_NOT_ALLOWED}"
     return None
 
 
@@ -304,9 +340,23 @@ def _is_number_up_to(node: ast.expr, limit: int) -> bool:
             and abs(node.value) <= limit)
 
 
-def _is_sequence_literal(node: ast.expr) -> bool:
+def _is_sequence(node: ast.AST, levels: int = _SHAPE_LEVELS) -> bool:
+    """A string or list written in the text, or built from one (`'a' + b`, `'a' * 3`)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult, ast.Mod)):
+        return levels > 0 and (_is_sequence(node.left, levels - 1)
+                               or _is_sequence(node.right, levels - 1))
     return (isinstance(node, (ast.List, ast.Tuple, ast.ListComp, ast.JoinedStr))
             or isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)))
+
+
+def _contains_repetition(node: ast.AST, levels: int = _SHAPE_LEVELS) -> bool:
+    """Whether `node` repeats a sequence (`'a' * 3`), looking a few operators deep."""
+    if not isinstance(node, ast.BinOp):
+        return False
+    if isinstance(node.op, ast.Mult) and (_is_sequence(node.left) or _is_sequence(node.right)):
+        return True
+    return levels > 0 and (_contains_repetition(node.left, levels - 1)
+                           or _contains_repetition(node.right, levels - 1))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -319,7 +369,8 @@ class SafeEnvironment(TaskDataEnvironment):
     """SpiffWorkflow's task-data environment with safe builtins, helpers and a re-check."""
 
     def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None):
-        self.helpers = helpers if isinstance(helpers, HelperRegistry) else HelperRegistry(helpers)
+        # A snapshot: helpers registered later need a new engine.
+        self.helpers = HelperRegistry(helpers)
         self._helper_names = frozenset(self.helpers)
         super().__init__({"__builtins__": dict(SAFE_BUILTINS), **self.helpers})
 
@@ -339,10 +390,6 @@ class SafeEnvironment(TaskDataEnvironment):
         """Check, then run the script task `script` over the task data `context`."""
         _check_cached(script, "exec", self._helper_names)
         return super().execute(script, context, external_context)
-
-    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
-        """Service tasks are not part of the platform; refuse them plainly."""
-        raise NotImplementedError("service tasks are not supported")
 
 
 def make_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None
