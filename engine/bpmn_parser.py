@@ -4,15 +4,29 @@ SpiffWorkflow 3.2's `CamundaParser` reads lanes and `camunda:formData` but not
 `camunda:candidateGroups`, `camunda:candidateUsers`, `camunda:assignee` or
 `camunda:dueDate`. Those decide who sees a task and when it is late, so the user-task
 parser is extended here through `OVERRIDE_PARSER_CLASSES`, the library's own plug point.
+
+It reads `camunda:properties` into `task_spec.extensions` only for tasks, user tasks and a
+few others; script tasks and events get them here too, because the supervision convention
+(`action` = remind / escalate, see engine/supervision.py) is written on those elements.
 """
 
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, NoneTask, ScriptTask,
+)
+from SpiffWorkflow.camunda.parser.event_parsers import (
+    CamundaBoundaryEventParser, CamundaEndEventParser, CamundaIntermediateCatchEventParser,
+    CamundaIntermediateThrowEventParser,
+)
+from SpiffWorkflow.camunda.parser.task_spec import (
+    CAMUNDA_MODEL_NS, CamundaTaskParser, ScriptTaskParser, UserTaskParser,
+)
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
+SUPERVISION_ACTIONS = ("remind", "escalate")
 ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee", "dueDate")
 
 
@@ -48,10 +62,59 @@ class HumanTaskParser(UserTaskParser):
         return value.strip() or None if value is not None else None
 
 
+class _CamundaProperties:
+    """Mixin: read `camunda:properties` into the spec's `extensions`, as task parsers do."""
+
+    def parse_extensions(self, node=None):
+        """The element's camunda:property name → value pairs."""
+        return CamundaTaskParser.parse_extensions(self, node)
+
+
+class PropertiesScriptTaskParser(_CamundaProperties, ScriptTaskParser):
+    """A script task parser that keeps camunda:properties."""
+
+
+class PropertiesThrowEventParser(_CamundaProperties, CamundaIntermediateThrowEventParser):
+    """An intermediate throw event parser that keeps camunda:properties."""
+
+
+class PropertiesCatchEventParser(_CamundaProperties, CamundaIntermediateCatchEventParser):
+    """An intermediate catch event parser that keeps camunda:properties."""
+
+
+class PropertiesBoundaryEventParser(_CamundaProperties, CamundaBoundaryEventParser):
+    """A boundary event parser that keeps camunda:properties."""
+
+
+class PropertiesEndEventParser(_CamundaProperties, CamundaEndEventParser):
+    """An end event parser that keeps camunda:properties."""
+
+
+class SupervisionTaskParser(CamundaTaskParser):
+    """A plain `bpmn:task`; one marked with a supervision action runs on its own.
+
+    SpiffWorkflow makes every plain task manual (it waits for a person); a task marked
+    `action` = remind / escalate is the engine's to do, so the process must not stop there.
+    """
+
+    def parse_node(self):
+        """Parse the task and, when it carries a supervision action, make it automatic."""
+        spec = super().parse_node()
+        if self.task.extensions.get("action") in SUPERVISION_ACTIONS:
+            self.task.manual = False
+        return spec
+
+
 class GongjianParser(CamundaParser):
     """The Camunda 7 dialect with the assignment attributes of our user tasks."""
 
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (HumanTaskParser, HumanTaskSpec),
+        full_tag("task"): (SupervisionTaskParser, NoneTask),
+        full_tag("scriptTask"): (PropertiesScriptTaskParser, ScriptTask),
+        full_tag("intermediateThrowEvent"): (PropertiesThrowEventParser, IntermediateThrowEvent),
+        full_tag("intermediateCatchEvent"): (PropertiesCatchEventParser, IntermediateCatchEvent),
+        full_tag("boundaryEvent"): (PropertiesBoundaryEventParser, BoundaryEvent),
+        full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
     }

@@ -6,14 +6,44 @@ days from when the task starts") or a timer date of `working_days_later(3)`.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from datetime import date, datetime
 
 from .clock import current_time
 from .sandbox import HelperRegistry
 from .workcalendar import SHANGHAI as CALENDAR_TZ
-from .workcalendar import WorkingCalendar
+from .workcalendar import Deadline, WorkingCalendar
 
+# The calendar expressions use: the package data until `use_calendar` installs one with the
+# administrator's overrides (engine.calendar_admin.refresh_calendar does, per process).
 CALENDAR = WorkingCalendar()
+
+_recorded: contextvars.ContextVar[list[tuple[datetime, int, Deadline]] | None] = \
+    contextvars.ContextVar("gongjian_deadlines", default=None)
+
+
+def use_calendar(calendar: WorkingCalendar) -> None:
+    """Install the calendar every working-day helper uses from now on in this process."""
+    global CALENDAR
+    CALENDAR = calendar
+
+
+def current_calendar() -> WorkingCalendar:
+    """The calendar the working-day helpers use."""
+    return CALENDAR
+
+
+@contextlib.contextmanager
+def record_deadlines() -> Iterator[list[tuple[datetime, int, Deadline]]]:
+    """Collect (start, n, deadline) of every add_working_days call inside the block."""
+    calls: list[tuple[datetime, int, Deadline]] = []
+    token = _recorded.set(calls)
+    try:
+        yield calls
+    finally:
+        _recorded.reset(token)
 
 
 def now() -> datetime:
@@ -25,7 +55,11 @@ def add_working_days(start: datetime | date | str, n: int) -> datetime:
     """The end of the n-th working day after `start` (Asia/Shanghai working days)."""
     if isinstance(start, str):
         start = datetime.fromisoformat(start)
-    return CALENDAR.add_working_days(start, n).due
+    deadline = CALENDAR.add_working_days(start, n)
+    calls = _recorded.get()
+    if calls is not None and isinstance(start, datetime):
+        calls.append((start, n, deadline))
+    return deadline.due
 
 
 def working_days_later(n: int) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-    UniqueConstraint,
+    UniqueConstraint, false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -93,6 +93,7 @@ class HumanTask(Base):
         Index("ix_human_task_assignee_state_due", "assignee", "state", "due_at"),
         Index("ix_human_task_instance_state", "instance_id", "state"),
         Index("ix_human_task_state_due", "state", "due_at"),
+        Index("ix_human_task_due_provisional", "due_provisional", "state"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
@@ -106,6 +107,11 @@ class HumanTask(Base):
     state: Mapped[str] = mapped_column(String(20))  # open, claimed, completed, cancelled
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A due date in a year whose holiday schedule is not yet published is an estimate; when it
+    # came from add_working_days, its start and day count are kept so it can be recomputed.
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    due_basis_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_working_days: Mapped[int | None] = mapped_column(Integer)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by: Mapped[str | None] = mapped_column(String(100))
     form: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -7,6 +7,7 @@ instance state, so they can never disagree with it after a commit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from .assignment import resolve_candidates
 from .clock import as_utc
 from .errors import WorkflowExecutionError
+from .expression_scan import due_date_as_python
+from .expression_helpers import current_calendar, record_deadlines
 from .models import HumanTask, ProcessInstance, TaskCandidate, TimerJob
 
 OPEN_STATES = ("open", "claimed")
@@ -50,17 +53,46 @@ def ready_human_tasks(workflow: BpmnWorkflow) -> list:
     return [t for t in tasks if hasattr(t.task_spec, "form")]
 
 
-def due_time(task, now: datetime) -> datetime | None:
-    """The task's due time from `camunda:dueDate`: a datetime, an ISO date/time or duration."""
-    expression = getattr(task.task_spec, "due_date", None)
-    if not expression:
-        return None
+@dataclass(frozen=True)
+class Due:
+    """A task's due time, whether it is an estimate, and what it was counted from."""
+
+    at: datetime | None
+    provisional: bool = False
+    basis_at: datetime | None = None
+    working_days: int | None = None
+
+
+def due_of(task, now: datetime) -> Due:
+    """The task's due time from `camunda:dueDate`: a datetime, an ISO date/time or duration.
+
+    When the expression counted working days (`add_working_days`) to the very moment it
+    returned, the start and the count are kept, so the deadline can be recomputed once the
+    year's holiday schedule is published.
+    """
+    written = getattr(task.task_spec, "due_date", None)
+    if not written:
+        return Due(None)
+    expression = due_date_as_python(written)
     try:
-        value = task.workflow.script_engine.evaluate(task, expression)
+        with record_deadlines() as calls:
+            value = task.workflow.script_engine.evaluate(task, expression)
     except Exception as exc:
         raise WorkflowExecutionError(
             f"task '{task.task_spec.bpmn_id}': its due date '{expression}' failed: {exc}") from exc
-    return normalise_due(value, now, task.task_spec.bpmn_id)
+    at = normalise_due(value, now, task.task_spec.bpmn_id)
+    if at is None:
+        return Due(None)
+    provisional = current_calendar().is_provisional(at)
+    for start, n, deadline in calls:
+        if as_utc(deadline.due) == at:
+            return Due(at, provisional or deadline.provisional, as_utc(start), n)
+    return Due(at, provisional)
+
+
+def due_time(task, now: datetime) -> datetime | None:
+    """The task's due time from `camunda:dueDate` (see `due_of`)."""
+    return due_of(task, now).at
 
 
 def normalise_due(value, now: datetime, element_id: str) -> datetime | None:
@@ -108,12 +140,14 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
             continue
         spec = task.task_spec
         who = resolve_candidates(task, workflow.script_engine)
+        due = due_of(task, now)
         human = HumanTask(
             id=task_id, instance_id=row.id, process_key=row.process_key,
             business_key=row.business_key, element_id=spec.bpmn_id,
             name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, assignee=who.assignee,
             state="claimed" if who.assignee else "open", created_at=now,
-            due_at=due_time(task, now), form=form_of(spec), documentation=spec.documentation,
+            due_at=due.at, due_provisional=due.provisional, due_basis_at=due.basis_at,
+            due_working_days=due.working_days, form=form_of(spec), documentation=spec.documentation,
             candidates=[TaskCandidate(kind="group", name=g) for g in who.groups]
             + [TaskCandidate(kind="user", name=u) for u in who.users])
         session.add(human)

@@ -33,6 +33,7 @@ from .projection import OPEN_STATES, sync_human_tasks, sync_timers
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
 from .state import dump_state, load_state
+from .supervision_hook import apply_supervision_actions, remember_completed
 from .uow import UnitOfWork
 
 
@@ -123,7 +124,7 @@ def restore(session: Session, row: ProcessInstance) -> BpmnWorkflow:
     spec, subprocess_specs = SPEC_CACHE.get(session, row.bundle)
     workflow = load_state(row.state, spec, subprocess_specs)
     workflow.script_engine = make_script_engine(HELPERS)
-    return workflow
+    return remember_completed(workflow)
 
 
 def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, actor: Actor,
@@ -141,6 +142,7 @@ def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow,
                          name=task.name, assignee=task.assignee,
                          candidates=[c.name for c in task.candidates],
                          due_at=task.due_at.isoformat() if task.due_at else None)
+    apply_supervision_actions(uow, row, workflow, actor)
     sync_timers(uow.session, row, workflow)
 
 

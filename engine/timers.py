@@ -9,6 +9,7 @@ transaction orders the (single, documented) worker against the web process.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,10 +17,12 @@ from datetime import datetime, timedelta
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import func, select
 
-from .clock import bind_clock
+from .calendar_admin import refresh_calendar
+from .clock import FrozenClock, as_utc, bind_clock
 from .errors import GongjianError
 from .identity import TIMER
 from .models import ProcessInstance, TimerJob
+from .projection import waiting_timers
 from .runtime import restore, save_instance
 from .uow import UnitOfWork
 
@@ -45,17 +48,44 @@ def _next_due(uow: UnitOfWork, now: datetime, skip: set[str]) -> TimerJob | None
     return uow.session.execute(query.with_for_update(skip_locked=True)).scalar_one_or_none()
 
 
-def fire_one(uow: UnitOfWork, job: TimerJob) -> None:
-    """Restore the job's instance, let its due timers fire, run on, and save."""
-    row = uow.session.get(ProcessInstance, job.instance_id, with_for_update=True)
+@contextlib.contextmanager
+def _later_timers_wait(workflow):
+    """Skip the timer check that ends `do_engine_steps`: later due timers get their own turn."""
+    workflow.refresh_timers = lambda: None
+    try:
+        yield
+    finally:
+        del workflow.refresh_timers
+
+
+def fire_one(uow: UnitOfWork, job: TimerJob) -> list[str]:
+    """Restore the job's instance, fire its due timer, run on, and save; the ids that fired."""
+    # FOR UPDATE OF the instance only: PostgreSQL refuses to lock the outer-joined deployment.
+    row = uow.session.get(ProcessInstance, job.instance_id, with_for_update={"of": ProcessInstance})
+    pending = {j.id: j for j in uow.session.execute(
+        select(TimerJob).where(TimerJob.instance_id == row.id)).scalars()}
+    due_before = {job_id: j.due_at for job_id, j in pending.items()}
     workflow = restore(uow.session, row)
-    with bind_clock(uow.clock):
+    # The process runs on as at the job's due time, so a worker catching up after a pause
+    # fires an instance's missed timers one by one, in due order, each in its own transaction,
+    # and timers started on the way count from when they should have started (SpiffWorkflow
+    # fires a timer strictly after its time, hence the microsecond). The projection (task
+    # creation times, due dates) is written at the real time: people get the task now.
+    with bind_clock(FrozenClock(job.due_at + timedelta(microseconds=1))):
         workflow.refresh_timers()
-        workflow.do_engine_steps()
+        with _later_timers_wait(workflow):
+            workflow.do_engine_steps()
+    with bind_clock(uow.clock):
         save_instance(uow, row, workflow, TIMER)
-    uow.audit.record(TIMER.username, "timer_fired", subject=f"instance:{row.id}",
-                     instance_id=row.id, task_id=job.id, element=job.element_id,
-                     due_at=job.due_at.isoformat())
+    waiting = waiting_timers(workflow)
+    fired = sorted((job_id for job_id, due in due_before.items()
+                    if job_id not in waiting or waiting[job_id][1] != due),
+                   key=lambda job_id: (due_before[job_id], job_id))
+    for job_id in fired:
+        uow.audit.record(TIMER.username, "timer_fired", subject=f"instance:{row.id}",
+                         instance_id=row.id, task_id=job_id, element=pending[job_id].element_id,
+                         due_at=due_before[job_id].isoformat())
+    return fired
 
 
 def _record_failure(make_uow: Callable[[], UnitOfWork], job_id: str, error: Exception,
@@ -83,6 +113,8 @@ def _record_failure(make_uow: Callable[[], UnitOfWork], job_id: str, error: Exce
 def fire_due_timers(make_uow: Callable[[], UnitOfWork], *, limit: int = 500) -> FireReport:
     """Fire every timer due by the clock's now (up to `limit`), each in its own transaction."""
     report = FireReport()
+    with make_uow() as uow:
+        refresh_calendar(uow.session)  # overrides another process may have changed
     skip: set[str] = set()
     while len(report.fired) + len(report.failed) < limit:
         with make_uow() as uow:
@@ -90,18 +122,24 @@ def fire_due_timers(make_uow: Callable[[], UnitOfWork], *, limit: int = 500) -> 
             job = _next_due(uow, uow.clock.now(), skip)
             if job is None:
                 break
-            job_id = job.id
-            skip.add(job_id)
+            job_id, due_at = job.id, job.due_at
             try:
-                fire_one(uow, job)
+                fired = fire_one(uow, job)
                 uow.commit()
-                report.fired.append(job_id)
+                report.fired.extend(fired)
                 report.restored_instances += 1
+                # A cycle moves on to its next due time (fired again if that passed too);
+                # a timer that did not move would loop, so it waits for the next pass.
+                left = uow.session.execute(select(TimerJob.due_at)
+                                           .where(TimerJob.id == job_id)).scalar()
+                if left is not None and as_utc(left) == due_at:
+                    skip.add(job_id)
                 continue
             except (GongjianError, SpiffWorkflowException) as exc:
                 error: Exception = exc
             except Exception as exc:  # a broken timer must not stop the worker
                 error = exc
+        skip.add(job_id)
         report.failed.append(job_id)
         _record_failure(make_uow, job_id, error, report)
     return report

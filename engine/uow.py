@@ -35,6 +35,11 @@ class UnitOfWork:
                  tb: TracebackType | None) -> None:
         self.rollback()
         self.session.close()
+        conflict = _as_conflict(exc) if exc is not None else None
+        if conflict is not None:
+            # A lost race found at a flush inside a service is the same conflict as one
+            # found at commit: say so plainly instead of leaking a database error.
+            raise conflict from exc
 
     def begin_write(self) -> None:
         """Declare that this unit of work will write (on SQLite: take the write lock now)."""
@@ -46,17 +51,26 @@ class UnitOfWork:
         try:
             self.audit.flush(self.clock.now())
             self.session.commit()
-        except StaleDataError as exc:
+        except (StaleDataError, OperationalError) as exc:
             self.session.rollback()
-            raise ConflictError("Someone else changed this process instance first; "
-                                "reload and try again.") from exc
-        except OperationalError as exc:
-            self.session.rollback()
-            if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
-                raise ConflictError("The database was busy with another change; try again.") from exc
-            raise
+            conflict = _as_conflict(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
 
     def rollback(self) -> None:
         """Discard everything not yet committed."""
         self.audit.discard()
         self.session.rollback()
+
+
+def _as_conflict(exc: BaseException) -> ConflictError | None:
+    """The ConflictError a lost race or a busy database amounts to, if it is one."""
+    if isinstance(exc, StaleDataError):
+        return ConflictError("Someone else changed this process instance first; "
+                             "reload and try again.")
+    message = str(exc).lower()
+    if isinstance(exc, OperationalError) and ("locked" in message or "could not serialize"
+                                              in message or "deadlock" in message):
+        return ConflictError("The database was busy with another change; try again.")
+    return None

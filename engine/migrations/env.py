@@ -4,6 +4,9 @@ from alembic import context
 
 from engine.db import make_engine
 import engine.organisation  # noqa: F401  (registers its tables on Base)
+import engine.calendar_admin  # noqa: F401
+import engine.notifications  # noqa: F401
+import engine.supervision  # noqa: F401
 from engine.models import Base
 
 config = context.config
