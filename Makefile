@@ -6,7 +6,7 @@ BIN = $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install db demo run test clean
+.PHONY: install db demo run test bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,16 @@ db: install
 
 demo: db
 	$(BIN)/gongjian deploy --user designer rules bpmn
+	$(BIN)/gongjian demo load
 
 run: demo
 	$(BIN)/gongjian serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/engine_bench.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

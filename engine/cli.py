@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Sequence
-from datetime import datetime, timezone
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timezone
 
-from . import audit, definitions, runtime, timers
+from . import audit, calendar_admin, definitions, organisation, runtime, sla, timers
 from .config import Settings
-from .errors import GongjianError
+from .errors import GongjianError, NotFoundError
 from .identity import Actor
 from .platform import Platform
 
@@ -26,9 +26,14 @@ def _json_arg(text: str) -> dict:
     return value
 
 
-def _actor(args: argparse.Namespace) -> Actor:
-    groups = [g.strip() for g in (args.groups or "").split(",") if g.strip()]
-    return Actor(args.user, frozenset(groups))
+def _actor(uow, args: argparse.Namespace) -> Actor:
+    """The user's actor from the organisation (with its groups), plus any --groups given."""
+    extra = frozenset(g.strip() for g in (args.groups or "").split(",") if g.strip())
+    try:
+        known = organisation.actor_for(uow.session, args.user)
+    except NotFoundError:
+        return Actor(args.user, extra)
+    return Actor(known.username, known.groups | extra)
 
 
 def _print(value) -> None:
@@ -55,7 +60,7 @@ def cmd_deploy(platform: Platform, args: argparse.Namespace) -> int:
 def cmd_start(platform: Platform, args: argparse.Namespace) -> int:
     """Start a process instance."""
     with platform.uow() as uow:
-        view = runtime.start_instance(uow, args.key, _actor(args),
+        view = runtime.start_instance(uow, args.key, _actor(uow, args),
                                       business_key=args.business_key, data=args.data)
     _print(view.__dict__)
     return 0
@@ -64,7 +69,7 @@ def cmd_start(platform: Platform, args: argparse.Namespace) -> int:
 def cmd_tasks(platform: Platform, args: argparse.Namespace) -> int:
     """List a user's open tasks."""
     with platform.uow() as uow:
-        tasks = runtime.list_tasks(uow, _actor(args))
+        tasks = runtime.list_tasks(uow, _actor(uow, args))
     _print([{"id": t.id, "name": t.name, "process": t.process_key, "instance": t.instance_id,
              "assignee": t.assignee, "groups": t.candidate_groups, "due_at": t.due_at}
             for t in tasks])
@@ -74,7 +79,7 @@ def cmd_tasks(platform: Platform, args: argparse.Namespace) -> int:
 def cmd_complete(platform: Platform, args: argparse.Namespace) -> int:
     """Complete a task with data."""
     with platform.uow() as uow:
-        view = runtime.complete_task(uow, args.task_id, _actor(args), args.data)
+        view = runtime.complete_task(uow, args.task_id, _actor(uow, args), args.data)
     _print({"instance": view.id, "status": view.status})
     return 0
 
@@ -89,19 +94,55 @@ def cmd_timers_fire(platform: Platform, args: argparse.Namespace) -> int:
 def cmd_worker(platform: Platform, args: argparse.Namespace) -> int:
     """Fire due timers until stopped, sleeping until the next due time or the poll interval."""
     print(f"timer worker on {platform.database_url}, polling every {args.poll}s", flush=True)
+    stop = threading.Event()
     try:
-        while True:
-            report = timers.fire_due_timers(platform.uow)
-            if report.fired or report.failed:
-                print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} fired {len(report.fired)}, "
-                      f"failed {len(report.failed)}, incidents {len(report.incidents)}", flush=True)
-            next_due = timers.next_due_time(platform.uow)
-            wait = args.poll
-            if next_due is not None:
-                wait = max(0.05, min(args.poll, (next_due - platform.clock.now()).total_seconds()))
-            time.sleep(wait)
+        timers.run_worker(platform.uow, platform.clock, poll=args.poll, stop=stop, log=_log)
     except KeyboardInterrupt:
-        return 0
+        stop.set()
+    return 0
+
+
+def _log(line: str) -> None:
+    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} {line}", flush=True)
+
+
+def cmd_demo_load(platform: Platform, args: argparse.Namespace) -> int:
+    """Load the demo organisation, projects and running instances (idempotent)."""
+    from .demo import load_demo
+
+    load_demo(platform)
+    return 0
+
+
+def cmd_calendar_set(platform: Platform, args: argparse.Namespace) -> int:
+    """Make a day a working day or a day off (an administrator's override)."""
+    with platform.uow() as uow:
+        calendar_admin.set_override(uow, args.day, args.working, _actor(uow, args), args.note)
+    print(f"{args.day}: {'working day' if args.working else 'day off'}")
+    return 0
+
+
+def cmd_calendar_remove(platform: Platform, args: argparse.Namespace) -> int:
+    """Remove an administrator's override of a day."""
+    with platform.uow() as uow:
+        calendar_admin.remove_override(uow, args.day, _actor(uow, args), args.note)
+    print(f"{args.day}: override removed")
+    return 0
+
+
+def cmd_calendar_publish(platform: Platform, args: argparse.Namespace) -> int:
+    """Mark a year's holiday schedule as entered in full, then recompute provisional deadlines."""
+    with platform.uow() as uow:
+        calendar_admin.mark_year_published(uow, args.year, _actor(uow, args))
+    return cmd_deadlines_recompute(platform, args)
+
+
+def cmd_deadlines_recompute(platform: Platform, args: argparse.Namespace) -> int:
+    """Recompute the provisional deadlines of open tasks with the current calendar."""
+    with platform.uow() as uow:
+        changed = sla.recompute_provisional_deadlines(uow)
+    print(f"provisional deadlines recomputed: {changed}")
+    return 0
 
 
 def cmd_audit_verify(platform: Platform, args: argparse.Namespace) -> int:
@@ -117,8 +158,9 @@ def cmd_audit_verify(platform: Platform, args: argparse.Namespace) -> int:
     return 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every sub-command."""
+def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = None
+                 ) -> argparse.ArgumentParser:
+    """The argument parser of every sub-command; `extend` may add more (the web layer's)."""
     parser = argparse.ArgumentParser(prog="gongjian", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -147,14 +189,43 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_parser("fire", help="fire the timers due now").set_defaults(func=cmd_timers_fire)
     p = command("worker", cmd_worker, "fire due timers until stopped")
     p.add_argument("--poll", type=float, default=5.0, help="longest sleep in seconds")
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command",
+                                                                  required=True)
+    demo.add_parser("load", help="load the demo county (idempotent)").set_defaults(
+        func=cmd_demo_load)
+    cal = sub.add_parser("calendar", help="working-day calendar").add_subparsers(
+        dest="calendar_command", required=True)
+    p = cal.add_parser("set", help="override one day")
+    p.set_defaults(func=cmd_calendar_set)
+    p.add_argument("day", type=date.fromisoformat)
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--working", dest="working", action="store_true")
+    kind.add_argument("--off", dest="working", action="store_false")
+    p = cal.add_parser("remove", help="remove a day's override")
+    p.set_defaults(func=cmd_calendar_remove)
+    p.add_argument("day", type=date.fromisoformat)
+    p = cal.add_parser("publish", help="mark a year's schedule as entered in full")
+    p.set_defaults(func=cmd_calendar_publish)
+    p.add_argument("year", type=int)
+    for p in cal.choices.values():
+        p.add_argument("--user", default="admin")
+        p.add_argument("--groups", default="")
+        p.add_argument("--note")
+    dl = sub.add_parser("deadlines", help="deadlines").add_subparsers(dest="deadlines_command",
+                                                                     required=True)
+    dl.add_parser("recompute", help="recompute provisional deadlines").set_defaults(
+        func=cmd_deadlines_recompute)
     au = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
     au.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    if extend is not None:
+        extend(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None,
+         parser: argparse.ArgumentParser | None = None) -> int:
+    """Entry point of the console script (the web layer passes a parser with `serve`)."""
+    args = (parser or build_parser()).parse_args(argv)
     platform = Platform(Settings.from_env().database_url)
     try:
         return args.func(platform, args)

@@ -7,6 +7,7 @@ import engine.organisation  # noqa: F401  (registers its tables on Base)
 import engine.calendar_admin  # noqa: F401
 import engine.notifications  # noqa: F401
 import engine.supervision  # noqa: F401
+import engine.projects  # noqa: F401
 from engine.models import Base
 
 config = context.config

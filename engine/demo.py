@@ -1,0 +1,312 @@
+"""Demo data: the county's organisation, role accounts, a dozen projects and running instances.
+
+`load_demo(platform)` is idempotent: units and projects are upserted with the same values,
+accounts are created only when missing, definitions deploy only when changed, and the
+demo instances start only when none of them exists yet. Accounts carry role titles, never
+the personal names printed in the notice; they all share `DEMO_PASSWORD`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from . import definitions, runtime
+from .models import ProcessInstance
+from .organisation import UserAccount, actor_for, add_unit, add_user
+from .platform import Platform
+from .projects import Project, add_project, start_data
+
+DEMO_PASSWORD = "gongjian2026"
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_KEY_PREFIX = "DEMO-"
+
+WORKING_GROUPS = [
+    ("wg_coord", "综合协调小组"), ("wg_planning", "项目谋划小组"), ("wg_invest", "招商引资小组"),
+    ("wg_prework", "项目前期小组"), ("wg_advance", "项目推进小组"), ("wg_supervision", "督办监督小组"),
+]
+SUB_COMMANDS = [
+    ("sc_industry", "工业领域项目攻坚分指挥部", "产业"),
+    ("sc_digital", "数字经济领域项目攻坚分指挥部", "数字经济"),
+    ("sc_energy", "能源领域项目攻坚分指挥部", "能源"),
+    ("sc_culture", "文旅康养领域项目攻坚分指挥部", "文旅康养"),
+    ("sc_rural", "乡村振兴领域项目攻坚分指挥部", "乡村振兴"),
+    ("sc_services", "现代服务业领域项目攻坚分指挥部", "现代服务业"),
+    ("sc_infra", "基础设施领域项目攻坚分指挥部", "基础设施"),
+]
+DEPARTMENTS = [
+    ("drc", "县发展和改革局"), ("govoffice", "县政府办公室"), ("dcs", "县委县政府督查室"),
+    ("jw", "县纪委监委"), ("xzsp", "县行政审批服务管理局"), ("zrzy", "县自然资源局"),
+    ("sthj", "市生态环境局陵川分局"), ("zj", "县住房和城乡建设管理局"), ("gxj", "县工业和信息化局"),
+    ("nyj", "县能源局"), ("wlj", "县文化和旅游局"), ("nync", "县农业农村局"),
+    ("jtj", "县交通运输局"), ("slj", "县水利局"), ("czj", "县财政局"), ("swj", "县商务局"),
+    ("tzcj", "县投资促进中心"), ("xmtj", "县项目推进中心"), ("yspsz", "县预算评审中心"),
+    ("tjj", "县统计局"),
+]
+TOWNSHIPS = [
+    ("t_chongwen", "崇文镇"), ("t_liyi", "礼义镇"), ("t_fucheng", "附城镇"),
+    ("t_xihedi", "西河底镇"), ("t_pingcheng", "平城镇"), ("t_yangcun", "杨村镇"),
+    ("t_lucheng", "潞城镇"), ("t_qinjiazhuang", "秦家庄乡"), ("t_duohuo", "夺火乡"),
+    ("t_magedang", "马圪当乡"), ("t_gujiao", "古郊乡"), ("t_liuquan", "六泉乡"),
+]
+COMPANIES = [  # invented for the demo
+    ("co_solar", "太行示例光伏发电有限公司（演示）"),
+    ("co_materials", "陵川示例新材料有限公司（演示）"),
+    ("co_data", "陵川示例数据科技有限公司（演示）"),
+    ("co_tourism", "太行示例文旅康养有限公司（演示）"),
+    ("co_agri", "陵川示例农业开发有限公司（演示）"),
+    ("co_logistics", "陵川示例物流有限公司（演示）"),
+    ("co_urban", "陵川县城市建设投资有限公司（演示）"),
+]
+# lead department of each sub-command (its deputy commander heads it)
+SUB_COMMAND_DEPARTMENT = {
+    "sc_industry": "gxj", "sc_digital": "gxj", "sc_energy": "nyj", "sc_culture": "wlj",
+    "sc_rural": "nync", "sc_services": "swj", "sc_infra": "zj",
+}
+
+# code, name, field, stage, township, lead department, unit, specialist, key level, funding, 万元
+PROJECTS = [
+    ("XM-2026-001", "年产5万吨高性能新材料项目", "sc_industry", "construction", "t_fucheng", "gxj",
+     "co_materials", "specialist1", "city", "enterprise", 86000),
+    ("XM-2026-002", "装备制造产业园标准化厂房", "sc_industry", "prework", "t_lucheng", "gxj",
+     "co_urban", "specialist1", "county", "government", 32000),
+    ("XM-2026-003", "县域大数据中心", "sc_digital", "prework", "t_chongwen", "gxj",
+     "co_data", "specialist2", "county", "enterprise", 15000),
+    ("XM-2026-004", "100MW农光互补光伏电站", "sc_energy", "prework", "t_xihedi", "nyj",
+     "co_solar", "specialist2", "province", "enterprise", 45000),
+    ("XM-2026-005", "分散式风电项目", "sc_energy", "planning", "t_gujiao", "nyj",
+     "co_solar", "specialist2", "none", "enterprise", 28000),
+    ("XM-2026-006", "太行山康养旅游度假区", "sc_culture", "construction", "t_magedang", "wlj",
+     "co_tourism", "specialist3", "province", "enterprise", 120000),
+    ("XM-2026-007", "王莽岭景区游客服务中心提升", "sc_culture", "completion", "t_gujiao", "wlj",
+     "co_tourism", "specialist3", "county", "government", 6800),
+    ("XM-2026-008", "中药材种植加工一体化项目", "sc_rural", "production", "t_liuquan", "nync",
+     "co_agri", "specialist3", "city", "enterprise", 9500),
+    ("XM-2026-009", "高标准农田建设项目", "sc_rural", "construction", "t_pingcheng", "nync",
+     "co_urban", "specialist1", "county", "government", 5200),
+    ("XM-2026-010", "县城商贸物流园", "sc_services", "planning", "t_liyi", "swj",
+     "co_logistics", "specialist2", "none", "enterprise", 18000),
+    ("XM-2026-011", "县城集中供热管网改造", "sc_infra", "completion", "t_chongwen", "zj",
+     "co_urban", "specialist1", "county", "government", 7600),
+    ("XM-2026-012", "农村公路提质改造工程", "sc_infra", "production", "t_yangcun", "jtj",
+     "co_urban", "specialist3", "city", "government", 11000),
+]
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What `load_demo` did."""
+
+    units: int
+    accounts: int
+    accounts_created: int
+    projects: int
+    instances_started: int
+    password: str
+
+    def __str__(self) -> str:
+        return (f"demo: {self.units} units, {self.accounts} accounts "
+                f"({self.accounts_created} new), {self.projects} projects, "
+                f"{self.instances_started} instances started; "
+                f"every demo account's password is {self.password}")
+
+
+def _units(session) -> int:
+    add_unit(session, "hq", "陵川县项目攻坚指挥部", "headquarters", sort=0)
+    add_unit(session, "office", "指挥部办公室（设在县发改局）", "office", "hq", sort=1)
+    rows = [(c, n, "working_group", "hq") for c, n in WORKING_GROUPS]
+    rows += [(c, n, "sub_command", "hq") for c, n, _short in SUB_COMMANDS]
+    rows += [(c, n, "department", None) for c, n in DEPARTMENTS]
+    rows += [(c, n, "township", None) for c, n in TOWNSHIPS]
+    rows += [("zone", "示范区管委会", "zone", None)]
+    rows += [(c, n, "company", None) for c, n in COMPANIES]
+    session.flush()
+    for sort, (code, name, kind, parent) in enumerate(rows, start=10):
+        add_unit(session, code, name, kind, parent, sort=sort)
+    session.flush()
+    return len(rows) + 2
+
+
+def _accounts() -> list[tuple[str, str, str, list]]:
+    """username, display name, unit, roles (a role, or (role, unit))."""
+    accounts = [
+        ("county_head", "总指挥（县长）", "hq", ["county_head"]),
+        ("executive_deputy", "常务副总指挥（分管发改副县长）", "hq", ["deputy_commander"]),
+        ("office_director", "指挥部办公室主任", "office", ["office"]),
+        ("office_window", "指挥部办公室窗口（一口进出）", "office", ["office"]),
+        ("prework_lead", "项目前期小组（会商）", "wg_prework", ["office"]),
+        ("supervisor1", "督办人员一（督办监督小组）", "wg_supervision", ["supervisor"]),
+        ("supervisor2", "督办人员二（县委县政府督查室）", "dcs", ["supervisor"]),
+        ("designer", "流程设计员", "office", ["designer"]),
+        ("admin", "系统管理员", "office", ["admin"]),
+    ]
+    for n, label in ((1, "一"), (2, "二"), (3, "三")):
+        accounts.append((f"specialist{n}", f"项目专员{label}", "xzsp", ["specialist"]))
+    for code, _name, short in SUB_COMMANDS:
+        accounts.append((f"commander_{code[3:]}", f"分指挥长（{short}）", code,
+                         ["sub_commander"]))
+        dept = SUB_COMMAND_DEPARTMENT[code]
+        accounts.append((f"deputy_{code[3:]}", f"副指挥长（{short}）", code,
+                         [("sub_commander", code), ("department_head", dept)]))
+    names = dict(DEPARTMENTS)
+    for dept in ("drc", "zrzy", "sthj", "zj", "xzsp"):
+        accounts.append((f"approver_{dept}", f"{names[dept]}审批人", dept, ["approver"]))
+    for dept in ("drc", "zrzy", "gxj", "nyj", "wlj", "nync", "swj", "zj", "jtj"):
+        accounts.append((f"head_{dept}", f"{names[dept]}主要负责人", dept, ["department_head"]))
+    for code, name in TOWNSHIPS:
+        accounts.append((f"head_{code[2:]}", f"{name}主要负责人", code, ["township_head"]))
+    accounts.append(("head_zone", "示范区主要负责人", "zone", ["township_head"]))
+    for code, name in COMPANIES:
+        accounts.append((f"unit_{code[3:]}", f"项目单位（{name.split('（')[0]}）", code,
+                         ["project_unit"]))
+    return accounts
+
+
+def _load_organisation(platform: Platform) -> tuple[int, int, int, int]:
+    with platform.uow() as uow:
+        uow.begin_write()
+        session, now = uow.session, uow.clock.now()
+        unit_count = _units(session)
+        accounts = _accounts()
+        created = 0
+        for username, display, unit, roles in accounts:
+            if session.get(UserAccount, username) is None:
+                add_user(session, username, display, DEMO_PASSWORD, unit=unit, roles=roles, now=now)
+                created += 1
+        session.flush()
+        for row in PROJECTS:
+            code, name, field, stage, township, dept, unit, specialist, level, funding, amount = row
+            add_project(session, code, name, sub_command=field, stage=stage, township=township,
+                        lead_department=dept, project_unit=unit, specialist=specialist,
+                        key_level=level, funding=funding, planned_investment=amount)
+        uow.commit()
+    return unit_count, len(accounts), created, len(PROJECTS)
+
+
+def _deploy(platform: Platform) -> None:
+    with platform.uow() as uow:
+        definitions.deploy_path(uow, ROOT / "rules", "designer")
+    with platform.uow() as uow:
+        definitions.deploy_path(uow, ROOT / "bpmn", "designer")
+
+
+# ---------------------------------------------------------------- running instances
+
+def _actor(platform, username):
+    with platform.uow() as uow:
+        return actor_for(uow.session, username)
+
+
+def _start(platform, key, username, business_key, data):
+    with platform.uow() as uow:
+        return runtime.start_instance(uow, key, _actor(platform, username),
+                                      business_key=DEMO_KEY_PREFIX + business_key, data=data)
+
+
+def _complete(platform, instance_id, element_id, username, data):
+    """Complete the open task of an element in an instance as a demo account."""
+    actor = _actor(platform, username)
+    with platform.uow() as uow:
+        task = next(t for t in runtime.list_tasks(uow, actor)
+                    if t.instance_id == instance_id and t.element_id == element_id)
+    with platform.uow() as uow:
+        runtime.complete_task(uow, task.id, actor, data)
+
+
+def _project_data(platform, code):
+    with platform.uow() as uow:
+        return start_data(uow.session.get(Project, code))
+
+
+def _start_permit_requests(platform) -> int:
+    # 1. just arrived at the window
+    _start(platform, "permit_approval", "office_window", "PERMIT-XM-2026-003",
+           _project_data(platform, "XM-2026-003"))
+    # 2. received: planning and land filed by the specialist, environment assessment
+    #    committed by the company, planning returned once, the others with the approvers
+    solar = _start(platform, "permit_approval", "office_window", "PERMIT-XM-2026-004",
+                   _project_data(platform, "XM-2026-004"))
+    _complete(platform, solar.id, "receive_request", "office_window", {
+        "need_planning": True, "need_land": True, "need_energy": True,
+        "need_environment": True, "need_construction": True, "receive_note": "要件基本齐全"})
+    for _ in range(2):
+        _complete(platform, solar.id, "file_for_unit", "specialist2", {"filing_note": "已代办申报"})
+    for _ in range(2):
+        _complete(platform, solar.id, "sign_commitment", "unit_solar", {
+            "commitment_text": "开工前补齐全部要件，按承诺落实各项措施", "fulfil_date": "2027-03-31"})
+    _complete(platform, solar.id, "approval", "approver_zrzy", {
+        "approval_decision": "return", "approval_opinion": "规划总平面图需补正"})
+    # 3. government project: every item with the specialist
+    plant = _start(platform, "permit_approval", "office_window", "PERMIT-XM-2026-002",
+                   _project_data(platform, "XM-2026-002"))
+    _complete(platform, plant.id, "receive_request", "office_window", {
+        "need_planning": True, "need_land": True, "need_energy": False,
+        "need_environment": True, "need_construction": True})
+    return 3
+
+
+def _start_issues(platform) -> int:
+    issues = [
+        ("ISSUE-1", "XM-2026-001", "施工现场扬尘防护不到位", "site", "minor", "co_materials", None),
+        ("ISSUE-2", "XM-2026-006", "康养度假区进场道路征地补偿未落实", "unit", "normal", "t_magedang", "commit"),
+        ("ISSUE-3", "XM-2026-009", "高标准农田项目涉及两镇灌溉渠线走向争议", "cross", "normal", "t_pingcheng",
+         "report"),
+        ("ISSUE-4", "XM-2026-004", "光伏电站接入系统需省电力公司协调", "county", "major", "nyj", None),
+    ]
+    for key, project, title, scope, severity, unit, step in issues:
+        data = _project_data(platform, project)
+        data.update({"title": title, "scope": scope, "severity": severity,
+                     "responsible_unit": unit})
+        issue = _start(platform, "issue_lifecycle", "supervisor1", key, data)
+        handler = {"co_materials": "unit_materials", "t_magedang": "head_magedang",
+                   "t_pingcheng": "head_pingcheng", "nyj": "head_nyj"}[unit]
+        if step in ("commit", "report"):
+            if scope == "cross":
+                handler = "deputy_rural"
+            _complete(platform, issue.id, "commit_plan", handler, {
+                "plan": "制定整改方案，明确责任人和时间节点", "promised_date": "2027-01-15"})
+        if step == "report":
+            _complete(platform, issue.id, "report_resolution", handler, {
+                "resolution": "已召开协调会，渠线走向达成一致", "evidence": "会议纪要"})
+    return len(issues)
+
+
+def _start_instructions(platform) -> int:
+    rows = [
+        ("13710-1", "县长批示：加快光伏电站项目前期手续办理", "county_head", "ordinary", "xzsp", None),
+        ("13710-2", "书记批示：康养度假区项目建设进度滞后问题", "secretary", "major", "wlj", "assigned"),
+        ("13710-3", "县长批示：供热管网改造入冬前完工", "county_head", "ordinary", "zj", "reported"),
+    ]
+    for key, title, source, complexity, unit, step in rows:
+        item = _start(platform, "instruction_13710", "supervisor1", key, {
+            "title": title, "source": source, "instruction": title.split("：", 1)[1],
+            "complexity": complexity, "responsible_unit": unit})
+        if step in ("assigned", "reported"):
+            _complete(platform, item.id, "assign_instruction", "supervisor1",
+                      {"assign_note": "按13710时限办理"})
+        if step == "reported":
+            _complete(platform, item.id, "report_progress", f"head_{unit}", {"progress": "管网已完成80%"})
+            _complete(platform, item.id, "report_result", f"head_{unit}", {
+                "result_kind": "result", "report": "管网改造已完工并试压合格"})
+    return len(rows)
+
+
+def _has_demo_instances(platform) -> bool:
+    with platform.uow() as uow:
+        return uow.session.execute(select(func.count()).select_from(ProcessInstance).where(
+            ProcessInstance.business_key.like(DEMO_KEY_PREFIX + "%"))).scalar() > 0
+
+
+def load_demo(platform: Platform) -> DemoSummary:
+    """Load the demo organisation, accounts, projects and running instances (idempotent)."""
+    units, accounts, created, project_count = _load_organisation(platform)
+    _deploy(platform)
+    started = 0
+    if not _has_demo_instances(platform):
+        started = (_start_permit_requests(platform) + _start_issues(platform)
+                   + _start_instructions(platform))
+    summary = DemoSummary(units, accounts, created, project_count, started, DEMO_PASSWORD)
+    print(summary)
+    return summary

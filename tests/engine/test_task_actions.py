@@ -1,0 +1,143 @@
+"""The human-task transition table and the actions built on it: transfer, delegate, copy, decide."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import definitions, organisation, runtime, task_actions
+from engine.audit import verify_audit
+from engine.errors import (
+    ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
+)
+from engine.identity import Actor
+
+from ..conftest import FIXTURES
+
+APPROVAL = FIXTURES.parent / "webapp" / "fixtures" / "approval.bpmn"
+SPECIALIST = Actor.of("zhuanyuan1", "specialist")
+COLLEAGUE = Actor.of("zhuanyuan2", "specialist")
+APPROVER = Actor.of("shenpi1", "approver")
+OUTSIDER = Actor.of("ducha1", "supervisor")
+
+
+@pytest.fixture
+def instance(platform, clock):
+    with platform.uow() as uow:
+        for actor in (SPECIALIST, COLLEAGUE, APPROVER, OUTSIDER):
+            organisation.add_user(uow.session, actor.username, actor.username, "pw", unit=None,
+                                  roles=sorted(actor.groups), now=clock.now())
+        uow.session.commit()
+        definitions.deploy_files(uow, [(APPROVAL.name, APPROVAL.read_bytes())], "designer")
+    with platform.uow() as uow:
+        return runtime.start_instance(uow, "approval", SPECIALIST, data={"project_name": "x"})
+
+
+def open_task(platform, actor):
+    with platform.uow() as uow:
+        tasks = runtime.list_tasks(uow, actor)
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+def act(platform, service, *args):
+    with platform.uow() as uow:
+        return service(uow, *args)
+
+
+def test_the_table_names_every_action_with_its_sources_and_who_may_act():
+    for name, rule in task_actions.TRANSITIONS.items():
+        assert rule.action == name and rule.sources and rule.label
+        assert rule.who in ("candidate", "holder", "assignee", "delegate")
+
+
+def test_claim_then_transfer_moves_the_task_to_the_other_user(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    act(platform, task_actions.claim, task.id, SPECIALIST)
+    moved = act(platform, task_actions.transfer, task.id, SPECIALIST, "zhuanyuan2", "出差")
+    assert (moved.assignee, moved.state) == ("zhuanyuan2", "claimed")
+    with pytest.raises(PermissionDeniedError):
+        act(platform, task_actions.complete, task.id, SPECIALIST, {"title": "a", "amount": 1})
+    with platform.uow() as uow:
+        actions = [h.action for h in runtime.instance_history(uow, instance.id)]
+        assert "task_transferred" in actions
+        assert verify_audit(uow.session).ok
+
+
+def test_transfer_to_an_unknown_user_or_oneself_is_a_field_error(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    with pytest.raises(TaskDataError) as unknown:
+        act(platform, task_actions.transfer, task.id, SPECIALIST, "nobody")
+    assert "to_user" in unknown.value.field_errors
+    with pytest.raises(TaskDataError):
+        act(platform, task_actions.transfer, task.id, SPECIALIST, "zhuanyuan1")
+
+
+def test_a_task_held_by_someone_else_cannot_be_claimed(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    act(platform, task_actions.claim, task.id, SPECIALIST)
+    with pytest.raises(ConflictError):
+        act(platform, task_actions.claim, task.id, COLLEAGUE)
+
+
+def test_an_outsider_does_not_see_the_task(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    with pytest.raises(NotFoundError):
+        act(platform, task_actions.get_task, task.id, OUTSIDER)
+
+
+def test_delegation_comes_back_to_the_delegator_who_then_completes(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    act(platform, task_actions.claim, task.id, SPECIALIST)
+    act(platform, task_actions.delegate, task.id, SPECIALIST, "zhuanyuan2")
+    # The delegator still sees it but waits; the delegate may only hand it back.
+    assert act(platform, task_actions.get_task, task.id, SPECIALIST).assignee == "zhuanyuan2"
+    with pytest.raises(PermissionDeniedError):
+        act(platform, task_actions.complete, task.id, COLLEAGUE, {"title": "a", "amount": 1})
+    with pytest.raises(PermissionDeniedError):
+        act(platform, task_actions.transfer, task.id, SPECIALIST, "shenpi1")
+    back = act(platform, task_actions.resolve_delegation, task.id, COLLEAGUE, "材料已核")
+    assert back.assignee == "zhuanyuan1"
+    act(platform, task_actions.complete, task.id, SPECIALIST, {"title": "a", "amount": 1})
+    assert open_task(platform, APPROVER).element_id == "review"
+
+
+def test_carbon_copy_lets_another_user_read_but_not_act(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    act(platform, task_actions.carbon_copy, task.id, SPECIALIST, "ducha1", "请关注")
+    seen = act(platform, task_actions.get_task, task.id, OUTSIDER)
+    assert seen.id == task.id
+    with platform.uow() as uow:
+        assert [t.id for t in task_actions.copied_to_me(uow, OUTSIDER)] == [task.id]
+        assert runtime.list_tasks(uow, OUTSIDER) == []
+    with pytest.raises(PermissionDeniedError):
+        act(platform, task_actions.claim, task.id, OUTSIDER)
+
+
+def test_return_and_reject_need_an_opinion_and_the_decision_routes_the_process(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    act(platform, task_actions.complete, task.id, SPECIALIST, {"title": "a", "amount": 1})
+    review = open_task(platform, APPROVER)
+    with pytest.raises(TaskDataError) as missing:
+        act(platform, task_actions.decide, review.id, APPROVER, "return", "  ")
+    assert "opinion" in missing.value.field_errors
+    with pytest.raises(TaskDataError):
+        act(platform, task_actions.decide, review.id, APPROVER, "maybe", "")
+    act(platform, task_actions.decide, review.id, APPROVER, "return", "补充材料")
+    assert open_task(platform, SPECIALIST).element_id == "prepare"
+    with platform.uow() as uow:
+        decided = [h for h in runtime.instance_history(uow, instance.id)
+                   if h.action == "task_decided"]
+    assert len(decided) == 1 and "补充材料" in decided[0].detail
+
+
+def test_decide_is_refused_on_a_task_without_a_decision_field(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    with pytest.raises(InvalidStateError):
+        act(platform, task_actions.decide, task.id, SPECIALIST, "approve", "")
+
+
+def test_acting_on_a_completed_task_is_a_conflict(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    act(platform, task_actions.complete, task.id, SPECIALIST, {"title": "a", "amount": 1})
+    with pytest.raises(ConflictError):
+        act(platform, task_actions.transfer, task.id, SPECIALIST, "zhuanyuan2")

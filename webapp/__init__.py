@@ -1,0 +1,65 @@
+"""The thin Flask shell over the engine: pages, login and the task inbox."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, redirect, url_for
+
+from engine.config import Settings
+from engine.platform import Platform
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: one engine Platform per app, blueprints, CSRF, i18n and error pages.
+
+    `config` overrides settings: `DATABASE_URL`, `SECRET_KEY`, `TESTING`, `CLOCK`
+    (an engine clock, e.g. a FrozenClock in tests).
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("SECRET_KEY"),
+        DATABASE_URL=None,
+        CLOCK=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if config:
+        app.config.update(config)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = Settings.from_env().database_url
+    # Cookies travel only over HTTPS in production; debug and tests run on plain HTTP.
+    app.config.setdefault("SESSION_COOKIE_SECURE", False)
+    if not (app.debug or app.testing or app.config.get("INSECURE_COOKIES")):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    if not app.config["SECRET_KEY"]:
+        # Sessions then last only as long as this process; set SECRET_KEY to keep them.
+        app.logger.warning("SECRET_KEY is not set; using a random key for this process")
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+    app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"])
+
+    from . import auth, db, errors, filters, i18n, processes, tasks
+    from .security import csrf
+
+    csrf.init_app(app)
+    i18n.init_app(app)
+    db.init_app(app)
+    filters.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(processes.bp)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("tasks.mine"))
+
+    return app

@@ -1,0 +1,73 @@
+"""Engine errors to HTTP: not found 404, forbidden 403, conflicts 409 with the page again."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from engine.errors import (
+    ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
+    WorkflowExecutionError,
+)
+
+from .db import discard_uow
+
+
+def _page(template: str, status: int, **context):
+    discard_uow()
+    return render_template(template, **context), status
+
+
+def _back_on_the_page(message: str, status: int):
+    """Flash the message and show the page the user acted on again (nothing was changed)."""
+    discard_uow()
+    flash(message, "error")
+    task_id = (request.view_args or {}).get("task_id")
+    if task_id:
+        from .tasks import render_task
+        try:
+            return render_task(task_id, status=status)
+        except NotFoundError:
+            pass
+    return render_template("errors/message.html", title=_("操作未完成")), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(NotFoundError)
+    @app.errorhandler(404)
+    def not_found(exc):
+        return _page("errors/message.html", 404, title=_("没有找到"),
+                     message=_("要找的内容不存在，或不在您的权限范围内。"))
+
+    @app.errorhandler(PermissionDeniedError)
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return _page("errors/message.html", 403, title=_("无权操作"),
+                     message=_("您没有权限执行这个操作。"))
+
+    @app.errorhandler(ConflictError)
+    def conflict(exc):
+        return _back_on_the_page(
+            _("有人先一步处理了这项工作，您的操作没有生效，页面已刷新为最新状态。"), 409)
+
+    @app.errorhandler(InvalidStateError)
+    def invalid_state(exc):
+        return _back_on_the_page(_("当前状态下不能这样操作，没有做任何更改。"), 409)
+
+    @app.errorhandler(TaskDataError)
+    def task_data(exc):
+        return _back_on_the_page(_("填写的内容有误，没有做任何更改：%(msg)s", msg=str(exc)), 400)
+
+    @app.errorhandler(WorkflowExecutionError)
+    def workflow_failed(exc):
+        app.logger.error("workflow error: %s", exc)
+        return _page("errors/message.html", 500, title=_("流程执行出错"),
+                     message=_("流程执行出错，没有做任何更改。请联系流程设计员。"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc):
+        return _page("errors/message.html", 400, title=_("页面已过期"),
+                     message=_("表单已过期或来源不明，请刷新页面后重试。"))

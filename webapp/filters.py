@@ -1,0 +1,53 @@
+"""Template helpers: local times and due badges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from engine import sla
+from engine.calendar_admin import load_calendar
+
+from .db import get_platform, get_uow
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+SLA_LABELS = {"overdue": _l("已超期"), "due_soon": _l("即将到期"), "on_time": _l("未到期")}
+STATE_LABELS = {"open": _l("待认领"), "claimed": _l("办理中"), "completed": _l("已办结"),
+                "cancelled": _l("已取消"), "running": _l("进行中")}
+
+
+def local_time(value: datetime | None) -> str:
+    """'2026-12-01 09:00' in county time."""
+    return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def sla_of(due_at: datetime | None) -> sla.SlaState | None:
+    """The SLA state of a due time now, in working days (the calendar is read once a request)."""
+    if due_at is None:
+        return None
+    if "calendar" not in g:
+        g.calendar = load_calendar(get_uow().session)
+    return sla.sla_state(due_at, get_platform().clock.now(), g.calendar)
+
+
+def due_badge(due_at: datetime | None) -> dict | None:
+    """The due badge of a task: its SLA state, label and local due time."""
+    state = sla_of(due_at)
+    if state is None:
+        return None
+    label = str(SLA_LABELS[state.state])
+    if state.state == sla.OVERDUE:
+        label = _("超期 %(n)s 个工作日", n=state.overdue_days)
+    return {"state": state.state, "label": label, "at": local_time(due_at)}
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["state_label"] = lambda s: str(STATE_LABELS.get(s, s))
+    app.jinja_env.globals["due_badge"] = due_badge
+    app.jinja_env.globals["SLA_LABELS"] = SLA_LABELS

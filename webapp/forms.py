@@ -1,0 +1,70 @@
+"""Between HTML forms and engine task forms: submitted strings in, field errors out (in Chinese)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+
+# Fields the decision buttons fill; they are not drawn as inputs.
+DECISION_FIELDS = ("decision", "opinion")
+
+
+def input_fields(form: dict, *, decision: bool) -> list[dict]:
+    """The fields to draw as inputs: not read-only, and not the decision pair on decision tasks."""
+    return [f for f in form.get("fields", [])
+            if "readonly" not in f.get("validation", {})
+            and not (decision and f["id"] in DECISION_FIELDS)]
+
+
+def data_from(form: dict, submitted: MultiDict, *, decision: bool) -> dict[str, Any]:
+    """Task data from a submitted HTML form: empty inputs left out, checkboxes as booleans."""
+    data: dict[str, Any] = {}
+    for field in input_fields(form, decision=decision):
+        if field.get("type") == "boolean":
+            data[field["id"]] = submitted.get(field["id"]) in ("on", "true", "1")
+            continue
+        value = submitted.get(field["id"], "").strip()
+        if value != "":
+            data[field["id"]] = value
+    return data
+
+
+_MESSAGES = [
+    (r"Missing data for required field\.|Field may not be null\.|required", _l("此项必填")),
+    (r"Not a valid integer\.", _l("请输入整数")),
+    (r"Not a valid boolean\.", _l("请选择是或否")),
+    (r"Not a valid date\.", _l("请输入有效日期（年-月-日）")),
+    (r"Must be one of: .*", _l("请从选项中选择")),
+    (r"String does not match expected pattern\.", _l("格式不正确")),
+    (r"Unknown field\.", _l("未知字段")),
+    (r"required to return or reject", _l("退回或不同意时必须填写审批意见")),
+    (r"no such user", _l("没有这个用户")),
+    (r"not yourself", _l("请选择他人")),
+]
+
+
+def translate_error(message: str) -> str:
+    """A field error from the engine or marshmallow in the user's language."""
+    for pattern, text in _MESSAGES:
+        if re.fullmatch(pattern, message):
+            return str(text)
+    if m := re.fullmatch(r"Must be greater than or equal to (\S+?)(?: and less than or equal to (\S+?))?\.", message):
+        return _("不能小于 %(low)s", low=m[1]) if not m[2] else _("应在 %(low)s 到 %(high)s 之间", low=m[1], high=m[2])
+    if m := re.fullmatch(r"Must be less than or equal to (\S+?)\.", message):
+        return _("不能大于 %(high)s", high=m[1])
+    if m := re.fullmatch(r"Longer than maximum length (\d+)\.", message):
+        return _("最多 %(n)s 个字", n=m[1])
+    if m := re.fullmatch(r"Shorter than minimum length (\d+)\.", message):
+        return _("至少 %(n)s 个字", n=m[1])
+    if m := re.fullmatch(r"Length must be between (\d+) and (\d+)\.", message):
+        return _("长度应在 %(low)s 到 %(high)s 个字之间", low=m[1], high=m[2])
+    return message
+
+
+def field_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each field's errors, translated."""
+    return {name: [translate_error(str(m)) for m in messages] for name, messages in errors.items()}

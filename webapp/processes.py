@@ -1,0 +1,73 @@
+"""Starting processes and following the instances I started."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import inbox, start_forms
+from engine.errors import TaskDataError
+from engine.models import ProcessInstance
+
+from .auth import login_required
+from .db import discard_uow, get_uow, write_uow
+from .forms import data_from, field_errors, input_fields
+from .history import timeline
+
+bp = Blueprint("processes", __name__, url_prefix="/processes")
+
+
+@bp.get("/")
+@login_required
+def index():
+    """发起流程: the processes I may start."""
+    return render_template("processes/index.html",
+                           processes=start_forms.startable_processes(get_uow(), g.actor))
+
+
+def _start_page(key: str, *, status: int = 200, errors=None, values=None):
+    process = start_forms.startable_process(get_uow(), key, g.actor)
+    return render_template("processes/start.html", process=process,
+                           fields=input_fields(process.form, decision=False),
+                           errors=errors or {}, values=values or {}), status
+
+
+@bp.route("/<key>/start", methods=("GET", "POST"))
+@login_required
+def start(key: str):
+    """Start one process, with its start form when the start event has one."""
+    if request.method == "GET":
+        return _start_page(key)
+    process = start_forms.startable_process(get_uow(), key, g.actor)
+    data = data_from(process.form, request.form, decision=False)
+    try:
+        instance = start_forms.start_with_form(
+            write_uow(), key, g.actor, business_key=request.form.get("business_key", "").strip(),
+            data=data)
+    except TaskDataError as exc:
+        discard_uow()
+        flash(_("请修改标出的内容后再提交。"), "error")
+        return _start_page(key, status=400, errors=field_errors(exc.field_errors),
+                           values=request.form)
+    flash(_("已发起：%(name)s（编号 %(id)s）", name=process.name, id=instance.id), "success")
+    return redirect(url_for("processes.instance", instance_id=instance.id))
+
+
+@bp.get("/started")
+@login_required
+def started():
+    """我发起的: instances I started, newest first."""
+    return render_template("processes/started.html",
+                           instances=inbox.started_instances(get_uow(), g.actor))
+
+
+@bp.get("/instances/<int:instance_id>")
+@login_required
+def instance(instance_id: int):
+    """An instance I started: status, open tasks and history."""
+    uow = get_uow()
+    row = uow.session.get(ProcessInstance, instance_id)
+    if row is None or row.started_by != g.actor.username:
+        abort(404)
+    return render_template("processes/instance.html", instance=row,
+                           history=timeline(uow, instance_id))

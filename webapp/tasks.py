@@ -1,0 +1,199 @@
+"""The task inbox: my tasks, group tasks to claim, tasks done, and the task page."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint, flash, g, redirect, render_template, request, url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine import inbox, runtime, task_actions
+from engine.errors import TaskDataError
+from engine.organisation import UserAccount
+
+from .auth import login_required
+from .db import discard_uow, get_uow, write_uow
+from .filters import sla_of
+from .forms import data_from, field_errors, input_fields
+from .history import timeline
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+
+def _filtered(tasks: list) -> list:
+    """Tasks narrowed by the `process` and `sla` query arguments."""
+    process, sla = request.args.get("process") or None, request.args.get("sla") or None
+    def sla_matches(task) -> bool:
+        state = sla_of(task.due_at)
+        return state is not None and state.state == sla
+    return [t for t in tasks if (process is None or t.process_key == process)
+            and (sla is None or sla_matches(t))]
+
+
+def _inbox(template_title: str, tasks: list, kind: str):
+    processes = inbox.process_names(get_uow())
+    return render_template("tasks/list.html", title=template_title, tasks=_filtered(tasks),
+                           all_count=len(tasks), processes=processes, kind=kind)
+
+
+@bp.get("/")
+@login_required
+def mine():
+    """我的待办: open tasks I hold, soonest due first."""
+    tasks = [t for t in runtime.list_tasks(get_uow(), g.actor) if t.assignee == g.actor.username]
+    return _inbox(_("我的待办"), tasks, "mine")
+
+
+@bp.get("/group")
+@login_required
+def group():
+    """待认领: open tasks offered to my groups that nobody holds yet."""
+    tasks = [t for t in runtime.list_tasks(get_uow(), g.actor) if t.assignee is None]
+    return _inbox(_("待认领"), tasks, "group")
+
+
+@bp.get("/done")
+@login_required
+def done():
+    """已办: tasks I completed, newest first."""
+    return _inbox(_("已办"), inbox.completed_tasks(get_uow(), g.actor), "done")
+
+
+@bp.get("/copied")
+@login_required
+def copied():
+    """抄送我的: tasks others copied to me."""
+    return _inbox(_("抄送我的"), task_actions.copied_to_me(get_uow(), g.actor), "copied")
+
+
+def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
+                values=None):
+    """The task page: form, decision buttons, other actions and the history timeline."""
+    uow = get_uow()
+    row = task_actions.load_task(uow, task_id, g.actor)
+    task = runtime.task_view(row)
+    decision = task_actions.has_decision(task.form)
+    users = uow.session.execute(select(UserAccount.username, UserAccount.display_name).where(
+        UserAccount.active.is_(True), UserAccount.username != g.actor.username)
+        .order_by(UserAccount.username)).all()
+    return render_template(
+        "tasks/task.html", task=task, decision=decision,
+        fields=input_fields(task.form, decision=decision),
+        actions=task_actions.allowed_actions(row, g.actor),
+        delegator=task_actions.delegated_by(row),
+        process_name=inbox.process_names(uow).get(task.process_key, task.process_key),
+        history=timeline(uow, task.instance_id), users=users,
+        errors=errors or {}, values=values if values is not None else {}), status
+
+
+@bp.get("/<task_id>")
+@login_required
+def show(task_id: str):
+    """One task."""
+    return render_task(task_id)
+
+
+@bp.post("/<task_id>/claim")
+@login_required
+def claim(task_id: str):
+    """认领."""
+    task = task_actions.claim(write_uow(), task_id, g.actor)
+    flash(_("已认领：%(name)s", name=task.name), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str):
+    """取消认领."""
+    task = task_actions.unclaim(write_uow(), task_id, g.actor)
+    flash(_("已取消认领：%(name)s", name=task.name), "success")
+    return redirect(url_for("tasks.group"))
+
+
+@bp.post("/<task_id>/complete")
+@login_required
+def complete(task_id: str):
+    """提交 a form, or 同意/退回/不同意 on a decision task; errors come back at the fields."""
+    task = task_actions.get_task(get_uow(), task_id, g.actor)
+    decision = task_actions.has_decision(task.form)
+    data = data_from(task.form, request.form, decision=decision)
+    uow = write_uow()
+    try:
+        if decision:
+            task_actions.decide(uow, task_id, g.actor, request.form.get("decision", ""),
+                                request.form.get("opinion", ""), data)
+        else:
+            task_actions.complete(uow, task_id, g.actor, data)
+    except TaskDataError as exc:
+        discard_uow()
+        flash(_("请修改标出的内容后再提交。"), "error")
+        return render_task(task_id, status=400, errors=field_errors(exc.field_errors),
+                           values=request.form)
+    flash(_("已办理：%(name)s", name=task.name), "success")
+    return redirect(url_for("tasks.mine"))
+
+
+def _hand_over(task_id: str, service, message: str):
+    """转办, 委派 or 抄送 to the user named in the form."""
+    try:
+        task = service(write_uow(), task_id, g.actor, request.form.get("to_user", ""),
+                       request.form.get("why", ""))
+    except TaskDataError as exc:
+        discard_uow()
+        return render_task(task_id, status=400, errors=field_errors(exc.field_errors),
+                           values=request.form)
+    flash(message % {"name": task.name, "user": request.form.get("to_user")}, "success")
+    return redirect(url_for("tasks.mine"))
+
+
+@bp.post("/<task_id>/transfer")
+@login_required
+def transfer(task_id: str):
+    """转办: the task now belongs to another user."""
+    return _hand_over(task_id, task_actions.transfer, _("已将“%(name)s”转办给 %(user)s"))
+
+
+@bp.post("/<task_id>/delegate")
+@login_required
+def delegate(task_id: str):
+    """委派: another user works on it and hands it back."""
+    return _hand_over(task_id, task_actions.delegate, _("已将“%(name)s”委派给 %(user)s"))
+
+
+@bp.post("/<task_id>/cc")
+@login_required
+def carbon_copy(task_id: str):
+    """抄送: another user may read the task."""
+    task = task_actions.carbon_copy(write_uow(), task_id, g.actor,
+                                    request.form.get("to_user", ""), request.form.get("why", ""))
+    flash(_("已将“%(name)s”抄送给 %(user)s", name=task.name,
+            user=request.form.get("to_user")), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<task_id>/resolve")
+@login_required
+def resolve(task_id: str):
+    """办理完毕交回 a delegated task."""
+    task = task_actions.resolve_delegation(write_uow(), task_id, g.actor,
+                                           request.form.get("opinion", ""))
+    flash(_("已交回：%(name)s", name=task.name), "success")
+    return redirect(url_for("tasks.mine"))
+
+
+@bp.app_context_processor
+def navigation_counts() -> dict:
+    """Counts for the navigation: my open tasks and the group tasks waiting to be claimed."""
+    if g.get("actor") is None:
+        return {}
+    if "nav_counts" not in g:
+        try:
+            tasks = runtime.list_tasks(get_uow(), g.actor)
+        except Exception:  # the counts must never break an error page
+            g.nav_counts = {"mine": None, "group": None}
+        else:
+            g.nav_counts = {"mine": sum(t.assignee == g.actor.username for t in tasks),
+                            "group": sum(t.assignee is None for t in tasks)}
+    return {"nav_counts": g.nav_counts}
