@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from engine.config import Settings
+from engine.config import DEFAULT_INSTANCE_DIR, Settings
 from engine.platform import Platform
+
+
+def _instance_secret_key() -> str:
+    """A random key made once per install and kept in the instance folder (mode 0600).
+
+    Sessions then survive restarts without anyone having to set SECRET_KEY; several web
+    nodes must share one key, so production sets SECRET_KEY explicitly.
+    """
+    folder = Path(os.environ.get("GONGJIAN_INSTANCE_DIR", DEFAULT_INSTANCE_DIR))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -40,9 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not (app.debug or app.testing or app.config.get("INSECURE_COOKIES")):
         app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config["SECRET_KEY"]:
-        # Sessions then last only as long as this process; set SECRET_KEY to keep them.
-        app.logger.warning("SECRET_KEY is not set; using a random key for this process")
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        app.config["SECRET_KEY"] = _instance_secret_key()
 
     app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"])
 
