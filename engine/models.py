@@ -92,11 +92,15 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_assignee_state_due", "assignee", "state", "due_at"),
         Index("ix_human_task_instance_state", "instance_id", "state"),
+        Index("ix_human_task_instance_spiff", "instance_id", "spiff_task_id"),
         Index("ix_human_task_state_due", "state", "due_at"),
         Index("ix_human_task_due_provisional", "due_provisional", "state"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    # One row per time a task became ready: a task returned to and made ready again is a
+    # new row (its own id, history kept), with the same SpiffWorkflow task id.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
     process_key: Mapped[str] = mapped_column(String(200))
     business_key: Mapped[str | None] = mapped_column(String(200))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from uuid import uuid4
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -118,11 +119,12 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
                      now: datetime, completed: dict[str, str] | None = None) -> list[HumanTask]:
     """Insert newly ready tasks, close the ones no longer ready; returns the new rows.
 
-    `completed` maps a task id to the user who just completed it; any other open row that
-    is no longer ready was cancelled by the process (a boundary event, an end, a cancel).
+    `completed` maps a SpiffWorkflow task id to the user who just completed it; any other
+    open row that is no longer ready was cancelled by the process (a boundary event, an
+    end, a cancel, a return to an earlier task).
     """
     completed = completed or {}
-    existing = {t.id: t for t in session.execute(
+    existing = {t.spiff_task_id: t for t in session.execute(
         select(HumanTask).where(HumanTask.instance_id == row.id,
                                 HumanTask.state.in_(OPEN_STATES))).scalars()}
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
@@ -142,7 +144,7 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
         who = resolve_candidates(task, workflow.script_engine)
         due = due_of(task, now)
         human = HumanTask(
-            id=task_id, instance_id=row.id, process_key=row.process_key,
+            id=str(uuid4()), spiff_task_id=task_id, instance_id=row.id, process_key=row.process_key,
             business_key=row.business_key, element_id=spec.bpmn_id,
             name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, assignee=who.assignee,
             state="claimed" if who.assignee else "open", created_at=now,

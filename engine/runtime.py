@@ -275,7 +275,7 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: Actor,
     data = validate_task_data(task.form, data)
     row = _load_for_write(uow, task.instance_id)
     workflow = restore(uow.session, row)
-    spiff_task = workflow.get_task_from_id(UUID(task_id))
+    spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
         raise ConflictError(f"task '{task.name}' is no longer waiting; reload and try again")
     uow.audit.record(actor.username, "task_completed", subject=f"instance:{row.id}",
@@ -285,7 +285,8 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: Actor,
         spiff_task.data.update(data)
         spiff_task.run()
         workflow.do_engine_steps()
-        save_instance(uow, row, workflow, actor, completed={task_id: actor.username})
+        save_instance(uow, row, workflow, actor,
+                      completed={task.spiff_task_id: actor.username})
     uow.commit()
     return _instance_view(row, workflow)
 
