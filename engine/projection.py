@@ -25,6 +25,9 @@ from .expression_helpers import current_calendar, record_deadlines
 from .models import HumanTask, ProcessInstance, TaskCandidate, TimerJob
 
 OPEN_STATES = ("open", "claimed")
+# How a task row ends: done by its handler, sent back (退回), recalled by the previous
+# handler (撤回), or cancelled by the process itself.
+ENDED_STATES = ("completed", "returned", "withdrawn", "cancelled")
 
 
 def form_of(spec) -> dict:
@@ -116,14 +119,15 @@ def normalise_due(value, now: datetime, element_id: str) -> datetime | None:
 
 
 def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
-                     now: datetime, completed: dict[str, str] | None = None) -> list[HumanTask]:
+                     now: datetime, closed: dict[str, tuple[str, str]] | None = None
+                     ) -> list[HumanTask]:
     """Insert newly ready tasks, close the ones no longer ready; returns the new rows.
 
-    `completed` maps a SpiffWorkflow task id to the user who just completed it; any other
-    open row that is no longer ready was cancelled by the process (a boundary event, an
-    end, a cancel, a return to an earlier task).
+    `closed` maps a SpiffWorkflow task id to how and by whom its open row just ended, e.g.
+    ("completed", user), ("returned", user), ("withdrawn", user); any other open row that is
+    no longer ready was cancelled by the process (a boundary event, an end, a cancel).
     """
-    completed = completed or {}
+    closed = closed or {}
     existing = {t.spiff_task_id: t for t in session.execute(
         select(HumanTask).where(HumanTask.instance_id == row.id,
                                 HumanTask.state.in_(OPEN_STATES))).scalars()}
@@ -132,10 +136,7 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
         if task_id in ready:
             continue
         human.ended_at = now
-        if task_id in completed:
-            human.state, human.ended_by = "completed", completed[task_id]
-        else:
-            human.state = "cancelled"
+        human.state, human.ended_by = closed.get(task_id, ("cancelled", None))
     created = []
     for task_id, task in ready.items():
         if task_id in existing:

@@ -29,6 +29,7 @@ from .errors import (
 )
 from .identity import Actor
 from .models import HumanTask, ProcessInstance, TaskCandidate
+from .notifications import notify
 from .projection import OPEN_STATES, sync_human_tasks, sync_timers
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
@@ -99,7 +100,8 @@ def task_view(task: HumanTask) -> TaskView:
         ended_by=task.ended_by, form=task.form, documentation=task.documentation)
 
 
-def _instance_view(row: ProcessInstance, workflow: BpmnWorkflow | None = None) -> InstanceView:
+def instance_view(row: ProcessInstance, workflow: BpmnWorkflow | None = None) -> InstanceView:
+    """The plain view of an instance row (with its process data when the workflow is given)."""
     return InstanceView(
         id=row.id, process_key=row.process_key, version=row.deployment.version,
         business_key=row.business_key, status=row.status, started_by=row.started_by,
@@ -128,7 +130,8 @@ def restore(session: Session, row: ProcessInstance) -> BpmnWorkflow:
 
 
 def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, actor: Actor,
-          completed: dict[str, str] | None = None) -> None:
+                  closed: dict[str, tuple[str, str]] | None = None) -> None:
+    """Write the state, the task and timer projections and the supervision records."""
     now = uow.clock.now()
     row.state = dump_state(workflow)
     if workflow.is_completed() and row.status == "running":
@@ -136,17 +139,28 @@ def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow,
         uow.audit.record(actor.username, "instance_completed", subject=f"instance:{row.id}",
                          instance_id=row.id)
     uow.session.flush()
-    for task in sync_human_tasks(uow.session, row, workflow, now, completed):
+    for task in sync_human_tasks(uow.session, row, workflow, now, closed):
         uow.audit.record(actor.username, "task_created", subject=f"instance:{row.id}",
                          instance_id=row.id, task_id=task.id, element=task.element_id,
                          name=task.name, assignee=task.assignee,
                          candidates=[c.name for c in task.candidates],
                          due_at=task.due_at.isoformat() if task.due_at else None)
+        _notify_assigned(uow, task)
     apply_supervision_actions(uow, row, workflow, actor)
     sync_timers(uow.session, row, workflow)
 
 
-def _load_for_write(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
+def _notify_assigned(uow: UnitOfWork, task: HumanTask) -> None:
+    """Tell the assignee, or else the candidates, that a task waits for them."""
+    users = [task.assignee] if task.assignee else [c.name for c in task.candidates
+                                                    if c.kind == "user"]
+    groups = [] if task.assignee else [c.name for c in task.candidates if c.kind == "group"]
+    if users or groups:
+        notify(uow, kind="assigned", title=f"新待办：{task.name}", users=users, groups=groups,
+               instance_id=task.instance_id, task_id=task.id)
+
+
+def load_for_write(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
     uow.begin_write()
     row = uow.session.get(ProcessInstance, instance_id)
     if row is None:
@@ -185,7 +199,12 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
     with bind_clock(uow.clock), _engine_errors(process_key):
         save_instance(uow, row, workflow, actor)
     uow.commit()
-    return _instance_view(row, workflow)
+    return instance_view(row, workflow)
+
+
+# Kinds of task_candidate rows that offer a task; `owner` (delegation) and `cc` (carbon
+# copy) rows are kept by engine.task_actions and do not offer the task to anyone.
+CANDIDATE_KINDS = ("group", "user")
 
 
 def _visible(task: HumanTask, actor: Actor) -> bool:
@@ -253,7 +272,7 @@ def unclaim_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
     _require_open(task)
     if task.assignee != actor.username:
         raise PermissionDeniedError(f"task '{task.name}' is not claimed by you")
-    if not task.candidates:
+    if not any(c.kind in CANDIDATE_KINDS for c in task.candidates):
         raise InvalidStateError(f"task '{task.name}' was assigned to you directly and has no "
                                 "candidate group to go back to")
     task.assignee, task.state = None, "open"
@@ -272,8 +291,12 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: Actor,
     _require_open(task)
     if task.assignee is not None and task.assignee != actor.username:
         raise PermissionDeniedError(f"task '{task.name}' is claimed by {task.assignee}")
+    owner = next((c.name for c in task.candidates if c.kind == "owner"), None)
+    if owner is not None:
+        raise PermissionDeniedError(f"task '{task.name}' was delegated by {owner}; hand it back "
+                                    "to them to complete")
     data = validate_task_data(task.form, data)
-    row = _load_for_write(uow, task.instance_id)
+    row = load_for_write(uow, task.instance_id)
     workflow = restore(uow.session, row)
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
@@ -286,9 +309,9 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: Actor,
         spiff_task.run()
         workflow.do_engine_steps()
         save_instance(uow, row, workflow, actor,
-                      completed={task.spiff_task_id: actor.username})
+                      closed={task.spiff_task_id: ("completed", actor.username)})
     uow.commit()
-    return _instance_view(row, workflow)
+    return instance_view(row, workflow)
 
 
 def cancel_instance(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str) -> InstanceView:
@@ -296,7 +319,7 @@ def cancel_instance(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str
     if not reason or not reason.strip():
         raise TaskDataError("a reason is required to cancel a process instance",
                             {"reason": ["required"]})
-    row = _load_for_write(uow, instance_id)
+    row = load_for_write(uow, instance_id)
     if row.status != "running":
         raise ConflictError(f"process instance {instance_id} is already {row.status}")
     workflow = restore(uow.session, row)
@@ -307,7 +330,7 @@ def cancel_instance(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str
     uow.audit.record(actor.username, "instance_cancelled", subject=f"instance:{row.id}",
                      instance_id=row.id, why=reason.strip())
     uow.commit()
-    return _instance_view(row, workflow)
+    return instance_view(row, workflow)
 
 
 def get_instance(uow: UnitOfWork, instance_id: int) -> InstanceView:
@@ -315,7 +338,7 @@ def get_instance(uow: UnitOfWork, instance_id: int) -> InstanceView:
     row = uow.session.get(ProcessInstance, instance_id)
     if row is None:
         raise NotFoundError(f"process instance {instance_id} does not exist")
-    return _instance_view(row, restore(uow.session, row))
+    return instance_view(row, restore(uow.session, row))
 
 
 def instance_history(uow: UnitOfWork, instance_id: int) -> list[HistoryEntry]:

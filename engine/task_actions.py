@@ -6,7 +6,8 @@ Who may act is one of:
 - `candidate`: in one of the task's candidate groups or users, while nobody holds it;
 - `holder`: the assignee, or a candidate while the task is unassigned;
 - `assignee`: the user who holds the task;
-- `delegate`: the user a task was delegated to (delegation pending).
+- `delegate`: the user a task was delegated to (delegation pending);
+- `completer`: the user who completed the task (to withdraw it).
 
 Delegation and carbon copies are kept as extra `task_candidate` rows (kinds `owner` and
 `cc`), which the runtime's visibility and inbox queries ignore, so no column is added.
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from . import runtime
@@ -24,8 +27,10 @@ from .errors import (
     ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
 )
 from .identity import Actor
-from .models import HumanTask, TaskCandidate
+from .models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
 from .organisation import actor_for
+from .clock import bind_clock
+from .notifications import notify
 from .projection import OPEN_STATES
 from .runtime import InstanceView, TaskView, task_view
 from .uow import UnitOfWork
@@ -54,6 +59,10 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("delegate", OPEN_STATES, "claimed", "holder", "委派"),
     Transition("resolve_delegation", ("claimed",), "claimed", "delegate", "办理完毕交回"),
     Transition("carbon_copy", OPEN_STATES, "(unchanged)", "holder", "抄送"),
+    Transition("add_signer_before", OPEN_STATES, "claimed", "holder", "前加签"),
+    Transition("add_signer_after", OPEN_STATES, "claimed", "holder", "后加签"),
+    Transition("return", OPEN_STATES, "returned", "holder", "退回"),
+    Transition("withdraw", ("completed",), "withdrawn", "completer", "撤回"),
 )}
 
 
@@ -77,6 +86,8 @@ def may(action: str, task: HumanTask, actor: Actor) -> bool:
     if task.state not in rule.sources:
         return False
     delegated = delegated_by(task)
+    if rule.who == "completer":
+        return task.ended_by == actor.username
     if rule.who == "delegate":
         return delegated is not None and task.assignee == actor.username
     if delegated is not None:
@@ -95,7 +106,7 @@ def allowed_actions(task: HumanTask, actor: Actor) -> tuple[str, ...]:
 
 
 def _check(action: str, task: HumanTask, actor: Actor) -> None:
-    if task.state not in OPEN_STATES:
+    if task.state not in TRANSITIONS[action].sources:
         who = f" by {task.ended_by}" if task.ended_by else ""
         raise ConflictError(f"task '{task.name}' was already {task.state}{who}; nothing was "
                             "changed; reload your task list")
@@ -207,6 +218,7 @@ def transfer(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
     task.assignee, task.state = target.username, "claimed"
     _record(uow, actor, "task_transferred", task, before=before, after=target.username,
             why=why.strip() or None)
+    _tell(uow, "transferred", f"转办给您：{task.name}", target.username, task, body=why or None)
     uow.commit()
     return task_view(task)
 
@@ -220,6 +232,7 @@ def delegate(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
     task.assignee, task.state = target.username, "claimed"
     _record(uow, actor, "task_delegated", task, before=actor.username, after=target.username,
             why=why.strip() or None)
+    _tell(uow, "delegated", f"委派给您：{task.name}", target.username, task, body=why or None)
     uow.commit()
     return task_view(task)
 
@@ -244,6 +257,7 @@ def carbon_copy(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
     if target.username not in _kinds(task, CC):
         task.candidates.append(TaskCandidate(kind=CC, name=target.username))
     _record(uow, actor, "task_carbon_copied", task, to=target.username, note=note.strip() or None)
+    _tell(uow, "cc", f"抄送：{task.name}", target.username, task, body=note or None)
     uow.commit()
     return task_view(task)
 
@@ -262,3 +276,162 @@ def delegated_to_me(uow: UnitOfWork, actor: Actor) -> list[TaskView]:
              .where(TaskCandidate.kind == OWNER, HumanTask.assignee == actor.username,
                     HumanTask.state.in_(OPEN_STATES)))
     return [task_view(t) for t in uow.session.execute(query).scalars()]
+
+
+# ---------------------------------------------------------------- 加签 add a signer
+
+def add_signer_before(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
+                      why: str = "") -> TaskView:
+    """前加签: another user signs first, then the task comes back to the actor to decide."""
+    task = _write(uow, "add_signer_before", task_id, actor)
+    target = _target_user(uow, to_user, actor)
+    task.candidates.append(TaskCandidate(kind=OWNER, name=actor.username))
+    task.assignee, task.state = target.username, "claimed"
+    _record(uow, actor, "task_signer_added_before", task, before=actor.username,
+            after=target.username, why=why.strip() or None)
+    _tell(uow, "delegated", f"请先会签：{task.name}", target.username, task)
+    uow.commit()
+    return task_view(task)
+
+
+def add_signer_after(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
+                     opinion: str = "") -> TaskView:
+    """后加签: the actor signs now (opinion recorded) and another user must sign after them.
+
+    The task stays open with the added signer; their completion moves the process on.
+    """
+    task = _write(uow, "add_signer_after", task_id, actor)
+    target = _target_user(uow, to_user, actor)
+    task.assignee, task.state = target.username, "claimed"
+    _record(uow, actor, "task_signed", task, opinion=opinion.strip() or None,
+            next_signer=target.username)
+    _tell(uow, "assigned", f"请加签：{task.name}", target.username, task)
+    uow.commit()
+    return task_view(task)
+
+
+# ---------------------------------------------------------------- 退回 and 撤回
+
+def _earlier_user_tasks(spiff_task) -> list:
+    """Completed user tasks on the path that led to `spiff_task`, nearest first."""
+    found, seen, ancestor = [], set(), spiff_task.parent
+    while ancestor is not None:
+        spec = ancestor.task_spec
+        if (ancestor.state == TaskState.COMPLETED and hasattr(spec, "form")
+                and spec.bpmn_id not in seen):
+            seen.add(spec.bpmn_id)
+            found.append(ancestor)
+        ancestor = ancestor.parent
+    return found
+
+
+def return_targets(uow: UnitOfWork, task_id: str, actor: Actor) -> list[tuple[str, str]]:
+    """(element id, name) of the earlier user tasks the task may be returned to."""
+    task = load_task(uow, task_id, actor)
+    if not may("return", task, actor):
+        return []
+    row = uow.session.get(ProcessInstance, task.instance_id)
+    workflow = runtime.restore(uow.session, row)
+    current = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    if current is None:
+        return []
+    return [(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id)
+            for t in _earlier_user_tasks(current)]
+
+
+def _reopen(uow: UnitOfWork, row, workflow, earlier, actor: Actor,
+            closed: dict[str, tuple[str, str]], assignee: str | None) -> HumanTask:
+    """Make an earlier task ready again, save, and give the new row to `assignee`."""
+    with bind_clock(uow.clock), runtime._engine_errors(row.process_key):
+        workflow.reset_from_task_id(earlier.id)
+        workflow.do_engine_steps()
+        runtime.save_instance(uow, row, workflow, actor, closed=closed)
+    reopened = uow.session.execute(
+        select(HumanTask).where(HumanTask.instance_id == row.id,
+                                HumanTask.spiff_task_id == str(earlier.id),
+                                HumanTask.state.in_(OPEN_STATES))).scalar_one()
+    if assignee is not None:
+        reopened.assignee, reopened.state = assignee, "claimed"
+    return reopened
+
+
+def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
+                opinion: str) -> TaskView:
+    """退回: send the process back to an earlier user task, to whoever did it, with an opinion."""
+    opinion = (opinion or "").strip()
+    if not opinion:
+        raise TaskDataError("an opinion is required to return a task",
+                            {"opinion": ["required to return"]})
+    task = _write(uow, "return", task_id, actor)
+    row = runtime.load_for_write(uow, task.instance_id)
+    workflow = runtime.restore(uow.session, row)
+    current = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    earlier = next((t for t in _earlier_user_tasks(current)
+                    if t.task_spec.bpmn_id == to_element_id), None)
+    if earlier is None:
+        raise TaskDataError(f"'{to_element_id}' is not an earlier task of this process that "
+                            "can be returned to", {"to_element_id": ["not an earlier task"]})
+    previous = uow.session.execute(
+        select(HumanTask).where(HumanTask.instance_id == row.id,
+                                HumanTask.spiff_task_id == str(earlier.id),
+                                HumanTask.state == "completed")
+        .order_by(HumanTask.ended_at.desc()).limit(1)).scalar_one_or_none()
+    handler = previous.ended_by if previous is not None else None
+    _record(uow, actor, "task_returned", task, to=to_element_id, to_user=handler, opinion=opinion)
+    reopened = _reopen(uow, row, workflow, earlier, actor,
+                       {task.spiff_task_id: ("returned", actor.username)}, handler)
+    if handler:
+        _tell(uow, "returned", f"被退回：{reopened.name}", handler, reopened, body=opinion)
+    uow.commit()
+    return task_view(reopened)
+
+
+_ACTING = ("task_claimed", "task_completed", "task_decided", "task_transferred",
+           "task_delegated", "task_signed", "task_returned", "task_signer_added_before")
+
+
+def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "") -> TaskView:
+    """撤回: recall a task one completed, while nobody has acted on what came after it."""
+    done = _write(uow, "withdraw", task_id, actor)
+    row = runtime.load_for_write(uow, done.instance_id)
+    if row.status != "running":
+        raise ConflictError(f"the process has already {row.status}; nothing can be withdrawn")
+    completed_at = uow.session.execute(
+        select(AuditEvent.seq).where(AuditEvent.task_id == done.id,
+                                     AuditEvent.action == "task_completed")).scalar()
+    acted = uow.session.execute(
+        select(AuditEvent.id).where(AuditEvent.instance_id == row.id,
+                                    AuditEvent.seq > (completed_at or 0),
+                                    AuditEvent.action.in_(_ACTING)).limit(1)).first()
+    if acted is not None:
+        raise ConflictError(f"the next handler has already acted on what followed '{done.name}'; "
+                            "it can no longer be withdrawn")
+    workflow = runtime.restore(uow.session, row)
+    earlier = workflow.get_task_from_id(UUID(done.spiff_task_id))
+    if earlier is None or earlier.state != TaskState.COMPLETED:
+        raise ConflictError(f"'{done.name}' can no longer be withdrawn")
+    following = list(uow.session.execute(
+        select(HumanTask).where(HumanTask.instance_id == row.id,
+                                HumanTask.state.in_(OPEN_STATES))).scalars())
+    _record(uow, actor, "task_withdrawn", done, why=why.strip() or None)
+    closed = {t.spiff_task_id: ("withdrawn", actor.username) for t in following}
+    reopened = _reopen(uow, row, workflow, earlier, actor, closed, actor.username)
+    for task in following:
+        if task.state == "withdrawn":
+            _notify_task_handlers(uow, task, "withdrawn", f"已撤回：{task.name}")
+    uow.commit()
+    return task_view(reopened)
+
+
+def _tell(uow: UnitOfWork, kind: str, title: str, username: str, task: HumanTask,
+          body: str | None = None) -> None:
+    notify(uow, kind=kind, title=title, users=[username], body=body,
+           instance_id=task.instance_id, task_id=task.id)
+
+
+def _notify_task_handlers(uow: UnitOfWork, task: HumanTask, kind: str, title: str) -> None:
+    users = [task.assignee] if task.assignee else [c.name for c in task.candidates
+                                                    if c.kind == "user"]
+    groups = [] if task.assignee else [c.name for c in task.candidates if c.kind == "group"]
+    notify(uow, kind=kind, title=title, users=users, groups=groups,
+           instance_id=task.instance_id, task_id=task.id)

@@ -42,6 +42,11 @@ def start_escalation(platform, business_key="WT-001"):
     return instance, fix[0]
 
 
+def supervision_notes(session, actor, **kwargs):
+    """The actor's notifications other than the 'assigned' ones every new task sends."""
+    return [n for n in notifications_for(session, actor, **kwargs) if n.kind != "assigned"]
+
+
 def fire(platform):
     return fire_due_timers(platform.uow)
 
@@ -52,11 +57,11 @@ def test_a_supervisor_reminds_the_candidate_group_of_an_open_task(platform):
         reminder = remind_task(uow, fix.id, SUPERVISOR, "请于本周内整改到位")
     assert (reminder.by, reminder.automatic, reminder.business_key) == ("ducha1", False, "WT-001")
     with platform.uow() as uow:
-        inbox = notifications_for(uow.session, TOWNSHIP)
+        inbox = [n for n in supervision_notes(uow.session, TOWNSHIP) if n.kind == "reminder"]
         assert [(n.kind, n.recipient, n.task_id) for n in inbox] == \
             [("reminder", "unit:township", fix.id)]
         assert inbox[0].body == "请于本周内整改到位"
-        assert unread_count(uow.session, SUB_COMMANDER) == 0
+        assert len(supervision_notes(uow.session, SUB_COMMANDER)) == 0
         assert reminder_counts(uow.session, "task", fix.id, "2026-12") == 1
         assert reminder_counts(uow.session, "task", fix.id, "2026-11") == 0
         assert reminder_counts(uow.session, "project", "WT-001", "2026-12") == 1
@@ -71,9 +76,9 @@ def test_a_claimed_task_reminds_only_its_assignee(platform):
     with platform.uow() as uow:
         remind_task(uow, fix.id, SUPERVISOR)
     with platform.uow() as uow:
-        assert [(n.recipient_kind, n.recipient) for n in notifications_for(uow.session, TOWNSHIP)] \
+        assert [(n.recipient_kind, n.recipient) for n in supervision_notes(uow.session, TOWNSHIP)] \
             == [("user", "xiangzhen1")]
-        assert notifications_for(uow.session, Actor.of("other", "unit:township")) == []
+        assert supervision_notes(uow.session, Actor.of("other", "unit:township")) == []
 
 
 def test_reading_a_group_notification_marks_it_read_for_that_member_only(platform):
@@ -82,11 +87,15 @@ def test_reading_a_group_notification_marks_it_read_for_that_member_only(platfor
         remind_task(uow, fix.id, SUPERVISOR)
     colleague = Actor.of("xiangzhen2", "unit:township")
     with platform.uow() as uow:
-        assert mark_read(uow, TOWNSHIP) == 1
+        reminder_ids = [n.id for n in supervision_notes(uow.session, TOWNSHIP)]
     with platform.uow() as uow:
-        assert unread_count(uow.session, TOWNSHIP) == 0
-        assert unread_count(uow.session, colleague) == 1
-        read = notifications_for(uow.session, TOWNSHIP, unread_only=False)
+        assert mark_read(uow, TOWNSHIP, reminder_ids) == 1
+    with platform.uow() as uow:
+        assert len(supervision_notes(uow.session, TOWNSHIP)) == 0
+        assert len(supervision_notes(uow.session, colleague)) == 1
+        assert unread_count(uow.session, colleague) == len(notifications_for(uow.session,
+                                                                             colleague))
+        read = supervision_notes(uow.session, TOWNSHIP, unread_only=False)
         assert read[0].read_at is not None
 
 
@@ -113,7 +122,7 @@ def test_reminding_an_instance_or_a_project_notifies_every_open_task(platform):
         assert reminder_counts(uow.session, "project", "XM-7", "2026-12") == 2
         assert [r.message for r in reminders(uow.session, "project", "XM-7")] == \
             ["请加快进度", "项目整体滞后"]
-        assert unread_count(uow.session, TOWNSHIP) == 2
+        assert len(supervision_notes(uow.session, TOWNSHIP)) == 2
 
 
 def test_a_manual_escalation_needs_a_reason_and_changes_nothing_without_one(platform):
@@ -124,7 +133,7 @@ def test_a_manual_escalation_needs_a_reason_and_changes_nothing_without_one(plat
         assert "reason" in err.value.field_errors
     with platform.uow() as uow:
         assert escalation_history(uow.session, instance_id=instance.id) == []
-        assert unread_count(uow.session, TOWNSHIP) == 0
+        assert len(supervision_notes(uow.session, TOWNSHIP)) == 0
     with platform.uow() as uow, pytest.raises(NotFoundError):
         escalate(uow, 999, SUPERVISOR, "1", "2", "跨乡镇问题")
 
@@ -140,7 +149,7 @@ def test_a_manual_escalation_is_recorded_with_its_author_and_notifies_the_handle
         assert [(s.from_rung, s.to_rung, s.by, s.automatic) for s in steps] == [
             (None, "sub_command", "ducha1", False), ("sub_command", "county_head", "ducha1", False)]
         assert current_rung(uow.session, instance_id=instance.id) == "county_head"
-        assert [n.kind for n in notifications_for(uow.session, TOWNSHIP)] == ["escalated"] * 2
+        assert [n.kind for n in supervision_notes(uow.session, TOWNSHIP)] == ["escalated"] * 2
 
 
 def test_timers_remind_twice_then_escalate_to_the_next_rung(platform, clock):
@@ -152,7 +161,7 @@ def test_timers_remind_twice_then_escalate_to_the_next_rung(platform, clock):
             assert reminder_counts(uow.session, "task", fix.id, "2026-12") == expected
     with platform.uow() as uow:
         assert all(r.by == "timer" and r.automatic for r in reminders(uow.session, "task", fix.id))
-        assert [n.kind for n in notifications_for(uow.session, TOWNSHIP)] == ["reminder"] * 2
+        assert [n.kind for n in supervision_notes(uow.session, TOWNSHIP)] == ["reminder"] * 2
         assert current_rung(uow.session, instance_id=instance.id) is None
 
     clock.advance(days=1)
@@ -163,7 +172,7 @@ def test_timers_remind_twice_then_escalate_to_the_next_rung(platform, clock):
             [("1", "2", "timer", True)]
         assert current_rung(uow.session, business_key="WT-001") == "2"
         assert uow.session.get(HumanTask, fix.id).state == "cancelled"
-        to_sub = notifications_for(uow.session, SUB_COMMANDER)
+        to_sub = supervision_notes(uow.session, SUB_COMMANDER)
         assert [(n.kind, n.recipient) for n in to_sub] == [("escalated", "sub_commander")]
         actions = [e.action for e in history(uow.session, instance_id=instance.id)]
         assert actions.count("reminded") == 2 and actions.count("escalated") == 1

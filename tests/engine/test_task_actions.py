@@ -10,10 +10,12 @@ from engine.errors import (
     ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
 )
 from engine.identity import Actor
+from engine.models import HumanTask
+from engine.notifications import notifications_for
 
 from ..conftest import FIXTURES
 
-APPROVAL = FIXTURES.parent / "webapp" / "fixtures" / "approval.bpmn"
+APPROVAL = FIXTURES / "engine" / "approval.bpmn"
 SPECIALIST = Actor.of("zhuanyuan1", "specialist")
 COLLEAGUE = Actor.of("zhuanyuan2", "specialist")
 APPROVER = Actor.of("shenpi1", "approver")
@@ -47,7 +49,7 @@ def act(platform, service, *args):
 def test_the_table_names_every_action_with_its_sources_and_who_may_act():
     for name, rule in task_actions.TRANSITIONS.items():
         assert rule.action == name and rule.sources and rule.label
-        assert rule.who in ("candidate", "holder", "assignee", "delegate")
+        assert rule.who in ("candidate", "holder", "assignee", "delegate", "completer")
 
 
 def test_claim_then_transfer_moves_the_task_to_the_other_user(platform, instance):
@@ -141,3 +143,70 @@ def test_acting_on_a_completed_task_is_a_conflict(platform, instance):
     act(platform, task_actions.complete, task.id, SPECIALIST, {"title": "a", "amount": 1})
     with pytest.raises(ConflictError):
         act(platform, task_actions.transfer, task.id, SPECIALIST, "zhuanyuan2")
+
+
+def prepared(platform):
+    """Complete the specialist's first task; returns (that task, the approver's task)."""
+    task = open_task(platform, SPECIALIST)
+    act(platform, task_actions.complete, task.id, SPECIALIST, {"title": "a", "amount": 1})
+    return task, open_task(platform, APPROVER)
+
+
+def test_return_sends_the_process_back_to_whoever_did_the_earlier_task(platform, instance):
+    first, review = prepared(platform)
+    with platform.uow() as uow:
+        assert task_actions.return_targets(uow, review.id, APPROVER) == [("prepare", "准备材料")]
+    with pytest.raises(TaskDataError):
+        act(platform, task_actions.return_task, review.id, APPROVER, "prepare", " ")
+    with pytest.raises(TaskDataError):
+        act(platform, task_actions.return_task, review.id, APPROVER, "review", "不是之前的环节")
+    again = act(platform, task_actions.return_task, review.id, APPROVER, "prepare", "缺少用地证明")
+    assert (again.element_id, again.assignee, again.state) == ("prepare", "zhuanyuan1", "claimed")
+    assert again.id != first.id
+    with platform.uow() as uow:
+        assert task_actions.get_task(uow, review.id, APPROVER).state == "returned"
+        [note] = [n for n in notifications_for(uow.session, SPECIALIST) if n.kind == "returned"]
+        assert note.body == "缺少用地证明"
+    act(platform, task_actions.complete, again.id, SPECIALIST, {"title": "a", "amount": 2})
+    assert open_task(platform, APPROVER).element_id == "review"
+    with platform.uow() as uow:
+        assert verify_audit(uow.session).ok
+
+
+def test_withdraw_recalls_a_completed_task_until_the_next_handler_acts(platform, instance):
+    first, review = prepared(platform)
+    with pytest.raises(PermissionDeniedError):
+        act(platform, task_actions.withdraw, first.id, COLLEAGUE)
+    back = act(platform, task_actions.withdraw, first.id, SPECIALIST, "填错了金额")
+    assert (back.element_id, back.assignee) == ("prepare", "zhuanyuan1")
+    with platform.uow() as uow:
+        assert uow.session.get(HumanTask, review.id).state == "withdrawn"
+        assert runtime.list_tasks(uow, APPROVER) == []
+
+    act(platform, task_actions.complete, back.id, SPECIALIST, {"title": "a", "amount": 3})
+    review = open_task(platform, APPROVER)
+    act(platform, task_actions.claim, review.id, APPROVER)
+    with pytest.raises(ConflictError, match="already acted"):
+        act(platform, task_actions.withdraw, back.id, SPECIALIST)
+
+
+def test_a_signer_added_after_signs_last_and_moves_the_process_on(platform, instance):
+    _first, review = prepared(platform)
+    signed = act(platform, task_actions.add_signer_after, review.id, APPROVER, "zhuanyuan2",
+                 "同意，请分管领导加签")
+    assert signed.assignee == "zhuanyuan2"
+    outcome = act(platform, task_actions.decide, review.id, COLLEAGUE, "approve", "")
+    assert outcome.status == "completed"
+    with platform.uow() as uow:
+        actions = [h.action for h in runtime.instance_history(uow, instance.id)]
+    assert actions.index("task_signed") < actions.index("task_decided")
+
+
+def test_a_signer_added_before_signs_first_then_the_task_comes_back(platform, instance):
+    _first, review = prepared(platform)
+    act(platform, task_actions.add_signer_before, review.id, APPROVER, "zhuanyuan2")
+    with pytest.raises(PermissionDeniedError):
+        act(platform, task_actions.decide, review.id, COLLEAGUE, "approve", "")
+    act(platform, task_actions.resolve_delegation, review.id, COLLEAGUE, "无意见")
+    assert act(platform, task_actions.decide, review.id, APPROVER, "approve", "").status \
+        == "completed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import definitions, runtime
+from engine import definitions, messages, runtime
 from engine.identity import Actor
 from engine.timers import fire_due_timers
 
@@ -90,23 +90,9 @@ def fire(platform):
 
 
 def send_message(platform, instance_id, name, actor, payload=None):
-    """Deliver a BPMN message to an instance (stands in for a runtime service to come)."""
-    from SpiffWorkflow.bpmn import BpmnEvent
-    from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
-
-    from engine.clock import bind_clock
-    from engine.models import ProcessInstance
-
+    """Deliver a BPMN message to an instance through the engine's message service."""
     with platform.uow() as uow:
-        uow.begin_write()
-        row = uow.session.get(ProcessInstance, instance_id)
-        workflow = runtime.restore(uow.session, row)
-        with bind_clock(uow.clock):
-            workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload={
-                "payload": payload or {}, "result_var": f"{name}_payload"}))
-            workflow.do_engine_steps()
-            runtime.save_instance(uow, row, workflow, actor)
-        uow.commit()
+        return messages.send_message(uow, name, actor, instance_id=instance_id, payload=payload)
 
 
 def data_of(platform, instance_id):

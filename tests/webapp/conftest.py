@@ -46,7 +46,7 @@ def accounts(platform, clock):
 @pytest.fixture
 def app(platform, database_url, clock, accounts):
     """The app on the test database, the frozen clock and the deployed fixture processes."""
-    deploy(platform, WEB_FIXTURES / "approval.bpmn", FIXTURES / "engine" / "lanes_gateway.bpmn")
+    deploy(platform, FIXTURES / "engine" / "approval.bpmn", FIXTURES / "engine" / "lanes_gateway.bpmn")
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database_url,
                       "CLOCK": clock})
     yield app
