@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
@@ -70,24 +70,25 @@ class AuditTrail:
         if not self._pending:
             return
         count = len(self._pending)
-        # Taking the head row's write lock first orders concurrent appenders.
-        self.session.execute(update(AuditHead).where(AuditHead.id == 1)
-                             .values(seq=AuditHead.seq + count))
-        head = self.session.execute(select(AuditHead).where(AuditHead.id == 1)
-                                    .execution_options(populate_existing=True)).scalar_one()
-        seq = head.seq - count
-        prev = head.hash
+        # Writing the head row first takes its lock, which orders concurrent appenders; the
+        # same statement returns the sequence and hash the new events follow.
+        last_seq, prev = self.session.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + count)
+            .returning(AuditHead.seq, AuditHead.hash)).one()
+        seq = last_seq - count
+        rows = []
         for item in self._pending:
             seq += 1
             detail = canonical_json(item.detail)
             digest = event_hash(prev, seq, now, item.actor, item.action, item.subject,
                                 item.instance_id, item.task_id, detail)
-            self.session.add(AuditEvent(seq=seq, at=now, actor=item.actor, action=item.action,
-                                        subject=item.subject, instance_id=item.instance_id,
-                                        task_id=item.task_id, detail=detail,
-                                        prev_hash=prev, hash=digest))
+            rows.append({"seq": seq, "at": now, "actor": item.actor, "action": item.action,
+                         "subject": item.subject, "instance_id": item.instance_id,
+                         "task_id": item.task_id, "detail": detail, "prev_hash": prev,
+                         "hash": digest})
             prev = digest
-        head.hash = prev
+        self.session.execute(insert(AuditEvent), rows)
+        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
         self._pending.clear()
 
 

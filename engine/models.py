@@ -122,7 +122,7 @@ class HumanTask(Base):
     documentation: Mapped[str | None] = mapped_column(Text)
 
     candidates: Mapped[list[TaskCandidate]] = relationship(
-        back_populates="task", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="task", cascade="all, delete-orphan")
 
 
 class TaskCandidate(Base):
