@@ -7,6 +7,19 @@ the task's data — `supervisor`, `approver@${department}`, `unit:${responsible_
 name that is one whole `${expression}` may yield a list of names. A task that names
 nobody is for the role of its lane (lane names may be role codes or their Chinese labels;
 see `engine.organisation` for the groups a user acts in).
+
+The rules the county's processes use (bpmn/):
+
+| who                                   | candidate group                  | where it comes from            |
+|---------------------------------------|----------------------------------|--------------------------------|
+| the one window (受理 / 反馈)            | `office`                         | literal                        |
+| the project's specialist (代办)         | `specialist`                     | literal                        |
+| the project unit (承诺)                 | `unit:${project_unit}`           | the project's start data       |
+| the approving department (审批 / 核验)  | `approver@${department}`         | rules/permit_items.dmn         |
+| the pre-work group (会商)               | `unit:wg_prework`                | literal                        |
+| the issue's handler on its rung         | `${handler}`: rung 1–2 `unit:<responsible unit>`, rung 3 `sub_commander@<sub-command>`, rung 4 `county_head` | script "确定责任主体" from rules/issue_routing.dmn |
+| the supervision group (核验 / 13710 审核) | `supervisor`                   | literal                        |
+| the unit acting on an instruction     | `unit:${responsible_unit}`       | the instruction's start data   |
 """
 
 from __future__ import annotations
