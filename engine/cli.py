@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 
-from . import audit, calendar_admin, definitions, organisation, runtime, sla, timers
+from . import audit, backup, calendar_admin, definitions, organisation, runtime, sla, timers
 from .config import Settings
 from .errors import GongjianError, NotFoundError
 from .identity import Actor
@@ -145,6 +145,24 @@ def cmd_deadlines_recompute(platform: Platform, args: argparse.Namespace) -> int
     return 0
 
 
+def cmd_backup(platform: Platform, args: argparse.Namespace) -> int:
+    """Back up the SQLite database online (the app keeps running)."""
+    platform.close()
+    result = backup.backup_sqlite(platform.database_url, args.to)
+    print(f"backup written: {result.path} ({result.bytes} bytes, audit chain intact with "
+          f"{result.audit_events} events)")
+    return 0
+
+
+def cmd_restore(platform: Platform, args: argparse.Namespace) -> int:
+    """Replace the SQLite database with a verified backup (stop the app first)."""
+    platform.close()
+    result = backup.restore_sqlite(platform.database_url, args.backup)
+    print(f"restored {result.path} from {args.backup} ({result.audit_events} audit events); "
+          "the replaced database was kept as *.before-restore")
+    return 0
+
+
 def cmd_audit_verify(platform: Platform, args: argparse.Namespace) -> int:
     """Check the audit chain; exit 1 when it is broken."""
     with platform.uow() as uow:
@@ -217,6 +235,12 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
         func=cmd_deadlines_recompute)
     au = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
     au.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    p = sub.add_parser("backup", help="back up the SQLite database online")
+    p.set_defaults(func=cmd_backup)
+    p.add_argument("--to", help="backup file (default: instance/backups/gongjian-<time>.db)")
+    p = sub.add_parser("restore", help="restore the SQLite database from a backup")
+    p.set_defaults(func=cmd_restore)
+    p.add_argument("backup")
     if extend is not None:
         extend(sub)
     return parser
