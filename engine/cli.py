@@ -110,7 +110,7 @@ def cmd_demo_load(platform: Platform, args: argparse.Namespace) -> int:
     """Load the demo organisation, projects and running instances (idempotent)."""
     from .demo import load_demo
 
-    load_demo(platform)
+    load_demo(platform, history_days=args.history_days)
     return 0
 
 
@@ -209,8 +209,10 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
     p.add_argument("--poll", type=float, default=5.0, help="longest sleep in seconds")
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command",
                                                                   required=True)
-    demo.add_parser("load", help="load the demo county (idempotent)").set_defaults(
-        func=cmd_demo_load)
+    p = demo.add_parser("load", help="load the demo county (idempotent)")
+    p.set_defaults(func=cmd_demo_load)
+    p.add_argument("--history-days", type=int, default=21,
+                   help="start the demo instances this many days ago and replay the timers")
     cal = sub.add_parser("calendar", help="working-day calendar").add_subparsers(
         dest="calendar_command", required=True)
     p = cal.add_parser("set", help="override one day")

@@ -9,15 +9,18 @@ the personal names printed in the notice; they all share `DEMO_PASSWORD`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from . import definitions, runtime
+from .clock import FrozenClock
 from .models import ProcessInstance
 from .organisation import UserAccount, actor_for, add_unit, add_user
 from .platform import Platform
 from .projects import Project, add_project, start_data
+from .timers import fire_due_timers
 
 DEMO_PASSWORD = "gongjian2026"
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,10 +110,28 @@ class DemoSummary:
     password: str
 
     def __str__(self) -> str:
-        return (f"demo: {self.units} units, {self.accounts} accounts "
-                f"({self.accounts_created} new), {self.projects} projects, "
-                f"{self.instances_started} instances started; "
-                f"every demo account's password is {self.password}")
+        lines = [f"demo: {self.units} units, {self.accounts} accounts "
+                 f"({self.accounts_created} new), {self.projects} projects, "
+                 f"{self.instances_started} instances started",
+                 f"log in at http://127.0.0.1:5000/ with password {self.password} as, e.g.:"]
+        lines += [f"  {username:<22} {what}" for username, what in GUIDE_ACCOUNTS]
+        return "\n".join(lines)
+
+
+# The accounts a newcomer needs to walk a permit approval and an issue through.
+GUIDE_ACCOUNTS = [
+    ("office_window", "指挥部办公室窗口：受理审批申请、反馈结果"),
+    ("specialist1", "项目专员：代办申报"),
+    ("unit_solar", "项目单位：签署承诺书"),
+    ("approver_zrzy", "自然资源局审批人：规划、用地审批"),
+    ("approver_sthj", "生态环境分局审批人：环评审批"),
+    ("head_liyi", "礼义镇主要负责人：整改问题"),
+    ("supervisor1", "督办人员：核验销号、催办、挂牌督办"),
+    ("commander_industry", "产业分指挥长"),
+    ("county_head", "总指挥（县长）"),
+    ("designer", "流程设计员"),
+    ("admin", "系统管理员"),
+]
 
 
 def _units(session) -> int:
@@ -299,14 +320,29 @@ def _has_demo_instances(platform) -> bool:
             ProcessInstance.business_key.like(DEMO_KEY_PREFIX + "%"))).scalar() > 0
 
 
-def load_demo(platform: Platform) -> DemoSummary:
-    """Load the demo organisation, accounts, projects and running instances (idempotent)."""
+def load_demo(platform: Platform, *, history_days: int = 0) -> DemoSummary:
+    """Load the demo organisation, accounts, projects and running instances (idempotent).
+
+    With `history_days`, the instances start that many days in the past and the clock is
+    replayed to now, firing every timer on the way: the demo then shows what a county sees
+    after a few weeks — overdue tasks, reminders (催办) and issues escalated up the ladder.
+    """
     units, accounts, created, project_count = _load_organisation(platform)
     _deploy(platform)
     started = 0
     if not _has_demo_instances(platform):
-        started = (_start_permit_requests(platform) + _start_issues(platform)
-                   + _start_instructions(platform))
+        past = platform
+        if history_days:
+            now = platform.clock.now()
+            clock = FrozenClock(now - timedelta(days=history_days))
+            past = Platform(platform.database_url, clock)
+        started = (_start_permit_requests(past) + _start_issues(past)
+                   + _start_instructions(past))
+        if history_days:
+            while clock.now() < now:
+                clock.advance(hours=6)
+                fire_due_timers(past.uow, limit=10_000)
+            past.close()
     summary = DemoSummary(units, accounts, created, project_count, started, DEMO_PASSWORD)
     print(summary)
     return summary

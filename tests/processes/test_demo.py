@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine import runtime
-from engine.demo import DEMO_PASSWORD, load_demo
+from engine.demo import DEMO_PASSWORD, GUIDE_ACCOUNTS, load_demo
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from engine.organisation import OrgUnit, UserAccount, actor_for, authenticate
 from engine.projects import STAGES, Project, projects
@@ -73,3 +73,27 @@ def test_demo_instances_of_all_three_processes_wait_in_inboxes(platform):
     assert inbox["head_magedang"] == {"report_resolution"}
     assert inbox["county_head"] == {"commit_plan"}
     assert inbox["unit_materials"] == {"commit_plan"}
+
+
+def test_every_account_the_guide_prints_exists_and_logs_in(platform):
+    load_demo(platform)
+    with platform.uow() as uow:
+        for username, _what in GUIDE_ACCOUNTS:
+            assert authenticate(uow.session, username, DEMO_PASSWORD) is not None, username
+
+
+def test_a_demo_with_history_has_overdue_tasks_reminders_and_escalations(platform, clock):
+    from sqlalchemy import func, select
+
+    from engine.models import HumanTask
+    from engine.supervision import Escalation, Reminder
+
+    load_demo(platform, history_days=21)
+    with platform.uow() as uow:
+        overdue = uow.session.execute(
+            select(func.count()).select_from(HumanTask).where(
+                HumanTask.state.in_(("open", "claimed")), HumanTask.due_at < clock.now())
+        ).scalar_one()
+        reminders = uow.session.execute(select(func.count()).select_from(Reminder)).scalar_one()
+        escalations = uow.session.execute(select(func.count()).select_from(Escalation)).scalar_one()
+    assert overdue > 0 and reminders > 0 and escalations > 0
