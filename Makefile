@@ -34,3 +34,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# The designer's editors (bpmn-js, properties panel, dmn-js), rebuilt from assets/ into
+# webapp/static/designer/; the built files are committed, so `make run` needs no Node.js.
+.PHONY: assets
+assets:
+	cd assets && npm ci --no-audit --no-fund && node build.mjs

@@ -13,6 +13,7 @@ from lxml import etree
 
 from engine.errors import DefinitionError
 
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 _SEQUENCE_FLOW = f"{{{BPMN_MODEL_NS}}}sequenceFlow"
@@ -41,7 +42,10 @@ def check_unique_ids(root: etree._Element, filename: str) -> None:
     first_use: dict[str, etree._Element] = {}
     for element in root.iter(etree.Element):
         element_id = element.get("id")
-        if element_id is None:
+        # Camunda's form fields and values carry ids local to their task: Camunda Modeler
+        # files reuse them across tasks (an `approved` field on two tasks), so they are
+        # not document ids.
+        if element_id is None or element.tag.startswith(f"{{{CAMUNDA_NS}}}"):
             continue
         earlier = first_use.setdefault(element_id, element)
         if earlier is not element:

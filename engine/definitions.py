@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from .bpmn_parser import GongjianParser
 from .errors import DefinitionError, NotFoundError
 from .expression_scan import check_document
+from .lint import refuse_lint_errors
 from .models import Deployment
 from .expression_helpers import registered_helper_names
 from .uow import UnitOfWork
@@ -102,6 +103,7 @@ def check_file(data: bytes, filename: str) -> _Checked:
     """Parse safely, validate against the schema and references, check the expressions."""
     document = parse_definition_xml(data, filename)
     check_document(document.root, filename=filename, helpers=registered_helper_names())
+    refuse_lint_errors(document.root, filename)
     key, name = _main_process(document) if document.kind == "bpmn" else _decision(document)
     return _Checked(document, key, name, hashlib.sha256(data).hexdigest(), data.decode("utf-8"))
 
@@ -255,13 +257,13 @@ def deploy_files(uow: UnitOfWork, files: list[tuple[str, bytes]],
     if duplicates:
         raise DefinitionError(f"two files define the same key {sorted(duplicates)}")
     uow.begin_write()
-    _check_parses(uow.session, checked)
+    check_parses(uow.session, checked)
     results = [_store(uow, c, deployed_by) for c in checked]
     uow.commit()
     return results
 
 
-def _check_parses(session: Session, checked: list[_Checked]) -> None:
+def check_parses(session: Session, checked: list[_Checked]) -> None:
     """Parse each BPMN file with the batch and the latest deployments it calls."""
     batch = {c.key: c.document for c in checked}
     for item in checked:

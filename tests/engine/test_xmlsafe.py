@@ -63,7 +63,7 @@ def test_a_file_saved_by_camunda_modeler_is_accepted() -> None:
     assert document.filename == "good_camunda.bpmn"
     assert document.root.tag == f"{{{BPMN_MODEL_NS}}}definitions"
     assert document.root.find(f".//{{{BPMN_MODEL_NS}}}userTask").get(
-        f"{{{CAMUNDA_NS}}}candidateGroups") == "project_office"
+        f"{{{CAMUNDA_NS}}}candidateGroups") == "office"
 
 
 def test_the_accepted_tree_runs_unchanged_in_spiffworkflows_camunda_parser() -> None:
@@ -342,3 +342,12 @@ def test_the_schemas_load_again_from_disk() -> None:
 
     for name in ["good_camunda.bpmn", "good_decision.dmn", "good_decision_dmn12.dmn"]:
         assert parse_definition_xml(fixture_bytes(name), name).filename == name
+
+
+def test_camunda_form_field_ids_may_repeat_across_tasks() -> None:
+    # Camunda Modeler users give two tasks a field of the same id, e.g. `approved`.
+    repeated = fixture_bytes("good_camunda.bpmn").replace(
+        b"</camunda:formData>",
+        b'<camunda:formField id="approved" type="boolean" /></camunda:formData>')
+    assert repeated.count(b'camunda:formField id="approved"') >= 2
+    parse_definition_xml(repeated, "repeated.bpmn")

@@ -1,0 +1,91 @@
+"""The designer in a real browser: open the modeler, rename a task, validate, deploy, see v2.
+
+Uses Debian's chromium (never `playwright install`); skipped when it or Playwright is missing.
+Screenshots go to test-output/designer*.png.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import organisation
+
+from ..conftest import FIXTURES
+from ..webapp.conftest import PASSWORD, deploy
+from .test_browser import ARGS, CHROMIUM, OUTPUT, live_url, login  # noqa: F401
+from .test_browser import accounts, app  # noqa: F401
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+@pytest.fixture
+def wide_page():
+    """A desktop-sized chromium page (the modeler needs room)."""
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def designer_account(platform, clock, accounts):  # noqa: F811
+    with platform.uow() as uow:
+        organisation.add_user(uow.session, "sheji1", "流程设计员", PASSWORD, unit="fgj",
+                              roles=["designer"], now=clock.now())
+        uow.session.commit()
+
+
+def test_designer_renames_a_task_validates_and_deploys_a_new_version(
+        designer_account, live_url, wide_page):  # noqa: F811
+    page = wide_page
+    OUTPUT.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, live_url, "sheji1")
+    page.click("nav >> text=流程设计")
+    page.click("a[href$='/designer/approval/']")
+    page.click("text=编辑最新版本")
+    page.wait_for_selector("#editor[data-ready='1']", state="attached", timeout=20000)
+    assert not errors, errors
+
+    page.click("[data-element-id='prepare']")
+    name = page.locator("#bio-properties-panel-name")
+    if not name.is_visible():
+        page.click(".bio-properties-panel-group-header:has-text('常规')")
+    name.fill("准备申报材料")
+    page.click("#canvas", position={"x": 20, "y": 20})
+    assert page.locator("[data-element-id='prepare'] text").text_content() == "准备申报材料"
+    page.screenshot(path=str(OUTPUT / "designer-modeler.png"))
+
+    page.click("#validate")
+    page.wait_for_selector("#findings li.ok, #findings li.warning, #findings li.error")
+    assert page.locator("#findings li.error").count() == 0
+    page.screenshot(path=str(OUTPUT / "designer-lint.png"))
+
+    page.click("#deploy")
+    page.wait_for_url(f"{live_url}/designer/approval/")
+    versions = page.locator("#versions")
+    assert "v2" in versions.inner_text() and "最新" in versions.inner_text()
+    page.screenshot(path=str(OUTPUT / "designer-versions.png"), full_page=True)
+    page.goto(f"{live_url}/designer/approval/diff?old=1&new=2")
+    assert "准备申报材料" in page.inner_text("main")
+    page.screenshot(path=str(OUTPUT / "designer-diff.png"), full_page=True)
+
+
+def test_lint_findings_are_listed_and_marked_on_the_diagram(designer_account, live_url,
+                                                            wide_page, platform):  # noqa: F811
+    page = wide_page
+    deploy(platform, FIXTURES / "designer" / "camunda_modeler.bpmn")
+    login(page, live_url, "sheji1")
+    page.goto(f"{live_url}/designer/issue_report/edit")
+    page.wait_for_selector("#editor[data-ready='1']", state="attached", timeout=20000)
+    # Remove the gateway: the review task then has no way on, the end events no way in.
+    page.click("[data-element-id='Gateway_approved']")
+    page.keyboard.press("Delete")
+    page.click("#validate")
+    page.wait_for_selector("#findings li.error")
+    page.screenshot(path=str(OUTPUT / "designer-lint-errors.png"))
+    assert "Task_review" in page.inner_text("#findings")
+    assert page.locator(".djs-element.lint-error").count() >= 3

@@ -1,0 +1,1 @@
+import{F as e,G as r}from"./chunk-77UQGQNB.js";import{Na as o,Oa as a,Pa as i,Qa as d,Ra as m,Sa as n}from"./chunk-IL6A4ULN.js";import"./chunk-VOLOGR3E.js";import"./chunk-O5BBJJC2.js";function p(t){return new e({container:t,additionalModules:[o],moddleExtensions:{camunda:r}})}export{d as badge,i as clearMarks,p as createViewer,n as importWithLayout,a as mark,m as select};
