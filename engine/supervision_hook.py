@@ -24,6 +24,9 @@ those that were already COMPLETED at restore, so each is recorded once whatever 
 
 from __future__ import annotations
 
+import time
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -58,7 +61,24 @@ def completed_supervision_tasks(workflow: BpmnWorkflow) -> set:
 def remember_completed(workflow: BpmnWorkflow) -> BpmnWorkflow:
     """Note on the workflow which marked tasks were completed when it was restored."""
     workflow.supervision_seen = completed_supervision_tasks(workflow)
+    workflow.supervision_restored_at = time.time()
     return workflow
+
+
+def _message_that_led_here(task, since: float):
+    """The message event caught in this service call on the way to `task`, if any.
+
+    A supervisor's escalation arrives as a BPMN message (e.g. `escalate_issue`); a timer's
+    does not. SpiffWorkflow stamps `last_state_change` with the wall clock, so events of
+    this call are those changed since the workflow was restored.
+    """
+    ancestor = task.parent
+    while ancestor is not None and ancestor.last_state_change >= since:
+        definition = getattr(ancestor.task_spec, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition):
+            return definition.name
+        ancestor = ancestor.parent
+    return None
 
 
 def apply_supervision_actions(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow,
@@ -105,5 +125,13 @@ def _escalate(uow: UnitOfWork, row: ProcessInstance, task, actor: Actor) -> None
     from_rung = str(previous) if previous is not None else current_rung(uow.session,
                                                                          instance_id=row.id)
     to_rung = str(new) if new is not None else "?"
+    message = _message_that_led_here(task, getattr(task.workflow.top_workflow,
+                                                   "supervision_restored_at", time.time()))
+    if message is not None:  # a person asked for it: their reason, not the timer's
+        sent = task.data.get(f"{message}_payload") or {}
+        reason = sent.get("reason") if isinstance(sent, dict) else None
+        record_escalation(uow, row, actor.username, from_rung, to_rung,
+                          reason or extensions.get("reason") or DEFAULT_REASON, automatic=False)
+        return
     record_escalation(uow, row, actor.username, from_rung, to_rung,
                       extensions.get("reason") or DEFAULT_REASON, automatic=True)

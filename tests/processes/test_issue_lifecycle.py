@@ -6,6 +6,8 @@ from datetime import datetime
 
 import pytest
 
+from engine.supervision import escalation_history
+
 from .helpers import (
     COUNTY_HEAD, SUPERVISOR, complete, completed_elements, data_of, deploy_all, elements_of,
     escalations_of, fire, reminded_elements, send_message, start, sub_commander, task_of,
@@ -128,9 +130,14 @@ def test_a_supervisor_escalates_by_hand_and_lists_the_issue(platform, issue):
     send_message(platform, instance.id, "list_issue", SUPERVISOR)
     assert "list_issue" in completed_elements(platform, instance.id)
     assert elements_of(platform, TOWNSHIP) == ["commit_plan"]  # listing interrupts nothing
-    send_message(platform, instance.id, "escalate_issue", SUPERVISOR)
+    send_message(platform, instance.id, "escalate_issue", SUPERVISOR,
+                 {"reason": "涉及两个乡镇，需分指挥部协调"})
     assert data_of(platform, instance.id)["rung"] == 3
     assert escalations_of(platform, instance.id) == [("2", "3")]
+    with platform.uow() as uow:
+        [step] = escalation_history(uow.session, instance_id=instance.id)
+    assert (step.by, step.automatic, step.reason) == (
+        SUPERVISOR.username, False, "涉及两个乡镇，需分指挥部协调")
     assert elements_of(platform, TOWNSHIP) == []
     complete(platform, COMMANDER, "commit_plan", COMMIT)
     complete(platform, COMMANDER, "report_resolution", REPORT)

@@ -1,0 +1,85 @@
+"""The supervision board in a real browser: overdue issues on every rung, escalate with a reason.
+
+Uses Debian's chromium (never `playwright install`); skipped when it or Playwright is missing.
+Screenshots go to test-output/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from ..conftest import SHANGHAI
+from ..webapp.conftest import PASSWORD
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="no chromium at /usr/bin/chromium (apt-get install chromium)")
+
+from ..webapp.test_supervision import desk  # noqa: E402,F401  (app with four issues)
+
+
+@pytest.fixture
+def live_url(desk):
+    """The desk app served by werkzeug on a free loopback port, in a thread."""
+    app, _ids = desk
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page():
+    """A phone-sized chromium page."""
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_the_board_shows_every_rung_and_escalates_with_a_reason(desk, live_url, page, clock):
+    _app, ids = desk
+    OUTPUT.mkdir(exist_ok=True)
+    clock.set(datetime(2027, 2, 10, 10, 0, tzinfo=SHANGHAI))
+    page.goto(f"{live_url}/auth/login")
+    page.fill("#username", "duban1")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_url}/tasks/")
+    page.click("nav.nav >> text=督办台")
+    page.wait_for_url(f"{live_url}/supervision/")
+    assert page.locator("#count-overdue").inner_text() == "4"
+    for rung in (1, 2, 3, 4):
+        assert page.locator(f"#late .chip.rung-{rung}").count() == 1
+    # No horizontal scrolling on a 390-px phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(OUTPUT / "board-390.png"), full_page=True)
+
+    item = page.locator(f"#item-issue-{ids['Q-2']}")
+    item.locator("summary:has-text('提级')").click()
+    page.locator(f"#reason-e-{ids['Q-2']}").fill("涉及两个乡镇，需分指挥部协调")
+    item.locator("button:has-text('提级至第3级')").click()
+    page.wait_for_url(f"{live_url}/supervision/")
+    assert page.locator(".flash.success").is_visible()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(OUTPUT / "board.png"), full_page=True)
+    page.goto(f"{live_url}/supervision/issues/{ids['Q-2']}")
+    assert "涉及两个乡镇" in page.locator("body").inner_text()
+    page.goto(f"{live_url}/supervision/ledger")
+    page.screenshot(path=str(OUTPUT / "ledger.png"), full_page=True)
