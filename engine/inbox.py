@@ -5,11 +5,13 @@ Read-only: they query the projected tables and never restore a workflow.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
+from .definition_admin import COMPLETED
 from .identity import Actor
 from .models import Deployment, HumanTask, ProcessInstance
 from .projection import OPEN_STATES
@@ -63,3 +65,36 @@ def started_instances(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> lis
                             r.deployment.version, r.business_key, r.status, r.started_at,
                             r.ended_at, tuple(open_by_instance.get(r.id, ())))
             for r in rows]
+
+
+@dataclass(frozen=True)
+class TaskDiagram:
+    """The diagram a task sits in: the process XML, the task's element, the finished elements."""
+
+    xml: str
+    current: tuple[str, ...]
+    finished: tuple[str, ...]
+
+
+def task_diagram(uow: UnitOfWork, task: HumanTask) -> TaskDiagram | None:
+    """The diagram of the (sub)process holding the task, from the instance's own deployments.
+
+    A task inside a called process (a permit item) is drawn on the called process's diagram,
+    with the path finished in that call. None when no deployment holds the element.
+    """
+    row = uow.session.get(ProcessInstance, task.instance_id)
+    if row is None:
+        return None
+    state = json.loads(row.state)
+    scopes = [state, *state.get("subprocesses", {}).values()]
+    scope = next((s for s in scopes if task.spiff_task_id in s.get("tasks", {})), state)
+    finished = tuple(sorted({t["task_spec"] for t in scope.get("tasks", {}).values()
+                             if t.get("state") == COMPLETED} - {task.element_id}))
+    current = (task.element_id,) if task.state in OPEN_STATES else ()
+    ids = [entry[0] for entry in row.bundle or []] or [row.deployment_id]
+    marker = f'id="{task.element_id}"'
+    for dep in uow.session.execute(select(Deployment).where(
+            Deployment.id.in_(ids), Deployment.kind == "process")).scalars():
+        if marker in dep.xml:
+            return TaskDiagram(dep.xml, current, finished)
+    return None

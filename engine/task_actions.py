@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import runtime
 from .errors import (
@@ -120,9 +120,11 @@ def _check(action: str, task: HumanTask, actor: Actor) -> None:
 
 
 def _visible(task: HumanTask, actor: Actor) -> bool:
+    # The supervision group watches every open task (read-only, to remind its handlers).
     return (task.assignee == actor.username or task.ended_by == actor.username
             or _is_candidate(task, actor) or actor.username in _kinds(task, OWNER)
-            or actor.username in _kinds(task, CC))
+            or actor.username in _kinds(task, CC)
+            or ("supervisor" in actor.groups and task.state in OPEN_STATES))
 
 
 def load_task(uow: UnitOfWork, task_id: str, actor: Actor) -> HumanTask:
@@ -386,8 +388,36 @@ def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
     return task_view(reopened)
 
 
-_ACTING = ("task_claimed", "task_completed", "task_decided", "task_transferred",
-           "task_delegated", "task_signed", "task_returned", "task_signer_added_before")
+# Audit actions that count as the next handler acting: after one of them a completed task
+# can no longer be withdrawn.
+ACTING = ("task_claimed", "task_completed", "task_decided", "task_transferred",
+          "task_delegated", "task_signed", "task_returned", "task_signer_added_before")
+
+
+def withdrawable(uow: UnitOfWork, actor: Actor, task_ids: list[str]) -> set[str]:
+    """Of the given completed tasks, those the actor could withdraw now (nobody acted since).
+
+    `withdraw` applies the same test; lists use it to offer 撤回 only where it can succeed.
+    """
+    if not task_ids:
+        return set()
+    rows = uow.session.execute(
+        select(HumanTask.id, HumanTask.instance_id, func.max(AuditEvent.seq))
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .join(AuditEvent, (AuditEvent.task_id == HumanTask.id)
+              & (AuditEvent.action == "task_completed"))
+        .where(HumanTask.id.in_(task_ids), HumanTask.state == "completed",
+               HumanTask.ended_by == actor.username, ProcessInstance.status == "running")
+        .group_by(HumanTask.id, HumanTask.instance_id)).all()
+    found = set()
+    for task_id, instance_id, completed_seq in rows:
+        acted = uow.session.execute(
+            select(AuditEvent.id).where(AuditEvent.instance_id == instance_id,
+                                        AuditEvent.seq > completed_seq,
+                                        AuditEvent.action.in_(ACTING)).limit(1)).first()
+        if acted is None:
+            found.add(task_id)
+    return found
 
 
 def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "") -> TaskView:
@@ -396,14 +426,7 @@ def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "") -> Task
     row = runtime.load_for_write(uow, done.instance_id)
     if row.status != "running":
         raise ConflictError(f"the process has already {row.status}; nothing can be withdrawn")
-    completed_at = uow.session.execute(
-        select(AuditEvent.seq).where(AuditEvent.task_id == done.id,
-                                     AuditEvent.action == "task_completed")).scalar()
-    acted = uow.session.execute(
-        select(AuditEvent.id).where(AuditEvent.instance_id == row.id,
-                                    AuditEvent.seq > (completed_at or 0),
-                                    AuditEvent.action.in_(_ACTING)).limit(1)).first()
-    if acted is not None:
+    if done.id not in withdrawable(uow, actor, [done.id]):
         raise ConflictError(f"the next handler has already acted on what followed '{done.name}'; "
                             "it can no longer be withdrawn")
     workflow = runtime.restore(uow.session, row)

@@ -42,6 +42,8 @@ _MESSAGES = [
     (r"String does not match expected pattern\.", _l("格式不正确")),
     (r"Unknown field\.", _l("未知字段")),
     (r"required to return or reject", _l("退回或不同意时必须填写审批意见")),
+    (r"required to return", _l("退回时必须填写退回意见")),
+    (r"not an earlier task", _l("请选择本流程中已办理过的环节")),
     (r"no such user", _l("没有这个用户")),
     (r"not yourself", _l("请选择他人")),
 ]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import (
-    Blueprint, flash, g, redirect, render_template, request, url_for,
+    Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for,
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import inbox, runtime, task_actions
-from engine.errors import TaskDataError
+from engine import inbox, runtime, supervision, task_actions
+from engine.errors import ConflictError, TaskDataError
 from engine.organisation import UserAccount
 
 from .auth import login_required
@@ -32,9 +32,14 @@ def _filtered(tasks: list) -> list:
 
 
 def _inbox(template_title: str, tasks: list, kind: str):
-    processes = inbox.process_names(get_uow())
-    return render_template("tasks/list.html", title=template_title, tasks=_filtered(tasks),
-                           all_count=len(tasks), processes=processes, kind=kind)
+    uow = get_uow()
+    processes = inbox.process_names(uow)
+    shown = _filtered(tasks)
+    withdrawable = (task_actions.withdrawable(uow, g.actor, [t.id for t in shown])
+                    if kind == "done" else set())
+    return render_template("tasks/list.html", title=template_title, tasks=shown,
+                           all_count=len(tasks), processes=processes, kind=kind,
+                           withdrawable=withdrawable)
 
 
 @bp.get("/")
@@ -77,11 +82,17 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
     users = uow.session.execute(select(UserAccount.username, UserAccount.display_name).where(
         UserAccount.active.is_(True), UserAccount.username != g.actor.username)
         .order_by(UserAccount.username)).all()
+    actions = task_actions.allowed_actions(row, g.actor)
+    if "withdraw" in actions and task.id not in task_actions.withdrawable(uow, g.actor, [task.id]):
+        actions = tuple(a for a in actions if a != "withdraw")
+    diagram = inbox.task_diagram(uow, row)
     return render_template(
         "tasks/task.html", task=task, decision=decision,
-        fields=input_fields(task.form, decision=decision),
-        actions=task_actions.allowed_actions(row, g.actor),
-        delegator=task_actions.delegated_by(row),
+        fields=input_fields(task.form, decision=decision), actions=actions,
+        return_targets=(task_actions.return_targets(uow, task_id, g.actor)
+                        if "return" in actions else []),
+        may_remind=task.state in ("open", "claimed") and "supervisor" in g.actor.groups,
+        delegator=task_actions.delegated_by(row), diagram=diagram,
         process_name=inbox.process_names(uow).get(task.process_key, task.process_key),
         history=timeline(uow, task.instance_id), users=users,
         errors=errors or {}, values=values if values is not None else {}), status
@@ -92,6 +103,17 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
 def show(task_id: str):
     """One task."""
     return render_task(task_id)
+
+
+@bp.get("/<task_id>/diagram.xml")
+@login_required
+def diagram_xml(task_id: str):
+    """The BPMN XML the task's diagram is drawn from, for a task the user may see."""
+    diagram = inbox.task_diagram(get_uow(), task_actions.load_task(get_uow(), task_id, g.actor))
+    if diagram is None:
+        abort(404)
+    return Response(diagram.xml, mimetype="application/xml",
+                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"})
 
 
 @bp.post("/<task_id>/claim")
@@ -135,17 +157,23 @@ def complete(task_id: str):
     return redirect(url_for("tasks.mine"))
 
 
-def _hand_over(task_id: str, service, message: str):
-    """转办, 委派 or 抄送 to the user named in the form."""
+def _failed(task_id: str, exc: TaskDataError):
+    """The task page again with the errors at the fields of the form that was sent."""
+    discard_uow()
+    flash(_("请修改标出的内容后再提交。"), "error")
+    return render_task(task_id, status=400, errors=field_errors(exc.field_errors),
+                       values=request.form)
+
+
+def _hand_over(task_id: str, service, message: str, *, stay: bool = False):
+    """转办, 委派, 抄送 or 加签 to the user named in the form."""
     try:
         task = service(write_uow(), task_id, g.actor, request.form.get("to_user", ""),
                        request.form.get("why", ""))
     except TaskDataError as exc:
-        discard_uow()
-        return render_task(task_id, status=400, errors=field_errors(exc.field_errors),
-                           values=request.form)
+        return _failed(task_id, exc)
     flash(message % {"name": task.name, "user": request.form.get("to_user")}, "success")
-    return redirect(url_for("tasks.mine"))
+    return redirect(url_for("tasks.show", task_id=task_id) if stay else url_for("tasks.mine"))
 
 
 @bp.post("/<task_id>/transfer")
@@ -166,10 +194,64 @@ def delegate(task_id: str):
 @login_required
 def carbon_copy(task_id: str):
     """抄送: another user may read the task."""
-    task = task_actions.carbon_copy(write_uow(), task_id, g.actor,
-                                    request.form.get("to_user", ""), request.form.get("why", ""))
-    flash(_("已将“%(name)s”抄送给 %(user)s", name=task.name,
-            user=request.form.get("to_user")), "success")
+    return _hand_over(task_id, task_actions.carbon_copy, _("已将“%(name)s”抄送给 %(user)s"),
+                      stay=True)
+
+
+@bp.post("/<task_id>/sign-before")
+@login_required
+def sign_before(task_id: str):
+    """前加签: another user signs first, then the task comes back."""
+    return _hand_over(task_id, task_actions.add_signer_before,
+                      _("已前加签：“%(name)s”先请 %(user)s 办理，之后回到您这里"))
+
+
+@bp.post("/<task_id>/sign-after")
+@login_required
+def sign_after(task_id: str):
+    """后加签: I sign now, another user signs after me."""
+    return _hand_over(task_id, task_actions.add_signer_after,
+                      _("已后加签：“%(name)s”交由 %(user)s 接着办理"))
+
+
+@bp.post("/<task_id>/return")
+@login_required
+def return_to(task_id: str):
+    """退回 to an earlier task of the instance, with a required opinion."""
+    try:
+        task = task_actions.return_task(write_uow(), task_id, g.actor,
+                                        request.form.get("to_element_id", ""),
+                                        request.form.get("opinion", ""))
+    except TaskDataError as exc:
+        return _failed(task_id, exc)
+    flash(_("已退回到：%(name)s", name=task.name), "success")
+    return redirect(url_for("tasks.mine"))
+
+
+@bp.post("/<task_id>/withdraw")
+@login_required
+def withdraw(task_id: str):
+    """撤回 a task I completed, while the next handler has not acted."""
+    try:
+        task = task_actions.withdraw(write_uow(), task_id, g.actor, request.form.get("why", ""))
+    except ConflictError:
+        discard_uow()
+        flash(_("下一环节已经办理或流程已结束，不能撤回；没有做任何更改。"), "error")
+        return redirect(url_for("tasks.done"))
+    flash(_("已撤回：%(name)s，请重新办理", name=task.name), "success")
+    return redirect(url_for("tasks.show", task_id=task.id))
+
+
+@bp.post("/<task_id>/remind")
+@login_required
+def remind(task_id: str):
+    """催办 by a supervisor: the handlers of the open task are notified."""
+    task = task_actions.load_task(get_uow(), task_id, g.actor)
+    if "supervisor" not in g.actor.groups:
+        abort(403)
+    name = task.name
+    supervision.remind_task(write_uow(), task_id, g.actor, request.form.get("message", ""))
+    flash(_("已催办：%(name)s", name=name), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
 

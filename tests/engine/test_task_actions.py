@@ -19,7 +19,7 @@ APPROVAL = FIXTURES / "engine" / "approval.bpmn"
 SPECIALIST = Actor.of("zhuanyuan1", "specialist")
 COLLEAGUE = Actor.of("zhuanyuan2", "specialist")
 APPROVER = Actor.of("shenpi1", "approver")
-OUTSIDER = Actor.of("ducha1", "supervisor")
+OUTSIDER = Actor.of("xiangzhen9", "township_head")
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_delegation_comes_back_to_the_delegator_who_then_completes(platform, ins
 
 def test_carbon_copy_lets_another_user_read_but_not_act(platform, instance):
     task = open_task(platform, SPECIALIST)
-    act(platform, task_actions.carbon_copy, task.id, SPECIALIST, "ducha1", "请关注")
+    act(platform, task_actions.carbon_copy, task.id, SPECIALIST, "xiangzhen9", "请关注")
     seen = act(platform, task_actions.get_task, task.id, OUTSIDER)
     assert seen.id == task.id
     with platform.uow() as uow:
@@ -210,3 +210,14 @@ def test_a_signer_added_before_signs_first_then_the_task_comes_back(platform, in
     act(platform, task_actions.resolve_delegation, review.id, COLLEAGUE, "无意见")
     assert act(platform, task_actions.decide, review.id, APPROVER, "approve", "").status \
         == "completed"
+
+
+def test_a_supervisor_may_read_any_open_task_but_not_act_on_it(platform, instance):
+    supervisor = Actor.of("ducha2", "supervisor")
+    task = open_task(platform, SPECIALIST)
+    with platform.uow() as uow:
+        assert task_actions.get_task(uow, task.id, supervisor).id == task.id
+        row = task_actions.load_task(uow, task.id, supervisor)
+        assert task_actions.allowed_actions(row, supervisor) == ()
+    with pytest.raises(PermissionDeniedError):
+        act(platform, task_actions.complete, task.id, supervisor, {"title": "a", "amount": 1})

@@ -20,6 +20,7 @@ USERS = {
     "zhuanyuan2": ("项目专员二", "fgj", ["specialist"]),
     "shenpi1": ("审批人（发改局）", "fgj", ["approver"]),
     "ducha1": ("督办人员", "duban", ["supervisor"]),
+    "xiangzhen1": ("礼义镇负责人", "liyi", ["township_head"]),
 }
 
 
@@ -35,6 +36,7 @@ def accounts(platform, clock):
     with platform.uow() as uow:
         organisation.add_unit(uow.session, "fgj", "县发改局", "department")
         organisation.add_unit(uow.session, "duban", "督办监督组", "working_group")
+        organisation.add_unit(uow.session, "liyi", "礼义镇", "township")
         uow.session.flush()
         for username, (name, unit, roles) in USERS.items():
             organisation.add_user(uow.session, username, name, PASSWORD, unit=unit, roles=roles,

@@ -142,10 +142,19 @@ def test_approve_ends_the_process(platform, client, auth):
 def test_another_units_task_is_not_found(platform, client, auth):
     instance = start(platform)
     task = open_task(platform, instance.id)
-    auth.login("ducha1")
+    auth.login("xiangzhen1")
     assert client.get(f"/tasks/{task.id}").status_code == 404
     assert auth.post(f"/tasks/{task.id}/claim").status_code == 404
     assert client.get("/tasks/no-such-task").status_code == 404
+
+
+def test_a_supervisor_reads_any_open_task_but_cannot_claim_it(platform, client, auth):
+    instance = start(platform)
+    task = open_task(platform, instance.id)
+    auth.login("ducha1")
+    page = client.get(f"/tasks/{task.id}")
+    assert page.status_code == 200 and "催办" in page.get_data(as_text=True)
+    assert auth.post(f"/tasks/{task.id}/claim").status_code in (403, 409)
 
 
 def test_a_task_completed_by_someone_else_gives_a_clear_message_and_changes_nothing(
