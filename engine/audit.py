@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +23,17 @@ from sqlalchemy.orm import Session
 from .models import AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
+
+# Called with (session, appended events) inside the appending transaction, e.g. to queue
+# webhook deliveries that then commit or roll back with the events themselves.
+AppendSubscriber = Callable[[Session, list[SimpleNamespace]], None]
+_subscribers: list[AppendSubscriber] = []
+
+
+def subscribe_appends(subscriber: AppendSubscriber) -> None:
+    """Have `subscriber` see every batch of events appended to the chain."""
+    if subscriber not in _subscribers:
+        _subscribers.append(subscriber)
 
 
 def canonical_json(value: Any) -> str:
@@ -90,6 +103,9 @@ class AuditTrail:
         self.session.execute(insert(AuditEvent), rows)
         self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
         self._pending.clear()
+        appended = [SimpleNamespace(**row) for row in rows]
+        for subscriber in _subscribers:
+            subscriber(self.session, appended)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Delivering a BPMN message to the one instance waiting for it (correlation).
 
-A message is addressed by its name and a business key (or an instance id). The engine
+A message is addressed by its name and a business key and/or an instance id. The engine
 finds the running instances of that key that wait for a message of that name: none is a
 NotFoundError, more than one a ConflictError (the sender must say which instance), one
 receives it. The payload lands in the process data as `<name>_payload`.
@@ -38,9 +38,9 @@ def send_message(uow: UnitOfWork, name: str, actor: Actor, *, business_key: str 
                  instance_id: int | None = None,
                  payload: dict[str, Any] | None = None) -> InstanceView:
     """Deliver message `name` to the one running instance of the key that waits for it."""
-    if (business_key is None) == (instance_id is None):
-        raise TaskDataError("address a message by a business key or by an instance id",
-                            {"business_key": ["give exactly one of business_key, instance_id"]})
+    if business_key is None and instance_id is None:
+        raise TaskDataError("address a message by a business key, an instance id or both",
+                            {"business_key": ["give business_key, instance_id or both"]})
     payload = payload or {}
     try:
         json.dumps(payload)
@@ -48,14 +48,18 @@ def send_message(uow: UnitOfWork, name: str, actor: Actor, *, business_key: str 
         raise TaskDataError(f"the payload must be plain JSON: {exc}") from exc
     uow.begin_write()
     query = select(ProcessInstance).where(ProcessInstance.status == "running")
-    query = (query.where(ProcessInstance.business_key == business_key) if business_key
-             else query.where(ProcessInstance.id == instance_id))
+    if business_key is not None:
+        query = query.where(ProcessInstance.business_key == business_key)
+    if instance_id is not None:
+        query = query.where(ProcessInstance.id == instance_id)
     waiting = []
     for row in uow.session.execute(query).scalars():
         workflow = restore(uow.session, row)
         if _waits_for(workflow, name):
             waiting.append((row, workflow))
-    target = f"business key '{business_key}'" if business_key else f"instance {instance_id}"
+    target = " and ".join(part for part in (
+        f"business key '{business_key}'" if business_key is not None else "",
+        f"instance {instance_id}" if instance_id is not None else "") if part)
     if not waiting:
         raise NotFoundError(f"no running instance of {target} waits for the message '{name}'")
     if len(waiting) > 1:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from . import webhooks  # noqa: F401  (subscribes webhook queueing to the audit trail)
+
 from .clock import Clock, SystemClock
 from .db import make_engine, make_session_factory, upgrade_database
 from .uow import UnitOfWork

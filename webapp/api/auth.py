@@ -1,0 +1,66 @@
+"""Who is calling the API: an API token (systems) or the browser session (pages' users).
+
+Token calls are exempt from CSRF (no cookie is involved); session calls that change
+something must carry the CSRF token, exactly as the pages' forms do.
+"""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import abort
+
+from engine import api_tokens
+from engine.identity import Actor
+
+from ..db import get_platform
+from ..security import csrf
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+OVERSIGHT = frozenset({"admin", "office", "supervisor", "county_head", "deputy_commander"})
+
+
+def _unauthorized(detail: str):
+    abort(401, message=detail, headers={"WWW-Authenticate": 'Bearer realm="gongjian"'})
+
+
+def authenticate() -> None:
+    """Before each API request: put the caller on `g.actor`, or answer 401."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            _unauthorized("use `Authorization: Bearer <API token>`")
+        with get_platform().uow() as uow:
+            actor = api_tokens.authenticate_token(uow, secret.strip())
+        if actor is None:
+            _unauthorized("the API token is unknown or revoked")
+        g.actor, g.api_token = actor, True
+        return
+    if g.get("actor") is None:
+        _unauthorized("sign in, or send an API token as `Authorization: Bearer <token>`")
+    g.api_token = False
+    if request.method not in SAFE_METHODS:
+        csrf.protect()
+
+
+def current_actor() -> Actor:
+    """The caller (set by `authenticate`)."""
+    return g.actor
+
+
+# Who may remind, escalate and send supervision messages: supervision and leadership.
+SUPERVISORS = ("supervisor", "office", "admin", "county_head", "deputy_commander",
+               "sub_commander")
+
+
+def require_any(*groups: str) -> Actor:
+    """The caller, when in one of the groups; 403 otherwise."""
+    actor = current_actor()
+    if not actor.groups & set(groups):
+        abort(403, message=f"{actor.username} needs one of the roles {', '.join(groups)}")
+    return actor
+
+
+def oversees(actor: Actor) -> bool:
+    """Whether the actor sees every instance and issue (administration and supervision)."""
+    return bool(actor.groups & OVERSIGHT)

@@ -1,0 +1,16 @@
+"""The one way to make an API blueprint: the caller is authenticated first, errors are problems."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from . import problems
+from .auth import authenticate
+
+
+def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
+    """A flask-smorest blueprint under /api/v1 with token/session auth and problem errors."""
+    bp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
+    bp.before_request(authenticate)
+    problems.install(bp)
+    return bp

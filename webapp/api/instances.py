@@ -1,0 +1,168 @@
+"""Process instances: start, list with filters, get with history, cancel (If-Match)."""
+
+from __future__ import annotations
+
+import json
+
+from flask.views import MethodView
+from flask_smorest import abort
+from sqlalchemy import and_, exists, or_, select
+
+from engine import runtime, start_forms
+from engine.errors import NotFoundError, PermissionDeniedError
+from engine.identity import Actor
+from engine.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.projection import OPEN_STATES
+
+from ..db import get_uow, write_uow
+from .auth import current_actor, oversees
+from .base import api_blueprint
+from .etags import check_if_match, instance_etag
+from .paging import decode_cursor, encode_cursor
+from .schemas import (
+    CancelArgs, InstanceListArgs, InstancePageSchema, InstanceSchema, StartInstanceArgs,
+)
+
+bp = api_blueprint("api_instances", __name__, "/instances",
+                   "Process instances: start, follow, cancel")
+
+
+def involved(actor: Actor):
+    """SQL condition: the actor started the instance or holds or is offered one of its tasks."""
+    offered = exists().where(
+        HumanTask.instance_id == ProcessInstance.id,
+        or_(HumanTask.assignee == actor.username, HumanTask.ended_by == actor.username,
+            exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+                and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(actor.groups)),
+                and_(TaskCandidate.kind.in_(("user", "cc", "owner")),
+                     TaskCandidate.name == actor.username)))))
+    return or_(ProcessInstance.started_by == actor.username, offered)
+
+
+def visible_instance(session, instance_id: int, actor: Actor) -> ProcessInstance:
+    """The instance row when the actor may see it; NotFoundError otherwise (ids reveal nothing)."""
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    if not oversees(actor):
+        query = query.where(involved(actor))
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"process instance {instance_id} does not exist or is not yours to see")
+    return row
+
+
+def open_task_names(session, ids: list[int]) -> dict[int, list[str]]:
+    """Instance id → names of its open tasks."""
+    names: dict[int, list[str]] = {}
+    if ids:
+        for instance_id, name in session.execute(select(HumanTask.instance_id, HumanTask.name)
+                                                 .where(HumanTask.instance_id.in_(ids),
+                                                        HumanTask.state.in_(OPEN_STATES))
+                                                 .order_by(HumanTask.created_at)):
+            names.setdefault(instance_id, []).append(name)
+    return names
+
+
+def summary(row: ProcessInstance, open_tasks: list[str]) -> dict:
+    """An instance in a list (no process data: lists never restore workflows)."""
+    return {"id": row.id, "process_key": row.process_key, "version": row.deployment.version,
+            "business_key": row.business_key, "status": row.status,
+            "started_by": row.started_by, "started_at": row.started_at,
+            "ended_at": row.ended_at, "row_version": row.row_version, "open_tasks": open_tasks}
+
+
+def keyset(query, model_id, args) -> tuple:
+    """Apply `id < cursor` (newest first) and the limit + 1 used to see if more follow."""
+    after = decode_cursor(args["cursor"])
+    if after is not None:
+        if not isinstance(after[0], int):
+            abort(422, errors={"cursor": ["cursor of another list"]})
+        query = query.where(model_id < after[0])
+    return query.order_by(model_id.desc()).limit(args["limit"] + 1)
+
+
+def paged(rows: list, limit: int, make) -> dict:
+    """The page envelope of keyset rows fetched with limit + 1."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [make(r) for r in rows],
+            "next_cursor": encode_cursor([rows[-1].id]) if more and rows else None}
+
+
+def detail(uow, instance_id: int) -> dict:
+    """An instance with its process data and history."""
+    view = runtime.get_instance(uow, instance_id)
+    history = [{"at": h.at, "actor": h.actor, "action": h.action, "task_id": h.task_id,
+                "detail": json.loads(h.detail or "{}")}
+               for h in runtime.instance_history(uow, instance_id)]
+    names = open_task_names(uow.session, [instance_id]).get(instance_id, [])
+    return {**view.__dict__, "data": json.loads(json.dumps(view.data, default=str)),
+            "history": history, "open_tasks": names}
+
+
+@bp.route("")
+class Instances(MethodView):
+    """Start and list."""
+
+    @bp.arguments(InstanceListArgs, location="query")
+    @bp.response(200, InstancePageSchema)
+    def get(self, args):
+        """Instances I started or have tasks in (administration and supervision: all), newest first."""
+        actor, session = current_actor(), get_uow().session
+        query = select(ProcessInstance)
+        if not oversees(actor):
+            query = query.where(involved(actor))
+        for name in ("process_key", "business_key", "status"):
+            if args.get(name):
+                query = query.where(getattr(ProcessInstance, name) == args[name])
+        rows = list(session.execute(keyset(query, ProcessInstance.id, args)).scalars())
+        names = open_task_names(session, [r.id for r in rows])
+        return paged(rows, args["limit"], lambda r: summary(r, names.get(r.id, [])))
+
+    @bp.arguments(StartInstanceArgs)
+    @bp.response(201, InstanceSchema)
+    @bp.alt_response(403, description="The caller is not in the start event's lane")
+    @bp.alt_response(404, description="No such process")
+    def post(self, args):
+        """Start the latest version of a process (its start form is validated)."""
+        uow = write_uow()
+        view = start_forms.start_with_form(uow, args["process_key"], current_actor(),
+                                           business_key=args.get("business_key"),
+                                           data=args["data"])
+        return detail(get_uow(), view.id), 201, {"ETag": instance_etag(view.row_version),
+                                                 "Location": f"{bp.url_prefix}/{view.id}"}
+
+
+@bp.route("/<int:instance_id>")
+class Instance(MethodView):
+    """One instance."""
+
+    @bp.response(200, InstanceSchema)
+    @bp.alt_response(404, description="No such instance, or not yours to see")
+    def get(self, instance_id):
+        """An instance with its process data and history; ETag = row version."""
+        uow = get_uow()
+        row = visible_instance(uow.session, instance_id, current_actor())
+        return detail(uow, instance_id), 200, {"ETag": instance_etag(row.row_version)}
+
+
+@bp.route("/<int:instance_id>/cancel")
+class Cancel(MethodView):
+    """Cancel."""
+
+    @bp.arguments(CancelArgs)
+    @bp.response(200, InstanceSchema)
+    @bp.alt_response(403, description="Only the starter or an administrator cancels")
+    @bp.alt_response(404, description="No such instance")
+    @bp.alt_response(409, description="Already ended")
+    @bp.alt_response(412, description="If-Match does not match the row version")
+    def post(self, args, instance_id):
+        """Cancel a running instance, with a reason; send If-Match to guard against races."""
+        actor = current_actor()
+        uow = get_uow()
+        row = visible_instance(uow.session, instance_id, actor)
+        check_if_match(instance_etag(row.row_version))
+        if row.started_by != actor.username and "admin" not in actor.groups:
+            raise PermissionDeniedError(f"only the starter ({row.started_by}) or an "
+                                        "administrator cancels an instance")
+        view = runtime.cancel_instance(write_uow(), instance_id, actor, args["reason"])
+        return detail(get_uow(), instance_id), 200, {"ETag": instance_etag(view.row_version)}

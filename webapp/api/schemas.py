@@ -1,0 +1,489 @@
+"""The JSON API's marshmallow schemas: one per resource, plus the arguments each endpoint takes.
+
+Response schemas dump the engine's plain dataclasses; argument schemas validate requests
+before any engine service runs (a task's form data is validated again by the engine, with
+the schema built from the task's own form: engine/forms.py).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from engine.projects import STAGES
+from engine.webhooks import EVENT_KINDS, FORMATS
+
+ID = validate.Length(min=1, max=200)
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document: what went wrong, for people and for programs."""
+
+    type = fields.String(required=True, metadata={"description": "URI naming the problem kind"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "field name → messages"})
+
+
+# ---------------------------------------------------------------- paging
+
+class PageArgs(Schema):
+    """`limit` and the opaque `cursor` of the page before."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class PageSchema(Schema):
+    """Fields every page has besides its items."""
+
+    next_cursor = fields.String(allow_none=True, required=True,
+                                metadata={"description": "pass as `cursor` for the next page; "
+                                          "null on the last page"})
+
+
+# ---------------------------------------------------------------- definitions
+
+class DefinitionSchema(Schema):
+    """A deployed version of a process or decision."""
+
+    id = fields.Integer(required=True)
+    key = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["process", "decision"]})
+    name = fields.String(allow_none=True)
+    version = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    filename = fields.String(required=True)
+    deployed_by = fields.String(required=True)
+    deployed_at = fields.DateTime(required=True)
+    is_latest = fields.Boolean(required=True)
+
+
+class DefinitionPageSchema(PageSchema):
+    """A page of definitions."""
+
+    items = fields.List(fields.Nested(DefinitionSchema), required=True)
+
+
+class DefinitionListArgs(PageArgs):
+    """Filters of the definition list."""
+
+    kind = fields.String(validate=validate.OneOf(["process", "decision"]))
+
+
+class DeployArgs(Schema):
+    """BPMN and DMN files to deploy together (all or nothing)."""
+
+    files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}),
+                        required=True, validate=validate.Length(min=1, max=50))
+
+
+class DeployResultSchema(Schema):
+    """What one deployed file became."""
+
+    key = fields.String(required=True)
+    kind = fields.String(required=True)
+    version = fields.Integer(required=True)
+    deployment_id = fields.Integer(required=True)
+    created = fields.Boolean(required=True, metadata={"description": "false when unchanged"})
+    filename = fields.String(required=True)
+
+
+# ---------------------------------------------------------------- instances
+
+class HistoryEntrySchema(Schema):
+    """One line of an instance's history (the audit log)."""
+
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    task_id = fields.String(allow_none=True)
+    detail = fields.Dict(required=True)
+
+
+class InstanceSchema(Schema):
+    """A process instance; `row_version` is also its ETag."""
+
+    id = fields.Integer(required=True)
+    process_key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    business_key = fields.String(allow_none=True)
+    status = fields.String(required=True, metadata={"enum": ["running", "completed", "cancelled"]})
+    started_by = fields.String(required=True)
+    started_at = fields.DateTime(required=True)
+    ended_at = fields.DateTime(allow_none=True)
+    row_version = fields.Integer(required=True)
+    data = fields.Dict(metadata={"description": "process data (only on a single instance)"})
+    open_tasks = fields.List(fields.String(), metadata={"description": "names of open tasks"})
+    history = fields.List(fields.Nested(HistoryEntrySchema))
+
+
+class InstancePageSchema(PageSchema):
+    """A page of instances, newest first."""
+
+    items = fields.List(fields.Nested(InstanceSchema), required=True)
+
+
+class InstanceListArgs(PageArgs):
+    """Filters of the instance list."""
+
+    process_key = fields.String(validate=ID)
+    business_key = fields.String(validate=ID)
+    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled"]))
+
+
+class StartInstanceArgs(Schema):
+    """Start the latest version of a process."""
+
+    process_key = fields.String(required=True, validate=ID)
+    business_key = fields.String(allow_none=True, validate=validate.Length(max=200))
+    data = fields.Dict(keys=fields.String(), load_default=dict,
+                       metadata={"description": "start form values / process data"})
+
+
+class CancelArgs(Schema):
+    """Why an instance is cancelled."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+# ---------------------------------------------------------------- tasks
+
+class FormFieldSchema(Schema):
+    """One field of a task's form (Camunda formData)."""
+
+    id = fields.String(required=True)
+    label = fields.String(allow_none=True)
+    type = fields.String(required=True, metadata={"enum": ["string", "long", "boolean", "date",
+                                                           "enum"]})
+    default = fields.Raw(allow_none=True)
+    validation = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True))
+    options = fields.List(fields.Dict())
+
+
+class TaskSchema(Schema):
+    """A human task; `actions` are what the caller may do to it now."""
+
+    id = fields.String(required=True)
+    instance_id = fields.Integer(required=True)
+    process_key = fields.String(required=True)
+    business_key = fields.String(allow_none=True)
+    element_id = fields.String(required=True)
+    name = fields.String(required=True)
+    lane = fields.String(allow_none=True)
+    state = fields.String(required=True, metadata={
+        "description": "open, claimed, completed, cancelled, returned, withdrawn …"})
+    assignee = fields.String(allow_none=True)
+    candidate_groups = fields.List(fields.String(), required=True)
+    candidate_users = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    ended_by = fields.String(allow_none=True)
+    documentation = fields.String(allow_none=True)
+    form_fields = fields.List(fields.Nested(FormFieldSchema))
+    decision = fields.Boolean(metadata={"description": "complete with approve/return/reject"})
+    actions = fields.List(fields.String())
+    delegated_by = fields.String(allow_none=True)
+
+
+class TaskPageSchema(PageSchema):
+    """A page of tasks, soonest due first (done and copied: newest first)."""
+
+    items = fields.List(fields.Nested(TaskSchema), required=True)
+
+
+class TaskListArgs(PageArgs):
+    """Which tasks: the inbox's lists and filters."""
+
+    scope = fields.String(load_default="open", validate=validate.OneOf(
+        ["open", "mine", "group", "done", "copied"]),
+        metadata={"description": "open = mine + group; done = completed by me"})
+    process = fields.String(validate=ID)
+    sla = fields.String(validate=validate.OneOf(["ok", "due_soon", "overdue"]))
+
+
+class CompleteArgs(Schema):
+    """Form data; on a decision task also the decision and the opinion."""
+
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+    decision = fields.String(validate=validate.OneOf(["approve", "return", "reject"]))
+    opinion = fields.String(load_default="", validate=validate.Length(max=10_000))
+
+
+class HandOverArgs(Schema):
+    """The user a task goes to (转办/委派/抄送) and why."""
+
+    to_user = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    why = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ResolveArgs(Schema):
+    """The delegate's opinion when handing a task back."""
+
+    opinion = fields.String(load_default="", validate=validate.Length(max=10_000))
+
+
+class ReturnArgs(Schema):
+    """退回: the earlier task to send the process back to, and why."""
+
+    to_element_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    opinion = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class WithdrawArgs(Schema):
+    """撤回: why the completed task is recalled."""
+
+    why = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+# ---------------------------------------------------------------- messages
+
+class MessageArgs(Schema):
+    """A BPMN message: to the one instance waiting for it under a business key or id."""
+
+    business_key = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
+    instance_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    payload = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class MessageResultSchema(Schema):
+    """Where a message went."""
+
+    message = fields.String(required=True)
+    instance_id = fields.Integer(allow_none=True)
+    status = fields.String(allow_none=True)
+    row_version = fields.Integer(allow_none=True)
+
+
+# ---------------------------------------------------------------- issues and supervision
+
+class ReminderSchema(Schema):
+    """One reminder (催办)."""
+
+    id = fields.Integer(required=True)
+    subject_kind = fields.String(required=True)
+    subject_id = fields.String(required=True)
+    instance_id = fields.Integer(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    business_key = fields.String(allow_none=True)
+    by = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    message = fields.String(allow_none=True)
+    automatic = fields.Boolean(required=True)
+
+
+class EscalationSchema(Schema):
+    """One move up the ladder (升级)."""
+
+    id = fields.Integer(required=True)
+    instance_id = fields.Integer(required=True)
+    business_key = fields.String(allow_none=True)
+    from_rung = fields.String(allow_none=True)
+    to_rung = fields.String(required=True)
+    by = fields.String(required=True)
+    automatic = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True)
+    at = fields.DateTime(required=True)
+
+
+class SupervisionSchema(Schema):
+    """The supervision record of an issue: its reminders and escalations, oldest first."""
+
+    reminders = fields.List(fields.Nested(ReminderSchema), required=True)
+    escalations = fields.List(fields.Nested(EscalationSchema), required=True)
+
+
+class OpenTaskSchema(Schema):
+    """An open task in a summary."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    assignee = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+
+
+class IssueSchema(Schema):
+    """An issue in the ledger (台账): one issue_lifecycle instance."""
+
+    id = fields.Integer(required=True)
+    title = fields.String(allow_none=True)
+    project_code = fields.String(allow_none=True)
+    scope = fields.String(allow_none=True)
+    severity = fields.String(allow_none=True)
+    responsible_unit = fields.String(allow_none=True)
+    sub_command = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    registered_by = fields.String(required=True)
+    registered_at = fields.DateTime(required=True)
+    ended_at = fields.DateTime(allow_none=True)
+    rung = fields.String(allow_none=True, metadata={"description": "last escalation's rung"})
+    row_version = fields.Integer(required=True)
+    open_tasks = fields.List(fields.Nested(OpenTaskSchema), required=True)
+
+
+class IssuePageSchema(PageSchema):
+    """A page of issues, newest first."""
+
+    items = fields.List(fields.Nested(IssueSchema), required=True)
+
+
+class IssueListArgs(PageArgs):
+    """Filters of the issue list."""
+
+    project_code = fields.String(validate=ID)
+    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled"]))
+
+
+class RegisterIssueArgs(Schema):
+    """问题登记: what the ledger needs to route and assign an issue."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    project_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    scope = fields.String(required=True, validate=validate.OneOf(["site", "unit", "cross",
+                                                                  "county"]))
+    severity = fields.String(required=True, validate=validate.OneOf(["minor", "normal", "major"]))
+    responsible_unit = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    sub_command = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    description = fields.String(validate=validate.Length(max=10_000))
+
+
+class RemindArgs(Schema):
+    """催办: an optional message to the handlers."""
+
+    message = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=2000))
+
+
+class EscalateArgs(Schema):
+    """升级: why the issue climbs one rung of the ladder (also why a listing is lifted)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ListArgs(Schema):
+    """挂牌督办: why the issue is listed, and its own deadline (a date, optional)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    due = fields.Date(load_default=None)
+
+
+class ListingSchema(Schema):
+    """One period of listed supervision."""
+
+    id = fields.Integer(required=True)
+    instance_id = fields.Integer(required=True)
+    listed_by = fields.String(required=True)
+    listed_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
+    lifted_by = fields.String(allow_none=True)
+    lifted_at = fields.DateTime(allow_none=True)
+    lift_reason = fields.String(allow_none=True)
+
+
+# ---------------------------------------------------------------- projects
+
+class ProjectSchema(Schema):
+    """A project of the county, with its issues and open tasks on the single view."""
+
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    sub_command = fields.String(required=True)
+    stage = fields.String(required=True, metadata={"enum": list(STAGES)})
+    township = fields.String(required=True)
+    lead_department = fields.String(required=True)
+    project_unit = fields.String(required=True)
+    specialist = fields.String(allow_none=True)
+    key_level = fields.String(required=True)
+    funding = fields.String(required=True)
+    planned_investment = fields.Integer(required=True, metadata={"description": "万元"})
+    issues = fields.List(fields.Nested(IssueSchema), metadata={"description": "问题清单"})
+    open_tasks = fields.List(fields.Nested(OpenTaskSchema), metadata={"description": "任务清单"})
+
+
+class ProjectPageSchema(PageSchema):
+    """A page of projects, by code."""
+
+    items = fields.List(fields.Nested(ProjectSchema), required=True)
+
+
+class ProjectListArgs(PageArgs):
+    """Filters of the project list."""
+
+    sub_command = fields.String(validate=validate.Length(min=1, max=50))
+    stage = fields.String(validate=validate.OneOf(list(STAGES)))
+
+
+# ---------------------------------------------------------------- tokens and webhooks
+
+class TokenSchema(Schema):
+    """An API token (the secret appears once, in the answer to its creation)."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    hint = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    unit_code = fields.String(allow_none=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    active = fields.Boolean(required=True)
+    secret = fields.String(metadata={"description": "only when just created"})
+
+
+class TokenArgs(Schema):
+    """A new token: its name and the roles (optionally at a unit) it acts with."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    roles = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True,
+                        validate=validate.Length(min=1, max=20))
+    unit_code = fields.String(allow_none=True, validate=validate.Length(max=50))
+
+
+class WebhookSchema(Schema):
+    """A webhook subscription (the signing secret appears once, on creation)."""
+
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    event_kind = fields.String(required=True, metadata={"enum": list(EVENT_KINDS)})
+    format = fields.String(required=True, metadata={"enum": list(FORMATS)})
+    active = fields.Boolean(required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    secret = fields.String(allow_none=True)
+
+
+class WebhookArgs(Schema):
+    """Register a URL for one event kind."""
+
+    url = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    event_kind = fields.String(required=True, validate=validate.OneOf(list(EVENT_KINDS)))
+    format = fields.String(load_default="json", validate=validate.OneOf(list(FORMATS)))
+
+
+class DeliverySchema(Schema):
+    """One webhook delivery and how it went."""
+
+    id = fields.Integer(required=True)
+    subscription_id = fields.Integer(required=True)
+    event_id = fields.String(required=True)
+    event_kind = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["pending", "delivered", "failed"]})
+    attempts = fields.Integer(required=True)
+    next_attempt_at = fields.DateTime(required=True)
+    last_attempt_at = fields.DateTime(allow_none=True)
+    last_status = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    delivered_at = fields.DateTime(allow_none=True)
+
+
+class DeliveryListArgs(Schema):
+    """Filters of the delivery list."""
+
+    status = fields.String(validate=validate.OneOf(["pending", "delivered", "failed"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
