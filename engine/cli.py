@@ -9,7 +9,10 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 
-from . import audit, backup, calendar_admin, definitions, organisation, runtime, sla, timers
+from . import (
+    api_tokens, audit, backup, calendar_admin, definitions, organisation, runtime, sla, timers,
+    worker,
+)
 from .config import Settings
 from .errors import GongjianError, NotFoundError
 from .identity import Actor
@@ -93,10 +96,10 @@ def cmd_timers_fire(platform: Platform, args: argparse.Namespace) -> int:
 
 def cmd_worker(platform: Platform, args: argparse.Namespace) -> int:
     """Fire due timers until stopped, sleeping until the next due time or the poll interval."""
-    print(f"timer worker on {platform.database_url}, polling every {args.poll}s", flush=True)
+    print(f"worker on {platform.database_url}, polling every {args.poll}s", flush=True)
     stop = threading.Event()
     try:
-        timers.run_worker(platform.uow, platform.clock, poll=args.poll, stop=stop, log=_log)
+        worker.run_worker(platform.uow, platform.clock, poll=args.poll, stop=stop, log=_log)
     except KeyboardInterrupt:
         stop.set()
     return 0
@@ -163,6 +166,16 @@ def cmd_restore(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_create(platform: Platform, args: argparse.Namespace) -> int:
+    """Issue an API token for another system (shown once)."""
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    with platform.uow() as uow:
+        issued = api_tokens.create_token(uow, _actor(uow, args), args.name, roles,
+                                         unit_code=args.unit)
+    print(f"token for {args.name} (shown once, keep it safe): {issued.secret}")
+    return 0
+
+
 def cmd_audit_verify(platform: Platform, args: argparse.Namespace) -> int:
     """Check the audit chain; exit 1 when it is broken."""
     with platform.uow() as uow:
@@ -205,7 +218,7 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
     p.add_argument("--data", type=_json_arg, default={})
     tm = sub.add_parser("timers", help="timers").add_subparsers(dest="timers_command", required=True)
     tm.add_parser("fire", help="fire the timers due now").set_defaults(func=cmd_timers_fire)
-    p = command("worker", cmd_worker, "fire due timers until stopped")
+    p = command("worker", cmd_worker, "fire due timers and send webhooks until stopped")
     p.add_argument("--poll", type=float, default=5.0, help="longest sleep in seconds")
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command",
                                                                   required=True)
@@ -237,6 +250,15 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
         func=cmd_deadlines_recompute)
     au = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
     au.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    tk = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command",
+                                                                  required=True)
+    p = tk.add_parser("create", help="issue an API token scoped to roles (administrators)")
+    p.set_defaults(func=cmd_token_create)
+    p.add_argument("name", help="the system's name, e.g. supervision-13710")
+    p.add_argument("--roles", required=True, help="comma-separated roles, e.g. supervisor")
+    p.add_argument("--unit", help="the unit the token acts for")
+    p.add_argument("--user", default="admin", help="the administrator issuing it")
+    p.add_argument("--groups", default="")
     p = sub.add_parser("backup", help="back up the SQLite database online")
     p.set_defaults(func=cmd_backup)
     p.add_argument("--to", help="backup file (default: instance/backups/gongjian-<time>.db)")

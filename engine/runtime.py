@@ -34,6 +34,7 @@ from .projection import OPEN_STATES, sync_human_tasks, sync_timers
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
 from .state import dump_state, load_state
+from .issue_ledger import project_supervision
 from .supervision_hook import apply_supervision_actions, remember_completed
 from .uow import UnitOfWork
 
@@ -147,6 +148,7 @@ def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow,
                          due_at=task.due_at.isoformat() if task.due_at else None)
         _notify_assigned(uow, task)
     apply_supervision_actions(uow, row, workflow, actor)
+    project_supervision(uow.session, row, workflow, now, actor.username)
     sync_timers(uow.session, row, workflow)
 
 

@@ -10,7 +10,6 @@ transaction orders the (single, documented) worker against the web process.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -152,24 +151,3 @@ def next_due_time(make_uow: Callable[[], UnitOfWork]) -> datetime | None:
         return uow.session.execute(select(func.min(TimerJob.next_run_at))
                                    .where(TimerJob.incident.is_(False))).scalar()
 
-
-def run_worker(make_uow: Callable[[], UnitOfWork], clock, *, poll: float,
-               stop: threading.Event, log: Callable[[str], None] = print) -> None:
-    """Fire due timers until `stop` is set, sleeping until the next due time or `poll`.
-
-    A failing pass is logged and retried on the next one, so a web process that runs the
-    worker in a thread keeps serving.
-    """
-    while not stop.is_set():
-        wait = poll
-        try:
-            report = fire_due_timers(make_uow)
-            if report.fired or report.failed:
-                log(f"timers fired {len(report.fired)}, failed {len(report.failed)}, "
-                    f"incidents {len(report.incidents)}")
-            next_due = next_due_time(make_uow)
-            if next_due is not None:
-                wait = max(0.05, min(poll, (next_due - clock.now()).total_seconds()))
-        except Exception as exc:  # the database may be away for a moment; try again later
-            log(f"timer worker error: {type(exc).__name__}: {exc}")
-        stop.wait(wait)

@@ -61,7 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"])
 
-    from . import auth, db, errors, filters, i18n, processes, tasks
+    from . import (
+        api, auth, db, designer, errors, filters, i18n, notifications, processes, supervision,
+        tasks,
+    )
     from .security import csrf
 
     csrf.init_app(app)
@@ -72,6 +75,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(processes.bp)
+    app.register_blueprint(supervision.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(designer.bp)
+    api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")
     def index():

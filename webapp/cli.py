@@ -14,25 +14,25 @@ from collections.abc import Sequence
 from werkzeug.serving import make_server
 
 from engine import cli as engine_cli
-from engine import timers
+from engine import worker
 from engine.platform import Platform
 
 from . import create_app
 
 
 def cmd_serve(platform: Platform, args: argparse.Namespace) -> int:
-    """Serve the web app (threaded werkzeug) with the timer worker in a background thread."""
+    """Serve the web app (threaded werkzeug) with the background worker in a thread."""
     # Plain HTTP on the loopback (`make run`) needs a non-Secure cookie; anywhere else the
     # cookie is Secure and a TLS proxy is expected in front.
     loopback = args.host in ("127.0.0.1", "localhost", "::1")
     app = create_app({"DATABASE_URL": platform.database_url,
                       "INSECURE_COOKIES": loopback and not args.secure_cookies})
     stop = threading.Event()
-    worker = threading.Thread(
-        target=timers.run_worker, args=(platform.uow, platform.clock),
+    background = threading.Thread(
+        target=worker.run_worker, args=(platform.uow, platform.clock),
         kwargs={"poll": args.poll, "stop": stop, "log": engine_cli._log},
-        name="timer-worker", daemon=True)
-    worker.start()
+        name="worker", daemon=True)
+    background.start()
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"Gongjian on http://{args.host}:{args.port}/ (database {platform.database_url}); "
           "Ctrl-C stops", flush=True)
@@ -43,14 +43,14 @@ def cmd_serve(platform: Platform, args: argparse.Namespace) -> int:
     finally:
         stop.set()
         server.server_close()
-        worker.join(timeout=5)
+        background.join(timeout=5)
         app.extensions["gongjian"].close()
     return 0
 
 
 def add_serve(sub: argparse._SubParsersAction) -> None:
     """Add the `serve` command to the engine's commands."""
-    p = sub.add_parser("serve", help="serve the web app and run the timer worker")
+    p = sub.add_parser("serve", help="serve the web app and run the background worker")
     p.set_defaults(func=cmd_serve)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)

@@ -8,6 +8,7 @@ import engine.calendar_admin  # noqa: F401
 import engine.notifications  # noqa: F401
 import engine.supervision  # noqa: F401
 import engine.projects  # noqa: F401
+import engine.issue_ledger  # noqa: F401
 from engine.models import Base
 
 config = context.config
@@ -23,13 +24,13 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as connection:
+    db_engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    with db_engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
-    engine.dispose()
+    db_engine.dispose()
 
 
 run_migrations_online()
