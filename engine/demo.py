@@ -314,6 +314,58 @@ def _start_instructions(platform) -> int:
     return len(rows)
 
 
+# ---------------------------------------------------------------- the battle map's history
+# Each battle-map project gets a six-month schedule ending last month and its unit's reports;
+# the shortfall and the reminders are chosen so that the last three months show every plate.
+PLATE_STORY = {  # code: (share of plan reported each month, reminders in each of the 3 last months)
+    "XM-2026-001": ([1.0, 1.0, 1.1, 1.0, 1.0, 1.05], [0, 0, 0]),       # blue
+    "XM-2026-002": ([1.0, 0.9, 0.6, 0.5, 0.5, 0.4], [1, 2, 2]),        # yellow, yellow → red
+    "XM-2026-004": ([1.0, 1.0, 0.8, 0.7, 0.6, 0.6], [0, 1, 2]),        # under reminder → yellow
+    "XM-2026-006": ([1.0, 1.0, 1.0, 0.9, 1.2, 1.1], [0, 1, 0]),        # blue again
+    "XM-2026-009": ([1.0, 0.8, 0.8, 0.7, 0.7, 0.8], [0, 0, 1]),        # under reminder
+}
+
+
+def _load_plates(platform) -> None:
+    """Schedules, progress, reminders and three months of plates (idempotent by plate rows)."""
+    from .plates import ProjectPlate, evaluate_plates
+    from .projects import month_of, record_progress, set_schedule, shift_month
+    from .supervision import record_reminder
+    with platform.uow() as uow:
+        if uow.session.execute(select(func.count()).select_from(ProjectPlate)).scalar():
+            return
+        uow.begin_write()
+        last = shift_month(month_of(uow.clock.now()), -1)
+        months = [shift_month(last, n) for n in range(-5, 1)]
+        for code, *_rest in PROJECTS:
+            project = uow.session.get(Project, code)
+            monthly = max(project.planned_investment // 24, 10)
+            set_schedule(uow, code, [(m, monthly, f"{m[5:]}月形象进度节点") for m in months],
+                         "office_director")
+            shares, reminders = PLATE_STORY.get(code, ([1.0] * 6, [0, 0, 0]))
+            for month, share in zip(months, shares):
+                record_progress(uow, code, month, round(monthly * share), share >= 1.0,
+                                "按月填报", f"unit_{project.project_unit[3:]}")
+        uow.session.flush()
+        for index, month in enumerate(months[-3:]):
+            for code, (_shares, reminders) in PLATE_STORY.items():
+                for n in range(reminders[index]):
+                    _remind_in(uow, code, month, n)
+            # follow-up instances are left out: tests/processes/test_demo.py pins the running keys
+            evaluate_plates(uow, month, "timer", start_followups=False)
+        uow.commit()
+
+
+def _remind_in(uow, code, month, n):
+    """A supervisor's reminder of a project dated in the given month."""
+    from .supervision import Reminder, month_range
+    start, _end = month_range(month)
+    uow.session.add(Reminder(subject_kind="project", subject_id=code, business_key=code,
+                             by="supervisor1", at=start + timedelta(days=10 + n),
+                             message="未达序时进度，请加快推进", automatic=False))
+    uow.session.flush()
+
+
 def _has_demo_instances(platform) -> bool:
     with platform.uow() as uow:
         return uow.session.execute(select(func.count()).select_from(ProcessInstance).where(
@@ -343,6 +395,7 @@ def load_demo(platform: Platform, *, history_days: int = 0) -> DemoSummary:
                 clock.advance(hours=6)
                 fire_due_timers(past.uow, limit=10_000)
             past.close()
+    _load_plates(platform)
     summary = DemoSummary(units, accounts, created, project_count, started, DEMO_PASSWORD)
     print(summary)
     return summary
