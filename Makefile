@@ -30,7 +30,7 @@ test: install
 	$(BIN)/pytest -q
 
 bench: install
-	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

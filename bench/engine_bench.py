@@ -1,35 +1,37 @@
-"""Engine benchmarks: task completion through the services against the library alone.
+"""Task completion: the library alone, the engine services, the JSON API, a long-lived issue.
 
-Run with `make bench`. Figures are medians of repeated runs; ratios are measured in the
-same run, because the machine is noisy. Nothing here is asserted in `make test`.
+Figures are medians of repeated runs; every ratio is measured in the same run, because the
+machine is noisy. Nothing here is asserted in `make test` (tests/perf runs a small smoke).
 """
 
 from __future__ import annotations
 
-import json
-import platform as host
 import statistics
-import sys
-import tempfile
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
-from engine import definitions, runtime
+from engine import api_tokens, messages, runtime
 from engine.bpmn_parser import GongjianParser
-from engine.clock import FrozenClock
 from engine.expression_helpers import HELPERS
 from engine.identity import Actor
-from engine.platform import Platform
+from engine.models import HumanTask, ProcessInstance
 from engine.sandbox import make_script_engine
 from engine.state import dump_state, load_state
 
-HERE = Path(__file__).parent
+from common import HERE, ROOT, deploy, sqlite_platform, tempdir
+
 FIVE = HERE / "five_tasks.bpmn"
 ACTOR = Actor.of("bench", "specialist")
+ADMIN = Actor.of("admin1", "admin")
+# Every rung's handler group of issue_lifecycle, so one actor can complete at any rung.
+ISSUE_ACTOR = Actor.of("bench", "unit:zrzy", "sub_commander@industry", "county_head",
+                       "supervisor")
+SUPERVISOR = Actor.of("ducha1", "supervisor")
+ISSUE_DATA = {"title": "征地协调", "project_code": "LC-001", "scope": "unit",
+              "severity": "normal", "responsible_unit": "zrzy", "sub_command": "industry"}
 
 
 def library_only(rounds: int) -> tuple[float, float]:
@@ -50,9 +52,8 @@ def library_only(rounds: int) -> tuple[float, float]:
         wf = BpmnWorkflow(spec, subs, script_engine=make_script_engine(HELPERS))
         wf.do_engine_steps()
         state = dump_state(wf)
-        t0 = time.perf_counter()
-        steps = 0
         while True:
+            t0 = time.perf_counter()
             wf = load_state(state, spec, subs)
             wf.script_engine = make_script_engine(HELPERS)
             ready = wf.get_tasks(state=TaskState.READY, manual=True)
@@ -61,56 +62,99 @@ def library_only(rounds: int) -> tuple[float, float]:
             ready[0].run()
             wf.do_engine_steps()
             state = dump_state(wf)
-            steps += 1
-        per_step.append((time.perf_counter() - t0) * 1000 / steps)
+            per_step.append((time.perf_counter() - t0) * 1000)
     return statistics.median(in_memory), statistics.median(per_step)
+
+
+def _open_task_ids(platform, instance_ids) -> list[str]:
+    with platform.uow() as uow:
+        return list(uow.session.execute(select(HumanTask.id).where(
+            HumanTask.instance_id.in_(instance_ids), HumanTask.state == "open")).scalars())
 
 
 def service_completion(rounds: int) -> float:
     """ms per `complete_task` through the engine services on SQLite (median)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        platform = Platform(url, FrozenClock(datetime(2026, 12, 1, tzinfo=timezone.utc)))
-        platform.upgrade()
-        with platform.uow() as uow:
-            definitions.deploy_path(uow, FIVE, "bench")
-        timings = []
+    with tempdir() as tmp:
+        platform = sqlite_platform(tmp)
+        deploy(platform, FIVE)
+        ids = []
         for _ in range(rounds):
             with platform.uow() as uow:
-                instance = runtime.start_instance(uow, "five_tasks", ACTOR)
-            while True:
-                with platform.uow() as uow:
-                    tasks = [t for t in runtime.list_tasks(uow, ACTOR)
-                             if t.instance_id == instance.id]
-                if not tasks:
-                    break
+                ids.append(runtime.start_instance(uow, "five_tasks", ACTOR).id)
+        timings = []
+        for _step in range(5):
+            for task_id in _open_task_ids(platform, ids):
                 t0 = time.perf_counter()
                 with platform.uow() as uow:
-                    runtime.complete_task(uow, tasks[0].id, ACTOR)
+                    runtime.complete_task(uow, task_id, ACTOR)
                 timings.append((time.perf_counter() - t0) * 1000)
         platform.close()
         return statistics.median(timings)
 
 
-def main(rounds: int = 40) -> dict:
-    """Run every measurement and print one table."""
-    in_memory, step = library_only(rounds)
-    completion = service_completion(rounds)
-    rows = [
-        ("library: 5-task process in memory, start to end", in_memory, "ms", "—"),
-        ("library: restore → complete → save, per step", step, "ms", "—"),
-        ("engine: complete_task on SQLite (audit, projection, timers)", completion, "ms",
-         "≤ 2 ms"),
-        ("ratio: complete_task / library step", completion / step, "×", "≤ 3×"),
-    ]
-    print(f"machine: {host.node()} {host.machine()} python {sys.version.split()[0]}, "
-          f"{rounds} rounds, medians")
-    for name, value, unit, target in rows:
-        print(f"  {name:<62} {value:8.2f} {unit:<2}  target {target}")
-    result = {name: value for name, value, _unit, _target in rows}
-    (HERE / "results.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
-    return result
+def api_completion(rounds: int) -> float:
+    """ms per POST /api/v1/tasks/<id>/complete with the Flask test client and a token."""
+    from webapp import create_app
+
+    with tempdir() as tmp:
+        platform = sqlite_platform(tmp)
+        deploy(platform, FIVE)
+        with platform.uow() as uow:
+            issued = api_tokens.create_token(uow, ADMIN, "bench", ["specialist"])
+        ids = []
+        for _ in range(rounds):
+            with platform.uow() as uow:
+                ids.append(runtime.start_instance(uow, "five_tasks", ACTOR).id)
+        app = create_app({"TESTING": True, "SECRET_KEY": "bench",
+                          "DATABASE_URL": platform.db.url.render_as_string(False),
+                          "CLOCK": platform.clock})
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {issued.secret}"}
+        timings = []
+        for _step in range(5):
+            for task_id in _open_task_ids(platform, ids):
+                t0 = time.perf_counter()
+                response = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {}},
+                                       headers=headers)
+                timings.append((time.perf_counter() - t0) * 1000)
+                assert response.status_code == 200, response.get_data(as_text=True)
+        app.extensions["gongjian"].close()
+        platform.close()
+        return statistics.median(timings)
 
 
-if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 40)
+def long_lived_issue(instances: int, cycles: int = 50) -> dict[str, float]:
+    """Completing 'commit_plan' on issues after `cycles` escalation/reminder cycles vs fresh."""
+    with tempdir() as tmp:
+        platform = sqlite_platform(tmp)
+        deploy(platform, ROOT / "rules", ROOT / "bpmn" / "issue_lifecycle.bpmn")
+        fresh, old = [], []
+        for n in range(instances):
+            for group, key in ((fresh, f"F-{n}"), (old, f"L-{n}")):
+                with platform.uow() as uow:
+                    group.append(runtime.start_instance(uow, "issue_lifecycle", SUPERVISOR,
+                                                        business_key=key, data=ISSUE_DATA).id)
+        for n in range(instances):
+            for _ in range(cycles):
+                with platform.uow() as uow:
+                    messages.send_message(uow, "escalate_issue", SUPERVISOR,
+                                          business_key=f"L-{n}", payload={"reason": "bench"})
+        with platform.uow() as uow:
+            sizes = {i: len(s) for i, s in uow.session.execute(
+                select(ProcessInstance.id, ProcessInstance.state)
+                .where(ProcessInstance.id.in_(fresh + old)))}
+        data = {"plan": "整改方案", "promised_date": "2026-12-31"}
+        times = {"fresh": [], "old": []}
+        for _round in range(2):  # commit_plan, then report_resolution
+            for label, group in (("fresh", fresh), ("old", old)):
+                for task_id in _open_task_ids(platform, group):
+                    t0 = time.perf_counter()
+                    with platform.uow() as uow:
+                        runtime.complete_task(uow, task_id, ISSUE_ACTOR, data)
+                    times[label].append((time.perf_counter() - t0) * 1000)
+            data = {"resolution": "已整改", "evidence": "照片"}
+        platform.close()
+    fresh_ms, old_ms = statistics.median(times["fresh"]), statistics.median(times["old"])
+    return {"fresh_ms": fresh_ms, "old_ms": old_ms, "ratio": old_ms / fresh_ms,
+            "fresh_state_kb": statistics.median(sizes[i] for i in fresh) / 1024,
+            "old_state_kb": statistics.median(sizes[i] for i in old) / 1024}

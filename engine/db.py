@@ -31,6 +31,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # A bigger page cache (64 MB), temporary tables in memory and reads through mmap
+        # (256 MB): the inbox and the timer worker read indexes, not whole tables.
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA mmap_size=268435456")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

@@ -183,6 +183,10 @@ def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:
 def sync_timers(session: Session, row: ProcessInstance, workflow: BpmnWorkflow) -> None:
     """Make the instance's timer rows match its waiting timers."""
     wanted = waiting_timers(workflow)
+    if getattr(workflow, "timers_at_restore", None) == wanted:
+        # Rows are written from the workflow at every save, so they already match the
+        # timers it had when restored; none changed, so nothing needs reading or writing.
+        return
     existing = {t.id: t for t in session.execute(
         select(TimerJob).where(TimerJob.instance_id == row.id)).scalars()}
     for timer_id, job in existing.items():

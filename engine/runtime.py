@@ -16,8 +16,8 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .audit import history
 from .clock import bind_clock
@@ -30,11 +30,12 @@ from .errors import (
 from .identity import Actor
 from .models import HumanTask, ProcessInstance, TaskCandidate
 from .notifications import notify
-from .projection import OPEN_STATES, sync_human_tasks, sync_timers
+from .projection import OPEN_STATES, sync_human_tasks, sync_timers, waiting_timers
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
 from .state import dump_state, load_state
 from .issue_ledger import project_supervision
+from .plates import apply_command_actions
 from .supervision_hook import apply_supervision_actions, remember_completed
 from .uow import UnitOfWork
 
@@ -127,6 +128,9 @@ def restore(session: Session, row: ProcessInstance) -> BpmnWorkflow:
     spec, subprocess_specs = SPEC_CACHE.get(session, row.bundle)
     workflow = load_state(row.state, spec, subprocess_specs)
     workflow.script_engine = make_script_engine(HELPERS)
+    # The timer rows match the timers waiting at the last save; remembered so that a save
+    # that leaves them as they were need not read them again (see sync_timers).
+    workflow.timers_at_restore = waiting_timers(workflow)
     return remember_completed(workflow)
 
 
@@ -148,6 +152,7 @@ def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow,
                          due_at=task.due_at.isoformat() if task.due_at else None)
         _notify_assigned(uow, task)
     apply_supervision_actions(uow, row, workflow, actor)
+    apply_command_actions(uow, row, workflow, actor)
     project_supervision(uow.session, row, workflow, now, actor.username)
     sync_timers(uow.session, row, workflow)
 
@@ -217,7 +222,8 @@ def _visible(task: HumanTask, actor: Actor) -> bool:
 
 
 def _task_for(uow: UnitOfWork, task_id: str, actor: Actor) -> HumanTask:
-    task = uow.session.get(HumanTask, task_id)
+    # Candidates in the same statement: every caller looks at them.
+    task = uow.session.get(HumanTask, task_id, options=[joinedload(HumanTask.candidates)])
     if task is None or not _visible(task, actor):
         # Another unit's task is not found, not merely forbidden: ids reveal nothing.
         raise NotFoundError(f"task {task_id} does not exist or is not yours to see")
@@ -240,14 +246,18 @@ def list_tasks(uow: UnitOfWork, actor: Actor, *, include_group: bool = True,
                limit: int = 200) -> list[TaskView]:
     """Open tasks assigned to the actor and, unless told not to, those offered to their groups."""
     mine = HumanTask.assignee == actor.username
-    offered = and_(HumanTask.assignee.is_(None), exists().where(
-        TaskCandidate.task_id == HumanTask.id,
-        or_(and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(actor.groups)),
-            and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username))))
-    query = (select(HumanTask).where(HumanTask.state.in_(OPEN_STATES),
-                                     or_(mine, offered) if include_group else mine)
+    is_open = HumanTask.state.in_(OPEN_STATES)
+    # `id IN (candidates of mine)` and the open test inside each branch, so the database can
+    # take each branch from its own index instead of walking every open task (a correlated
+    # EXISTS did that).
+    offered = and_(HumanTask.assignee.is_(None), HumanTask.id.in_(
+        select(TaskCandidate.task_id).where(
+            or_(and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(actor.groups)),
+                and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username)))))
+    query = (select(HumanTask).where(or_(and_(mine, is_open), and_(offered, is_open))
+                                     if include_group else and_(mine, is_open))
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
-             .limit(limit))
+             .limit(limit).options(selectinload(HumanTask.candidates)))
     return [task_view(t) for t in uow.session.execute(query).scalars()]
 
 

@@ -1,0 +1,24 @@
+"""gunicorn settings for the web nodes: `gunicorn -c deploy/gunicorn.conf.py 'webapp:create_app()'`.
+
+The timer and webhook worker is NOT run here: start `gongjian worker` as its own service
+(one or more per cluster, against the same PostgreSQL; FOR UPDATE SKIP LOCKED shares work).
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# CPU-bound work (restoring workflows) wants processes; a few threads cover the I/O waits.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Not preloaded: each worker opens its own database pool after the fork (no shared sockets).
+preload_app = False
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000  # recycle workers now and then; memory stays flat
+max_requests_jitter = 200
+accesslog = "-"
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
