@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .errors import NotFoundError
+from .errors import GongjianError, NotFoundError
 from .identity import Actor
 from .models import Base, UTCDateTime
 
@@ -73,6 +74,10 @@ class UserAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Raised by "log out everywhere" and by a password change: sessions carrying an older
+    # generation are ended at their next request.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     grants: Mapped[list[RoleGrant]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     unit: Mapped[OrgUnit | None] = relationship(lazy="joined")
@@ -114,6 +119,171 @@ def verify_password(stored: str, password: str) -> bool:
     candidate = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), dklen=32,
                                n=int(n), r=int(r), p=int(p))
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+# ---------------------------------------------------------------- password rules
+
+MIN_PASSWORD_LENGTH = 10
+# The most used passwords of the public breach lists, plus the obvious local ones.
+COMMON_PASSWORDS = frozenset({
+    "1234567890", "0123456789", "12345678910", "123456789a", "a123456789", "1qaz2wsx3edc",
+    "qwertyuiop", "1q2w3e4r5t", "password123", "password1234", "passw0rd123", "admin12345",
+    "administrator", "iloveyou123", "qwerty12345", "abc1234567", "abcd123456", "1111111111",
+    "0000000000", "8888888888", "6666666666", "5201314520", "woaini1314", "woaini520",
+    "aa12345678", "asdfghjkl;", "zxcvbnm123", "qazwsxedc123", "p@ssw0rd123", "welcome123",
+    "changeme123", "gongjian123", "gongjian2026", "mima123456", "mima-2026!", "admin@123456",
+    "lingchuan123", "123456789abc", "987654321a", "abc123456789",
+})
+
+
+class PasswordRuleError(GongjianError):
+    """A new password breaks the password rules; `problems` says which, in Chinese."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("；".join(problems))
+
+
+def password_problems(password: str, username: str) -> list[str]:
+    """What is wrong with a new password (empty when it may be used)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
+    lowered = password.strip().lower()
+    if username and lowered == username.strip().lower():
+        problems.append("密码不能与用户名相同")
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) <= 2:
+        problems.append("密码过于常见，请换一个不易猜到的密码")
+    return problems
+
+
+def check_password_rules(password: str, username: str) -> None:
+    """Raise PasswordRuleError when the password breaks a rule."""
+    problems = password_problems(password, username)
+    if problems:
+        raise PasswordRuleError(problems)
+
+
+def change_password(session: Session, username: str, current: str, new: str,
+                    now: datetime) -> int:
+    """Set a new password after checking the current one; ends the account's other sessions.
+
+    Returns the new session generation (the caller's own session keeps working with it).
+    """
+    account = session.get(UserAccount, username)
+    if account is None or not account.active:
+        raise NotFoundError(f"no active user '{username}'")
+    if not verify_password(account.password_hash, current):
+        raise PasswordRuleError(["当前密码不正确"])
+    check_password_rules(new, username)
+    if verify_password(account.password_hash, new):
+        raise PasswordRuleError(["新密码不能与当前密码相同"])
+    account.password_hash = hash_password(new)
+    account.password_changed_at = now
+    account.session_generation = (account.session_generation or 0) + 1
+    return account.session_generation
+
+
+def end_all_sessions(session: Session, username: str) -> int:
+    """"Log out everywhere": raise the account's session generation; returns the new one."""
+    account = session.get(UserAccount, username)
+    if account is None:
+        raise NotFoundError(f"no user '{username}'")
+    account.session_generation = (account.session_generation or 0) + 1
+    return account.session_generation
+
+
+def session_generation(session: Session, username: str) -> int | None:
+    """The account's current session generation (None when it is gone or inactive)."""
+    account = session.get(UserAccount, username)
+    if account is None or not account.active:
+        return None
+    return account.session_generation or 0
+
+
+# ---------------------------------------------------------------- login throttling
+
+# Counted in the database, so the limit holds across web processes and hosts.
+USER_FAILURES, ADDRESS_FAILURES = 5, 20   # one office often shares one address
+LOCK_FOR = timedelta(minutes=15)
+
+
+class LoginThrottle(Base):
+    """Recent failed logins of one username or one client address, and any lock."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)  # user:… or addr:…
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoginLockedError(GongjianError):
+    """Too many failed logins for this username or address; try again after `until`."""
+
+    def __init__(self, until: datetime):
+        self.until = until
+        super().__init__(f"too many failed logins; try again after {until.isoformat()}")
+
+
+@dataclass(frozen=True)
+class _Limit:
+    key: str
+    limit: int
+
+
+def _limits(username: str, address: str | None) -> list[_Limit]:
+    limits = [_Limit("user:" + username.strip().lower()[:200], USER_FAILURES)]
+    if address:
+        limits.append(_Limit("addr:" + address[:200], ADDRESS_FAILURES))
+    return limits
+
+
+def login_locked_until(session: Session, username: str, address: str | None,
+                       now: datetime) -> datetime | None:
+    """When the username or address is locked, until when; None otherwise."""
+    until = None
+    for limit in _limits(username, address):
+        row = session.get(LoginThrottle, limit.key)
+        if row is not None and row.locked_until is not None and row.locked_until > now:
+            until = max(until or row.locked_until, row.locked_until)
+    return until
+
+
+def record_login_failure(session: Session, username: str, address: str | None,
+                         now: datetime) -> None:
+    """Count one failed login against the username and the address; lock at the limit."""
+    for limit in _limits(username, address):
+        row = session.get(LoginThrottle, limit.key)
+        if row is None:
+            row = LoginThrottle(key=limit.key, failures=0, first_failure_at=now)
+            session.add(row)
+        if now - row.first_failure_at > LOCK_FOR or (row.locked_until and row.locked_until <= now):
+            row.failures, row.first_failure_at, row.locked_until = 0, now, None
+        row.failures += 1
+        if row.failures >= limit.limit:
+            row.locked_until = now + LOCK_FOR
+
+
+def login(session: Session, username: str, password: str, address: str | None,
+          now: datetime) -> Actor | None:
+    """Authenticate with throttling: the actor, None for a wrong name or password, or
+    LoginLockedError (raised before the password is even checked). The caller commits."""
+    until = login_locked_until(session, username, address, now)
+    if until is not None:
+        raise LoginLockedError(until)
+    actor = authenticate(session, username, password)
+    if actor is None:
+        record_login_failure(session, username, address, now)
+        until = login_locked_until(session, username, address, now)
+        if until is not None:
+            raise LoginLockedError(until)
+        return None
+    row = session.get(LoginThrottle, _limits(username, None)[0].key)
+    if row is not None:
+        session.delete(row)  # the username's count starts again; the address's does not
+    return actor
 
 
 # ---------------------------------------------------------------- groups and actors

@@ -1,35 +1,76 @@
-"""Login, logout and the current actor."""
+"""Login, logout (here and everywhere), password change, session expiry and the current actor."""
 
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timedelta
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for,
+)
 from flask_babel import gettext as _
 
 from engine import organisation
+from engine.clock import SystemClock
 from engine.errors import NotFoundError
 
 from .db import get_platform
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
+IDLE_TIMEOUT = timedelta(minutes=30)   # app.config["SESSION_IDLE_TIMEOUT"] overrides
+ABSOLUTE_TIMEOUT = timedelta(hours=10)  # PERMANENT_SESSION_LIFETIME
+
+
+def _now() -> datetime:
+    # Wall-clock time, not the engine's clock (tests move that by days to test deadlines);
+    # SESSION_CLOCK (an engine clock) overrides it in the session tests.
+    clock = current_app.config.get("SESSION_CLOCK") or SystemClock()
+    return clock.now()
+
+
+def _expired(now: datetime) -> bool:
+    """Whether the session has been idle too long or lived past its absolute limit."""
+    idle = current_app.config.get("SESSION_IDLE_TIMEOUT", IDLE_TIMEOUT)
+    absolute = current_app.config.get("PERMANENT_SESSION_LIFETIME", ABSOLUTE_TIMEOUT)
+    try:
+        login_at = datetime.fromisoformat(session["login_at"])
+        seen_at = datetime.fromisoformat(session["seen_at"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    return now - seen_at > idle or now - login_at > absolute
+
 
 @bp.before_app_request
 def load_actor() -> None:
-    """Put the logged-in actor and their display name on `g` (None when logged out)."""
+    """Put the logged-in actor and their display name on `g` (None when logged out).
+
+    Ends the session when it is idle or too old, or when the account logged out everywhere.
+    """
     g.actor, g.display_name = None, None
     username = session.get("username")
     if username is None:
         return
+    now = _now()
+    if _expired(now):
+        session.clear()
+        flash(_("登录已超时，请重新登录。"), "error")
+        return
     # A short unit of work of its own, so the views start with no transaction open.
     with get_platform().uow() as uow:
         try:
-            g.actor = organisation.actor_for(uow.session, username)
+            actor = organisation.actor_for(uow.session, username)
         except NotFoundError:
             session.clear()
             return
-        g.display_name = uow.session.get(organisation.UserAccount, username).display_name
+        account = uow.session.get(organisation.UserAccount, username)
+        if (account.session_generation or 0) != session.get("generation"):
+            session.clear()
+            flash(_("您的账号已在其他地方退出或修改了密码，请重新登录。"), "error")
+            return
+        g.actor, g.display_name = actor, account.display_name
+    if request.endpoint != "static":
+        session["seen_at"] = now.isoformat()
 
 
 def login_required(view):
@@ -44,23 +85,39 @@ def login_required(view):
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths, so the login page cannot bounce users to another site.
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return url_for("tasks.mine")
 
 
+def _start_session(username: str, generation: int, now: datetime) -> None:
+    session.clear()
+    session["username"] = username
+    session["generation"] = generation
+    session["login_at"] = session["seen_at"] = now.isoformat()
+    session.permanent = True
+
+
 @bp.route("/login", methods=("GET", "POST"))
 def login():
-    """Show the login form; on success start a fresh session."""
+    """Show the login form; on success start a fresh session. Failures are throttled."""
     if request.method == "POST":
-        username = request.form.get("username", "").strip()
+        username = request.form.get("username", "").strip()[:100]
+        now = _now()
         with get_platform().uow() as uow:
-            actor = organisation.authenticate(uow.session, username,
-                                              request.form.get("password", ""))
+            try:
+                actor = organisation.login(uow.session, username,
+                                           request.form.get("password", "")[:1000],
+                                           request.remote_addr, now)
+            except organisation.LoginLockedError:
+                uow.commit()
+                flash(_("登录失败次数过多，已暂时锁定，请 15 分钟后再试。"), "error")
+                return render_template("auth/login.html", username=username), 429
+            generation = (organisation.session_generation(uow.session, actor.username)
+                          if actor else None)
+            uow.commit()
         if actor is not None:
-            session.clear()
-            session["username"] = actor.username
-            session.permanent = True
+            _start_session(actor.username, generation or 0, now)
             return redirect(_safe_next(request.args.get("next")))
         flash(_("用户名或密码不正确"), "error")
         return render_template("auth/login.html", username=username), 401
@@ -69,6 +126,44 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session."""
+    """End this session."""
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """End every session of the account, on every device, this one included."""
+    with get_platform().uow() as uow:
+        organisation.end_all_sessions(uow.session, g.actor.username)
+        uow.commit()
+    session.clear()
+    flash(_("已在所有设备上退出登录。"), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=("GET", "POST"))
+@login_required
+def change_password():
+    """Change one's own password; other sessions of the account end."""
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("confirm_password", ""):
+            flash(_("两次输入的新密码不一致"), "error")
+            return render_template("auth/password.html"), 400
+        now = _now()
+        with get_platform().uow() as uow:
+            try:
+                generation = organisation.change_password(
+                    uow.session, g.actor.username, request.form.get("current_password", ""),
+                    new, now)
+            except organisation.PasswordRuleError as exc:
+                for problem in exc.problems:
+                    flash(problem, "error")
+                return render_template("auth/password.html"), 400
+            uow.commit()
+        _start_session(g.actor.username, generation, now)
+        flash(_("密码已修改，其他设备上的登录已失效。"), "success")
+        return redirect(url_for("tasks.mine"))
+    return render_template("auth/password.html")

@@ -1,10 +1,12 @@
-"""Engine errors to HTTP: not found 404, forbidden 403, conflicts 409 with the page again."""
+"""Engine errors to HTTP: not found 404, forbidden 403, conflicts 409 with the page again,
+too large 413, the database unavailable 503 ("try again"; nothing was written)."""
 
 from __future__ import annotations
 
-from flask import Flask, flash, render_template, request
+from flask import Flask, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from engine.errors import (
     ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
@@ -33,6 +35,15 @@ def _back_on_the_page(message: str, status: int):
     return render_template("errors/message.html", title=_("操作未完成")), status
 
 
+def unavailable():
+    """503 "try again": the database could not be reached or was busy; nothing was written."""
+    g.actor = None  # the page must not query the database again (navigation counts)
+    response, status = _page("errors/message.html", 503, title=_("系统暂时繁忙"),
+                             message=_("数据库暂时无法访问，您的操作没有保存任何内容。"
+                                       "请稍等片刻后重试。"))
+    return response, status, {"Retry-After": "5"}
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -48,8 +59,21 @@ def init_app(app: Flask) -> None:
         return _page("errors/message.html", 403, title=_("无权操作"),
                      message=_("您没有权限执行这个操作。"))
 
+    @app.errorhandler(413)
+    def too_large(exc):
+        return _page("errors/message.html", 413, title=_("内容过大"),
+                     message=_("提交的内容超过了大小限制，没有保存。请缩小文件或分次提交。"))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(exc):
+        app.logger.error("database unavailable: %s", exc)
+        return unavailable()
+
     @app.errorhandler(ConflictError)
     def conflict(exc):
+        if isinstance(exc.__cause__, OperationalError):
+            return unavailable()  # the database was busy, not another user first
         return _back_on_the_page(
             _("有人先一步处理了这项工作，您的操作没有生效，页面已刷新为最新状态。"), 409)
 

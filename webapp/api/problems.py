@@ -7,6 +7,7 @@ from http import HTTPStatus
 
 from flask import Response, current_app, json, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -36,7 +37,8 @@ DOMAIN: list[tuple[type[GongjianError], int, str]] = [
 KINDS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
          405: "method-not-allowed", 409: "conflict", 412: "precondition-failed",
          413: "too-large", 415: "unsupported-media-type", 422: "validation-failed",
-         428: "precondition-required", 500: "internal-error", 501: "not-implemented"}
+         428: "precondition-required", 429: "too-many-requests", 500: "internal-error",
+         501: "not-implemented", 503: "unavailable"}
 
 
 def is_api_request() -> bool:
@@ -125,8 +127,17 @@ def from_unexpected(exc: Exception) -> Response:
                    "saved unless a later read shows it.")
 
 
+def from_database_unavailable(exc: Exception) -> Response:
+    """503 with Retry-After: the database could not be reached; nothing was written."""
+    discard_uow()
+    log.error("database unavailable in %s %s: %s", request.method, request.path, exc)
+    return problem(503, "the database is unavailable for the moment; nothing was saved. "
+                   "Try again in a few seconds.", kind="unavailable", headers={"Retry-After": "5"})
+
+
 def install(bp) -> None:
     """Register the problem handlers on an API blueprint."""
+    bp.register_error_handler(DBAPIError, from_database_unavailable)
     bp.register_error_handler(GongjianError, from_domain_error)
     bp.register_error_handler(HTTPException, from_http_exception)
     bp.register_error_handler(Exception, _unexpected_or_reraise)
@@ -157,6 +168,8 @@ def _api_aware(handler):
             return from_http_exception(exc)
         if isinstance(exc, GongjianError):
             return from_domain_error(exc)
+        if isinstance(exc, DBAPIError):
+            return from_database_unavailable(exc)
         return from_unexpected(exc)
     handle.__wrapped__ = handler
     return handle

@@ -1,0 +1,83 @@
+"""Walk the permissions table: every route of the app, every role, one world of objects."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import HumanTask, ProcessInstance
+
+from .permissions import ROLES, TABLE
+from .walk import ROLES as WALK_ROLES
+from .walk import Callers, make_world, outcome
+
+
+def _routes(app) -> list[tuple[str, str, str]]:
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+    return [(rule.endpoint, method, rule.rule) for rule in rules
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+
+def test_every_route_of_the_app_has_a_row_and_every_row_a_route(app):
+    routes = {(endpoint, method) for endpoint, method, _ in _routes(app)}
+    assert routes - set(TABLE) == set(), "add these routes to tests/security/permissions.py"
+    assert set(TABLE) - routes == set(), "these rows name routes that no longer exist"
+    assert ROLES == WALK_ROLES
+
+
+def test_every_role_gets_what_the_table_says_on_every_route(app, platform, client, make_token):
+    world = make_world(app, platform, client, make_token)
+    callers = Callers(app, make_token)
+    routes = _routes(app)
+    wrong = []
+    for get_pass in (True, False):
+        for endpoint, method, rule in routes:
+            if (method == "GET") != get_pass:
+                continue
+            url = world.fill(rule)
+            for role, expected in zip(ROLES, TABLE[(endpoint, method)]):
+                got = outcome(callers.call(role, method, url))
+                if got != expected:
+                    wrong.append(f"{method} {url} as {role}: expected {expected}, got {got}")
+    assert wrong == []
+
+
+def test_no_page_or_api_view_is_served_to_an_anonymous_caller_unless_public(app):
+    public = {"index", "api-docs.openapi_swagger_ui", "api-docs.openapi_json", "auth.login",
+              "set_language", "static"}
+    for (endpoint, method), cells in TABLE.items():
+        if endpoint not in public:
+            assert cells[0] in ("login", "throttled"), (endpoint, method)
+
+
+ID_ROUTES = [
+    ("/processes/instances/{}", "instance"), ("/api/v1/instances/{}", "instance"),
+    ("/tasks/{}", "task"), ("/api/v1/tasks/{}", "task"), ("/tasks/{}/diagram.xml", "task"),
+    ("/supervision/issues/{}", "issue"), ("/api/v1/issues/{}", "issue"),
+]
+
+
+@pytest.mark.parametrize("template, kind", ID_ROUTES)
+def test_guessing_ids_reveals_nothing_an_existing_object_looks_like_a_missing_one(
+        app, platform, client, make_token, template, kind):
+    world = make_world(app, platform, client, make_token)
+    callers = Callers(app, make_token)
+    with platform.uow() as uow:
+        top = uow.session.scalar(select(func.max(ProcessInstance.id)))
+    existing = {"instance": world.instance_id, "issue": world.issue_id, "task": world.task_id}[kind]
+    missing = {"task": "00000000-0000-0000-0000-000000000000"}.get(kind, top + 1000)
+    for role in ("approver", "township", "designer"):
+        seen = callers.call(role, "GET", template.format(existing))
+        if outcome(seen) == "ok":
+            continue  # this role may see it (see the table)
+        gone = callers.call(role, "GET", template.format(missing))
+        assert (seen.status_code, outcome(seen)) == (gone.status_code, outcome(gone)), (
+            f"{template} as {role}: an existing object answers {seen.status_code}, "
+            f"a missing one {gone.status_code}")
+
+
+def test_task_ids_are_not_guessable(app, platform, client, make_token):
+    world = make_world(app, platform, client, make_token)
+    with platform.uow() as uow:
+        ids = list(uow.session.execute(select(HumanTask.id)).scalars())
+    assert ids and all(len(i) == 36 and i.count("-") == 4 for i in ids), world
