@@ -366,6 +366,61 @@ def _remind_in(uow, code, month, n):
     uow.session.flush()
 
 
+# ---------------------------------------------------------------- last quarter's awards, a decision
+# sub-command: (best, worst) of last quarter; headquarters then names three of each
+DEMO_NOMINATIONS = {
+    "sc_industry": ("XM-2026-001", "XM-2026-002"), "sc_digital": ("XM-2026-003", "XM-2026-003"),
+    "sc_energy": ("XM-2026-005", "XM-2026-004"), "sc_culture": ("XM-2026-006", "XM-2026-007"),
+    "sc_rural": ("XM-2026-008", "XM-2026-009"), "sc_services": ("XM-2026-010", "XM-2026-010"),
+    "sc_infra": ("XM-2026-012", "XM-2026-011"),
+}
+DEMO_AWARDS = ("XM-2026-001,XM-2026-006,XM-2026-008", "XM-2026-002,XM-2026-004,XM-2026-009")
+
+
+def _load_awards(platform) -> None:
+    """Run last quarter's award round through quarterly_awards (once per quarter)."""
+    from .awards import QuarterAward, previous_quarter, quarter_of, start_award_round
+    with platform.uow() as uow:
+        quarter = previous_quarter(quarter_of(uow.clock.now()))
+        if uow.session.execute(select(func.count()).select_from(QuarterAward).where(
+                QuarterAward.quarter == quarter)).scalar():
+            return
+        running = uow.session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.business_key == f"AWARDS-{quarter}")).scalar()
+    if running is None:
+        with platform.uow() as uow:
+            instance_id = start_award_round(uow, quarter, _actor(platform, "office_director")).id
+    else:
+        instance_id = running
+    for field, (best, worst) in DEMO_NOMINATIONS.items():
+        actor = _actor(platform, f"commander_{field[3:]}")
+        with platform.uow() as uow:
+            task = next((t for t in runtime.list_tasks(uow, actor) if t.instance_id == instance_id
+                         and t.element_id == "nominate"), None)
+        if task is not None:
+            with platform.uow() as uow:
+                runtime.complete_task(uow, task.id, actor, {
+                    "best_project": best, "worst_project": worst,
+                    "nomination_reason": "按本季度序时进度和三色牌评定推荐"})
+    antelope, snail = DEMO_AWARDS
+    _complete(platform, instance_id, "choose_awards", "county_head",
+              {"antelope_projects": antelope, "snail_projects": snail})
+
+
+def _load_decisions(platform) -> None:
+    """One decision on the industry sub-command's monthly agenda (once)."""
+    from .agendas import MeetingDecision, record_decision
+    from .workcalendar import SHANGHAI
+    with platform.uow() as uow:
+        if uow.session.execute(select(func.count()).select_from(MeetingDecision)).scalar():
+            return
+        day = uow.clock.now().astimezone(SHANGHAI).date()
+    with platform.uow() as uow:
+        record_decision(uow, _actor(platform, "county_head"), "sub_command:sc_industry", day,
+                        "project:XM-2026-002", "由主管部门牵头，两周内拿出厂房建设提速方案，"
+                        "分指挥长每周调度一次")
+
+
 def _has_demo_instances(platform) -> bool:
     with platform.uow() as uow:
         return uow.session.execute(select(func.count()).select_from(ProcessInstance).where(
@@ -396,6 +451,8 @@ def load_demo(platform: Platform, *, history_days: int = 0) -> DemoSummary:
                 fire_due_timers(past.uow, limit=10_000)
             past.close()
     _load_plates(platform)
+    _load_awards(platform)
+    _load_decisions(platform)
     summary = DemoSummary(units, accounts, created, project_count, started, DEMO_PASSWORD)
     print(summary)
     return summary

@@ -45,7 +45,7 @@ RULES_FILE = Path(__file__).resolve().parent.parent / "rules" / "plate_colour.dm
 PLATES = {"blue": "蓝牌", "yellow": "黄牌", "red": "红牌", "under_reminder": "催办中"}
 FOLLOWUP_PROCESS = "plate_followup"
 CYCLE_PROCESS, CYCLE_KEY = "monthly_plates", "PLATES"
-COMMAND_ACTIONS = ("evaluate_plates", "record_progress")
+COMMAND_ACTIONS = ("evaluate_plates", "record_progress", "record_nomination", "publish_awards")
 
 
 class ProjectPlate(Base):
@@ -210,7 +210,7 @@ def _command_action(task) -> str | None:
 
 
 def apply_command_actions(uow: UnitOfWork, row: ProcessInstance, workflow, actor: Actor) -> None:
-    """Act on the marked elements (evaluate_plates, record_progress) completed in this call.
+    """Act on the marked elements (plates, progress, awards) completed in this call.
 
     "In this call" is what SpiffWorkflow stamped since the workflow was restored (or, for a
     new instance, ever), the same test engine.supervision_hook uses for messages.
@@ -223,7 +223,11 @@ def apply_command_actions(uow: UnitOfWork, row: ProcessInstance, workflow, actor
         extensions = task.task_spec.extensions
         month = task.data.get(extensions.get("month_variable") or "month") or month_of(
             uow.clock.now())
-        if _command_action(task) == "evaluate_plates":
+        action = _command_action(task)
+        if action in ("record_nomination", "publish_awards"):
+            from .awards import apply_award_action
+            apply_award_action(uow, action, task, row, actor)
+        elif action == "evaluate_plates":
             evaluate_plates(uow, str(month), actor)
         else:
             record_progress(uow, task.data["project_code"], str(month),

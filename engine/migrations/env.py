@@ -9,6 +9,9 @@ import engine.notifications  # noqa: F401
 import engine.supervision  # noqa: F401
 import engine.projects  # noqa: F401
 import engine.issue_ledger  # noqa: F401
+import engine.plates  # noqa: F401  (also registers the project schedule tables)
+import engine.awards  # noqa: F401
+import engine.agendas  # noqa: F401
 from engine.models import Base
 
 config = context.config
