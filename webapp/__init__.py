@@ -13,6 +13,8 @@ from flask import Flask, redirect, url_for
 from engine.config import DEFAULT_INSTANCE_DIR, Settings
 from engine.platform import Platform
 
+from . import converters
+
 
 def _instance_secret_key() -> str:
     """A random key made once per install and kept in the instance folder (mode 0600).
@@ -37,13 +39,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     (an engine clock, e.g. a FrozenClock in tests).
     """
     app = Flask(__name__)
+    converters.init_app(app)  # before any route is added
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("SECRET_KEY"),
         DATABASE_URL=None,
         CLOCK=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),  # absolute limit of a login
+        SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         WTF_CSRF_TIME_LIMIT=None,
@@ -62,12 +66,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"])
 
     from . import (
-        api, auth, db, designer, errors, filters, i18n, notifications, processes, supervision,
+        api, auth, board, db, designer, errors, filters, i18n, notifications, processes, supervision,
         tasks,
     )
-    from .security import csrf
+    from . import security
 
-    csrf.init_app(app)
+    security.init_app(app)  # CSRF, security headers, request size limit
     i18n.init_app(app)
     db.init_app(app)
     filters.init_app(app)
@@ -78,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(supervision.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(designer.bp)
+    app.register_blueprint(board.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")
