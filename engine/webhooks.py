@@ -323,7 +323,7 @@ def _claim_due(make_uow: Callable[[], UnitOfWork], limit: int) -> list[_Claimed]
             select(WebhookDelivery).where(WebhookDelivery.status == "pending",
                                           WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
-            .with_for_update(skip_locked=True)).scalars())
+            .with_for_update(skip_locked=True, of=WebhookDelivery)).scalars())
         claimed = []
         for row in rows:
             # A lease: another worker leaves the row alone while this one sends it.
