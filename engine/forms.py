@@ -46,6 +46,8 @@ def _field_for(spec: dict) -> fields.Field:
     else:
         field_cls = fields.String
         low, high = _int(rules.get("minlength")), _int(rules.get("maxlength"))
+        if required:  # an empty box is not an answer to a required question
+            low = max(low or 0, 1)
         checks.append(validate.Length(min=low, max=min(high or MAX_TEXT, MAX_TEXT)))
         if rules.get("pattern"):
             checks.append(validate.Regexp(re.compile(rf"(?:{rules['pattern']})\Z")))

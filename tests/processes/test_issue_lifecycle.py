@@ -144,3 +144,23 @@ def test_a_supervisor_escalates_by_hand_and_lists_the_issue(platform, issue):
     done = complete(platform, SUPERVISOR, "verify_issue",
                     {"verify_decision": "cleared", "verify_opinion": "分指挥部已协调解决"})
     assert done.data["listed"] is True and done.data["status"] == "cleared"
+
+
+def test_a_supervisor_registers_an_issue_through_its_start_form(platform):
+    from engine import start_forms
+    from engine.errors import TaskDataError
+
+    deploy_all(platform)
+    with platform.uow() as uow:
+        process = start_forms.startable_process(uow, "issue_lifecycle", SUPERVISOR)
+    assert [f["id"] for f in process.form["fields"]] == [
+        "title", "project_code", "scope", "severity", "responsible_unit", "sub_command"]
+    with platform.uow() as uow, pytest.raises(TaskDataError) as refused:
+        start_forms.start_with_form(uow, "issue_lifecycle", SUPERVISOR, business_key="Q-9",
+                                    data={"title": "", "scope": "galaxy"})
+    assert {"title", "scope", "severity"} <= set(refused.value.field_errors)
+    with platform.uow() as uow:
+        start_forms.start_with_form(uow, "issue_lifecycle", SUPERVISOR, business_key="Q-9", data={
+            "title": "进场道路未硬化", "project_code": "XM-2026-006", "scope": "unit",
+            "severity": "normal", "responsible_unit": "t_magedang", "sub_command": SUB_COMMAND})
+    assert elements_of(platform, TOWNSHIP) == ["commit_plan"]
