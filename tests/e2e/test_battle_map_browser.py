@@ -6,25 +6,15 @@ Uses Debian's chromium (never `playwright install`); skipped when it or Playwrig
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine.demo import DEMO_PASSWORD, load_demo
 from webapp import create_app
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+from .browser import OUTPUT, chromium, needs_chromium, serve
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="no chromium at /usr/bin/chromium (apt-get install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -33,22 +23,16 @@ def live_url(platform, database_url, clock):
     load_demo(platform, history_days=21)
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": database_url,
                       "CLOCK": clock})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(app) as url:
+        yield url
     app.extensions["gongjian"].close()
 
 
 @pytest.fixture
 def browser():
     """Headless Debian chromium."""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def _log_in(page, live_url):

@@ -6,26 +6,16 @@ Screenshots go to test-output/.
 
 from __future__ import annotations
 
-import shutil
-import threading
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from ..conftest import SHANGHAI
 from ..webapp.conftest import PASSWORD
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+from .browser import OUTPUT, chromium, needs_chromium, serve
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="no chromium at /usr/bin/chromium (apt-get install chromium)")
+pytestmark = needs_chromium
 
 from ..webapp.test_supervision import desk  # noqa: E402,F401  (app with four issues)
 
@@ -34,23 +24,17 @@ from ..webapp.test_supervision import desk  # noqa: E402,F401  (app with four is
 def live_url(desk):
     """The desk app served by werkzeug on a free loopback port, in a thread."""
     app, _ids = desk
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
 def page():
     """A phone-sized chromium page."""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
         yield context.new_page()
         context.close()
-        browser.close()
 
 
 def test_the_board_shows_every_rung_and_escalates_with_a_reason(desk, live_url, page, clock):

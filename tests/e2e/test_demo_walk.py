@@ -20,7 +20,10 @@ from engine import timers
 from engine.demo import DEMO_PASSWORD, load_demo
 from engine.models import HumanTask, ProcessInstance
 
-from .test_browser import ARGS, CHROMIUM, OUTPUT, live_url, pytestmark, sync_api  # noqa: F401
+from .browser import OUTPUT, chromium, needs_chromium
+from .test_browser import live_url  # noqa: F401
+
+pytestmark = needs_chromium
 from ..webapp.conftest import accounts, app  # noqa: F401
 
 PERMIT = "DEMO-PERMIT-XM-2026-003"
@@ -37,12 +40,10 @@ def demo(platform, app):  # noqa: F811 - the app fixture is imported above
 @pytest.fixture
 def browser_page():
     """A desktop-sized chromium page (resized to 390 px for the phone screenshots)."""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
         yield context.new_page()
         context.close()
-        browser.close()
 
 
 def login(page, base: str, username: str) -> None:

@@ -12,21 +12,20 @@ from engine import organisation
 
 from ..conftest import FIXTURES
 from ..webapp.conftest import PASSWORD, deploy
-from .test_browser import ARGS, CHROMIUM, OUTPUT, live_url, login  # noqa: F401
+from .browser import OUTPUT, chromium, needs_chromium
+from .test_browser import live_url, login  # noqa: F401
 from .test_browser import accounts, app  # noqa: F401
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def wide_page():
     """A desktop-sized chromium page (the modeler needs room)."""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
         yield context.new_page()
         context.close()
-        browser.close()
 
 
 @pytest.fixture
