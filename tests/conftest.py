@@ -67,3 +67,18 @@ def platform(database_url, clock):
     platform = Platform(database_url, clock)
     yield platform
     platform.close()
+
+
+def add_accounts(platform, now, units, users, password):
+    """Create org units [(code, name, kind)] and users {name: (display, unit, roles)}."""
+    from engine import organisation
+
+    with platform.uow() as uow:
+        for code, name, kind in units:
+            organisation.add_unit(uow.session, code, name, kind)
+        uow.session.flush()
+        for username, (display, unit, roles) in users.items():
+            organisation.add_user(uow.session, username, display, password, unit=unit,
+                                  roles=roles, now=now)
+        uow.session.commit()
+    return users

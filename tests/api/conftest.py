@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import api_tokens, definitions, organisation, runtime
+from engine import api_tokens, definitions, runtime
 from engine.clock import FrozenClock
 from engine.identity import Actor
 from engine.platform import Platform
 from webapp import create_app
 
-from ..conftest import FIXTURES, SHANGHAI
+from ..conftest import FIXTURES, SHANGHAI, add_accounts
 
 ROOT = Path(__file__).parents[2]
 PASSWORD = "mima-2026"
@@ -35,17 +35,10 @@ USERS = {
 @pytest.fixture
 def accounts(platform, clock):
     """Units and accounts of the tests."""
-    with platform.uow() as uow:
-        organisation.add_unit(uow.session, "fgj", "县发改局", "department")
-        organisation.add_unit(uow.session, "duban", "督办监督组", "working_group")
-        organisation.add_unit(uow.session, "t_magedang", "马家庄乡", "township")
-        organisation.add_unit(uow.session, "sc_culture", "文旅康养分指挥部", "sub_command")
-        uow.session.flush()
-        for username, (name, unit, roles) in USERS.items():
-            organisation.add_user(uow.session, username, name, PASSWORD, unit=unit, roles=roles,
-                                  now=clock.now())
-        uow.session.commit()
-    return USERS
+    return add_accounts(platform, clock.now(), [
+        ("fgj", "县发改局", "department"), ("duban", "督办监督组", "working_group"),
+        ("t_magedang", "马家庄乡", "township"), ("sc_culture", "文旅康养分指挥部", "sub_command")],
+        USERS, PASSWORD)
 
 
 @pytest.fixture(scope="session")

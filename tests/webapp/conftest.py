@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions, organisation
+from engine import definitions
 from webapp import create_app
 
-from ..conftest import FIXTURES
+from ..conftest import FIXTURES, add_accounts
 
 WEB_FIXTURES = Path(__file__).parent / "fixtures"
 PASSWORD = "mima-2026"
@@ -33,16 +33,9 @@ def deploy(platform, *paths: Path) -> None:
 @pytest.fixture
 def accounts(platform, clock):
     """Units and accounts of the tests, all with the same password."""
-    with platform.uow() as uow:
-        organisation.add_unit(uow.session, "fgj", "县发改局", "department")
-        organisation.add_unit(uow.session, "duban", "督办监督组", "working_group")
-        organisation.add_unit(uow.session, "liyi", "礼义镇", "township")
-        uow.session.flush()
-        for username, (name, unit, roles) in USERS.items():
-            organisation.add_user(uow.session, username, name, PASSWORD, unit=unit, roles=roles,
-                                  now=clock.now())
-        uow.session.commit()
-    return USERS
+    return add_accounts(platform, clock.now(), [
+        ("fgj", "县发改局", "department"), ("duban", "督办监督组", "working_group"),
+        ("liyi", "礼义镇", "township")], USERS, PASSWORD)
 
 
 @pytest.fixture
