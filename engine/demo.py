@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from . import definitions, runtime
+from . import definitions, plates, runtime
 from .clock import FrozenClock
 from .models import ProcessInstance
 from .organisation import UserAccount, actor_for, add_unit, add_user
@@ -453,6 +453,10 @@ def load_demo(platform: Platform, *, history_days: int = 0) -> DemoSummary:
     _load_plates(platform)
     _load_awards(platform)
     _load_decisions(platform)
+    # From now on the monthly evaluation runs by itself: its timer waits for the first
+    # working day of next month (starting it again finds the running one).
+    with platform.uow() as uow:
+        plates.start_plate_cycle(uow, actor_for(uow.session, "office_director"))
     summary = DemoSummary(units, accounts, created, project_count, started, DEMO_PASSWORD)
     print(summary)
     return summary
