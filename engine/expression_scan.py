@@ -55,7 +55,12 @@ KIND_LABELS = {
     "dmn_input": "decision input expression",
     "dmn_input_entry": "decision rule input entry",
     "dmn_output_entry": "decision rule output entry",
+    "assignment": "assignment expression",
 }
+
+# `${…}` / `#{…}` parts of the assignment attributes (see engine/assignment.py).
+_EMBEDDED = re.compile(r"[$#]\{(.+?)\}")
+_ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee")
 
 # Elements that hold an expression but are not what a designer names: the error points past
 # them to the flow, event, task, input or rule around them.
@@ -157,6 +162,9 @@ def _bpmn_expressions(node: etree._Element, local: str) -> Iterator[Expression]:
     elif local == "userTask":
         due = node.get(f"{{{CAMUNDA_NS}}}dueDate")
         yield from _expression(node, due_date_as_python(due) if due else due, "due_date", "eval")
+        for attribute in _ASSIGNMENT_ATTRIBUTES:
+            for part in _EMBEDDED.findall(node.get(f"{{{CAMUNDA_NS}}}{attribute}") or ""):
+                yield from _expression(node, part.strip(), "assignment", "eval")
     elif local == "messageEventDefinition":
         yield from _expression(node, node.get(f"{{{CAMUNDA_NS}}}expression"),
                                "message_payload", "eval")

@@ -492,3 +492,22 @@ def test_helper_registry_refuses_reserved_and_hidden_names() -> None:
         registry.register("add_working_days", lambda start, n: n)
     with pytest.raises(TypeError):
         registry.register("answer", 42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("attribute", ["candidateGroups", "candidateUsers", "assignee"])
+def test_an_unsafe_expression_in_an_assignment_attribute_is_refused_at_deploy(attribute) -> None:
+    root = load("wait_then_review.bpmn")
+    (task,) = root.xpath(".//bpmn:userTask[@id='Task_sign']", namespaces=NAMESPACES)
+    task.set(f"{{http://camunda.org/schema/1.0/bpmn}}{attribute}",
+             "approver@${__import__('os').getcwd()}")
+    with pytest.raises(UnsafeExpressionError, match="assignment expression") as refused:
+        check_document(root, filename="wait_then_review.bpmn", helpers=())
+    assert refused.value.element_id == "Task_sign"
+
+
+def test_safe_assignment_expressions_pass() -> None:
+    root = load("wait_then_review.bpmn")
+    (task,) = root.xpath(".//bpmn:userTask[@id='Task_sign']", namespaces=NAMESPACES)
+    task.set("{http://camunda.org/schema/1.0/bpmn}candidateGroups",
+             "supervisor, approver@${department}, unit:${project['unit']}")
+    check_document(root, filename="wait_then_review.bpmn", helpers=())
