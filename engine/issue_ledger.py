@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .clock import as_utc
 from .models import Base, HumanTask, ProcessInstance, UTCDateTime
 from .projects import Project
+from .supervision_hook import all_tasks
 
 ISSUE_PROCESS = "issue_lifecycle"
 INSTRUCTION_PROCESS = "instruction_13710"
@@ -195,12 +196,6 @@ def view_of(row, kind):
 
 # ---------------------------------------------------------------- reading process data
 
-def _all_tasks(workflow: BpmnWorkflow):
-    yield from workflow.tasks.values()
-    for sub in workflow.subprocesses.values():
-        yield from sub.tasks.values()
-
-
 def process_facts(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The instance's data as its latest tasks see it: every reached task's data, oldest first.
 
@@ -208,7 +203,7 @@ def process_facts(workflow: BpmnWorkflow) -> dict[str, Any]:
     side path (listing, escalation) add its variables while the newest value of each wins.
     """
     reached = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED
-    tasks = sorted((t for t in _all_tasks(workflow) if t.state & reached),
+    tasks = sorted((t for t in all_tasks(workflow) if t.state & reached),
                    key=lambda t: t.last_state_change)
     facts: dict[str, Any] = {}
     for task in tasks:

@@ -37,6 +37,7 @@ from .models import Base, ProcessInstance, UTCDateTime
 from .projects import Project, month_of, on_schedule, progress_curve, record_progress, shift_month
 from .projects import start_data as project_start_data
 from .sandbox import make_script_engine
+from .supervision_hook import all_tasks
 from .supervision import reminder_counts
 from .uow import UnitOfWork
 
@@ -198,12 +199,6 @@ def start_plate_cycle(uow: UnitOfWork, actor: Actor, *, until_month: str = "2099
 
 # ---------------------------------------------------------------- the hook in save_instance
 
-def _all_tasks(workflow):
-    yield from workflow.tasks.values()
-    for sub in workflow.subprocesses.values():
-        yield from sub.tasks.values()
-
-
 def _command_action(task) -> str | None:
     action = (getattr(task.task_spec, "extensions", None) or {}).get("action")
     return action if action in COMMAND_ACTIONS else None
@@ -216,7 +211,7 @@ def apply_command_actions(uow: UnitOfWork, row: ProcessInstance, workflow, actor
     new instance, ever), the same test engine.supervision_hook uses for messages.
     """
     since = getattr(workflow, "supervision_restored_at", 0.0)
-    done = [t for t in _all_tasks(workflow) if t.state == TaskState.COMPLETED
+    done = [t for t in all_tasks(workflow) if t.state == TaskState.COMPLETED
             and t.last_state_change >= since and _command_action(t)]
     done.sort(key=lambda t: t.last_state_change)
     for task in done:

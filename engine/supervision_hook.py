@@ -40,7 +40,8 @@ DEFAULT_RUNG_VARIABLE = "rung"
 DEFAULT_REASON = "超过时限，自动升级"
 
 
-def _all_tasks(workflow: BpmnWorkflow):
+def all_tasks(workflow: BpmnWorkflow):
+    """Every task of the workflow and of its subprocesses."""
     yield from workflow.tasks.values()
     for sub in workflow.subprocesses.values():
         yield from sub.tasks.values()
@@ -54,7 +55,7 @@ def _action(task) -> str | None:
 
 def completed_supervision_tasks(workflow: BpmnWorkflow) -> set:
     """Ids of the marked tasks already completed (taken at restore, compared at save)."""
-    return {task.id for task in _all_tasks(workflow)
+    return {task.id for task in all_tasks(workflow)
             if task.state == TaskState.COMPLETED and _action(task)}
 
 
@@ -85,7 +86,7 @@ def apply_supervision_actions(uow: UnitOfWork, row: ProcessInstance, workflow: B
                               actor: Actor) -> None:
     """Record the reminders and escalations of marked elements completed since restore."""
     seen = getattr(workflow, "supervision_seen", set())
-    done = [task for task in _all_tasks(workflow)
+    done = [task for task in all_tasks(workflow)
             if task.state == TaskState.COMPLETED and task.id not in seen and _action(task)]
     done.sort(key=lambda task: task.last_state_change)
     for task in done:

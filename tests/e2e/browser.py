@@ -50,3 +50,24 @@ def chromium() -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def open_page(width: int, height: int) -> Iterator:
+    """A fresh chromium page of the given viewport (390 wide for a phone), in Chinese."""
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      locale="zh-CN")
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def log_in(page, base: str, username: str, password: str) -> None:
+    """Log in through the login page and wait for the inbox."""
+    page.goto(f"{base}/auth/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/tasks/")

@@ -12,7 +12,7 @@ import pytest
 from engine.demo import DEMO_PASSWORD, load_demo
 from webapp import create_app
 
-from .browser import OUTPUT, chromium, needs_chromium, serve
+from .browser import OUTPUT, chromium, log_in, needs_chromium, serve
 
 pytestmark = needs_chromium
 
@@ -36,10 +36,7 @@ def browser():
 
 
 def _log_in(page, live_url):
-    page.goto(f"{live_url}/auth/login")
-    page.fill("#username", "county_head")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, live_url, "county_head", DEMO_PASSWORD)
 
 
 def test_the_battle_map_shows_all_three_colours_and_leads_to_sheets_awards_and_dispatch(

@@ -13,7 +13,7 @@ import pytest
 from ..conftest import SHANGHAI
 from ..webapp.conftest import PASSWORD
 
-from .browser import OUTPUT, chromium, needs_chromium, serve
+from .browser import OUTPUT, log_in, needs_chromium, open_page, serve
 
 pytestmark = needs_chromium
 
@@ -31,21 +31,15 @@ def live_url(desk):
 @pytest.fixture
 def page():
     """A phone-sized chromium page."""
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-        yield context.new_page()
-        context.close()
+    with open_page(390, 844) as page:
+        yield page
 
 
 def test_the_board_shows_every_rung_and_escalates_with_a_reason(desk, live_url, page, clock):
     _app, ids = desk
     OUTPUT.mkdir(exist_ok=True)
     clock.set(datetime(2027, 2, 10, 10, 0, tzinfo=SHANGHAI))
-    page.goto(f"{live_url}/auth/login")
-    page.fill("#username", "duban1")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_url}/tasks/")
+    log_in(page, live_url, "duban1", PASSWORD)
     page.click("nav.nav >> text=督办台")
     page.wait_for_url(f"{live_url}/supervision/")
     assert page.locator("#count-overdue").inner_text() == "4"

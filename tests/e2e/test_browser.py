@@ -13,7 +13,7 @@ from engine.identity import Actor
 
 from ..webapp.conftest import PASSWORD
 
-from .browser import OUTPUT, chromium, needs_chromium, serve
+from .browser import OUTPUT, log_in, needs_chromium, open_page, serve
 
 pytestmark = needs_chromium
 
@@ -31,18 +31,12 @@ def live_url(app):
 @pytest.fixture
 def page():
     """A phone-sized chromium page."""
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-        yield context.new_page()
-        context.close()
+    with open_page(390, 844) as page:
+        yield page
 
 
 def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/auth/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/tasks/")
+    log_in(page, base, username, PASSWORD)
 
 
 def logout(page) -> None:

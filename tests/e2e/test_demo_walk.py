@@ -20,7 +20,7 @@ from engine import timers
 from engine.demo import DEMO_PASSWORD, load_demo
 from engine.models import HumanTask, ProcessInstance
 
-from .browser import OUTPUT, chromium, needs_chromium
+from .browser import OUTPUT, log_in, needs_chromium, open_page
 from .test_browser import live_url  # noqa: F401
 
 pytestmark = needs_chromium
@@ -40,18 +40,12 @@ def demo(platform, app):  # noqa: F811 - the app fixture is imported above
 @pytest.fixture
 def browser_page():
     """A desktop-sized chromium page (resized to 390 px for the phone screenshots)."""
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-        yield context.new_page()
-        context.close()
+    with open_page(1280, 800) as page:
+        yield page
 
 
 def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/auth/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/tasks/")
+    log_in(page, base, username, DEMO_PASSWORD)
 
 
 def logout(page) -> None:

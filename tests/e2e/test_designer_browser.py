@@ -12,7 +12,7 @@ from engine import organisation
 
 from ..conftest import FIXTURES
 from ..webapp.conftest import PASSWORD, deploy
-from .browser import OUTPUT, chromium, needs_chromium
+from .browser import OUTPUT, needs_chromium, open_page
 from .test_browser import live_url, login  # noqa: F401
 from .test_browser import accounts, app  # noqa: F401
 
@@ -22,10 +22,8 @@ pytestmark = needs_chromium
 @pytest.fixture
 def wide_page():
     """A desktop-sized chromium page (the modeler needs room)."""
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        yield context.new_page()
-        context.close()
+    with open_page(1400, 900) as page:
+        yield page
 
 
 @pytest.fixture
