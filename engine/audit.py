@@ -83,11 +83,17 @@ class AuditTrail:
         if not self._pending:
             return
         count = len(self._pending)
-        # Writing the head row first takes its lock, which orders concurrent appenders; the
-        # same statement returns the sequence and hash the new events follow.
-        last_seq, prev = self.session.execute(
-            update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + count)
-            .returning(AuditHead.seq, AuditHead.hash)).one()
+        # Every other row is written first, so the head's lock is always the last one a
+        # transaction takes (no two appenders can wait on each other's rows).
+        self.session.flush()
+        # Straight to the tables (no ORM bookkeeping: this runs at every commit). Writing
+        # the head row first takes its lock, which orders concurrent appenders; the same
+        # statement returns the sequence and hash the new events follow.
+        connection = self.session.connection()
+        head, events = AuditHead.__table__, AuditEvent.__table__
+        last_seq, prev = connection.execute(
+            update(head).where(head.c.id == 1).values(seq=head.c.seq + count)
+            .returning(head.c.seq, head.c.hash)).one()
         seq = last_seq - count
         rows = []
         for item in self._pending:
@@ -100,8 +106,8 @@ class AuditTrail:
                          "task_id": item.task_id, "detail": detail, "prev_hash": prev,
                          "hash": digest})
             prev = digest
-        self.session.execute(insert(AuditEvent), rows)
-        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
+        connection.execute(insert(events), rows)
+        connection.execute(update(head).where(head.c.id == 1).values(hash=prev))
         self._pending.clear()
         appended = [SimpleNamespace(**row) for row in rows]
         for subscriber in _subscribers:

@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, and_, exists, func, or_, select
+from sqlalchemy import (
+    ForeignKey, Index, Integer, String, Text, and_, exists, func, insert, or_, select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .clock import as_utc
@@ -71,18 +73,22 @@ class NotificationView:
 
 def notify(uow: UnitOfWork, *, kind: str, title: str, users: Iterable[str] = (),
            groups: Iterable[str] = (), body: str | None = None, instance_id: int | None = None,
-           task_id: str | None = None) -> list[int]:
-    """Add one notification per user and per group inside the caller's transaction; their ids."""
+           task_id: str | None = None) -> int:
+    """Add one notification per user and per group inside the caller's transaction; how many.
+
+    One INSERT straight to the table: notifications are written at nearly every save, and
+    nobody holds them as objects in the session.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}; one of {KINDS}")
     now = uow.clock.now()
-    rows = [Notification(recipient_kind=recipient_kind, recipient=name, kind=kind, title=title,
-                         body=body, instance_id=instance_id, task_id=task_id, created_at=now)
+    rows = [{"recipient_kind": recipient_kind, "recipient": name, "kind": kind, "title": title,
+             "body": body, "instance_id": instance_id, "task_id": task_id, "created_at": now}
             for recipient_kind, names in (("user", users), ("group", groups))
             for name in dict.fromkeys(names)]
-    uow.session.add_all(rows)
-    uow.session.flush()
-    return [row.id for row in rows]
+    if rows:
+        uow.session.connection().execute(insert(Notification.__table__), rows)
+    return len(rows)
 
 
 def _addressed_to(actor: Actor):

@@ -14,8 +14,10 @@ from uuid import uuid4
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from .assignment import resolve_candidates
 from .clock import as_utc
@@ -118,43 +120,117 @@ def normalise_due(value, now: datetime, element_id: str) -> datetime | None:
                                  "which is not a date, time or ISO duration")
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """Who a task is offered to: kind "group" or "user" (or "owner"/"cc", see task_actions)."""
+
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A human task row read or written without the ORM (the hot path of every completion)."""
+
+    id: str
+    spiff_task_id: str
+    instance_id: int
+    process_key: str
+    business_key: str | None
+    element_id: str
+    name: str
+    lane: str | None
+    assignee: str | None
+    state: str
+    created_at: datetime
+    due_at: datetime | None
+    due_provisional: bool
+    due_basis_at: datetime | None
+    due_working_days: int | None
+    ended_at: datetime | None
+    ended_by: str | None
+    form: dict
+    documentation: str | None
+    candidates: tuple[Candidate, ...] = ()
+
+    def row(self) -> dict:
+        """The human_task columns."""
+        return {name: getattr(self, name) for name in _TASK_COLUMNS}
+
+
+_TASK_COLUMNS = tuple(c.name for c in HumanTask.__table__.columns)
+
+
+def load_task(session: Session, task_id: str) -> TaskRecord | None:
+    """One human task with its candidates, in one statement."""
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    rows = session.connection().execute(
+        select(tasks, candidates.c.kind.label("candidate_kind"),
+               candidates.c.name.label("candidate_name"))
+        .select_from(tasks.outerjoin(candidates, candidates.c.task_id == tasks.c.id))
+        .where(tasks.c.id == task_id)).all()
+    if not rows:
+        return None
+    first = rows[0]._mapping
+    return TaskRecord(**{name: first[name] for name in _TASK_COLUMNS}, candidates=tuple(
+        Candidate(r.candidate_kind, r.candidate_name) for r in rows if r.candidate_kind))
+
+
 def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
                      now: datetime, closed: dict[str, tuple[str, str]] | None = None
-                     ) -> list[HumanTask]:
+                     ) -> list[TaskRecord]:
     """Insert newly ready tasks, close the ones no longer ready; returns the new rows.
 
     `closed` maps a SpiffWorkflow task id to how and by whom its open row just ended, e.g.
     ("completed", user), ("returned", user), ("withdrawn", user); any other open row that is
     no longer ready was cancelled by the process (a boundary event, an end, a cancel).
+
+    This runs at every save, so it speaks to the tables directly (the ORM's unit of work
+    cost more than the statements themselves); a row already loaded in the session is given
+    the values written, so callers holding it see the same thing the database holds.
     """
     closed = closed or {}
-    existing = {t.spiff_task_id: t for t in session.execute(
-        select(HumanTask).where(HumanTask.instance_id == row.id,
-                                HumanTask.state.in_(OPEN_STATES))).scalars()}
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    connection = session.connection()
+    existing = dict(connection.execute(
+        select(tasks.c.spiff_task_id, tasks.c.id).where(
+            tasks.c.instance_id == row.id, tasks.c.state.in_(OPEN_STATES))).all())
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
-    for task_id, human in existing.items():
-        if task_id in ready:
+    for spiff_id, task_id in existing.items():
+        if spiff_id in ready:
             continue
-        human.ended_at = now
-        human.state, human.ended_by = closed.get(task_id, ("cancelled", None))
-    created = []
-    for task_id, task in ready.items():
-        if task_id in existing:
+        state, ended_by = closed.get(spiff_id, ("cancelled", None))
+        connection.execute(update(tasks).where(tasks.c.id == task_id)
+                           .values(state=state, ended_at=now, ended_by=ended_by))
+        loaded = session.identity_map.get(identity_key(HumanTask, task_id))
+        if loaded is not None:
+            for name, value in (("state", state), ("ended_at", now), ("ended_by", ended_by)):
+                set_committed_value(loaded, name, value)
+    created, task_rows, candidate_rows = [], [], []
+    for spiff_id, task in ready.items():
+        if spiff_id in existing:
             continue
         spec = task.task_spec
         who = resolve_candidates(task, workflow.script_engine)
         due = due_of(task, now)
-        human = HumanTask(
-            id=str(uuid4()), spiff_task_id=task_id, instance_id=row.id, process_key=row.process_key,
-            business_key=row.business_key, element_id=spec.bpmn_id,
-            name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, assignee=who.assignee,
-            state="claimed" if who.assignee else "open", created_at=now,
-            due_at=due.at, due_provisional=due.provisional, due_basis_at=due.basis_at,
-            due_working_days=due.working_days, form=form_of(spec), documentation=spec.documentation,
-            candidates=[TaskCandidate(kind="group", name=g) for g in who.groups]
-            + [TaskCandidate(kind="user", name=u) for u in who.users])
-        session.add(human)
-        created.append(human)
+        new = TaskRecord(
+            id=str(uuid4()), spiff_task_id=spiff_id, instance_id=row.id,
+            process_key=row.process_key, business_key=row.business_key,
+            element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+            assignee=who.assignee, state="claimed" if who.assignee else "open",
+            created_at=now, due_at=due.at, due_provisional=due.provisional,
+            due_basis_at=due.basis_at, due_working_days=due.working_days, ended_at=None,
+            ended_by=None, form=form_of(spec), documentation=spec.documentation,
+            candidates=tuple(dict.fromkeys([Candidate("group", g) for g in who.groups]
+                                           + [Candidate("user", u) for u in who.users])))
+        task_rows.append(new.row())
+        candidate_rows.extend({"task_id": new.id, "kind": c.kind, "name": c.name}
+                              for c in new.candidates)
+        created.append(new)
+    if task_rows:
+        connection.execute(insert(tasks), task_rows)
+    if candidate_rows:
+        connection.execute(insert(candidates), candidate_rows)
     return created
 
 

@@ -8,7 +8,7 @@ timer projections and the audit events are written together or not at all.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,11 +16,12 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from .audit import history
 from .clock import bind_clock
+from .compaction import compact
 from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
 from .forms import validate_task_data
 from .errors import (
@@ -30,7 +31,9 @@ from .errors import (
 from .identity import Actor
 from .models import HumanTask, ProcessInstance, TaskCandidate
 from .notifications import notify
-from .projection import OPEN_STATES, sync_human_tasks, sync_timers, waiting_timers
+from .projection import (
+    OPEN_STATES, TaskRecord, load_task, sync_human_tasks, sync_timers, waiting_timers,
+)
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
 from .state import dump_state, load_state
@@ -90,7 +93,7 @@ class HistoryEntry:
     detail: str
 
 
-def task_view(task: HumanTask) -> TaskView:
+def task_view(task: HumanTask | TaskRecord) -> TaskView:
     """The plain view of a human-task row."""
     return TaskView(
         id=task.id, instance_id=task.instance_id, process_key=task.process_key,
@@ -138,6 +141,7 @@ def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow,
                   closed: dict[str, tuple[str, str]] | None = None) -> None:
     """Write the state, the task and timer projections and the supervision records."""
     now = uow.clock.now()
+    compact(workflow, since=getattr(workflow, "supervision_restored_at", 0.0))
     row.state = dump_state(workflow)
     if workflow.is_completed() and row.status == "running":
         row.status, row.ended_at = "completed", now
@@ -157,7 +161,7 @@ def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow,
     sync_timers(uow.session, row, workflow)
 
 
-def _notify_assigned(uow: UnitOfWork, task: HumanTask) -> None:
+def _notify_assigned(uow: UnitOfWork, task: TaskRecord) -> None:
     """Tell the assignee, or else the candidates, that a task waits for them."""
     users = [task.assignee] if task.assignee else [c.name for c in task.candidates
                                                     if c.kind == "user"]
@@ -214,23 +218,36 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
 CANDIDATE_KINDS = ("group", "user")
 
 
-def _visible(task: HumanTask, actor: Actor) -> bool:
+def _visible(task: HumanTask | TaskRecord, actor: Actor) -> bool:
     if task.assignee == actor.username or task.ended_by == actor.username:
         return True
     return any((c.kind == "group" and c.name in actor.groups)
                or (c.kind == "user" and c.name == actor.username) for c in task.candidates)
 
 
-def _task_for(uow: UnitOfWork, task_id: str, actor: Actor) -> HumanTask:
-    # Candidates in the same statement: every caller looks at them.
-    task = uow.session.get(HumanTask, task_id, options=[joinedload(HumanTask.candidates)])
+def _task_for(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
+    task = load_task(uow.session, task_id)
     if task is None or not _visible(task, actor):
         # Another unit's task is not found, not merely forbidden: ids reveal nothing.
         raise NotFoundError(f"task {task_id} does not exist or is not yours to see")
     return task
 
 
-def _require_open(task: HumanTask) -> None:
+def _set_assignee(uow: UnitOfWork, task: TaskRecord, assignee: str | None,
+                  state: str) -> TaskRecord:
+    """Write a claim or unclaim, provided nobody changed the assignee since it was read."""
+    tasks = HumanTask.__table__
+    written = uow.session.connection().execute(
+        update(tasks).where(tasks.c.id == task.id, tasks.c.state.in_(OPEN_STATES),
+                            tasks.c.assignee.is_(None) if task.assignee is None
+                            else tasks.c.assignee == task.assignee)
+        .values(assignee=assignee, state=state))
+    if written.rowcount != 1:
+        raise ConflictError(f"task '{task.name}' changed meanwhile; reload your task list")
+    return replace(task, assignee=assignee, state=state)
+
+
+def _require_open(task: HumanTask | TaskRecord) -> None:
     if task.state not in OPEN_STATES:
         who = f" by {task.ended_by}" if task.ended_by else ""
         raise ConflictError(f"task '{task.name}' was already {task.state}{who}; "
@@ -270,7 +287,7 @@ def claim_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
         return task_view(task)
     if task.assignee is not None:
         raise ConflictError(f"task '{task.name}' was already claimed by {task.assignee}")
-    task.assignee, task.state = actor.username, "claimed"
+    task = _set_assignee(uow, task, actor.username, "claimed")
     uow.audit.record(actor.username, "task_claimed", subject=f"instance:{task.instance_id}",
                      instance_id=task.instance_id, task_id=task.id)
     uow.commit()
@@ -287,7 +304,7 @@ def unclaim_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
     if not any(c.kind in CANDIDATE_KINDS for c in task.candidates):
         raise InvalidStateError(f"task '{task.name}' was assigned to you directly and has no "
                                 "candidate group to go back to")
-    task.assignee, task.state = None, "open"
+    task = _set_assignee(uow, task, None, "open")
     uow.audit.record(actor.username, "task_unclaimed", subject=f"instance:{task.instance_id}",
                      instance_id=task.instance_id, task_id=task.id)
     uow.commit()

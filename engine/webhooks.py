@@ -261,9 +261,11 @@ def queue_for(session: Session, audits: list) -> int:
         wanted = {kind for _, kind in kinds if kind}
         if not wanted:
             return 0
-        subscriptions = list(session.execute(select(WebhookSubscription).where(
-            WebhookSubscription.active.is_(True),
-            WebhookSubscription.event_kind.in_(wanted))).scalars())
+        # Read as plain rows (this runs at nearly every commit; no objects are needed).
+        table = WebhookSubscription.__table__
+        subscriptions = session.connection().execute(
+            select(table.c.id, table.c.event_kind, table.c.format).where(
+                table.c.active.is_(True), table.c.event_kind.in_(wanted))).all()
     queued = 0
     for audit, kind in kinds:
         for subscription in (s for s in subscriptions if s.event_kind == kind):
