@@ -1,10 +1,11 @@
 """Firing due timers: the worker reads only due timer rows and restores only their instances.
 
 Each due timer fires in its own transaction, oldest due first, so a worker that was down
-catches up in due order and a failure touches one instance only. On PostgreSQL the row is
-taken with `FOR UPDATE SKIP LOCKED`, so several workers on several hosts share the work
-without firing one timer twice; on SQLite the write lock taken at the start of each
-transaction orders the (single, documented) worker against the web process.
+catches up in due order and a failure touches one instance only. On PostgreSQL the row and
+its instance are taken with `FOR UPDATE SKIP LOCKED`, so several workers on several hosts
+share the work without firing one timer twice or waiting on each other; on SQLite the write
+lock taken at the start of each transaction orders the (single, documented) worker against
+the web process. A worker killed mid-batch leaves each timer wholly fired or still waiting.
 """
 
 from __future__ import annotations
@@ -41,11 +42,20 @@ class FireReport:
 
 
 def _next_due(uow: UnitOfWork, now: datetime, skip: set[str]) -> TimerJob | None:
-    query = (select(TimerJob).where(TimerJob.incident.is_(False), TimerJob.next_run_at <= now)
+    """The oldest due timer whose row and instance no other transaction holds, both locked.
+
+    Locking the instance with the row, and passing by timers of an instance another worker
+    holds, keeps two workers apart: otherwise one takes a later timer of the instance the
+    other is firing, and when either firing moves or deletes the other's timer row (a
+    cycle moving on, an escalation cancelling reminders) each waits for the other.
+    """
+    query = (select(TimerJob).join(ProcessInstance, ProcessInstance.id == TimerJob.instance_id)
+             .where(TimerJob.incident.is_(False), TimerJob.next_run_at <= now)
              .order_by(TimerJob.due_at, TimerJob.id).limit(1))
     if skip:
         query = query.where(TimerJob.id.not_in(skip))
-    return uow.session.execute(query.with_for_update(skip_locked=True)).scalar_one_or_none()
+    query = query.with_for_update(skip_locked=True, of=(TimerJob, ProcessInstance))
+    return uow.session.execute(query).scalar_one_or_none()
 
 
 @contextlib.contextmanager
@@ -92,7 +102,9 @@ def _record_failure(make_uow: Callable[[], UnitOfWork], job_id: str, error: Exce
                     report: FireReport) -> None:
     with make_uow() as uow:
         uow.begin_write()
-        job = uow.session.get(TimerJob, job_id)
+        # Locked, so that a row another worker deleted meanwhile (it fired the timer along
+        # with a later one of the instance) reads as gone instead of failing the update.
+        job = uow.session.get(TimerJob, job_id, with_for_update=True)
         if job is None:
             return
         job.attempts += 1
