@@ -397,7 +397,9 @@ def _why(action: str, detail: dict) -> tuple[str | None, str | None]:
 def _facts(detail: dict, why_key: str | None, form: dict) -> list[Fact]:
     """The event's fields other than its reason; submitted data labelled from the task form."""
     fields = {f.get("id"): f for f in (form or {}).get("fields", [])}
-    facts = [Fact(k, None, v) for k, v in detail.items()
+    # "before" reads first, then "after"; the rest keep the log's (sorted) order.
+    ordered = sorted(detail.items(), key=lambda kv: (kv[0] != "before", kv[0] != "after"))
+    facts = [Fact(k, None, v) for k, v in ordered
              if k not in _SHOWN_ELSEWHERE and k != why_key and v not in (None, "", [], {})]
     data = detail.get("data")
     if isinstance(data, dict):
