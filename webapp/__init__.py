@@ -66,8 +66,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"])
 
     from . import (
-        api, auth, board, db, designer, errors, filters, i18n, notifications, processes, supervision,
-        tasks,
+        accountability, api, auth, board, db, designer, errors, filters, i18n, notifications,
+        processes, supervision, tasks,
     )
     from . import security
 
@@ -83,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(designer.bp)
     app.register_blueprint(board.bp)
+    app.register_blueprint(accountability.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")

@@ -127,4 +127,8 @@ TABLE: dict[tuple[str, str], tuple[str, ...]] = {
     ("board.awards_page", "GET"): ("login", "ok", "ok", "ok", "ok", "ok", "ok", "ok"),
     ("board.bulletin_page", "GET"): ("login", "ok", "ok", "ok", "ok", "ok", "ok", "ok"),
     ("board.dispatch_page", "GET"): ("login", "ok", "ok", "ok", "ok", "ok", "ok", "ok"),
+    # 查账: audit trails for supervisors and administrators (the world's project is named by
+    # its issue, so it has a trail); everyone else finds nothing
+    ("accountability.project", "GET"): ("login", "deny", "deny", "ok", "deny", "deny", "ok", "deny"),
+    ("accountability.instance", "GET"): ("login", "deny", "deny", "ok", "deny", "deny", "ok", "deny"),
 }
