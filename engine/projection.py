@@ -176,6 +176,14 @@ def load_task(session: Session, task_id: str) -> TaskRecord | None:
         Candidate(r.candidate_kind, r.candidate_name) for r in rows if r.candidate_kind))
 
 
+def written_to_loaded(session: Session, task_id: str, **values) -> None:
+    """Give a task row already loaded in the session the values just written to its table."""
+    loaded = session.identity_map.get(identity_key(HumanTask, task_id))
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
+
+
 def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
                      now: datetime, closed: dict[str, tuple[str, str]] | None = None
                      ) -> list[TaskRecord]:
@@ -202,10 +210,7 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
         state, ended_by = closed.get(spiff_id, ("cancelled", None))
         connection.execute(update(tasks).where(tasks.c.id == task_id)
                            .values(state=state, ended_at=now, ended_by=ended_by))
-        loaded = session.identity_map.get(identity_key(HumanTask, task_id))
-        if loaded is not None:
-            for name, value in (("state", state), ("ended_at", now), ("ended_by", ended_by)):
-                set_committed_value(loaded, name, value)
+        written_to_loaded(session, task_id, state=state, ended_at=now, ended_by=ended_by)
     created, task_rows, candidate_rows = [], [], []
     for spiff_id, task in ready.items():
         if spiff_id in existing:

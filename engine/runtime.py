@@ -33,6 +33,7 @@ from .models import HumanTask, ProcessInstance, TaskCandidate
 from .notifications import notify
 from .projection import (
     OPEN_STATES, TaskRecord, load_task, sync_human_tasks, sync_timers, waiting_timers,
+    written_to_loaded,
 )
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
@@ -244,6 +245,7 @@ def _set_assignee(uow: UnitOfWork, task: TaskRecord, assignee: str | None,
         .values(assignee=assignee, state=state))
     if written.rowcount != 1:
         raise ConflictError(f"task '{task.name}' changed meanwhile; reload your task list")
+    written_to_loaded(uow.session, task.id, assignee=assignee, state=state)
     return replace(task, assignee=assignee, state=state)
 
 
