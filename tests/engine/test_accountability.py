@@ -262,3 +262,22 @@ def test_the_clock_s_county_day_decides_the_date_filter(platform, county, clock)
     assert [e.why for e in on_sixth] == ["竣工"]
     assert trail_of(platform, "P-1", TrailFilters(since=date(2026, 12, 5),
                                                   until=date(2026, 12, 5))).events == []
+
+
+def test_the_ledger_s_word_joins_an_issue_to_a_project_and_a_longer_code_is_another_project(
+        platform, county):
+    from engine.issue_ledger import IssueLedgerRow
+
+    p10 = start(platform, "issue_lifecycle", {
+        "title": "P-10的问题", "project_code": "P-10", "scope": "unit", "severity": "normal",
+        "responsible_unit": "t_a", "sub_command": "sc_industry"}, actor=SUPERVISOR).id
+    assert p10 not in {i.id for i in trail_of(platform, "P-1").instances}
+    with platform.uow() as uow:  # e.g. the project was named later, in a task of the issue
+        uow.session.execute(update(IssueLedgerRow).where(
+            IssueLedgerRow.instance_id == county["issue2"]).values(project_code="P-1"))
+        uow.session.commit()
+    trail = trail_of(platform, "P-1")
+    assert county["issue2"] in {i.id for i in trail.instances}
+    assert county["issue2"] in {e.instance_id for e in trail.events}
+    with platform.uow() as uow:
+        assert accountability.instance_project(uow.session, county["issue2"]) == "P-1"
