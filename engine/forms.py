@@ -17,6 +17,35 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from .errors import TaskDataError
 
 MAX_TEXT = 10_000
+# What no stored text may hold: C0 control characters other than tab, line feed and carriage
+# return (PostgreSQL refuses NUL, the XML of the Excel exports the others) and lone surrogates
+# (not Unicode: they cannot be written as UTF-8).
+_UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why a submitted text cannot be kept (a control character or a lone surrogate), or None."""
+    found = _UNFIT.search(text)
+    if found is None:
+        return None
+    if "\ud800" <= found[0] <= "\udfff":
+        return "Contains a lone surrogate, which is not valid Unicode."
+    return f"Contains the control character U+{ord(found[0]):04X}."
+
+
+def _text_problems(value: Any, name: str, errors: dict[str, list[str]]) -> None:
+    """Add the text problems of a value (its strings, keys and items too) under `name`."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            errors.setdefault(name, []).append(problem)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_problems(key, name, errors)
+            _text_problems(item, name, errors)
+    elif isinstance(value, list):
+        for item in value:
+            _text_problems(item, name, errors)
 
 
 def _int(value: str | None) -> int | None:
@@ -72,6 +101,14 @@ def validate_task_data(form: dict, data: dict[str, Any]) -> dict[str, Any]:
     """Validated, typed task data, or TaskDataError with the errors of each field."""
     if not isinstance(data, dict):
         raise TaskDataError("task data must be an object of field values")
+    unfit: dict[str, list[str]] = {}
+    for key, value in data.items():
+        name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")  # no surrogate
+        _text_problems(key, name, unfit)
+        _text_problems(value, name, unfit)
+    if unfit:
+        raise TaskDataError("the data hold text that cannot be kept: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in unfit.items()), unfit)
     if not form.get("fields"):
         try:
             json.dumps(data)

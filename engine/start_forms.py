@@ -16,8 +16,8 @@ from lxml import etree
 from sqlalchemy import select
 
 from . import runtime
-from .errors import NotFoundError, PermissionDeniedError
-from .forms import validate_task_data
+from .errors import NotFoundError, PermissionDeniedError, TaskDataError
+from .forms import text_problem, validate_task_data
 from .identity import Actor
 from .models import Deployment
 from .organisation import role_code
@@ -26,6 +26,7 @@ from .xmlsafe import parse_definition_xml
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
+MAX_BUSINESS_KEY = 200  # the column's length
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,12 @@ def start_with_form(uow: UnitOfWork, key: str, actor: Actor, *, business_key: st
                     data: dict[str, Any] | None = None) -> runtime.InstanceView:
     """Check the actor may start the process, validate the start form, and start it."""
     process = startable_process(uow, key, actor)
+    business_key = (business_key or "").strip() or None
+    if business_key is not None:
+        problem = text_problem(business_key)
+        if len(business_key) > MAX_BUSINESS_KEY:
+            problem = f"Longer than maximum length {MAX_BUSINESS_KEY}."
+        if problem:
+            raise TaskDataError(f"business key: {problem}", {"business_key": [problem]})
     checked = validate_task_data(process.form, dict(data or {}))
-    return runtime.start_instance(uow, key, actor, business_key=business_key or None,
-                                  data=checked)
+    return runtime.start_instance(uow, key, actor, business_key=business_key, data=checked)

@@ -105,7 +105,9 @@ def allowed_actions(task: HumanTask, actor: Actor) -> tuple[str, ...]:
     return tuple(a for a in TRANSITIONS if may(a, task, actor))
 
 
-def _check(action: str, task: HumanTask, actor: Actor) -> None:
+def check(action: str, task: HumanTask, actor: Actor) -> None:
+    """ConflictError, InvalidStateError or PermissionDeniedError unless the table lets the
+    actor take the action on the task now."""
     if task.state not in TRANSITIONS[action].sources:
         who = f" by {task.ended_by}" if task.ended_by else ""
         raise ConflictError(f"task '{task.name}' was already {task.state}{who}; nothing was "
@@ -143,7 +145,7 @@ def get_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
 def _write(uow: UnitOfWork, action: str, task_id: str, actor: Actor) -> HumanTask:
     uow.begin_write()
     task = load_task(uow, task_id, actor)
-    _check(action, task, actor)
+    check(action, task, actor)
     return task
 
 

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from engine import definition_admin as admin
 from engine import dry_run, instance_migration
 from engine.errors import DefinitionError, GongjianError, InvalidStateError
+from engine.forms import text_problem
 from engine.models import ProcessInstance
 
 from .auth import login_required
@@ -49,9 +50,17 @@ def _report_json(report: admin.ValidationReport, **extra) -> dict:
 def _posted_file() -> tuple[str, bytes]:
     """(filename, bytes) from a JSON body {filename, xml} or an uploaded file."""
     if request.is_json:
-        body = request.get_json(silent=True) or {}
-        xml, filename = body.get("xml"), (body.get("filename") or "").strip()
-        if not isinstance(xml, str) or not filename:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested too deep for the parser: not a definition either
+            body = None
+        if not isinstance(body, dict):
+            abort(400)
+        xml, filename = body.get("xml"), body.get("filename")
+        if not isinstance(xml, str) or not isinstance(filename, str) or not filename.strip():
+            abort(400)
+        filename = filename.strip()
+        if text_problem(filename) or text_problem(xml):
             abort(400)
         return filename, xml.encode("utf-8")
     upload = request.files.get("file")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from engine.errors import (
     ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
@@ -69,6 +69,11 @@ def init_app(app: Flask) -> None:
     def database_unavailable(exc):
         app.logger.error("database unavailable: %s", exc)
         return unavailable()
+
+    @app.errorhandler(DataError)
+    def unstorable(exc):
+        app.logger.warning("value refused by the database: %s", exc)
+        return _back_on_the_page(_("填写的内容过长或含有不能保存的字符，没有做任何更改。"), 400)
 
     @app.errorhandler(ConflictError)
     def conflict(exc):

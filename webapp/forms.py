@@ -46,6 +46,8 @@ _MESSAGES = [
     (r"not an earlier task", _l("请选择本流程中已办理过的环节")),
     (r"no such user", _l("没有这个用户")),
     (r"not yourself", _l("请选择他人")),
+    (r"Contains a lone surrogate.*", _l("含有无效的字符，请删除后重新填写")),
+    (r"Contains the control character .*", _l("含有不能保存的控制字符，请删除后重新填写")),
 ]
 
 

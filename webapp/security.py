@@ -11,6 +11,8 @@ import secrets
 from flask import Flask, Response, g
 from flask_wtf.csrf import CSRFProtect
 
+from . import inputs
+
 csrf = CSRFProtect()
 
 MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # the API takes several 5 MB definition files at once
@@ -60,9 +62,11 @@ def set_security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """CSRF, the nonce for templates, the headers and the request size limit."""
+    """CSRF, the nonce for templates, the headers, the request size limit and the limits of
+    a form's values (inputs.py)."""
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     csrf.init_app(app)
+    inputs.init_app(app)  # after CSRF: a forged form is refused as forged
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(set_security_headers)

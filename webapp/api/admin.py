@@ -7,7 +7,7 @@ from flask.views import MethodView
 from engine import api_tokens, webhooks
 
 from ..db import get_uow, write_uow
-from .auth import current_actor
+from .auth import current_actor, roles
 from .base import api_blueprint
 from .schemas import (
     DeliveryListArgs, DeliverySchema, TokenArgs, TokenSchema, WebhookArgs, WebhookSchema,
@@ -35,6 +35,7 @@ class Tokens(MethodView):
         """Every token, newest first, with its last use (never the secret)."""
         return [_token(t) for t in api_tokens.list_tokens(get_uow(), current_actor())]
 
+    @roles("admin")
     @bp.arguments(TokenArgs)
     @bp.response(201, TokenSchema)
     @bp.alt_response(403, description=FORBIDDEN)
@@ -68,6 +69,7 @@ class Webhooks(MethodView):
         """Every subscription."""
         return webhooks.list_subscriptions(get_uow(), current_actor())
 
+    @roles("admin")
     @bp.arguments(WebhookArgs)
     @bp.response(201, WebhookSchema)
     @bp.alt_response(403, description=FORBIDDEN)

@@ -6,6 +6,9 @@ something must carry the CSRF token, exactly as the pages' forms do.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import g, request
 from flask_smorest import abort
 
@@ -59,6 +62,25 @@ def require_any(*groups: str) -> Actor:
     if not actor.groups & set(groups):
         abort(403, message=f"{actor.username} needs one of the roles {', '.join(groups)}")
     return actor
+
+
+def before_body(check: Callable[..., object]):
+    """Decorate a view (above its `@bp.arguments`) to run `check(**view_args)` before the
+    request body is parsed: a caller who may not act is refused with 403 (or 404 for what it
+    may not see) whatever the body holds, and only a caller let through learns what was
+    wrong with the body."""
+    def decorate(view):
+        @functools.wraps(view)
+        def gated(*args, **kwargs):
+            check(**kwargs)
+            return view(*args, **kwargs)
+        return gated
+    return decorate
+
+
+def roles(*groups: str):
+    """`before_body` for a view open to the callers in one of the groups only."""
+    return before_body(lambda **_view_args: require_any(*groups))
 
 
 def oversees(actor: Actor) -> bool:

@@ -1,4 +1,5 @@
-"""The one way to make an API blueprint: the caller is authenticated first, errors are problems."""
+"""The one way to make an API blueprint: the caller is authenticated first, bodies are read
+strictly (bodies.py), errors are problems."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ from flask_smorest import Blueprint
 
 from . import problems
 from .auth import authenticate
+from .bodies import BodyParser
+
+
+class ApiBlueprint(Blueprint):
+    """A flask-smorest blueprint whose arguments come through the strict body parser."""
+
+    ARGUMENTS_PARSER = BodyParser()
 
 
 def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
     """A flask-smorest blueprint under /api/v1 with token/session auth and problem errors."""
-    bp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
+    bp = ApiBlueprint(name, import_name, url_prefix=url_prefix, description=description)
     bp.before_request(authenticate)
     problems.install(bp)
     return bp

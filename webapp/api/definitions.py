@@ -11,7 +11,7 @@ from engine.errors import NotFoundError
 from engine.models import Deployment
 
 from ..db import get_uow, write_uow
-from .auth import require_any
+from .auth import current_actor, roles
 from .base import api_blueprint
 from .paging import page
 from .schemas import (
@@ -43,13 +43,13 @@ class Definitions(MethodView):
         rows = get_uow().session.execute(query).scalars()
         return page(rows, _key, args["limit"], args["cursor"])
 
+    @roles(*DEPLOYERS)
     @bp.arguments(DeployArgs, location="files")
     @bp.response(201, DeployResultSchema(many=True))
     @bp.alt_response(403, description="Only designers and administrators deploy")
     @bp.alt_response(422, description="A file was rejected; nothing was deployed")
     def post(self, args):
         """Deploy BPMN/DMN files together: all or nothing; unchanged files keep their version."""
-        actor = require_any(*DEPLOYERS)
         files = []
         for upload in args["files"]:
             if not hasattr(upload, "read"):
@@ -58,7 +58,7 @@ class Definitions(MethodView):
             if len(data) > MAX_FILE:
                 abort(413, message=f"{upload.filename}: larger than {MAX_FILE} bytes")
             files.append((upload.filename or "upload.bpmn", data))
-        return definitions.deploy_files(write_uow(), files, actor.username)
+        return definitions.deploy_files(write_uow(), files, current_actor().username)
 
 
 @bp.route("/<key>/versions")

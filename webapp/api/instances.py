@@ -14,8 +14,9 @@ from engine.identity import Actor
 from engine.models import HumanTask, ProcessInstance, TaskCandidate
 from engine.projection import OPEN_STATES
 
+from ..converters import MAX_ID
 from ..db import get_uow, write_uow
-from .auth import current_actor, oversees
+from .auth import before_body, current_actor, oversees
 from .base import api_blueprint
 from .etags import check_if_match, instance_etag
 from .paging import decode_cursor, encode_cursor
@@ -74,7 +75,7 @@ def keyset(query, model_id, args) -> tuple:
     """Apply `id < cursor` (newest first) and the limit + 1 used to see if more follow."""
     after = decode_cursor(args["cursor"])
     if after is not None:
-        if not isinstance(after[0], int):
+        if type(after[0]) is not int or not 0 < after[0] <= MAX_ID + 1:  # ids fit an integer
             abort(422, errors={"cursor": ["cursor of another list"]})
         query = query.where(model_id < after[0])
     return query.order_by(model_id.desc()).limit(args["limit"] + 1)
@@ -88,9 +89,10 @@ def paged(rows: list, limit: int, make) -> dict:
             "next_cursor": encode_cursor([rows[-1].id]) if more and rows else None}
 
 
-def detail(uow, instance_id: int) -> dict:
-    """An instance with its process data and history."""
-    view = runtime.get_instance(uow, instance_id)
+def detail(uow, instance_id: int, view: runtime.InstanceView | None = None) -> dict:
+    """An instance with its process data and history (`view`: the service's answer, when a
+    service just ran on it, so the workflow need not be restored again)."""
+    view = view or runtime.get_instance(uow, instance_id)
     history = [{"at": h.at, "actor": h.actor, "action": h.action, "task_id": h.task_id,
                 "detail": json.loads(h.detail or "{}")}
                for h in runtime.instance_history(uow, instance_id)]
@@ -145,10 +147,22 @@ class Instance(MethodView):
         return detail(uow, instance_id), 200, {"ETag": instance_etag(row.row_version)}
 
 
+def _may_cancel(instance_id: int) -> None:
+    """Before the body: 404 unless visible, 412 for a stale If-Match, 403 unless the caller
+    started the instance or is an administrator."""
+    actor = current_actor()
+    row = visible_instance(get_uow().session, instance_id, actor)
+    check_if_match(instance_etag(row.row_version))
+    if row.started_by != actor.username and "admin" not in actor.groups:
+        raise PermissionDeniedError(f"only the starter ({row.started_by}) or an "
+                                    "administrator cancels an instance")
+
+
 @bp.route("/<int:instance_id>/cancel")
 class Cancel(MethodView):
     """Cancel."""
 
+    @before_body(_may_cancel)
     @bp.arguments(CancelArgs)
     @bp.response(200, InstanceSchema)
     @bp.alt_response(403, description="Only the starter or an administrator cancels")
@@ -157,12 +171,6 @@ class Cancel(MethodView):
     @bp.alt_response(412, description="If-Match does not match the row version")
     def post(self, args, instance_id):
         """Cancel a running instance, with a reason; send If-Match to guard against races."""
-        actor = current_actor()
-        uow = get_uow()
-        row = visible_instance(uow.session, instance_id, actor)
-        check_if_match(instance_etag(row.row_version))
-        if row.started_by != actor.username and "admin" not in actor.groups:
-            raise PermissionDeniedError(f"only the starter ({row.started_by}) or an "
-                                        "administrator cancels an instance")
-        view = runtime.cancel_instance(write_uow(), instance_id, actor, args["reason"])
+        view = runtime.cancel_instance(write_uow(), instance_id, current_actor(),
+                                       args["reason"])
         return detail(get_uow(), instance_id), 200, {"ETag": instance_etag(view.row_version)}

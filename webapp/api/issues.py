@@ -12,12 +12,13 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from engine import boards, start_forms, supervision
-from engine.errors import NotFoundError
+from engine.errors import NotFoundError, PermissionDeniedError
+from engine.issue_ledger import scope_of
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from engine.projection import OPEN_STATES
 
 from ..db import get_uow, write_uow
-from .auth import SUPERVISORS, current_actor, oversees, require_any
+from .auth import SUPERVISORS, before_body, current_actor, oversees, require_any
 from .base import api_blueprint
 from .etags import instance_etag
 from .instances import involved, keyset, paged
@@ -79,6 +80,25 @@ def _one(issue_id: int):
     return issue_views(uow.session, [row])[0], 200, {"ETag": instance_etag(row.row_version)}
 
 
+def _may_register(**_view_args) -> None:
+    """Before the body: 404 when issue_lifecycle is not deployed, 403 outside its start lane."""
+    start_forms.startable_process(get_uow(), ISSUE_PROCESS, current_actor())
+
+
+def _supervising(issue_id: int) -> None:
+    """Before the body: 403 outside supervision and leadership, 404 for an issue not seen."""
+    require_any(*SUPERVISORS)
+    _issue_row(get_uow().session, issue_id)
+
+
+def _listing(issue_id: int) -> None:
+    """Before the body: 404 for an issue not seen, 403 outside the supervision group."""
+    _issue_row(get_uow().session, issue_id)
+    if not scope_of(current_actor()).may_list:
+        raise PermissionDeniedError(f"{current_actor().username} may not list or lift the "
+                                    f"listing of issue {issue_id}; supervisors do")
+
+
 @bp.route("")
 class Issues(MethodView):
     """The ledger."""
@@ -101,6 +121,7 @@ class Issues(MethodView):
         result["items"] = issue_views(session, result["items"])
         return result
 
+    @before_body(_may_register)
     @bp.arguments(RegisterIssueArgs)
     @bp.response(201, IssueSchema)
     @bp.alt_response(403, description="Only the supervision lane registers issues")
@@ -128,6 +149,7 @@ class Issue(MethodView):
 class Remind(MethodView):
     """催办."""
 
+    @before_body(_supervising)
     @bp.arguments(RemindArgs)
     @bp.response(201, ReminderSchema)
     @bp.alt_response(403, description="Only supervision and leadership remind")
@@ -135,15 +157,15 @@ class Remind(MethodView):
     @bp.alt_response(409, description="The issue has no open work to remind")
     def post(self, args, issue_id):
         """Remind the handlers of every open task of the issue."""
-        actor = require_any(*SUPERVISORS)
-        _issue_row(get_uow().session, issue_id)
-        return supervision.remind_instance(write_uow(), issue_id, actor, args.get("message"))
+        return supervision.remind_instance(write_uow(), issue_id, current_actor(),
+                                           args.get("message"))
 
 
 @bp.route("/<int:issue_id>/escalate")
 class Escalate(MethodView):
     """升级."""
 
+    @before_body(_supervising)
     @bp.arguments(EscalateArgs)
     @bp.response(201, EscalationSchema)
     @bp.alt_response(403, description="Only supervision and leadership escalate")
@@ -152,10 +174,8 @@ class Escalate(MethodView):
     def post(self, args, issue_id):
         """Escalate the issue one rung through its process (BPMN message `escalate_issue`);
         the process records the move with the reason given."""
-        actor = require_any(*SUPERVISORS)
-        _issue_row(get_uow().session, issue_id)
         uow = write_uow()
-        boards.escalate_issue(uow, actor, issue_id, args["reason"])
+        boards.escalate_issue(uow, current_actor(), issue_id, args["reason"])
         return supervision.escalation_history(uow.session, instance_id=issue_id)[-1]
 
 
@@ -163,6 +183,7 @@ class Escalate(MethodView):
 class Listing(MethodView):
     """挂牌督办: listed supervision of one issue."""
 
+    @before_body(_listing)
     @bp.arguments(ListArgs)
     @bp.response(201, ListingSchema)
     @bp.alt_response(403, description="Only the supervision group lists issues")
@@ -170,10 +191,10 @@ class Listing(MethodView):
     @bp.alt_response(409, description="Not being rectified, or already listed")
     def post(self, args, issue_id):
         """List the issue under supervision with its own deadline (default five working days)."""
-        actor = current_actor()
-        _issue_row(get_uow().session, issue_id)
-        return boards.list_issue(write_uow(), actor, issue_id, args["reason"], args.get("due"))
+        return boards.list_issue(write_uow(), current_actor(), issue_id, args["reason"],
+                                 args.get("due"))
 
+    @before_body(_listing)
     @bp.arguments(EscalateArgs)
     @bp.response(200, ListingSchema)
     @bp.alt_response(403, description="Only the supervision group lifts a listing")
@@ -181,9 +202,7 @@ class Listing(MethodView):
     @bp.alt_response(409, description="The issue is not listed")
     def delete(self, args, issue_id):
         """Lift the listing, with a reason."""
-        actor = current_actor()
-        _issue_row(get_uow().session, issue_id)
-        return boards.lift_listing(write_uow(), actor, issue_id, args["reason"])
+        return boards.lift_listing(write_uow(), current_actor(), issue_id, args["reason"])
 
 
 @bp.route("/<int:issue_id>/supervision")

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from engine import messages
 
 from ..db import write_uow
-from .auth import SUPERVISORS, require_any
+from .auth import SUPERVISORS, current_actor, roles
 from .base import api_blueprint
 from .schemas import MessageArgs, MessageResultSchema
 
@@ -19,6 +19,7 @@ bp = api_blueprint("api_messages", __name__, "/messages",
 class Message(MethodView):
     """One message name."""
 
+    @roles(*SUPERVISORS)
     @bp.arguments(MessageArgs)
     @bp.response(200, MessageResultSchema)
     @bp.alt_response(404, description="No instance waits for this message (under that key)")
@@ -26,8 +27,7 @@ class Message(MethodView):
     def post(self, args, name):
         """Send message `name` with a payload to the instance waiting for it, found by
         business key and/or instance id (supervision and leadership roles)."""
-        actor = require_any(*SUPERVISORS)
-        result = messages.send_message(write_uow(), name, actor,
+        result = messages.send_message(write_uow(), name, current_actor(),
                                        business_key=args.get("business_key"),
                                        instance_id=args.get("instance_id"),
                                        payload=args["payload"])

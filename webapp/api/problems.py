@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 from flask import Response, current_app, json, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -67,8 +67,12 @@ def field_errors(messages) -> dict[str, list[str]]:
         return {"_": [str(messages)]}
     if messages and set(messages) <= set(LOCATIONS):
         merged: dict = {}
-        for inner in messages.values():
-            merged.update(field_errors(inner))
+        for location, inner in messages.items():
+            if isinstance(inner, dict):
+                merged.update(field_errors(inner))
+            else:  # a message about the whole body (invalid JSON) is named by its location
+                merged[location] = [str(m) for m in inner] if isinstance(inner, list) \
+                    else [str(inner)]
         return merged
     out: dict[str, list[str]] = {}
     for key, value in messages.items():
@@ -135,8 +139,18 @@ def from_database_unavailable(exc: Exception) -> Response:
                    "Try again in a few seconds.", kind="unavailable", headers={"Retry-After": "5"})
 
 
+def from_unstorable_data(exc: Exception) -> Response:
+    """422: the database refused a value (too long for its column, say); nothing was saved."""
+    discard_uow()
+    log.warning("value refused by the database in %s %s: %s", request.method, request.path,
+                exc)
+    return problem(422, "a value could not be stored (too long, or a character the database "
+                   "refuses); nothing was saved", kind="validation-failed")
+
+
 def install(bp) -> None:
     """Register the problem handlers on an API blueprint."""
+    bp.register_error_handler(DataError, from_unstorable_data)
     bp.register_error_handler(DBAPIError, from_database_unavailable)
     bp.register_error_handler(GongjianError, from_domain_error)
     bp.register_error_handler(HTTPException, from_http_exception)
@@ -168,6 +182,8 @@ def _api_aware(handler):
             return from_http_exception(exc)
         if isinstance(exc, GongjianError):
             return from_domain_error(exc)
+        if isinstance(exc, DataError):
+            return from_unstorable_data(exc)
         if isinstance(exc, DBAPIError):
             return from_database_unavailable(exc)
         return from_unexpected(exc)

@@ -12,6 +12,8 @@ from marshmallow import Schema, fields, validate
 from engine.projects import STAGES
 from engine.webhooks import EVENT_KINDS, FORMATS
 
+from ..converters import MAX_ID
+
 ID = validate.Length(min=1, max=200)
 
 
@@ -245,7 +247,7 @@ class MessageArgs(Schema):
     """A BPMN message: to the one instance waiting for it under a business key or id."""
 
     business_key = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
-    instance_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    instance_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     payload = fields.Dict(keys=fields.String(), load_default=dict)
 
 
@@ -347,7 +349,6 @@ class RegisterIssueArgs(Schema):
     severity = fields.String(required=True, validate=validate.OneOf(["minor", "normal", "major"]))
     responsible_unit = fields.String(required=True, validate=validate.Length(min=1, max=50))
     sub_command = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    description = fields.String(validate=validate.Length(max=10_000))
 
 
 class RemindArgs(Schema):

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask.views import MethodView
+from flask_smorest import abort
 
-from engine import inbox, runtime, task_actions
+from engine import inbox, runtime, sla, task_actions
+from engine.clock import as_utc
 from engine.errors import TaskDataError
 from engine.models import HumanTask
 
 from ..db import get_uow, write_uow
 from ..filters import sla_of
-from .auth import current_actor
+from .auth import before_body, current_actor
 from .base import api_blueprint
 from .etags import check_if_match, instance_etag, task_etag
 from .instances import detail
-from .paging import page
+from .paging import decode_cursor, encode_cursor, page
 from .schemas import (
     CompleteArgs, HandOverArgs, InstanceSchema, ResolveArgs, ReturnArgs, TaskListArgs,
     TaskPageSchema, TaskSchema, WithdrawArgs,
@@ -41,27 +43,47 @@ def _task(row: HumanTask) -> dict:
             "delegated_by": task_actions.delegated_by(row)}
 
 
+# The API's names of the SLA states.
+API_SLA = {"ok": sla.ON_TIME, "due_soon": sla.DUE_SOON, "overdue": sla.OVERDUE}
+
+
+def _open_page(args) -> dict:
+    """A page of open tasks, filtered, ordered and cut in the database (see list_tasks)."""
+    after = decode_cursor(args["cursor"])
+    if after is not None:
+        try:
+            due, created, task_id = after
+            after = (as_utc(due), as_utc(created), str(task_id))
+        except (ValueError, TypeError, AttributeError):
+            abort(422, message="the cursor does not fit this list; start again without it",
+                  errors={"cursor": ["cursor of another list"]})
+    limit = args["limit"]
+    views = runtime.list_tasks(get_uow(), current_actor(), scope=args["scope"],
+                               process_key=args.get("process"),
+                               sla_state=API_SLA.get(args.get("sla")), after=after,
+                               limit=limit + 1)
+    cursor = None
+    if len(views) > limit:
+        views = views[:limit]
+        due, created, task_id = runtime.task_key(views[-1])
+        cursor = encode_cursor([due.isoformat(), created.isoformat(), task_id])
+    return {"items": views, "next_cursor": cursor}
+
+
 def _listed(args) -> tuple[list, Callable]:
+    """Tasks done or copied to me, newest first, and their cursor key."""
     uow, actor, scope = get_uow(), current_actor(), args["scope"]
-    if scope in ("open", "mine", "group"):
-        views = runtime.list_tasks(uow, actor, limit=5000)
-        if scope == "mine":
-            views = [t for t in views if t.assignee == actor.username]
-        elif scope == "group":
-            views = [t for t in views if t.assignee is None]
-        views.sort(key=lambda t: (t.due_at is None, _iso(t.due_at) or "", _iso(t.created_at), t.id))
-        key = lambda t: [_iso(t.due_at), _iso(t.created_at), t.id]  # noqa: E731
-    else:
-        views = (inbox.completed_tasks(uow, actor, limit=5000) if scope == "done"
-                 else task_actions.copied_to_me(uow, actor, limit=5000))
-        when = (lambda t: t.ended_at) if scope == "done" else (lambda t: t.created_at)
-        # Newest first: a descending order with the id as the tie-break.
-        views.sort(key=lambda t: (_iso(when(t)) or "", t.id), reverse=True)
-        key = lambda t: [_neg(_iso(when(t)) or ""), _neg(t.id)]  # noqa: E731
+    views = (inbox.completed_tasks(uow, actor, limit=5000) if scope == "done"
+             else task_actions.copied_to_me(uow, actor, limit=5000))
+    when = (lambda t: t.ended_at) if scope == "done" else (lambda t: t.created_at)
+    # Newest first: a descending order with the id as the tie-break.
+    views.sort(key=lambda t: (_iso(when(t)) or "", t.id), reverse=True)
+    key = lambda t: [_neg(_iso(when(t)) or ""), _neg(t.id)]  # noqa: E731
     if args.get("process"):
         views = [t for t in views if t.process_key == args["process"]]
     if args.get("sla"):
-        views = [t for t in views if (s := sla_of(t.due_at)) is not None and s.state == args["sla"]]
+        wanted = API_SLA[args["sla"]]
+        views = [t for t in views if (s := sla_of(t.due_at)) is not None and s.state == wanted]
     return views, key
 
 
@@ -78,8 +100,11 @@ class Tasks(MethodView):
     @bp.response(200, TaskPageSchema)
     def get(self, args):
         """My open tasks (held and offered to my groups), done, or copied to me."""
-        views, key = _listed(args)
-        result = page(views, key, args["limit"], args["cursor"])
+        if args["scope"] in runtime.TASK_SCOPES:
+            result = _open_page(args)
+        else:
+            views, key = _listed(args)
+            result = page(views, key, args["limit"], args["cursor"])
         session = get_uow().session
         result["items"] = [_task(session.get(HumanTask, t.id)) for t in result["items"]]
         return result
@@ -97,10 +122,14 @@ class Task(MethodView):
         return _task(row), 200, {"ETag": task_etag(row)}
 
 
-def _guarded(task_id: str) -> None:
-    """404 for a task the caller may not see; 412 when If-Match is stale."""
-    row = task_actions.load_task(get_uow(), task_id, current_actor())
-    check_if_match(task_etag(row))
+def _may(action: str):
+    """The check run before the body is read: 404 for a task the caller may not see, 412 when
+    If-Match is stale, then 403 or 409 when the transition table refuses the action now."""
+    def check(task_id: str) -> None:
+        row = task_actions.load_task(get_uow(), task_id, current_actor())
+        check_if_match(task_etag(row))
+        task_actions.check(action, row, current_actor())
+    return check
 
 
 def _after(task_id: str):
@@ -110,11 +139,12 @@ def _after(task_id: str):
     return _task(row), 200, {"ETag": task_etag(row)}
 
 
-def _action(name: str, service: str, doc: str, args_schema=None, call=lambda args: ()):
+def _action(name: str, service: str, doc: str, args_schema=None, call=lambda args: (),
+            action: str | None = None):
     """Register POST /tasks/<id>/<name>: the task_actions `service`, with `call(args)` after
-    (uow, task_id, actor); answers with the task as it stands afterwards."""
+    (uow, task_id, actor); answers with the task as it stands afterwards. The transition
+    table's `action` (default: the service's name) is checked before the body is read."""
     def run(task_id, args=None):
-        _guarded(task_id)
         getattr(task_actions, service)(write_uow(), task_id, current_actor(), *call(args))
         return _after(task_id)
 
@@ -130,6 +160,7 @@ def _action(name: str, service: str, doc: str, args_schema=None, call=lambda arg
     view = bp.response(200, TaskSchema)(view)
     if args_schema:
         view = bp.arguments(args_schema)(view)
+    view = before_body(_may(action or service))(view)
     bp.route(f"/<task_id>/{name}", methods=["POST"], endpoint=f"task_{service}")(view)
 
 
@@ -154,12 +185,13 @@ _action("add-signer-after", "add_signer_after",
         HandOverArgs, _to_user)
 _action("return", "return_task",
         "退回: send the process back to an earlier user task, with an opinion.", ReturnArgs,
-        lambda args: (args["to_element_id"], args["opinion"]))
+        lambda args: (args["to_element_id"], args["opinion"]), action="return")
 _action("withdraw", "withdraw", "撤回: recall a task I completed while nothing followed on it.",
         WithdrawArgs, lambda args: (args["why"],))
 
 
 @bp.route("/<task_id>/complete", methods=["POST"], endpoint="task_complete")
+@before_body(_may("complete"))  # decide has the same rule
 @bp.arguments(CompleteArgs)
 @bp.response(200, InstanceSchema)
 @bp.alt_response(404, description=ERRORS[404])
@@ -168,7 +200,6 @@ _action("withdraw", "withdraw", "撤回: recall a task I completed while nothing
 def complete(args, task_id):
     """提交 with form data, or 同意/退回/不同意 on a decision task (an opinion is required to
     return or reject). Answers with the instance as it stands after the engine ran on."""
-    _guarded(task_id)
     actor = current_actor()
     task = task_actions.get_task(get_uow(), task_id, actor)
     uow = write_uow()
@@ -183,4 +214,4 @@ def complete(args, task_id):
             raise TaskDataError("this task has no decision; send only `data`",
                                 {"decision": ["not a decision task"]})
         view = task_actions.complete(uow, task_id, actor, args["data"])
-    return detail(get_uow(), view.id), 200, {"ETag": instance_etag(view.row_version)}
+    return detail(get_uow(), view.id, view), 200, {"ETag": instance_etag(view.row_version)}
