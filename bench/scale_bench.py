@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 from engine import runtime
 from engine.clock import FrozenClock
 from engine.identity import Actor
-from engine.models import HumanTask, ProcessInstance, TaskCandidate, TimerJob
+from engine.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
 from engine.timers import fire_due_timers
 
 from common import HERE, T0, deploy, fresh_ids, median_ms, sqlite_platform, tempdir
@@ -25,6 +25,7 @@ from common import HERE, T0, deploy, fresh_ids, median_ms, sqlite_platform, temp
 FIVE = HERE / "five_tasks.bpmn"
 ONE_TIMER = HERE / "one_timer.bpmn"
 USERS, GROUPS = 500, 50
+PAGE = 50  # the inbox page's length (webapp.tasks.PAGE)
 
 
 def _seed_tasks(platform, count: int, rng: random.Random) -> None:
@@ -36,18 +37,20 @@ def _seed_tasks(platform, count: int, rng: random.Random) -> None:
         for n in range(start, min(count, start + 5000)):
             task_id = str(uuid.uuid4())
             assigned = rng.random() < 0.3
+            created = now - timedelta(minutes=n)
+            due = now + timedelta(hours=rng.randrange(2000)) if rng.random() < 0.8 else None
             tasks.append({
                 "id": task_id, "spiff_task_id": str(uuid.uuid4()), "instance_id": instance_id,
                 "process_key": "five_tasks", "business_key": f"B-{n}", "element_id": "t1",
                 "name": "第1步", "lane": None,
                 "assignee": f"u{rng.randrange(USERS)}" if assigned else None,
                 "state": "claimed" if assigned else "open",
-                "created_at": now - timedelta(minutes=n),
-                "due_at": now + timedelta(hours=rng.randrange(2000)) if rng.random() < 0.8
-                else None, "due_provisional": False, "form": {}, "documentation": None})
-            if not assigned:
+                "created_at": created, "due_at": due, "due_provisional": False, "form": {},
+                "documentation": None})
+            if not assigned:  # the engine's copies of the offer state (see TaskCandidate)
                 candidates.append({"task_id": task_id, "kind": "group",
-                                   "name": f"g{rng.randrange(GROUPS)}"})
+                                   "name": f"g{rng.randrange(GROUPS)}", "offered": True,
+                                   "due_sort": due or NO_DUE, "created_at": created})
         with platform.uow() as uow:
             uow.session.execute(insert(HumanTask.__table__), tasks)
             uow.session.execute(insert(TaskCandidate.__table__), candidates)
@@ -68,7 +71,7 @@ def inbox(rounds: int, small: int = 1_000, big: int = 100_000) -> dict[str, floa
 
             def page():
                 with platform.uow() as uow:
-                    return runtime.list_tasks(uow, actor)
+                    return runtime.list_tasks(uow, actor, limit=PAGE)
 
             result[f"{label}_rows"] = len(page())
             result[f"{label}_ms"] = median_ms(page, rounds)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
@@ -125,18 +125,34 @@ class HumanTask(Base):
         back_populates="task", cascade="all, delete-orphan")
 
 
+# The due time sorted after every real one, for tasks without a due time ("no deadline last").
+NO_DUE = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
 class TaskCandidate(Base):
-    """One candidate group or user of a human task; indexed so the inbox is one join."""
+    """One candidate group or user of a human task.
+
+    The inbox reads the tasks offered to a group in due order straight from the index
+    `ix_task_candidate_offer`, a page at a time, however many tasks the county has: so each
+    row repeats whether its task is offered now (open and nobody holds it) and the task's
+    due time (`NO_DUE` when it has none) and creation time. engine.projection keeps them
+    in step with the task row.
+    """
 
     __tablename__ = "task_candidate"
     __table_args__ = (
         Index("ix_task_candidate_kind_name", "kind", "name"),
+        Index("ix_task_candidate_offer", "kind", "name", "offered", "due_sort", "created_at",
+              "task_id"),
     )
 
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"),
                                          primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # "group" or "user"
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    offered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    due_sort: Mapped[datetime] = mapped_column(UTCDateTime, default=NO_DUE)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     task: Mapped[HumanTask] = relationship(back_populates="candidates")
 

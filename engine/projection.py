@@ -14,7 +14,7 @@ from uuid import uuid4
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -24,9 +24,11 @@ from .clock import as_utc
 from .errors import WorkflowExecutionError
 from .expression_scan import due_date_as_python
 from .expression_helpers import current_calendar, record_deadlines
-from .models import HumanTask, ProcessInstance, TaskCandidate, TimerJob
+from .models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
 
 OPEN_STATES = ("open", "claimed")
+# Candidate kinds that offer a task (the others, "owner" and "cc", are kept by task_actions).
+OFFERING_KINDS = ("group", "user")
 # How a task row ends: done by its handler, sent back (退回), recalled by the previous
 # handler (撤回), or cancelled by the process itself.
 ENDED_STATES = ("completed", "returned", "withdrawn", "cancelled")
@@ -161,19 +163,45 @@ class TaskRecord:
 _TASK_COLUMNS = tuple(c.name for c in HumanTask.__table__.columns)
 
 
-def load_task(session: Session, task_id: str) -> TaskRecord | None:
-    """One human task with its candidates, in one statement."""
+def load_tasks(session: Session, task_ids) -> dict[str, TaskRecord]:
+    """Human tasks with their candidates, in one statement; by id (missing ids are left out)."""
     tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
     rows = session.connection().execute(
         select(tasks, candidates.c.kind.label("candidate_kind"),
                candidates.c.name.label("candidate_name"))
         .select_from(tasks.outerjoin(candidates, candidates.c.task_id == tasks.c.id))
-        .where(tasks.c.id == task_id)).all()
-    if not rows:
-        return None
-    first = rows[0]._mapping
-    return TaskRecord(**{name: first[name] for name in _TASK_COLUMNS}, candidates=tuple(
-        Candidate(r.candidate_kind, r.candidate_name) for r in rows if r.candidate_kind))
+        .where(tasks.c.id.in_(list(task_ids)))).all()
+    columns: dict[str, dict] = {}
+    found: dict[str, list[Candidate]] = {}
+    for row in rows:
+        mapping = row._mapping
+        if row.id not in columns:
+            columns[row.id] = {name: mapping[name] for name in _TASK_COLUMNS}
+            found[row.id] = []
+        if row.candidate_kind:
+            found[row.id].append(Candidate(row.candidate_kind, row.candidate_name))
+    return {task_id: TaskRecord(**values, candidates=tuple(found[task_id]))
+            for task_id, values in columns.items()}
+
+
+def load_task(session: Session, task_id: str) -> TaskRecord | None:
+    """One human task with its candidates."""
+    return load_tasks(session, [task_id]).get(task_id)
+
+
+def offer_in_step(connection, task_id: str, state: str, assignee: str | None,
+                  due_at: datetime | None) -> None:
+    """Copy a task's offer state and due time to its candidate rows (see TaskCandidate)."""
+    candidates = TaskCandidate.__table__
+    connection.execute(update(candidates).where(
+        candidates.c.task_id == task_id, candidates.c.kind.in_(OFFERING_KINDS)).values(
+        offered=state == "open" and assignee is None, due_sort=due_at or NO_DUE))
+
+
+@event.listens_for(HumanTask, "after_update")
+def _task_row_updated(_mapper, connection, task: HumanTask) -> None:
+    # Changes made through the ORM (task actions, deadline recomputation) keep the copies too.
+    offer_in_step(connection, task.id, task.state, task.assignee, task.due_at)
 
 
 def written_to_loaded(session: Session, task_id: str, **values) -> None:
@@ -204,6 +232,7 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
         select(tasks.c.spiff_task_id, tasks.c.id).where(
             tasks.c.instance_id == row.id, tasks.c.state.in_(OPEN_STATES))).all())
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    ended = []
     for spiff_id, task_id in existing.items():
         if spiff_id in ready:
             continue
@@ -211,6 +240,10 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
         connection.execute(update(tasks).where(tasks.c.id == task_id)
                            .values(state=state, ended_at=now, ended_by=ended_by))
         written_to_loaded(session, task_id, state=state, ended_at=now, ended_by=ended_by)
+        ended.append(task_id)
+    if ended:
+        connection.execute(update(candidates).where(candidates.c.task_id.in_(ended))
+                           .values(offered=False))
     created, task_rows, candidate_rows = [], [], []
     for spiff_id, task in ready.items():
         if spiff_id in existing:
@@ -229,8 +262,9 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
             candidates=tuple(dict.fromkeys([Candidate("group", g) for g in who.groups]
                                            + [Candidate("user", u) for u in who.users])))
         task_rows.append(new.row())
-        candidate_rows.extend({"task_id": new.id, "kind": c.kind, "name": c.name}
-                              for c in new.candidates)
+        candidate_rows.extend({"task_id": new.id, "kind": c.kind, "name": c.name,
+                               "offered": new.state == "open", "due_sort": due.at or NO_DUE,
+                               "created_at": now} for c in new.candidates)
         created.append(new)
     if task_rows:
         connection.execute(insert(tasks), task_rows)

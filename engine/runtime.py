@@ -16,10 +16,13 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (
+    and_, func, literal, or_, select, true, tuple_, union_all, update,
+)
+from sqlalchemy.orm import Session
 
 from .audit import history
+from .calendar_admin import load_calendar
 from .clock import bind_clock
 from .compaction import compact
 from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
@@ -29,14 +32,16 @@ from .errors import (
     WorkflowExecutionError,
 )
 from .identity import Actor
-from .models import HumanTask, ProcessInstance, TaskCandidate
+from .models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate
 from .notifications import notify
 from .projection import (
-    OPEN_STATES, TaskRecord, load_task, sync_human_tasks, sync_timers, waiting_timers,
-    written_to_loaded,
+    OFFERING_KINDS, OPEN_STATES, TaskRecord, load_task, load_tasks, sync_human_tasks,
+    sync_timers, waiting_timers,
+    offer_in_step, written_to_loaded,
 )
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
+from .sla import sla_condition
 from .state import dump_state, load_state
 from .issue_ledger import project_supervision
 from .plates import apply_command_actions
@@ -214,11 +219,6 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
     return instance_view(row, workflow)
 
 
-# Kinds of task_candidate rows that offer a task; `owner` (delegation) and `cc` (carbon
-# copy) rows are kept by engine.task_actions and do not offer the task to anyone.
-CANDIDATE_KINDS = ("group", "user")
-
-
 def _visible(task: HumanTask | TaskRecord, actor: Actor) -> bool:
     if task.assignee == actor.username or task.ended_by == actor.username:
         return True
@@ -245,6 +245,7 @@ def _set_assignee(uow: UnitOfWork, task: TaskRecord, assignee: str | None,
         .values(assignee=assignee, state=state))
     if written.rowcount != 1:
         raise ConflictError(f"task '{task.name}' changed meanwhile; reload your task list")
+    offer_in_step(uow.session.connection(), task.id, state, assignee, task.due_at)
     written_to_loaded(uow.session, task.id, assignee=assignee, state=state)
     return replace(task, assignee=assignee, state=state)
 
@@ -261,23 +262,88 @@ def get_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
     return task_view(_task_for(uow, task_id, actor))
 
 
-def list_tasks(uow: UnitOfWork, actor: Actor, *, include_group: bool = True,
-               limit: int = 200) -> list[TaskView]:
-    """Open tasks assigned to the actor and, unless told not to, those offered to their groups."""
-    mine = HumanTask.assignee == actor.username
-    is_open = HumanTask.state.in_(OPEN_STATES)
-    # `id IN (candidates of mine)` and the open test inside each branch, so the database can
-    # take each branch from its own index instead of walking every open task (a correlated
-    # EXISTS did that).
-    offered = and_(HumanTask.assignee.is_(None), HumanTask.id.in_(
-        select(TaskCandidate.task_id).where(
-            or_(and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(actor.groups)),
-                and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username)))))
-    query = (select(HumanTask).where(or_(and_(mine, is_open), and_(offered, is_open))
-                                     if include_group else and_(mine, is_open))
-             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
-             .limit(limit).options(selectinload(HumanTask.candidates)))
-    return [task_view(t) for t in uow.session.execute(query).scalars()]
+# Which open tasks a list holds: held by the actor, offered to them (nobody holds it), or both.
+TASK_SCOPES = ("open", "mine", "group")
+TaskKey = tuple[datetime, datetime, str]  # (due time or NO_DUE, created at, id): the list order
+
+
+def task_key(task: TaskView) -> TaskKey:
+    """Where a task sits in a task list: soonest due first, no due time last."""
+    return (task.due_at or NO_DUE, task.created_at, task.id)
+
+
+def _principals(actor: Actor) -> list[tuple[str, str]]:
+    return [("group", name) for name in sorted(actor.groups)] + [("user", actor.username)]
+
+
+def _narrowed(query, due, process_column, *, process_key, sla_state, after, now, calendar):
+    if process_key is not None:
+        query = query.where(process_column == process_key)
+    if sla_state is not None:
+        query = query.where(due < NO_DUE, sla_condition(sla_state, now, calendar, column=due))
+    return query
+
+
+def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
+               process_key: str | None = None, sla_state: str | None = None,
+               after: TaskKey | None = None, limit: int = 200) -> list[TaskView]:
+    """A page of the actor's open tasks, soonest due first (no due time last), after `after`.
+
+    `scope`: "mine" (held by the actor), "group" (offered to their groups or to them by
+    name, held by nobody) or "open" (both). Each group's offered tasks are read in order
+    from an index and stop at `limit`, so a page costs the same with a thousand open tasks
+    in the county as with a hundred thousand.
+    """
+    if scope not in TASK_SCOPES:
+        raise ValueError(f"unknown task list scope {scope!r}; one of {TASK_SCOPES}")
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    filters = {"process_key": process_key, "sla_state": sla_state, "after": after,
+               "now": uow.clock.now(),
+               "calendar": load_calendar(uow.session) if sla_state is not None else None}
+    branches = []
+    if scope in ("open", "mine"):
+        due = func.coalesce(tasks.c.due_at, NO_DUE)
+        query = select(tasks.c.id, due.label("due_sort"), tasks.c.created_at).where(
+            tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES))
+        branches.append(_page_of(_narrowed(query, due, tasks.c.process_key, **filters),
+                                 (due, tasks.c.created_at, tasks.c.id), after, limit))
+    if scope in ("open", "group"):
+        for kind, name in _principals(actor):
+            query = select(candidates.c.task_id.label("id"), candidates.c.due_sort,
+                           candidates.c.created_at).where(
+                candidates.c.kind == kind, candidates.c.name == name,
+                candidates.c.offered == true())
+            if process_key is not None:
+                query = query.join(tasks, tasks.c.id == candidates.c.task_id)
+            query = _narrowed(query, candidates.c.due_sort, tasks.c.process_key, **filters)
+            branches.append(_page_of(query, (candidates.c.due_sort, candidates.c.created_at,
+                                             candidates.c.task_id), after, limit))
+    listed = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
+    ids = list(uow.session.connection().execute(
+        select(listed.c.id, listed.c.due_sort, listed.c.created_at).distinct()
+        .order_by(listed.c.due_sort, listed.c.created_at, listed.c.id).limit(limit)).scalars())
+    records = load_tasks(uow.session, ids)
+    return [task_view(records[task_id]) for task_id in ids if task_id in records]
+
+
+def _page_of(query, key: tuple, after: TaskKey | None, limit: int):
+    if after is not None:
+        query = query.where(tuple_(*key) > tuple_(*(literal(value, column.type)
+                                                    for value, column in zip(after, key))))
+    return query.order_by(*key).limit(limit)
+
+
+def count_tasks(uow: UnitOfWork, actor: Actor) -> dict[str, int]:
+    """How many open tasks the actor holds ("mine") and how many wait to be claimed ("group")."""
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    connection = uow.session.connection()
+    mine = connection.execute(select(func.count()).select_from(tasks).where(
+        tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES))).scalar_one()
+    group = connection.execute(select(func.count(candidates.c.task_id.distinct())).where(
+        or_(*(and_(candidates.c.kind == kind, candidates.c.name == name)
+              for kind, name in _principals(actor))),
+        candidates.c.offered == true())).scalar_one()
+    return {"mine": mine, "group": group}
 
 
 def claim_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
@@ -303,7 +369,7 @@ def unclaim_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
     _require_open(task)
     if task.assignee != actor.username:
         raise PermissionDeniedError(f"task '{task.name}' is not claimed by you")
-    if not any(c.kind in CANDIDATE_KINDS for c in task.candidates):
+    if not any(c.kind in OFFERING_KINDS for c in task.candidates):
         raise InvalidStateError(f"task '{task.name}' was assigned to you directly and has no "
                                 "candidate group to go back to")
     task = _set_assignee(uow, task, None, "open")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import (
     Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for,
 )
@@ -9,8 +11,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine import inbox, runtime, supervision, task_actions
+from engine.clock import as_utc
 from engine.errors import ConflictError, TaskDataError
 from engine.organisation import UserAccount
+from engine.sla import SLA_STATES
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
@@ -31,31 +35,60 @@ def _filtered(tasks: list) -> list:
             and (sla is None or sla_matches(t))]
 
 
-def _inbox(template_title: str, tasks: list, kind: str):
+def _inbox(template_title: str, tasks: list, kind: str, all_count: int | None = None,
+           next_page: str | None = None):
     uow = get_uow()
     processes = inbox.process_names(uow)
-    shown = _filtered(tasks)
+    shown = tasks if all_count is not None else _filtered(tasks)
     withdrawable = (task_actions.withdrawable(uow, g.actor, [t.id for t in shown])
                     if kind == "done" else set())
     return render_template("tasks/list.html", title=template_title, tasks=shown,
-                           all_count=len(tasks), processes=processes, kind=kind,
-                           withdrawable=withdrawable)
+                           all_count=len(tasks) if all_count is None else all_count,
+                           processes=processes, kind=kind, withdrawable=withdrawable,
+                           next_page=next_page)
+
+
+PAGE = 50
+
+
+def _after() -> runtime.TaskKey | None:
+    """The list position in the `after` argument (a page link), or None for the first page."""
+    try:
+        due, created, task_id = (request.args.get("after") or "").split(",")
+        return as_utc(due), as_utc(created), task_id
+    except ValueError:
+        return None  # no or a garbled position: the first page
+
+
+def _open_list(scope: str, title: str):
+    """A page of open tasks, filtered in the database by process and SLA, with a next link."""
+    sla = request.args.get("sla") or None
+    tasks = runtime.list_tasks(get_uow(), g.actor, scope=scope,
+                               process_key=request.args.get("process") or None,
+                               sla_state=sla if sla in SLA_STATES else None,
+                               after=_after(), limit=PAGE + 1)
+    next_page = None
+    if len(tasks) > PAGE:
+        tasks = tasks[:PAGE]
+        due, created, task_id = runtime.task_key(tasks[-1])
+        next_page = url_for(request.endpoint, **{
+            **request.args, "after": f"{due.isoformat()},{created.isoformat()},{task_id}"})
+    counts = runtime.count_tasks(get_uow(), g.actor)
+    return _inbox(title, tasks, scope, all_count=counts[scope], next_page=next_page)
 
 
 @bp.get("/")
 @login_required
 def mine():
     """我的待办: open tasks I hold, soonest due first."""
-    tasks = [t for t in runtime.list_tasks(get_uow(), g.actor) if t.assignee == g.actor.username]
-    return _inbox(_("我的待办"), tasks, "mine")
+    return _open_list("mine", _("我的待办"))
 
 
 @bp.get("/group")
 @login_required
 def group():
     """待认领: open tasks offered to my groups that nobody holds yet."""
-    tasks = [t for t in runtime.list_tasks(get_uow(), g.actor) if t.assignee is None]
-    return _inbox(_("待认领"), tasks, "group")
+    return _open_list("group", _("待认领"))
 
 
 @bp.get("/done")
@@ -272,10 +305,7 @@ def navigation_counts() -> dict:
         return {}
     if "nav_counts" not in g:
         try:
-            tasks = runtime.list_tasks(get_uow(), g.actor)
+            g.nav_counts = runtime.count_tasks(get_uow(), g.actor)
         except Exception:  # the counts must never break an error page
             g.nav_counts = {"mine": None, "group": None}
-        else:
-            g.nav_counts = {"mine": sum(t.assignee == g.actor.username for t in tasks),
-                            "group": sum(t.assignee is None for t in tasks)}
     return {"nav_counts": g.nav_counts}
