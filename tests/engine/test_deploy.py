@@ -80,15 +80,15 @@ def test_deploying_a_folder_deploys_each_file_once_and_audits_it(platform):
     with platform.uow() as uow:
         results = definitions.deploy_path(uow, ENGINE, "designer")
     assert sorted(r.key for r in results) == [
-        "approval", "call_parent", "lanes_gateway", "multi_sign", "permit_kind", "permit_route",
-        "sub_review", "timers"]
+        "approval", "call_parent", "inbox", "lanes_gateway", "loop", "multi_sign", "permit_kind",
+        "permit_route", "sub_review", "timers"]
     with platform.uow() as uow:
         again = definitions.deploy_path(uow, ENGINE, "designer")
     assert not any(r.created for r in again)
     with platform.uow() as uow:
         deploys = uow.session.execute(select(func.count()).select_from(AuditEvent)
                                       .where(AuditEvent.action == "deploy")).scalar_one()
-    assert deploys == 8
+    assert deploys == 10
 
 
 def test_a_dmn_file_with_two_decisions_is_refused(platform):
