@@ -29,7 +29,13 @@ run: demo
 test: install
 	$(BIN)/pytest -q
 
-bench: install
+# The load run (bench/load_bench.py) serves the app with gunicorn, as deployed: the deploy
+# extra brings it, with the same pin as production; `make test` does without it.
+$(BIN)/.installed-deploy: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[dev,deploy]'
+	touch $@
+
+bench: $(BIN)/.installed-deploy
 	$(BIN)/python bench/run.py
 
 clean:

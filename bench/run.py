@@ -85,6 +85,13 @@ def main() -> list[dict]:
     small, big = (memory[str(c)] for c in checkpoints)
     row("7", f"worker peak RSS, {checkpoints[0]:,} vs {checkpoints[1]:,} timers fired",
         f"{small:.0f} vs {big:.0f} MB", "flat (≤ +10%)", big <= small * 1.1, **memory)
+    import load_bench  # issue 11: simulated users against gunicorn (its lines, then its row)
+
+    for no, load in zip(("L", "Lb"), load_bench.load_runs()):
+        row(no, f"load, {load['database']}: {load['users']} users × {load['planned_seconds']:.0f} s"
+            " on gunicorn; p95, req/s", f"{load['p95_ms']:.0f} ms, {load['req_per_s']:.0f} req/s, "
+            f"{load['errors']} err, {load['lost']} lost", "0 errors, 0 lost", load["ok"],
+            **{k: v for k, v in load.items() if k != "ok"})
     print(f"  total {time.perf_counter() - started:.0f} s"
           + ("" if checkpoints[-1] >= 100_000 else
              f"; item 7 scaled down to {checkpoints} (BENCH_TIMERS=10000,100000 for the full run)"))

@@ -21,13 +21,16 @@ def get_uow() -> UnitOfWork:
 
 
 def write_uow() -> UnitOfWork:
-    """The request's unit of work with its reads ended, so a service's write starts afresh.
+    """The request's unit of work with its reads ended and its write declared.
 
-    On SQLite a service takes the write lock when its transaction begins; a read
-    transaction left open would make it upgrade later and fail under load.
+    On SQLite the write lock is taken here, before the service's first read: a read
+    transaction cannot be upgraded once another process has committed, and fails at once
+    with "database is locked". Services that read before they declare their write (starting
+    with a start form checks the form first) would otherwise fail under load.
     """
     uow = get_uow()
     uow.rollback()
+    uow.begin_write()
     return uow
 
 
