@@ -7,7 +7,6 @@ screen, the print view and the .xlsx all take the same rows from `dispatch_repor
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -18,6 +17,7 @@ from .issue_ledger import IssueLedgerRow
 from .organisation import OrgUnit
 from .plates import PLATES, ProjectPlate, plates_of_month
 from .projects import STAGES, Project, progress_curve
+from .spreadsheets import append_rows, workbook_bytes
 from .uow import UnitOfWork
 from .workcalendar import SHANGHAI
 
@@ -173,10 +173,6 @@ def to_xlsx(report: DispatchReport) -> bytes:
     sheet.title = report.title
     sheet.append([f"{report.title} {report.start:%Y-%m-%d} 至 {report.end:%Y-%m-%d}"
                   f"（三色牌 {report.plate_month}）"])
-    sheet.append(HEADERS)
-    for row in [*report.rows, report.totals]:
-        sheet.append(row.cells())
+    append_rows(sheet, (row.cells() for row in [*report.rows, report.totals]), HEADERS)
     sheet.column_dimensions["A"].width = 34
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)

@@ -17,6 +17,7 @@ from engine.accountability import EXPORT_LIMIT, Trail, TrailEvent, TrailFilters,
 from engine.boards import unit_names
 from engine.plates import PLATES
 from engine.projects import STAGES
+from engine.spreadsheets import append_rows, workbook_bytes
 
 from .auth import login_required
 from .db import get_platform, get_uow
@@ -172,31 +173,21 @@ def instance(instance_id: int):
 def _xlsx(trail: Trail):
     """The filtered trail, oldest or newest first as asked, with the chain check, as Excel."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = _("审计记录")
-    sheet.append([str(label) for _key, label in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for _event, cells in _rows(trail):
-        sheet.append([cells[key] for key, _label in COLUMNS])
+    rows = [[cells[key] for key, _label in COLUMNS] for _event, cells in _rows(trail)]
     if trail.total > len(trail.events):
-        sheet.append([_("仅导出前 %(n)s 条，请缩小筛选范围。", n=len(trail.events))])
-    for row in sheet.iter_rows():
-        for cell in row:  # text that looks like a formula stays text
-            if cell.data_type == "f":
-                cell.data_type = "s"
+        rows.append([_("仅导出前 %(n)s 条，请缩小筛选范围。", n=len(trail.events))])
+    append_rows(sheet, rows, [label for _key, label in COLUMNS])
     sheet.freeze_panes = "A2"
     check = book.create_sheet(_("链校验"))
     check.append([_("已核验记录"), trail.chain.checked])
     check.append([_("结果"), _("完整") if trail.chain.ok else _("发现异常")])
     for problem in trail.chain.problems:
         check.append([_("异常"), problem])
-    buffer = BytesIO()
-    book.save(buffer)
-    buffer.seek(0)
+    buffer = BytesIO(workbook_bytes(book))
     stamp = get_platform().clock.now().strftime("%Y%m%d")
     return send_file(buffer, as_attachment=True,
                      download_name=f"audit-{trail.scope}-{trail.key}-{stamp}.xlsx",

@@ -15,6 +15,7 @@ from engine import boards, inbox
 from engine.calendar_admin import load_calendar
 from engine.errors import TaskDataError
 from engine.issue_ledger import refresh_projections, scope_of
+from engine.spreadsheets import append_rows, workbook_bytes
 
 from .auth import login_required
 from .db import discard_uow, get_platform, get_uow, write_uow
@@ -203,21 +204,14 @@ def ledger():
 def ledger_xlsx():
     """The ledger as it is on the screen, as an Excel workbook."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     _rows, table = _ledger_table(_refreshed_uow())
     book = Workbook()
     sheet = book.active
     sheet.title = _("问题台账")
-    sheet.append([str(label) for _key, label in LEDGER_COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for _row, cells in table:
-        sheet.append(cells)
+    append_rows(sheet, (cells for _row, cells in table), [label for _key, label in LEDGER_COLUMNS])
     sheet.freeze_panes = "A2"
-    buffer = BytesIO()
-    book.save(buffer)
-    buffer.seek(0)
+    buffer = BytesIO(workbook_bytes(book))
     stamp = get_platform().clock.now().strftime("%Y%m%d")
     return send_file(buffer, as_attachment=True, download_name=f"issue-ledger-{stamp}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
