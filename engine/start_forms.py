@@ -116,6 +116,9 @@ def startable_process(uow: UnitOfWork, key: str, actor: Actor) -> StartableProce
 def start_with_form(uow: UnitOfWork, key: str, actor: Actor, *, business_key: str | None,
                     data: dict[str, Any] | None = None) -> runtime.InstanceView:
     """Check the actor may start the process, validate the start form, and start it."""
+    # The write is declared before the first read: on SQLite a read transaction cannot
+    # become a write once another process has committed ("database is locked").
+    uow.begin_write()
     process = startable_process(uow, key, actor)
     business_key = (business_key or "").strip() or None
     if business_key is not None:

@@ -11,6 +11,7 @@ from engine import inbox, runtime, sla, task_actions
 from engine.clock import as_utc
 from engine.errors import TaskDataError
 from engine.models import HumanTask
+from engine.projection import TaskRecord, load_tasks
 
 from ..db import get_uow, write_uow
 from ..filters import sla_of
@@ -34,7 +35,7 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _task(row: HumanTask) -> dict:
+def _task(row: HumanTask | TaskRecord) -> dict:
     view = runtime.task_view(row)
     actor = current_actor()
     return {**view.__dict__, "form_fields": view.form.get("fields", []),
@@ -105,8 +106,9 @@ class Tasks(MethodView):
         else:
             views, key = _listed(args)
             result = page(views, key, args["limit"], args["cursor"])
-        session = get_uow().session
-        result["items"] = [_task(session.get(HumanTask, t.id)) for t in result["items"]]
+        # Rows and candidates of the whole page in one statement.
+        rows = load_tasks(get_uow().session, [t.id for t in result["items"]])
+        result["items"] = [_task(rows[t.id]) for t in result["items"]]
         return result
 
 
