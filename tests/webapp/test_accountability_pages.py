@@ -12,11 +12,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
-from engine import accountability, organisation, projects
+from engine import accountability, projects
 from engine.models import AuditEvent
 from webapp import create_app
 from webapp.history import ACTIONS
 
+from ..conftest import add_accounts
 from ..processes.helpers import (
     OFFICE, SPECIALIST, SUPERVISOR, approver, complete, deploy_all, start,
 )
@@ -41,13 +42,8 @@ def county(platform, database_url, clock):
     """Two projects; for P-1 a permit request (an approver's opinion with markup) and an
     issue with a hostile title, a stage move; for P-2 an issue and a progress report."""
     deploy_all(platform)
+    add_accounts(platform, clock.now(), UNITS, USERS, PASSWORD)
     with platform.uow() as uow:
-        for code, name, kind in UNITS:
-            organisation.add_unit(uow.session, code, name, kind)
-        uow.session.flush()
-        for username, (name, unit, roles) in USERS.items():
-            organisation.add_user(uow.session, username, name, PASSWORD, unit=unit, roles=roles,
-                                  now=clock.now())
         for code, field in (("P-1", "sc_industry"), ("P-2", "sc_infra")):
             projects.add_project(uow.session, code, f"项目{code}", sub_command=field,
                                  stage="prework", township="t_a", lead_department="gxj",

@@ -11,14 +11,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import organisation
 from engine.audit import history
 from engine.issue_ledger import IssueLedgerRow
 from engine.notifications import Notification
 from engine.supervision import Reminder
 from webapp import create_app
 
-from ..conftest import SHANGHAI
+from ..conftest import SHANGHAI, add_accounts
 from ..processes.helpers import SUPERVISOR, deploy_all, fire, start
 from .conftest import PASSWORD, AuthActions
 
@@ -38,14 +37,7 @@ UNITS = [("hq", "指挥部", "headquarters"), ("wg_supervision", "督办监督�
 @pytest.fixture
 def desk(platform, database_url, clock):
     """The app with the headquarters' processes, desk accounts and four issues on four rungs."""
-    with platform.uow() as uow:
-        for code, name, kind in UNITS:
-            organisation.add_unit(uow.session, code, name, kind)
-        uow.session.flush()
-        for username, (name, unit, roles) in DESK_USERS.items():
-            organisation.add_user(uow.session, username, name, PASSWORD, unit=unit, roles=roles,
-                                  now=clock.now())
-        uow.session.commit()
+    add_accounts(platform, clock.now(), UNITS, DESK_USERS, PASSWORD)
     deploy_all(platform)
     ids = {}
     for key, scope, severity, unit, field in (
