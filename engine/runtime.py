@@ -380,11 +380,17 @@ def unclaim_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
 
 
 def complete_task(uow: UnitOfWork, task_id: str, actor: Actor,
-                  data: dict[str, Any] | None = None) -> InstanceView:
-    """Complete a task with the submitted data and run the process to its next wait."""
+                  data: dict[str, Any] | None = None, *,
+                  task: TaskRecord | None = None) -> InstanceView:
+    """Complete a task with the submitted data and run the process to its next wait.
+
+    `task`: the row as the caller already read it in this unit of work after declaring
+    the write (engine.task_actions does), so it is not read twice.
+    """
     data = dict(data or {})
     uow.begin_write()
-    task = _task_for(uow, task_id, actor)
+    if task is None or task.id != task_id:
+        task = _task_for(uow, task_id, actor)
     _require_open(task)
     if task.assignee is not None and task.assignee != actor.username:
         raise PermissionDeniedError(f"task '{task.name}' is claimed by {task.assignee}")

@@ -22,7 +22,7 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from . import runtime
+from . import projection, runtime
 from .errors import (
     ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
 )
@@ -31,7 +31,7 @@ from .models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
 from .organisation import actor_for
 from .clock import bind_clock
 from .notifications import notify
-from .projection import OPEN_STATES
+from .projection import OPEN_STATES, TaskRecord
 from .runtime import InstanceView, TaskView, task_view
 from .uow import UnitOfWork
 
@@ -129,9 +129,10 @@ def _visible(task: HumanTask, actor: Actor) -> bool:
             or ("supervisor" in actor.groups and task.state in OPEN_STATES))
 
 
-def load_task(uow: UnitOfWork, task_id: str, actor: Actor) -> HumanTask:
-    """The task row, when the actor may see it (also as delegator or carbon-copy reader)."""
-    task = uow.session.get(HumanTask, task_id)
+def load_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
+    """The task with its candidates, when the actor may see it (also as delegator or
+    carbon-copy reader); read in one statement, for reading only."""
+    task = projection.load_task(uow.session, task_id)
     if task is None or not _visible(task, actor):
         raise NotFoundError(f"task {task_id} does not exist or is not yours to see")
     return task
@@ -142,11 +143,18 @@ def get_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
     return task_view(load_task(uow, task_id, actor))
 
 
-def _write(uow: UnitOfWork, action: str, task_id: str, actor: Actor) -> HumanTask:
+def _checked(uow: UnitOfWork, action: str, task_id: str, actor: Actor) -> TaskRecord:
+    """Declare the write, then check the action against the task as it is under the lock."""
     uow.begin_write()
     task = load_task(uow, task_id, actor)
     check(action, task, actor)
     return task
+
+
+def _write(uow: UnitOfWork, action: str, task_id: str, actor: Actor) -> HumanTask:
+    """`_checked`, and the task row to change."""
+    _checked(uow, action, task_id, actor)
+    return uow.session.get(HumanTask, task_id)
 
 
 def _record(uow: UnitOfWork, actor: Actor, action: str, task: HumanTask, **detail: Any) -> None:
@@ -170,20 +178,20 @@ def _target_user(uow: UnitOfWork, username: str, actor: Actor) -> Actor:
 
 def claim(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
     """认领: take a group task as one's own."""
-    _write(uow, "claim", task_id, actor)
+    _checked(uow, "claim", task_id, actor)
     return runtime.claim_task(uow, task_id, actor)
 
 
 def unclaim(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
     """取消认领: give a claimed task back to its groups."""
-    _write(uow, "unclaim", task_id, actor)
+    _checked(uow, "unclaim", task_id, actor)
     return runtime.unclaim_task(uow, task_id, actor)
 
 
 def complete(uow: UnitOfWork, task_id: str, actor: Actor, data: dict[str, Any]) -> InstanceView:
     """提交: complete the task with its form data."""
-    _write(uow, "complete", task_id, actor)
-    return runtime.complete_task(uow, task_id, actor, data)
+    task = _checked(uow, "complete", task_id, actor)
+    return runtime.complete_task(uow, task_id, actor, data, task=task)
 
 
 def has_decision(form: dict) -> bool:
@@ -195,7 +203,7 @@ def has_decision(form: dict) -> bool:
 def decide(uow: UnitOfWork, task_id: str, actor: Actor, decision: str, opinion: str,
            data: dict[str, Any] | None = None) -> InstanceView:
     """同意/退回/不同意: complete a decision task; an opinion is required to return or reject."""
-    task = _write(uow, "decide", task_id, actor)
+    task = _checked(uow, "decide", task_id, actor)
     if not has_decision(task.form):
         raise InvalidStateError(f"task '{task.name}' has no decision field; complete it instead")
     opinion = (opinion or "").strip()
@@ -210,7 +218,7 @@ def decide(uow: UnitOfWork, task_id: str, actor: Actor, decision: str, opinion: 
         data["opinion"] = opinion
     # Also recorded on its own, so the opinion is kept when the form has no opinion field.
     _record(uow, actor, "task_decided", task, decision=decision, opinion=opinion or None)
-    return runtime.complete_task(uow, task_id, actor, data)
+    return runtime.complete_task(uow, task_id, actor, data, task=task)
 
 
 def transfer(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
