@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -131,6 +132,7 @@ def _may(action: str):
         row = task_actions.load_task(get_uow(), task_id, current_actor())
         check_if_match(task_etag(row))
         task_actions.check(action, row, current_actor())
+        g.checked_task = row  # the view reads its form from it instead of loading it again
     return check
 
 
@@ -203,7 +205,7 @@ def complete(args, task_id):
     """提交 with form data, or 同意/退回/不同意 on a decision task (an opinion is required to
     return or reject). Answers with the instance as it stands after the engine ran on."""
     actor = current_actor()
-    task = task_actions.get_task(get_uow(), task_id, actor)
+    task = g.checked_task  # read by the check before the body (the service checks again)
     uow = write_uow()
     if task_actions.has_decision(task.form):
         if not args.get("decision"):
