@@ -276,7 +276,7 @@ def _principals(actor: Actor) -> list[tuple[str, str]]:
     return [("group", name) for name in sorted(actor.groups)] + [("user", actor.username)]
 
 
-def _narrowed(query, due, process_column, *, process_key, sla_state, after, now, calendar):
+def _narrowed(query, due, process_column, *, process_key, sla_state, now, calendar):
     if process_key is not None:
         query = query.where(process_column == process_key)
     if sla_state is not None:
@@ -297,8 +297,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
     if scope not in TASK_SCOPES:
         raise ValueError(f"unknown task list scope {scope!r}; one of {TASK_SCOPES}")
     tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
-    filters = {"process_key": process_key, "sla_state": sla_state, "after": after,
-               "now": uow.clock.now(),
+    filters = {"process_key": process_key, "sla_state": sla_state, "now": uow.clock.now(),
                "calendar": load_calendar(uow.session) if sla_state is not None else None}
     branches = []
     if scope in ("open", "mine"):
