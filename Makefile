@@ -29,13 +29,9 @@ run: demo
 test: install
 	$(BIN)/pytest -q
 
-# The load run (bench/load_bench.py) serves the app with gunicorn, as deployed: the deploy
-# extra brings it, with the same pin as production; `make test` does without it.
-$(BIN)/.installed-deploy: $(BIN)/.installed
-	$(BIN)/pip install -q -e '.[dev,deploy]'
-	touch $@
-
-bench: $(BIN)/.installed-deploy
+# The load run (bench/load_bench.py) and its smoke in `make test` serve the app with
+# gunicorn, as deployed; the dev extra brings it with the deploy extra's pin.
+bench: install
 	$(BIN)/python bench/run.py
 
 clean:

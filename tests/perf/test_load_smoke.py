@@ -1,16 +1,12 @@
 """A few users working tasks against gunicorn for a few seconds: no error, nothing lost.
 
-The short form of bench/load_bench.py (issue 11); timings are not asserted. Skipped where
-gunicorn, which comes with the deploy extra, is not installed.
+The short form of bench/load_bench.py (issue 11); timings are not asserted. gunicorn comes
+with the dev extra, as with the deploy extra.
 """
 
 import sys
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("gunicorn", reason="gunicorn comes with the deploy extra: "
-                                       "pip install -e '.[dev,deploy]'")
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
 
 import load_bench  # noqa: E402
