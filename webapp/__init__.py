@@ -57,6 +57,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=10),  # absolute limit of a login
+        # The cookie is sent again only when the session changed (see webapp.auth: the idle
+        # clock moves on page visits), so a background request cannot put back an older one.
+        SESSION_REFRESH_EACH_REQUEST=False,
         SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",

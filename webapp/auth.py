@@ -69,8 +69,21 @@ def load_actor() -> None:
             flash(_("您的账号已在其他地方退出或修改了密码，请重新登录。"), "error")
             return
         g.actor, g.display_name = actor, account.display_name
-    if request.endpoint != "static":
+    if _is_a_visit():
         session["seen_at"] = now.isoformat()
+
+
+def _is_a_visit() -> bool:
+    """Whether the request is a person opening a page or sending a form.
+
+    Only visits move the idle clock. A request a page makes in the background (the task
+    page fetching its diagram) must not write the session: its response would carry the
+    cookie as it was when the page loaded, and replace one written meanwhile, losing the
+    message (flash) a form submission had just stored there. Browsers say which is which
+    in Sec-Fetch-Mode; a client that does not send it counts as a visit.
+    """
+    return (request.endpoint != "static"
+            and request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate")
 
 
 def login_required(view):

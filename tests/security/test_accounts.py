@@ -222,3 +222,19 @@ def test_the_api_docs_start_up_script_carries_the_nonce_of_its_response(client):
 def test_each_response_gets_a_fresh_nonce(client):
     first = client.get("/auth/login").headers["Content-Security-Policy"]
     assert first != client.get("/auth/login").headers["Content-Security-Policy"]
+
+
+def test_a_background_request_leaves_the_session_cookie_alone(app, clock):
+    """The task page fetches its diagram while the browser may already be sending the form:
+    the fetch's answer must not carry an older cookie that drops the flash just stored."""
+    browser = login_as(app, "zhuanyuan1")
+    browser.get("/tasks/")  # the page after logging in shows (and so takes) its message
+    clock.advance(minutes=5)
+    fetch = browser.get("/tasks/", headers={"Sec-Fetch-Mode": "cors"})
+    assert fetch.status_code == 200 and "Set-Cookie" not in fetch.headers
+    visit = browser.get("/tasks/", headers={"Sec-Fetch-Mode": "navigate"})
+    assert "Set-Cookie" in visit.headers  # a visit moves the idle clock on
+    clock.advance(minutes=29)
+    assert browser.get("/tasks/", headers={"Sec-Fetch-Mode": "cors"}).status_code == 200
+    clock.advance(minutes=2)  # 31 minutes after the last visit, fetches or not
+    assert browser.get("/tasks/").status_code == 302
