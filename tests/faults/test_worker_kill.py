@@ -37,7 +37,7 @@ KILL_AT = 7  # the timer (counted from 1) at which the killed worker dies
 # argv: database URL, the clock's now (ISO), kill point, k. Waits for a line on stdin, so
 # that two workers can be started together; prints the fired timer ids if it survives.
 WORKER = textwrap.dedent("""
-    import json, os, signal, sys
+    import json, os, signal, sys, time
     from datetime import datetime
     from engine import timers
     from engine.clock import FrozenClock
@@ -67,6 +67,8 @@ WORKER = textwrap.dedent("""
         real_commit(self)
         if point == "committed" and count["commits"] == k:
             die()
+        if point == "paced":
+            time.sleep(0.1)  # the survivor leaves the other worker time to reach its kill
 
     timers.save_instance, UnitOfWork.commit = save_instance, commit
     platform = Platform(url, FrozenClock(now))
@@ -156,7 +158,9 @@ def test_two_workers_on_postgresql_one_killed_mid_batch_fire_each_timer_once(
     needs_postgresql(database_url)
     timer_ids = due_timers(platform, clock, INSTANCES)
 
-    killed, survivor = worker(platform, point), worker(platform, "none")
+    # The survivor is paced (0.1 s a timer), so the other worker reaches its kill at its 7th
+    # timer before the survivor has taken them all, however the CPUs are shared.
+    killed, survivor = worker(platform, point), worker(platform, "paced")
     for child in (killed, survivor):
         child.stdin.write("go\n")
         child.stdin.flush()
