@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import (
     Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for,
 )
