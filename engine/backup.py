@@ -58,14 +58,14 @@ def _check_chain(path: Path) -> int:
     return report.events
 
 
-def backup_sqlite(database_url: str, target: str | Path | None = None,
-                  now: datetime | None = None) -> BackupResult:
-    """Copy the live database to `target` (default: backups/gongjian-<time>.db beside it)."""
+def backup_sqlite(database_url: str, target: str | Path | None,
+                  now: datetime) -> BackupResult:
+    """Copy the live database to `target` (default: backups/gongjian-<now>.db beside it)."""
     source = sqlite_path(database_url)
     if not source.exists():
         raise BackupError(f"{source} does not exist")
     if target is None:
-        stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+        stamp = now.strftime("%Y%m%d-%H%M%S")
         target = source.parent / "backups" / f"gongjian-{stamp}.db"
     target = Path(target)
     if target.exists():

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timezone
+from datetime import date
 
 from . import (
     api_tokens, audit, backup, calendar_admin, definitions, organisation, runtime, sla, timers,
     worker,
 )
+from .clock import Clock
 from .config import Settings
 from .errors import GongjianError, NotFoundError
 from .identity import Actor
@@ -99,14 +101,15 @@ def cmd_worker(platform: Platform, args: argparse.Namespace) -> int:
     print(f"worker on {platform.database_url}, polling every {args.poll}s", flush=True)
     stop = threading.Event()
     try:
-        worker.run_worker(platform.uow, platform.clock, poll=args.poll, stop=stop, log=_log)
+        worker.run_worker(platform.uow, platform.clock, poll=args.poll, stop=stop,
+                          log=functools.partial(_log, platform.clock))
     except KeyboardInterrupt:
         stop.set()
     return 0
 
 
-def _log(line: str) -> None:
-    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} {line}", flush=True)
+def _log(clock: Clock, line: str) -> None:
+    print(f"{clock.now():%Y-%m-%d %H:%M:%S} {line}", flush=True)
 
 
 def cmd_demo_load(platform: Platform, args: argparse.Namespace) -> int:
@@ -151,7 +154,7 @@ def cmd_deadlines_recompute(platform: Platform, args: argparse.Namespace) -> int
 def cmd_backup(platform: Platform, args: argparse.Namespace) -> int:
     """Back up the SQLite database online (the app keeps running)."""
     platform.close()
-    result = backup.backup_sqlite(platform.database_url, args.to)
+    result = backup.backup_sqlite(platform.database_url, args.to, platform.clock.now())
     print(f"backup written: {result.path} ({result.bytes} bytes, audit chain intact with "
           f"{result.audit_events} events)")
     return 0

@@ -11,7 +11,6 @@ from flask import (
 from flask_babel import gettext as _
 
 from engine import organisation
-from engine.clock import SystemClock
 from engine.errors import NotFoundError
 
 from .db import get_platform
@@ -23,10 +22,9 @@ ABSOLUTE_TIMEOUT = timedelta(hours=10)  # PERMANENT_SESSION_LIFETIME
 
 
 def _now() -> datetime:
-    # Wall-clock time, not the engine's clock (tests move that by days to test deadlines);
-    # SESSION_CLOCK (an engine clock) overrides it in the session tests.
-    clock = current_app.config.get("SESSION_CLOCK") or SystemClock()
-    return clock.now()
+    # The platform's clock, the one every service call reads: a test that freezes it
+    # governs sessions and login locks too.
+    return get_platform().clock.now()
 
 
 def _expired(now: datetime) -> bool:

@@ -37,7 +37,8 @@ def test_a_backup_taken_while_the_platform_writes_restores_with_an_intact_chain(
     start_some(sqlite_platform, 3)
     writer = threading.Thread(target=start_some, args=(sqlite_platform, 20))
     writer.start()
-    result = backup.backup_sqlite(sqlite_platform.database_url, tmp_path / "b.db")
+    result = backup.backup_sqlite(sqlite_platform.database_url, tmp_path / "b.db",
+                                  sqlite_platform.clock.now())
     writer.join()
     assert result.audit_events >= 4  # the deploy and at least three starts
 
@@ -56,7 +57,8 @@ def test_a_backup_taken_while_the_platform_writes_restores_with_an_intact_chain(
 
 def test_a_doctored_backup_is_refused_and_replaces_nothing(sqlite_platform, tmp_path):
     start_some(sqlite_platform, 2)
-    result = backup.backup_sqlite(sqlite_platform.database_url, tmp_path / "b.db")
+    result = backup.backup_sqlite(sqlite_platform.database_url, tmp_path / "b.db",
+                                  sqlite_platform.clock.now())
     doctored = Platform(f"sqlite:///{result.path}")
     with doctored.db.begin() as conn:
         conn.execute(text("UPDATE audit_event SET actor = 'nobody' WHERE seq = 2"))

@@ -23,10 +23,3 @@ def login_as(app, username: str):
     response = AuthActions(browser).login(username, PASSWORD)
     assert response.status_code == 302, f"{username} could not log in"
     return browser
-
-
-@pytest.fixture(autouse=True)
-def _session_clock(request):
-    """Sessions and login locks follow the test's frozen clock (the app uses wall time)."""
-    if "app" in request.fixturenames:
-        request.getfixturevalue("app").config["SESSION_CLOCK"] = request.getfixturevalue("clock")

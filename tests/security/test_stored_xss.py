@@ -317,7 +317,7 @@ def hostile(_sqlite_template, tmp_path_factory) -> Hostile:
     platform = Platform(f"sqlite:///{path}", clock)
     load_demo(platform)
     app = create_app({"TESTING": True, "SECRET_KEY": "xss", "DATABASE_URL": f"sqlite:///{path}",
-                      "CLOCK": clock, "SESSION_CLOCK": clock})
+                      "CLOCK": clock})
     world = Hostile(app, platform)
     with platform.uow() as uow:
         tokens = {role: {"Authorization": "Bearer " + api_tokens.create_token(
