@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine import definitions
-from engine.clock import FrozenClock
-from engine.platform import Platform
+from engine.bpm import definitions
+from engine.core.clock import FrozenClock
+from engine.ops.platform import Platform
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

@@ -13,13 +13,14 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import api_tokens, messages, runtime
-from engine.bpmn_parser import GongjianParser
-from engine.expression_helpers import HELPERS
-from engine.identity import Actor
-from engine.models import HumanTask, ProcessInstance
-from engine.sandbox import make_script_engine
-from engine.state import dump_state, load_state
+from engine.bpm import messages, runtime
+from engine.ops import tokens
+from engine.bpm.parser import GongjianParser
+from engine.bpm.expression_helpers import HELPERS
+from engine.core.identity import Actor
+from engine.core.models import HumanTask, ProcessInstance
+from engine.bpm.sandbox import make_script_engine
+from engine.bpm.state import dump_state, load_state
 
 from common import HERE, ROOT, deploy, sqlite_platform, tempdir
 
@@ -100,7 +101,7 @@ def api_completion(rounds: int) -> float:
         platform = sqlite_platform(tmp)
         deploy(platform, FIVE)
         with platform.uow() as uow:
-            issued = api_tokens.create_token(uow, ADMIN, "bench", ["specialist"])
+            issued = tokens.create_token(uow, ADMIN, "bench", ["specialist"])
         ids = []
         for _ in range(rounds):
             with platform.uow() as uow:

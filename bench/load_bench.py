@@ -41,11 +41,13 @@ from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
-from engine import api_tokens, organisation, runtime
-from engine.audit import verify_audit
-from engine.identity import Actor
-from engine.models import AuditEvent, HumanTask, ProcessInstance
-from engine.platform import Platform
+from engine.core import organisation
+from engine.bpm import runtime
+from engine.ops import tokens
+from engine.core.audit import verify_audit
+from engine.core.identity import Actor
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
+from engine.ops.platform import Platform
 
 import pg_bench
 from common import HERE, ROOT, deploy, tempdir
@@ -90,9 +92,9 @@ def prepare(url: str, users: int, instances: int) -> list[User]:
         uow.commit()
     for n in range(users):
         with platform.uow() as uow:
-            issued = api_tokens.create_token(uow, ADMIN, f"load-{n:02}", ["specialist"])
+            issued = tokens.create_token(uow, ADMIN, f"load-{n:02}", ["specialist"])
         created.append(User(f"load{n:02}", issued.secret,
-                            api_tokens.username_of(issued.token.name)))
+                            tokens.username_of(issued.token.name)))
     for _ in range(instances):
         with platform.uow() as uow:
             runtime.start_instance(uow, PROCESS, STARTER)

@@ -15,13 +15,13 @@ import uuid
 
 from sqlalchemy import create_engine, func, select, text
 
-from engine import runtime
-from engine.audit import verify_audit
-from engine.clock import FrozenClock
-from engine.errors import ConflictError
-from engine.identity import Actor
-from engine.models import AuditEvent, HumanTask, ProcessInstance
-from engine.platform import Platform
+from engine.bpm import runtime
+from engine.core.audit import verify_audit
+from engine.core.clock import FrozenClock
+from engine.core.errors import ConflictError
+from engine.core.identity import Actor
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
+from engine.ops.platform import Platform
 
 from common import HERE, T0, deploy
 

@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select
 
-from engine import runtime
-from engine.clock import FrozenClock
-from engine.identity import Actor
-from engine.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
-from engine.timers import fire_due_timers
+from engine.bpm import runtime
+from engine.core.clock import FrozenClock
+from engine.core.identity import Actor
+from engine.core.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
+from engine.bpm.timers import fire_due_timers
 
 from common import HERE, T0, deploy, fresh_ids, median_ms, sqlite_platform, tempdir
 
@@ -140,7 +140,7 @@ def timer_pass(rounds: int, small: int = 100, big: int = 10_000, due: int = 10) 
 
 
 def _uow(platform, clock):
-    from engine.uow import UnitOfWork
+    from engine.core.uow import UnitOfWork
     return UnitOfWork(platform.session_factory, clock)
 
 

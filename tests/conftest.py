@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from engine.clock import FrozenClock
-from engine.db import upgrade_database
-from engine.models import Base
-from engine.platform import Platform
+from engine.core.clock import FrozenClock
+from engine.core.db import upgrade_database
+from engine.core.models import Base
+from engine.ops.platform import Platform
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -71,7 +71,7 @@ def platform(database_url, clock):
 
 def add_accounts(platform, now, units, users, password):
     """Create org units [(code, name, kind)] and users {name: (display, unit, roles)}."""
-    from engine import organisation
+    from engine.core import organisation
 
     with platform.uow() as uow:
         for code, name, kind in units:

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from engine.config import DEFAULT_INSTANCE_DIR, Settings
-from engine.platform import Platform
+from engine.core.config import DEFAULT_INSTANCE_DIR, Settings
+from engine.ops.platform import Platform
 
 from . import converters
 
@@ -79,7 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"])
 
     from . import (
-        accountability, api, auth, board, db, designer, errors, filters, i18n, notifications,
+        api, audit_trails, auth, battle_map, db, designer, errors, filters, i18n, notifications,
         processes, supervision, tasks,
     )
     from . import security
@@ -95,8 +95,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(supervision.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(designer.bp)
-    app.register_blueprint(board.bp)
-    app.register_blueprint(accountability.bp)
+    app.register_blueprint(battle_map.bp)
+    app.register_blueprint(audit_trails.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")

@@ -10,8 +10,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine import organisation
-from engine.errors import NotFoundError
+from engine.core import organisation
+from engine.core.errors import NotFoundError
 
 from .db import get_platform
 

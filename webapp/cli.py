@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from werkzeug.serving import make_server
 
-from engine import cli as engine_cli
-from engine import worker
-from engine.platform import Platform
+from engine.ops import cli as engine_cli
+from engine.ops import worker
+from engine.ops.platform import Platform
 
 from . import create_app
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g
 
-from engine.platform import Platform
-from engine.uow import UnitOfWork
+from engine.ops.platform import Platform
+from engine.core.uow import UnitOfWork
 
 
 def get_platform() -> Platform:

@@ -16,11 +16,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine import definition_admin as admin
-from engine import dry_run, instance_migration
-from engine.errors import DefinitionError, GongjianError, InvalidStateError
-from engine.forms import text_problem
-from engine.models import ProcessInstance
+from engine.bpm import definition_admin as admin
+from engine.bpm import instance_migration
+from engine.ops import dry_run
+from engine.core.errors import DefinitionError, GongjianError, InvalidStateError
+from engine.bpm.forms import text_problem
+from engine.core.models import ProcessInstance
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow

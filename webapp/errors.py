@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from engine.errors import (
+from engine.core.errors import (
     ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
     WorkflowExecutionError,
 )

@@ -9,8 +9,8 @@ from flask import Flask, g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import sla
-from engine.calendar_admin import load_calendar
+from engine.bpm import sla
+from engine.core.calendar_admin import load_calendar
 
 from .db import get_platform, get_uow
 

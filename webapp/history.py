@@ -9,9 +9,9 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from engine import runtime
-from engine.organisation import UserAccount
-from engine.uow import UnitOfWork
+from engine.bpm import runtime
+from engine.core.organisation import UserAccount
+from engine.core.uow import UnitOfWork
 
 ACTIONS = {
     "instance_started": _l("发起流程"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 
-from engine.forms import MAX_TEXT, text_problem
+from engine.bpm.forms import MAX_TEXT, text_problem
 
 MAX_FORM_TEXT = MAX_TEXT
 REPLACEMENT = "\ufffd"

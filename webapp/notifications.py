@@ -6,7 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import notifications
+from engine.core import notifications
 
 from .auth import login_required
 from .db import get_uow, write_uow

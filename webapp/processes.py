@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import inbox, start_forms
-from engine.errors import TaskDataError
-from engine.models import ProcessInstance
+from engine.bpm import inbox, start_forms
+from engine.core.errors import TaskDataError
+from engine.core.models import ProcessInstance
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow

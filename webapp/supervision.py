@@ -1,5 +1,5 @@
 """督办台: the overdue board, the issue ledger (with its Excel export), the 13710 desk and the
-county-head view, and the board's actions — each a call to an engine service in engine/boards.py.
+county-head view, and the board's actions — each a call to an engine service in engine/supervision_desk.py.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from flask import Blueprint, flash, g, redirect, render_template, request, send_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import boards, inbox
-from engine.calendar_admin import load_calendar
-from engine.errors import TaskDataError
-from engine.issue_ledger import refresh_projections, scope_of
-from engine.spreadsheets import append_rows, workbook_bytes
+from engine.bpm import inbox
+from engine.county import supervision_desk
+from engine.core.calendar_admin import load_calendar
+from engine.core.errors import TaskDataError
+from engine.county.issue_ledger import refresh_projections, scope_of
+from engine.core.spreadsheets import append_rows, workbook_bytes
 
 from .auth import login_required
 from .db import discard_uow, get_platform, get_uow, write_uow
@@ -60,9 +61,9 @@ def _int(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _filters() -> boards.BoardFilters:
+def _filters() -> supervision_desk.BoardFilters:
     listed = request.args.get("listed")
-    return boards.BoardFilters(
+    return supervision_desk.BoardFilters(
         sub_command=request.args.get("sub_command") or None,
         township=request.args.get("township") or None,
         process=request.args.get("process") or None, rung=_int("rung"),
@@ -72,7 +73,7 @@ def _filters() -> boards.BoardFilters:
 
 def _choices(uow) -> dict:
     """Options of the filter selects: fields, townships, units, processes."""
-    from engine.organisation import units
+    from engine.core.organisation import units
 
     return {"sub_commands": [(u.code, u.name) for u in units(uow.session, "sub_command")],
             "townships": [(u.code, u.name) for u in units(uow.session, "township")],
@@ -80,14 +81,14 @@ def _choices(uow) -> dict:
 
 
 def _labels(uow) -> dict:
-    return {"names": boards.unit_names(uow.session), "RUNG_LABELS": RUNG_LABELS,
+    return {"names": supervision_desk.unit_names(uow.session), "RUNG_LABELS": RUNG_LABELS,
             "STEP_LABELS": STEP_LABELS, "scope": scope_of(g.actor)}
 
 
 def render_board(status: int = 200):
     """The board page (also shown again, with the error, when an action was refused)."""
     uow = _refreshed_uow()
-    board = boards.overdue_board(uow, g.actor, _filters())
+    board = supervision_desk.overdue_board(uow, g.actor, _filters())
     return render_template("supervision/board.html", board=board, **_choices(uow),
                            **_labels(uow)), status
 
@@ -110,7 +111,7 @@ def _back():
 @login_required
 def remind(kind: str, ref: str):
     """催办 a board line."""
-    boards.remind_item(write_uow(), g.actor, "issue" if kind == "issue" else "task", ref,
+    supervision_desk.remind_item(write_uow(), g.actor, "issue" if kind == "issue" else "task", ref,
                        request.form.get("message"))
     flash(_("已催办，办理人已收到提醒。"), "success")
     return _back()
@@ -131,7 +132,7 @@ def _act(action, message: str, *args):
 @login_required
 def escalate(instance_id: int):
     """提级: one rung up the ladder, with a reason."""
-    return _act(boards.escalate_issue, _("已提级，新的责任主体已收到交办。"), instance_id,
+    return _act(supervision_desk.escalate_issue, _("已提级，新的责任主体已收到交办。"), instance_id,
                 request.form.get("reason", ""))
 
 
@@ -144,7 +145,7 @@ def list_issue(instance_id: int):
         due = date.fromisoformat(raw) if raw else None
     except ValueError:
         due = None
-    return _act(boards.list_issue, _("已挂牌督办。"), instance_id, request.form.get("reason", ""),
+    return _act(supervision_desk.list_issue, _("已挂牌督办。"), instance_id, request.form.get("reason", ""),
                 due)
 
 
@@ -152,7 +153,7 @@ def list_issue(instance_id: int):
 @login_required
 def lift(instance_id: int):
     """摘牌: lift listed supervision."""
-    return _act(boards.lift_listing, _("已摘牌。"), instance_id, request.form.get("reason", ""))
+    return _act(supervision_desk.lift_listing, _("已摘牌。"), instance_id, request.form.get("reason", ""))
 
 
 # ---------------------------------------------------------------- the ledger
@@ -178,9 +179,9 @@ def ledger_cells(row, names: dict, reminders: dict) -> list[str]:
 
 
 def _ledger_table(uow):
-    rows = boards.ledger(uow, g.actor, _filters())
-    names = boards.unit_names(uow.session)
-    reminders = boards.reminder_counts(uow, rows)
+    rows = supervision_desk.ledger(uow, g.actor, _filters())
+    names = supervision_desk.unit_names(uow.session)
+    reminders = supervision_desk.reminder_counts(uow, rows)
     return rows, [(row, ledger_cells(row, names, reminders)) for row in rows]
 
 
@@ -193,8 +194,8 @@ def ledger():
     calendar = load_calendar(uow.session)
     return render_template(
         "supervision/ledger.html", table=table, columns=LEDGER_COLUMNS,
-        by_unit=boards.clearance(rows, calendar, lambda r: r.responsible_unit),
-        by_field=boards.clearance(rows, calendar, lambda r: r.sub_command),
+        by_unit=supervision_desk.clearance(rows, calendar, lambda r: r.responsible_unit),
+        by_field=supervision_desk.clearance(rows, calendar, lambda r: r.sub_command),
         steps=[s for s in STEP_LABELS if s not in ("open", "claimed")], **_choices(uow),
         **_labels(uow))
 
@@ -222,7 +223,7 @@ def ledger_xlsx():
 def issue(instance_id: int):
     """One issue: its rung, steps, reminders, escalations, listings and history."""
     uow = _refreshed_uow()
-    detail = boards.issue_detail(uow, g.actor, instance_id)
+    detail = supervision_desk.issue_detail(uow, g.actor, instance_id)
     return render_template("supervision/issue.html", d=detail, history=timeline(uow, instance_id),
                            ACTION_LABELS=ACTION_LABELS, **_labels(uow))
 
@@ -235,7 +236,7 @@ def desk_13710():
     """13710 督办: each instruction's clocks, the next to run out, ratings once closed."""
     uow = _refreshed_uow()
     return render_template("supervision/desk_13710.html",
-                           items=boards.instruction_desk(uow, g.actor), CLOCK_LABELS=CLOCK_LABELS,
+                           items=supervision_desk.instruction_desk(uow, g.actor), CLOCK_LABELS=CLOCK_LABELS,
                            STEP_13710=STEP_13710, RATING_LABELS=RATING_LABELS, **_labels(uow))
 
 
@@ -245,4 +246,4 @@ def county_head():
     """县长层级: issues that reached the county head, and how they got there."""
     uow = _refreshed_uow()
     return render_template("supervision/county_head.html",
-                           details=boards.county_head_issues(uow, g.actor), **_labels(uow))
+                           details=supervision_desk.county_head_issues(uow, g.actor), **_labels(uow))

@@ -8,11 +8,12 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import inbox, runtime, supervision, task_actions
-from engine.clock import as_utc
-from engine.errors import ConflictError, TaskDataError
-from engine.organisation import UserAccount
-from engine.sla import SLA_STATES
+from engine.bpm import inbox, runtime, task_actions
+from engine.county import supervision
+from engine.core.clock import as_utc
+from engine.core.errors import ConflictError, TaskDataError
+from engine.core.organisation import UserAccount
+from engine.bpm.sla import SLA_STATES
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow

@@ -2,17 +2,17 @@
 
 from alembic import context
 
-from engine.db import make_engine
-import engine.organisation  # noqa: F401  (registers its tables on Base)
-import engine.calendar_admin  # noqa: F401
-import engine.notifications  # noqa: F401
-import engine.supervision  # noqa: F401
-import engine.projects  # noqa: F401
-import engine.issue_ledger  # noqa: F401
-import engine.plates  # noqa: F401  (also registers the project schedule tables)
-import engine.awards  # noqa: F401
-import engine.agendas  # noqa: F401
-from engine.models import Base
+from engine.core.db import make_engine
+import engine.core.organisation  # noqa: F401  (registers its tables on Base)
+import engine.core.calendar_admin  # noqa: F401
+import engine.core.notifications  # noqa: F401
+import engine.county.supervision  # noqa: F401
+import engine.county.projects  # noqa: F401
+import engine.county.issue_ledger  # noqa: F401
+import engine.county.plates  # noqa: F401  (also registers the project schedule tables)
+import engine.county.awards  # noqa: F401
+import engine.county.agendas  # noqa: F401
+from engine.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata

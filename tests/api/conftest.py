@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import api_tokens, definitions, runtime
-from engine.clock import FrozenClock
-from engine.identity import Actor
-from engine.platform import Platform
+from engine.bpm import definitions, runtime
+from engine.ops import tokens
+from engine.core.clock import FrozenClock
+from engine.core.identity import Actor
+from engine.ops.platform import Platform
 from webapp import create_app
 
 from ..conftest import FIXTURES, SHANGHAI, add_accounts
@@ -94,7 +95,7 @@ def make_token(platform, accounts):
     """Issue a token (as the administrator) and return its Authorization header."""
     def make(roles=("specialist",), unit="fgj", name=None) -> dict[str, str]:
         with platform.uow() as uow:
-            issued = api_tokens.create_token(uow, ADMIN, name or f"t-{'-'.join(roles)}-{unit}",
+            issued = tokens.create_token(uow, ADMIN, name or f"t-{'-'.join(roles)}-{unit}",
                                              list(roles), unit_code=unit)
         return {"Authorization": f"Bearer {issued.secret}"}
     return make

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import api_tokens
+from engine.ops import tokens
 
 from .conftest import PASSWORD
 
@@ -31,15 +31,15 @@ def test_an_unknown_or_malformed_token_is_401(client):
 def test_a_token_works_and_its_last_use_is_shown(client, platform, specialist):
     assert client.get("/api/v1/tasks", headers=specialist).status_code == 200
     with platform.uow() as uow:
-        token = api_tokens.list_tokens(uow, api_tokens.Actor.of("a", "admin"))[0]
+        token = tokens.list_tokens(uow, tokens.Actor.of("a", "admin"))[0]
     assert token.last_used_at is not None
 
 
 def test_tokens_are_stored_hashed(platform, specialist):
     secret = specialist["Authorization"].split()[1]
     with platform.uow() as uow:
-        row = uow.session.query(api_tokens.ApiToken).one()
-        assert secret not in (row.token_hash, row.hint) and row.token_hash == api_tokens.hash_token(secret)
+        row = uow.session.query(tokens.ApiToken).one()
+        assert secret not in (row.token_hash, row.hint) and row.token_hash == tokens.hash_token(secret)
 
 
 def test_an_unknown_path_or_method_under_api_is_a_problem_not_a_page(client, specialist):
@@ -128,7 +128,7 @@ def test_a_duplicate_token_name_is_a_conflict(client, admin):
 
 def test_a_revoked_token_stops_working_at_once(client, admin, specialist, platform):
     with platform.uow() as uow:
-        token_id = next(t.id for t in api_tokens.list_tokens(uow, api_tokens.Actor.of("a", "admin"))
+        token_id = next(t.id for t in tokens.list_tokens(uow, tokens.Actor.of("a", "admin"))
                         if "specialist" in t.roles)
     revoked = client.delete(f"/api/v1/admin/tokens/{token_id}", headers=admin)
     assert revoked.status_code == 200 and revoked.get_json()["active"] is False

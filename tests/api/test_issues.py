@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import projects
+from engine.county import projects
 
 from .conftest import ISSUE
 from .test_auth import assert_problem

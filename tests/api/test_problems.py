@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import runtime
+from engine.bpm import runtime
 from webapp import create_app
 
 from .test_auth import assert_problem

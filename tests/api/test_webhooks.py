@@ -11,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from engine import supervision, webhooks
-from engine.webhooks import deliver_due_webhooks
+from engine.county import supervision
+from engine.ops import webhooks
+from engine.ops.webhooks import deliver_due_webhooks
 
 from .conftest import ADMIN, ISSUE
 from .test_auth import assert_problem

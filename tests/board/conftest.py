@@ -6,8 +6,10 @@ import inspect
 
 import pytest
 
-from engine import organisation, plates, runtime, timers
-from engine.projects import add_project
+from engine.core import organisation
+from engine.bpm import runtime, timers
+from engine.county import plates
+from engine.county.projects import add_project
 
 from ..processes.helpers import deploy_all
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import awards, organisation, runtime
-from engine.errors import TaskDataError
-from engine.identity import Actor
-from engine.models import AuditEvent, HumanTask
-from engine.projects import add_project
+from engine.core import organisation
+from engine.bpm import runtime
+from engine.county import awards
+from engine.core.errors import TaskDataError
+from engine.core.identity import Actor
+from engine.core.models import AuditEvent, HumanTask
+from engine.county.projects import add_project
 
 from ..processes.helpers import OFFICE, sub_commander
 

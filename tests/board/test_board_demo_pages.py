@@ -7,7 +7,7 @@ from io import BytesIO
 
 from openpyxl import load_workbook
 
-from engine.demo import DEMO_PASSWORD, load_demo
+from engine.ops.demo import DEMO_PASSWORD, load_demo
 from webapp import create_app
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.demo import DEMO_PASSWORD, load_demo
+from engine.ops.demo import DEMO_PASSWORD, load_demo
 from webapp import create_app
 
 

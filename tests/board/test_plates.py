@@ -7,13 +7,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import plates, runtime
-from engine.identity import Actor
-from engine.models import HumanTask
-from engine.projects import record_progress, set_schedule
-from engine.supervision import remind_subject
-from engine.timers import fire_due_timers
-from engine.workcalendar import SHANGHAI
+from engine.bpm import runtime
+from engine.county import plates
+from engine.core.identity import Actor
+from engine.core.models import HumanTask
+from engine.county.projects import record_progress, set_schedule
+from engine.county.supervision import remind_subject
+from engine.bpm.timers import fire_due_timers
+from engine.core.workcalendar import SHANGHAI
 
 OFFICE = Actor.of("office1", "office")
 
@@ -64,7 +65,7 @@ def _remind(platform, code, times):
 def _next_first_working_day(platform, clock):
     """Move the clock to the monthly timer and let the worker fire it."""
     with platform.uow() as uow:
-        from engine.models import TimerJob
+        from engine.core.models import TimerJob
         due = uow.session.execute(select(TimerJob.due_at)).scalars().all()
     clock.set(min(due))
     fire_due_timers(platform.uow)
@@ -131,7 +132,7 @@ def test_progress_report_task_records_the_month(county):
                                                    "milestone_done": True,
                                                    "progress_text": "主体施工"})
     with platform.uow() as uow:
-        from engine.projects import ProgressReport
+        from engine.county.projects import ProgressReport
         row = uow.session.get(ProgressReport, ("P-1", "2026-11"))
         assert (row.actual_investment, row.milestone_done, row.reported_by) == (
             80, True, "unit_materials")

@@ -9,14 +9,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import agendas, assessment, dispatch
-from engine.awards import QuarterAward
-from engine.errors import NotFoundError, PermissionDeniedError
-from engine.issue_ledger import IssueLedgerRow
-from engine.models import AuditEvent
-from engine.plates import evaluate_plates
-from engine.projects import record_progress, set_schedule
-from engine.workcalendar import SHANGHAI
+from engine.county import agendas, assessment, dispatch
+from engine.county.awards import QuarterAward
+from engine.core.errors import NotFoundError, PermissionDeniedError
+from engine.county.issue_ledger import IssueLedgerRow
+from engine.core.models import AuditEvent
+from engine.county.plates import evaluate_plates
+from engine.county.projects import record_progress, set_schedule
+from engine.core.workcalendar import SHANGHAI
 
 from ..processes.helpers import OFFICE, sub_commander
 

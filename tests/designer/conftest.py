@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions
+from engine.bpm import definitions
 
 from ..conftest import FIXTURES
 

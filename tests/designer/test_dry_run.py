@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine.dry_run import SimulatedStep, dry_run
-from engine.models import AuditEvent, ProcessInstance
+from engine.ops.dry_run import SimulatedStep, dry_run
+from engine.core.models import AuditEvent, ProcessInstance
 
 from .conftest import deploy_as
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from engine import definitions
-from engine.errors import DefinitionError
-from engine.lint import ERROR, WARNING, LintContext, group_problem, lint
+from engine.bpm import definitions
+from engine.core.errors import DefinitionError
+from engine.bpm.lint import ERROR, WARNING, LintContext, group_problem, lint
 
 from .conftest import DESIGNER, read
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import runtime
-from engine.identity import Actor
-from engine.instance_migration import migrate_instances, preview_migration
-from engine.models import AuditEvent, ProcessInstance
+from engine.bpm import runtime
+from engine.core.identity import Actor
+from engine.bpm.instance_migration import migrate_instances, preview_migration
+from engine.core.models import AuditEvent, ProcessInstance
 
 from .conftest import deploy_as
 

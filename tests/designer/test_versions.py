@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import definition_admin as admin
-from engine import organisation, runtime
-from engine.errors import InvalidStateError
-from engine.identity import Actor
-from engine.models import AuditEvent, ProcessInstance
+from engine.bpm import definition_admin as admin
+from engine.core import organisation
+from engine.bpm import runtime
+from engine.core.errors import InvalidStateError
+from engine.core.identity import Actor
+from engine.core.models import AuditEvent, ProcessInstance
 
 from .conftest import deploy_as, read
 

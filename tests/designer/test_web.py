@@ -6,8 +6,9 @@ import io
 
 import pytest
 
-from engine import organisation, runtime
-from engine.identity import Actor
+from engine.core import organisation
+from engine.bpm import runtime
+from engine.core.identity import Actor
 
 from ..webapp.conftest import PASSWORD, AuthActions, csrf_token_of
 from ..webapp.conftest import accounts, app, auth, client  # noqa: F401

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.demo import DEMO_PASSWORD, load_demo
+from engine.ops.demo import DEMO_PASSWORD, load_demo
 from webapp import create_app
 
 from .browser import OUTPUT, chromium, log_in, needs_chromium, serve

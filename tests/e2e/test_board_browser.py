@@ -56,7 +56,7 @@ def test_the_board_shows_every_rung_and_escalates_with_a_reason(desk, live_url, 
     page.wait_for_url(f"{live_url}/supervision/")
     assert page.locator(".flash.success").is_visible()
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(OUTPUT / "board.png"), full_page=True)
+    page.screenshot(path=str(OUTPUT / "battle_map.png"), full_page=True)
     page.goto(f"{live_url}/supervision/issues/{ids['Q-2']}")
     assert "涉及两个乡镇" in page.locator("body").inner_text()
     page.goto(f"{live_url}/supervision/ledger")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import runtime
-from engine.identity import Actor
+from engine.bpm import runtime
+from engine.core.identity import Actor
 
 from ..webapp.conftest import PASSWORD
 

@@ -16,9 +16,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import timers
-from engine.demo import DEMO_PASSWORD, load_demo
-from engine.models import HumanTask, ProcessInstance
+from engine.bpm import timers
+from engine.ops.demo import DEMO_PASSWORD, load_demo
+from engine.core.models import HumanTask, ProcessInstance
 
 from .browser import OUTPUT, log_in, needs_chromium, open_page
 from .test_browser import live_url  # noqa: F401
@@ -135,7 +135,7 @@ def test_a_newcomer_works_a_commitment_item_and_an_issue_through_to_the_end(
     # 4. The fulfilment date comes; the timer worker moves the item on.
     clock.advance(timedelta(days=15))
     timers.fire_due_timers(demo.uow)
-    page.goto(f"{base}/tasks/group")
+    login(page, base, "approver_sthj")  # the session ended with the fortnight that passed
     claim_from_group(page, base, PERMIT, "核验承诺履行")
     page.select_option("#fulfilled", "yes")
     page.fill("#verify_note", "现场核验，承诺事项均已落实")

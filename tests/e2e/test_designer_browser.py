@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import organisation
+from engine.core import organisation
 
 from ..conftest import FIXTURES
 from ..webapp.conftest import PASSWORD, deploy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.expression_helpers import use_calendar
-from engine.workcalendar import WorkingCalendar
+from engine.bpm.expression_helpers import use_calendar
+from engine.core.workcalendar import WorkingCalendar
 
 
 @pytest.fixture(autouse=True)

@@ -8,12 +8,13 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine import accountability, organisation, projects
-from engine.accountability import TrailFilters
-from engine.awards import record_nomination
-from engine.errors import NotFoundError
-from engine.identity import Actor
-from engine.models import AuditEvent
+from engine.core import organisation
+from engine.county import audit_trails, projects
+from engine.county.audit_trails import TrailFilters
+from engine.county.awards import record_nomination
+from engine.core.errors import NotFoundError
+from engine.core.identity import Actor
+from engine.core.models import AuditEvent
 
 from ..conftest import SHANGHAI
 from ..processes.helpers import (
@@ -77,7 +78,7 @@ def county(platform, clock):
 
 def trail_of(platform, code, filters=TrailFilters(), actor=READER, **kw):
     with platform.uow() as uow:
-        return accountability.project_trail(uow, actor, code, filters, **kw)
+        return audit_trails.project_trail(uow, actor, code, filters, **kw)
 
 
 def test_a_project_trail_holds_its_instances_and_its_own_events_and_nothing_of_another(
@@ -167,7 +168,7 @@ def test_awards_and_meeting_decisions_naming_the_project_are_in_its_trail(platfo
     assert [e.action for e in trail.events if e.kind == "awards"] == ["award_nominated"]
     assert [e.why for e in trail_of(platform, "P-2").events if e.kind == "meeting"] == ["x"]
     with platform.uow() as uow:
-        issue = accountability.instance_trail(uow, READER, county["issue1"])
+        issue = audit_trails.instance_trail(uow, READER, county["issue1"])
     assert [e.why for e in issue.events if e.kind == "meeting"] == ["由分指挥部协调"]
     assert trail_of(platform, "P-1", TrailFilters(kind="meeting")).total == 2
 
@@ -182,15 +183,15 @@ def test_only_readers_and_the_field_s_sub_commander_read_a_trail(platform, count
         trail_of(platform, "NO-SUCH")
     with platform.uow() as uow:
         with pytest.raises(NotFoundError):
-            accountability.instance_trail(uow, sub_commander("sc_infra"), county["permit1"])
+            audit_trails.instance_trail(uow, sub_commander("sc_infra"), county["permit1"])
         with pytest.raises(NotFoundError):
-            accountability.instance_trail(uow, sub_commander("sc_industry"), county["order"])
-        assert accountability.instance_trail(uow, sub_commander("sc_industry"),
+            audit_trails.instance_trail(uow, sub_commander("sc_industry"), county["order"])
+        assert audit_trails.instance_trail(uow, sub_commander("sc_industry"),
                                              county["issue1"]).events
-        assert accountability.instance_trail(uow, Actor.of("a", "admin"), county["order"]).events
-    assert accountability.may_read_trails(READER)
-    assert accountability.may_read_trails(sub_commander("sc_infra"))
-    assert not accountability.may_read_trails(SPECIALIST)
+        assert audit_trails.instance_trail(uow, Actor.of("a", "admin"), county["order"]).events
+    assert audit_trails.may_read_trails(READER)
+    assert audit_trails.may_read_trails(sub_commander("sc_infra"))
+    assert not audit_trails.may_read_trails(SPECIALIST)
 
 
 def test_a_code_named_only_by_an_instance_has_a_trail_titled_by_its_start_data(
@@ -266,7 +267,7 @@ def test_the_clock_s_county_day_decides_the_date_filter(platform, county, clock)
 
 def test_the_ledger_s_word_joins_an_issue_to_a_project_and_a_longer_code_is_another_project(
         platform, county):
-    from engine.issue_ledger import IssueLedgerRow
+    from engine.county.issue_ledger import IssueLedgerRow
 
     p10 = start(platform, "issue_lifecycle", {
         "title": "P-10的问题", "project_code": "P-10", "scope": "unit", "severity": "normal",
@@ -280,4 +281,4 @@ def test_the_ledger_s_word_joins_an_issue_to_a_project_and_a_longer_code_is_anot
     assert county["issue2"] in {i.id for i in trail.instances}
     assert county["issue2"] in {e.instance_id for e in trail.events}
     with platform.uow() as uow:
-        assert accountability.instance_project(uow.session, county["issue2"]) == "P-1"
+        assert audit_trails.instance_project(uow.session, county["issue2"]) == "P-1"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from engine import cli, definitions, runtime
-from engine.audit import verify_audit
-from engine.identity import Actor
+from engine.bpm import definitions, runtime
+from engine.ops import cli
+from engine.core.audit import verify_audit
+from engine.core.identity import Actor
 
 from ..conftest import FIXTURES
 

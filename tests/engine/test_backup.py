@@ -7,10 +7,11 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from engine import backup, cli, definitions, runtime
-from engine.audit import verify_audit
-from engine.identity import Actor
-from engine.platform import Platform
+from engine.bpm import definitions, runtime
+from engine.ops import backup, cli
+from engine.core.audit import verify_audit
+from engine.core.identity import Actor
+from engine.ops.platform import Platform
 
 from ..conftest import FIXTURES
 

@@ -7,17 +7,17 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import boards
-from engine.audit import history
-from engine.errors import InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError
-from engine.issue_ledger import (
+from engine.county import supervision_desk
+from engine.core.audit import history
+from engine.core.errors import InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError
+from engine.county.issue_ledger import (
     InstructionDeskRow, IssueLedgerRow, IssueView, project_supervision, view_of, refresh_projections, scope_of,
     stale_instances,
 )
-from engine.models import ProcessInstance
-from engine.notifications import Notification
-from engine.runtime import restore
-from engine.workcalendar import WorkingCalendar
+from engine.core.models import ProcessInstance
+from engine.core.notifications import Notification
+from engine.bpm.runtime import restore
+from engine.core.workcalendar import WorkingCalendar
 
 from ..conftest import SHANGHAI
 from ..processes.helpers import (
@@ -50,7 +50,7 @@ def refresh(platform):
 def board(platform, actor, **filters):
     refresh(platform)
     with platform.uow() as uow:
-        return boards.overdue_board(uow, actor, boards.BoardFilters(**filters), CALENDAR)
+        return supervision_desk.overdue_board(uow, actor, supervision_desk.BoardFilters(**filters), CALENDAR)
 
 
 def row_of(platform, instance_id) -> IssueView:
@@ -133,30 +133,30 @@ def test_remind_escalate_list_and_lift_are_audited_and_notified(desk, clock):
     issue = register(desk, "I-2")
     with desk.uow() as uow:
         with pytest.raises(TaskDataError):
-            boards.escalate_issue(uow, SUPERVISOR, issue, "  ")
+            supervision_desk.escalate_issue(uow, SUPERVISOR, issue, "  ")
     with desk.uow() as uow:
         with pytest.raises(NotFoundError):
-            boards.escalate_issue(uow, RURAL, issue, "不归我管")
+            supervision_desk.escalate_issue(uow, RURAL, issue, "不归我管")
     with desk.uow() as uow:
         with pytest.raises(PermissionDeniedError):
-            boards.list_issue(uow, CULTURE, issue, "分指挥长不挂牌")
+            supervision_desk.list_issue(uow, CULTURE, issue, "分指挥长不挂牌")
     with desk.uow() as uow:
-        boards.remind_item(uow, SUPERVISOR, "issue", str(issue), "请加快")
+        supervision_desk.remind_item(uow, SUPERVISOR, "issue", str(issue), "请加快")
     with desk.uow() as uow:
-        period = boards.list_issue(uow, SUPERVISOR, issue, "群众反映强烈")
+        period = supervision_desk.list_issue(uow, SUPERVISOR, issue, "群众反映强烈")
     row = row_of(desk, issue)
     assert row.listed and row.listed_due_at == period.due_at == datetime(
         2026, 12, 8, 23, 59, 59, tzinfo=SHANGHAI)
     assert [i.ref for i in board(desk, SUPERVISOR).listed] == [str(issue)]
     with desk.uow() as uow:
         with pytest.raises(InvalidStateError):
-            boards.list_issue(uow, SUPERVISOR, issue, "再挂一次")
+            supervision_desk.list_issue(uow, SUPERVISOR, issue, "再挂一次")
     with desk.uow() as uow:
-        assert boards.escalate_issue(uow, SUPERVISOR, issue, "跨乡镇协调") == 3
+        assert supervision_desk.escalate_issue(uow, SUPERVISOR, issue, "跨乡镇协调") == 3
     row = row_of(desk, issue)
     assert row.rung == 3 and row.handler == "sub_commander@sc_culture" and row.listed
     with desk.uow() as uow:
-        boards.lift_listing(uow, SUPERVISOR, issue, "已明确分指挥部牵头")
+        supervision_desk.lift_listing(uow, SUPERVISOR, issue, "已明确分指挥部牵头")
     assert not row_of(desk, issue).listed
     assert board(desk, SUPERVISOR).listed == []
     with desk.uow() as uow:
@@ -172,13 +172,13 @@ def test_remind_escalate_list_and_lift_are_audited_and_notified(desk, clock):
 def test_the_county_head_sees_what_reached_the_top_with_its_history(desk):
     issue = register(desk, "I-3", scope="cross")
     with desk.uow() as uow:
-        boards.escalate_issue(uow, SUPERVISOR, issue, "需县长协调省电力公司")
+        supervision_desk.escalate_issue(uow, SUPERVISOR, issue, "需县长协调省电力公司")
     with desk.uow() as uow:
         with pytest.raises(InvalidStateError):
-            boards.escalate_issue(uow, SUPERVISOR, issue, "已到顶")
+            supervision_desk.escalate_issue(uow, SUPERVISOR, issue, "已到顶")
     register(desk, "I-4")
     with desk.uow() as uow:
-        (detail,) = boards.county_head_issues(uow, COUNTY_HEAD)
+        (detail,) = supervision_desk.county_head_issues(uow, COUNTY_HEAD)
     assert detail.row.instance_id == issue and detail.row.rung == 4
     assert [(e.from_rung, e.to_rung) for e in detail.escalations] == [("3", "4")]
     assert any(h.action == "issue_escalation_requested" for h in detail.history)
@@ -194,16 +194,16 @@ def test_ledger_clearance_rate_and_average_working_days(desk, clock):
     complete(desk, SUPERVISOR, "verify_issue", {"verify_decision": "cleared", "verify_opinion": "好"})
     refresh(desk)
     with desk.uow() as uow:
-        rows = boards.ledger(uow, SUPERVISOR)
+        rows = supervision_desk.ledger(uow, SUPERVISOR)
         assert len(rows) == 3
-        stats = {s.code: s for s in boards.clearance(rows, CALENDAR, lambda r: r.responsible_unit)}
+        stats = {s.code: s for s in supervision_desk.clearance(rows, CALENDAR, lambda r: r.responsible_unit)}
         assert (stats["t_magedang"].total, stats["t_magedang"].cleared) == (2, 1)
         assert stats["t_magedang"].rate == 0.5 and stats["t_magedang"].average_days == 5
         assert stats["t_pingcheng"].rate == 0 and stats["t_pingcheng"].average_days is None
-        assert [r.instance_id for r in boards.ledger(uow, TOWNSHIP)] == [second, first]
-        assert len(boards.ledger(uow, SUPERVISOR, boards.BoardFilters(step="cleared"))) == 1
+        assert [r.instance_id for r in supervision_desk.ledger(uow, TOWNSHIP)] == [second, first]
+        assert len(supervision_desk.ledger(uow, SUPERVISOR, supervision_desk.BoardFilters(step="cleared"))) == 1
         with pytest.raises(NotFoundError):
-            boards.issue_detail(uow, RURAL, first)
+            supervision_desk.issue_detail(uow, RURAL, first)
 
 
 def test_the_13710_desk_shows_clocks_next_deadline_and_rating(desk, clock):
@@ -212,22 +212,22 @@ def test_the_13710_desk_shows_clocks_next_deadline_and_rating(desk, clock):
         "complexity": "ordinary", "responsible_unit": "zj"}, business_key="13710-1", actor=SUPERVISOR)
     refresh(desk)
     with desk.uow() as uow:
-        (entry,) = boards.instruction_desk(uow, SUPERVISOR, CALENDAR)
+        (entry,) = supervision_desk.instruction_desk(uow, SUPERVISOR, CALENDAR)
     assert entry.next_clock.name == "assign" and entry.row.step == "registered"
     complete(desk, SUPERVISOR, "assign_instruction", {"assign_note": "按时限办理"})
     zj = unit_member("zj")
     complete(desk, zj, "report_progress", {"progress": "80%"})
     refresh(desk)
     with desk.uow() as uow:
-        (entry,) = boards.instruction_desk(uow, zj, CALENDAR)
-        assert boards.instruction_desk(uow, unit_member("wlj"), CALENDAR) == []
+        (entry,) = supervision_desk.instruction_desk(uow, zj, CALENDAR)
+        assert supervision_desk.instruction_desk(uow, unit_member("wlj"), CALENDAR) == []
     assert entry.next_clock.name == "result" and entry.clocks[1].done_at is not None
     complete(desk, zj, "report_result", {"result_kind": "result", "report": "已完工"})
     complete(desk, SUPERVISOR, "review_report", {"review_decision": "close", "rating": "good",
                                                  "review_opinion": "按期办结"})
     refresh(desk)
     with desk.uow() as uow:
-        (entry,) = boards.instruction_desk(uow, SUPERVISOR, CALENDAR)
+        (entry,) = supervision_desk.instruction_desk(uow, SUPERVISOR, CALENDAR)
         closed_at = uow.session.get(InstructionDeskRow, item.id).closed_at
     assert (entry.row.step, entry.row.rating, entry.next_clock) == ("closed", "good", None)
     assert closed_at is not None

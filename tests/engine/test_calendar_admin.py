@@ -6,13 +6,13 @@ from datetime import date, datetime
 
 import pytest
 
-from engine import expression_helpers
-from engine.audit import history, verify_audit
-from engine.calendar_admin import (
+from engine.bpm import expression_helpers
+from engine.core.audit import history, verify_audit
+from engine.core.calendar_admin import (
     list_overrides, load_calendar, mark_year_published, published_years, remove_override,
     set_override,
 )
-from engine.errors import NotFoundError, TaskDataError
+from engine.core.errors import NotFoundError, TaskDataError
 
 from ..conftest import SHANGHAI
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine import cli
+from engine.ops import cli
 
 from ..conftest import FIXTURES
 

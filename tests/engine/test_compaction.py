@@ -8,14 +8,14 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from engine import task_actions
-from engine.bpmn_parser import GongjianParser
-from engine.compaction import compact
-from engine.expression_helpers import HELPERS
-from engine.models import AuditEvent, ProcessInstance
-from engine.sandbox import make_script_engine
-from engine.state import dump_state, load_state
-from engine.supervision import escalation_history
+from engine.bpm import task_actions
+from engine.bpm.parser import GongjianParser
+from engine.bpm.compaction import compact
+from engine.bpm.expression_helpers import HELPERS
+from engine.core.models import AuditEvent, ProcessInstance
+from engine.bpm.sandbox import make_script_engine
+from engine.bpm.state import dump_state, load_state
+from engine.county.supervision import escalation_history
 
 from ..conftest import FIXTURES
 from ..processes.helpers import (

@@ -8,11 +8,11 @@ import pytest
 
 from sqlalchemy import func, select
 
-from engine import definitions, runtime
-from engine.audit import verify_audit
-from engine.errors import ConflictError
-from engine.identity import Actor
-from engine.models import AuditEvent, HumanTask, ProcessInstance
+from engine.bpm import definitions, runtime
+from engine.core.audit import verify_audit
+from engine.core.errors import ConflictError
+from engine.core.identity import Actor
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 
 from ..conftest import FIXTURES
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import definitions
-from engine.errors import DefinitionError
-from engine.models import AuditEvent, Deployment
+from engine.bpm import definitions
+from engine.core.errors import DefinitionError
+from engine.core.models import AuditEvent, Deployment
 
 from ..conftest import FIXTURES
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import runtime
-from engine.identity import Actor
-from engine.models import HumanTask, TaskCandidate
+from engine.bpm import runtime
+from engine.core.identity import Actor
+from engine.core.models import HumanTask, TaskCandidate
 
 from .test_runtime import deploy
 

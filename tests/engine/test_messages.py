@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import definitions, messages, runtime
-from engine.errors import ConflictError, NotFoundError, TaskDataError
-from engine.identity import Actor
+from engine.bpm import definitions, messages, runtime
+from engine.core.errors import ConflictError, NotFoundError, TaskDataError
+from engine.core.identity import Actor
 
 from ..conftest import FIXTURES
 

@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import runtime
-from engine.db import upgrade_database
-from engine.identity import Actor
-from engine.models import NO_DUE
-from engine.platform import Platform
+from engine.bpm import runtime
+from engine.core.db import upgrade_database
+from engine.core.identity import Actor
+from engine.core.models import NO_DUE
+from engine.ops.platform import Platform
 
 T = "2026-12-01 01:00:00.000000"
 TASKS = [  # id, assignee, state, due_at: offered, held, ended, and one with no due time

@@ -11,14 +11,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, runtime
-from engine.audit import verify_audit
-from engine.errors import (
+from engine.bpm import definitions, runtime
+from engine.core.audit import verify_audit
+from engine.core.errors import (
     ConflictError, NotFoundError, PermissionDeniedError, TaskDataError,
 )
-from engine.identity import Actor
-from engine.models import HumanTask, ProcessInstance, TimerJob
-from engine.timers import fire_due_timers
+from engine.core.identity import Actor
+from engine.core.models import HumanTask, ProcessInstance, TimerJob
+from engine.bpm.timers import fire_due_timers
 
 from ..conftest import FIXTURES
 

@@ -16,14 +16,14 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import DefinitionError, UnsafeExpressionError
-from engine.expression_scan import (
+from engine.core.errors import DefinitionError, UnsafeExpressionError
+from engine.bpm.expression_scan import (
     check_document,
     dmn_unary_test_as_python,
     due_date_as_python,
     find_expressions,
 )
-from engine.sandbox import (
+from engine.bpm.sandbox import (
     HelperRegistry,
     SafeEnvironment,
     check_expression,

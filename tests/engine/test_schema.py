@@ -9,12 +9,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import engine
-from engine.models import Base
+from engine.core.models import Base
 
 
 def test_the_migrated_database_matches_the_models(platform):
-    for module in pkgutil.iter_modules(engine.__path__):  # every module that declares tables
-        importlib.import_module(f"engine.{module.name}")
+    for module in pkgutil.walk_packages(engine.__path__, "engine."):  # every table declared
+        if not module.name.startswith("engine.migrations"):
+            importlib.import_module(module.name)
     with platform.db.engine.connect() as connection:
         drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert drift == []

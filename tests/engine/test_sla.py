@@ -6,16 +6,16 @@ from datetime import date, datetime
 
 import pytest
 
-from engine import definitions, runtime
-from engine.calendar_admin import load_calendar, mark_year_published, set_override
-from engine.clock import as_utc
-from engine.identity import Actor
-from engine.models import HumanTask
-from engine.sla import (
+from engine.bpm import definitions, runtime
+from engine.core.calendar_admin import load_calendar, mark_year_published, set_override
+from engine.core.clock import as_utc
+from engine.core.identity import Actor
+from engine.core.models import HumanTask
+from engine.bpm.sla import (
     DUE_SOON, ON_TIME, OVERDUE, SlaState, open_tasks_by_sla, recompute_provisional_deadlines,
     sla_state,
 )
-from engine.workcalendar import WorkingCalendar
+from engine.core.workcalendar import WorkingCalendar
 
 from ..conftest import FIXTURES, SHANGHAI
 

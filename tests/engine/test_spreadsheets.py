@@ -6,7 +6,7 @@ import io
 
 from openpyxl import Workbook, load_workbook
 
-from engine.spreadsheets import append_rows, workbook_bytes
+from engine.core.spreadsheets import append_rows, workbook_bytes
 
 HOSTILE = ['=HYPERLINK("http://evil.example","点我")', "=1+1", "=cmd|' /C calc'!A0"]
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, runtime
-from engine.audit import history, verify_audit
-from engine.errors import InvalidStateError, NotFoundError, TaskDataError
-from engine.identity import Actor
-from engine.models import HumanTask
-from engine.notifications import mark_read, notifications_for, unread_count
-from engine.supervision import (
+from engine.bpm import definitions, runtime
+from engine.core.audit import history, verify_audit
+from engine.core.errors import InvalidStateError, NotFoundError, TaskDataError
+from engine.core.identity import Actor
+from engine.core.models import HumanTask
+from engine.core.notifications import mark_read, notifications_for, unread_count
+from engine.county.supervision import (
     current_rung, escalate, escalation_history, remind_instance, remind_subject, remind_task,
     reminder_counts, reminders,
 )
-from engine.timers import fire_due_timers
+from engine.bpm.timers import fire_due_timers
 
 from ..conftest import FIXTURES
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from engine import definitions, organisation, runtime, task_actions
-from engine.audit import verify_audit
-from engine.errors import (
+from engine.core import organisation
+from engine.bpm import definitions, runtime, task_actions
+from engine.core.audit import verify_audit
+from engine.core.errors import (
     ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
 )
-from engine.identity import Actor
-from engine.models import HumanTask
-from engine.notifications import notifications_for
+from engine.core.identity import Actor
+from engine.core.models import HumanTask
+from engine.core.notifications import notifications_for
 
 from ..conftest import FIXTURES
 

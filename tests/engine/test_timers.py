@@ -13,11 +13,11 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from engine import definitions, runtime, timers
-from engine.audit import verify_audit
-from engine.identity import Actor
-from engine.models import AuditEvent, HumanTask, ProcessInstance, TimerJob
-from engine.timers import BACKOFF, MAX_ATTEMPTS, fire_due_timers
+from engine.bpm import definitions, runtime, timers
+from engine.core.audit import verify_audit
+from engine.core.identity import Actor
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance, TimerJob
+from engine.bpm.timers import BACKOFF, MAX_ATTEMPTS, fire_due_timers
 
 from ..conftest import FIXTURES
 
@@ -152,7 +152,7 @@ def test_a_worker_back_after_three_days_fires_each_missed_timer_once_in_due_orde
 
 
 def test_a_missed_timer_cycle_catches_up_one_firing_at_a_time(platform, clock):
-    from engine.supervision import escalation_history, reminder_counts
+    from engine.county.supervision import escalation_history, reminder_counts
 
     deploy(platform, FIXTURES / "supervision" / "escalation.bpmn")
     instance = start(platform, "escalation")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from engine.workcalendar import Deadline, WorkingCalendar, WorkingCalendarError
+from engine.core.workcalendar import Deadline, WorkingCalendar, WorkingCalendarError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

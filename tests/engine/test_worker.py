@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from engine import definitions, runtime, worker
-from engine.identity import Actor
+from engine.bpm import definitions, runtime
+from engine.ops import worker
+from engine.core.identity import Actor
 
 from ..conftest import FIXTURES
 

@@ -9,10 +9,10 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.camunda.parser import CamundaParser
 
-from engine import xmlsafe
-from engine.bpmn_checks import check_references
-from engine.errors import DefinitionError
-from engine.xmlsafe import (
+from engine.bpm import xmlsafe
+from engine.bpm.checks import check_references
+from engine.core.errors import DefinitionError
+from engine.bpm.xmlsafe import (
     BPMN_MODEL_NS,
     DMN13_MODEL_NS,
     MAX_ATTRIBUTE_LENGTH,

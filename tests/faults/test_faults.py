@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from engine import runtime
-from engine.models import AuditEvent, HumanTask, ProcessInstance
+from engine.bpm import runtime
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 
 from ..api.conftest import (  # noqa: F401  (fixtures)
     SPECIALIST, _deploy_files, _deployed_template, accounts, app, client, database_url,
@@ -26,10 +26,10 @@ DATA = {"title": "光伏电站", "amount": 1200, "start_date": "2027-03-01", "ke
 
 KILLED_BEFORE_COMMIT = textwrap.dedent("""
     import os, signal, sys
-    from engine import runtime
-    from engine.platform import Platform
-    from engine.uow import UnitOfWork
-    from engine.identity import Actor
+    from engine.bpm import runtime
+    from engine.ops.platform import Platform
+    from engine.core.uow import UnitOfWork
+    from engine.core.identity import Actor
 
     def die(self):
         os.kill(os.getpid(), signal.SIGKILL)   # every engine step has run; nothing committed
@@ -118,7 +118,7 @@ def test_a_write_that_fails_half_way_leaves_nothing_half_written(app, platform, 
     instance = start_approval(platform)
     task_id = _open_task(platform, instance.id)
     before = _snapshot(platform, instance.id)
-    from engine.uow import UnitOfWork
+    from engine.core.uow import UnitOfWork
     real_commit = UnitOfWork.commit
 
     def failing_commit(self):

@@ -22,10 +22,10 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from engine import runtime, timers
-from engine.audit import verify_audit
-from engine.models import AuditEvent, HumanTask, ProcessInstance, TimerJob
-from engine.timers import fire_due_timers
+from engine.bpm import runtime, timers
+from engine.core.audit import verify_audit
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance, TimerJob
+from engine.bpm.timers import fire_due_timers
 
 from ..conftest import FIXTURES
 from ..engine.test_timers import deploy, start, timer_fired_counts
@@ -39,10 +39,10 @@ KILL_AT = 7  # the timer (counted from 1) at which the killed worker dies
 WORKER = textwrap.dedent("""
     import json, os, signal, sys, time
     from datetime import datetime
-    from engine import timers
-    from engine.clock import FrozenClock
-    from engine.platform import Platform
-    from engine.uow import UnitOfWork
+    from engine.bpm import timers
+    from engine.core.clock import FrozenClock
+    from engine.ops.platform import Platform
+    from engine.core.uow import UnitOfWork
 
     url, now, point, k = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     count = {"steps": 0, "commits": 0}

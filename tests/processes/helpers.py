@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import definitions, messages, runtime
-from engine.identity import Actor
-from engine.timers import fire_due_timers
+from engine.bpm import definitions, messages, runtime
+from engine.core.identity import Actor
+from engine.bpm.timers import fire_due_timers
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN = ROOT / "bpmn"
@@ -99,7 +99,7 @@ def data_of(platform, instance_id):
     """The process data as the waiting tasks of an instance see it (merged)."""
     from SpiffWorkflow.util.task import TaskState
 
-    from engine.models import ProcessInstance
+    from engine.core.models import ProcessInstance
 
     with platform.uow() as uow:
         workflow = runtime.restore(uow.session, uow.session.get(ProcessInstance, instance_id))
@@ -113,7 +113,7 @@ def completed_elements(platform, instance_id) -> list[str]:
     """The BPMN ids of every element an instance (and its subprocesses) has completed."""
     from SpiffWorkflow.util.task import TaskState
 
-    from engine.models import ProcessInstance
+    from engine.core.models import ProcessInstance
 
     with platform.uow() as uow:
         workflow = runtime.restore(uow.session, uow.session.get(ProcessInstance, instance_id))
@@ -123,7 +123,7 @@ def completed_elements(platform, instance_id) -> list[str]:
 
 def escalations_of(platform, instance_id) -> list[tuple[str | None, str]]:
     """(from rung, to rung) of every escalation recorded for an instance."""
-    from engine.supervision import escalation_history
+    from engine.county.supervision import escalation_history
 
     with platform.uow() as uow:
         return [(e.from_rung, e.to_rung) for e in escalation_history(uow.session, instance_id=instance_id)]
@@ -133,8 +133,8 @@ def reminded_elements(platform, instance_id) -> list[str]:
     """The element ids of the tasks reminded in an instance, oldest first."""
     from sqlalchemy import select
 
-    from engine.models import HumanTask
-    from engine.supervision import Reminder
+    from engine.core.models import HumanTask
+    from engine.county.supervision import Reminder
 
     with platform.uow() as uow:
         rows = uow.session.execute(select(Reminder).where(Reminder.instance_id == instance_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import definitions
+from engine.bpm import definitions
 
 from ..conftest import FIXTURES
 from .helpers import RULES, start

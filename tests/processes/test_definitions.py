@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from engine import definitions
+from engine.bpm import definitions
 
 from .helpers import BPMN, RULES
 

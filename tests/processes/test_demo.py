@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine import runtime
-from engine.demo import DEMO_PASSWORD, GUIDE_ACCOUNTS, load_demo
-from engine.models import AuditEvent, HumanTask, ProcessInstance
-from engine.organisation import OrgUnit, UserAccount, actor_for, authenticate
-from engine.projects import STAGES, Project, projects
+from engine.bpm import runtime
+from engine.ops.demo import DEMO_PASSWORD, GUIDE_ACCOUNTS, load_demo
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
+from engine.core.organisation import OrgUnit, UserAccount, actor_for, authenticate
+from engine.county.projects import STAGES, Project, projects
 
 
 def _counts(platform) -> dict:
@@ -86,8 +86,8 @@ def test_every_account_the_guide_prints_exists_and_logs_in(platform):
 def test_a_demo_with_history_has_overdue_tasks_reminders_and_escalations(platform, clock):
     from sqlalchemy import func, select
 
-    from engine.models import HumanTask
-    from engine.supervision import Escalation, Reminder
+    from engine.core.models import HumanTask
+    from engine.county.supervision import Escalation, Reminder
 
     load_demo(platform, history_days=21)
     with platform.uow() as uow:

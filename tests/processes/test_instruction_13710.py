@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from engine.errors import WorkflowExecutionError
+from engine.core.errors import WorkflowExecutionError
 
 from .helpers import (
     SUPERVISOR, complete, completed_elements, deploy_all, elements_of, fire, instance,

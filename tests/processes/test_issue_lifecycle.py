@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from engine.supervision import escalation_history
+from engine.county.supervision import escalation_history
 
 from .helpers import (
     COUNTY_HEAD, SUPERVISOR, complete, completed_elements, data_of, deploy_all, elements_of,
@@ -147,8 +147,8 @@ def test_a_supervisor_escalates_by_hand_and_lists_the_issue(platform, issue):
 
 
 def test_a_supervisor_registers_an_issue_through_its_start_form(platform):
-    from engine import start_forms
-    from engine.errors import TaskDataError
+    from engine.bpm import start_forms
+    from engine.core.errors import TaskDataError
 
     deploy_all(platform)
     with platform.uow() as uow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import organisation
+from engine.core import organisation
 
 from .conftest import PASSWORD, AuthActions, csrf_token_of, login_as
 

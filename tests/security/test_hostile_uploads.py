@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import Deployment
+from engine.core.models import Deployment
 
 from ..conftest import FIXTURES
 from .conftest import login_as

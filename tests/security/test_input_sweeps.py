@@ -16,9 +16,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import AuditEvent, Deployment, HumanTask, ProcessInstance
-from engine.notifications import Notification
-from engine.supervision import Reminder
+from engine.core.models import AuditEvent, Deployment, HumanTask, ProcessInstance
+from engine.core.notifications import Notification
+from engine.county.supervision import Reminder
 
 from .conftest import ISSUE, csrf_token_of, login_as, start_approval
 

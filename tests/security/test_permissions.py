@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import HumanTask, ProcessInstance
+from engine.core.models import HumanTask, ProcessInstance
 
 from .permissions import ROLES, TABLE
 from .walk import ROLES as WALK_ROLES

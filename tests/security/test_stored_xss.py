@@ -22,13 +22,15 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import api_tokens, organisation, projects
-from engine.clock import FrozenClock
-from engine.demo import DEMO_PASSWORD, load_demo
-from engine.identity import Actor
-from engine.models import HumanTask, ProcessInstance
-from engine.notifications import Notification
-from engine.platform import Platform
+from engine.core import organisation
+from engine.county import projects
+from engine.ops import tokens as api_tokens
+from engine.core.clock import FrozenClock
+from engine.ops.demo import DEMO_PASSWORD, load_demo
+from engine.core.identity import Actor
+from engine.core.models import HumanTask, ProcessInstance
+from engine.core.notifications import Notification
+from engine.ops.platform import Platform
 from webapp import create_app
 
 from ..conftest import FIXTURES, SHANGHAI
@@ -236,10 +238,10 @@ def _ids(world: Hostile) -> dict[str, list]:
 
 
 QUERIES = {
-    "board.agenda_page": ["?meeting=sub_command:sc_industry", "?meeting=sub_command:sc_culture",
+    "battle_map.agenda_page": ["?meeting=sub_command:sc_industry", "?meeting=sub_command:sc_culture",
                           "?meeting=headquarters"],
-    "board.dispatch_page": ["?period=week", "?period=tenday"],
-    "board.bulletin_page": ["?month=2026-11", "?month=2026-12"],
+    "battle_map.dispatch_page": ["?period=week", "?period=tenday"],
+    "battle_map.bulletin_page": ["?month=2026-11", "?month=2026-12"],
     "designer.diff": ["?old=1&new=2"],
     "designer.migrate": ["?from=1&to=2"],
     "notifications.index": ["", "?unread=1"],

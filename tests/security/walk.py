@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from engine import api_tokens, organisation
-from engine.models import HumanTask
+from engine.core import organisation
+from engine.ops import tokens
+from engine.core.models import HumanTask
 
 from .conftest import ISSUE, PASSWORD, AuthActions, csrf_token_of, start_approval
 from ..api.conftest import ADMIN

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions
+from engine.bpm import definitions
 from webapp import create_app
 
 from ..conftest import FIXTURES, add_accounts

@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
-from engine import accountability, projects
-from engine.models import AuditEvent
+from engine.county import audit_trails, projects
+from engine.core.models import AuditEvent
 from webapp import create_app
 from webapp.history import ACTIONS
 
@@ -137,7 +137,7 @@ def test_a_long_trail_is_paged(county, monkeypatch):
     app, _ids = county
     client = browser(app, "duban1")
     whole = seqs(client.get("/audit/projects/P-1").get_data(as_text=True))
-    monkeypatch.setattr(accountability, "PAGE_SIZE", 3)
+    monkeypatch.setattr(audit_trails, "PAGE_SIZE", 3)
     first = client.get("/audit/projects/P-1?order=newest").get_data(as_text=True)
     assert seqs(first) == sorted(whole, reverse=True)[:3]
     assert 'href="/audit/projects/P-1?order=newest&amp;page=2"' in first
@@ -217,7 +217,7 @@ def test_the_trail_reads_in_english_when_chosen(county):
 
 def test_every_action_the_engine_audits_has_a_chinese_label():
     engine = Path(__file__).parents[2] / "engine"
-    source = "\n".join(p.read_text(encoding="utf-8") for p in engine.glob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in engine.rglob("*.py"))
     recorded = set(re.findall(r'\.record\(\s*[\w.]+,\s*"([a-z_]+)"', source))
     recorded |= set(re.findall(r'_record\(uow, actor, "([a-z_]+)"', source))
     recorded |= set(re.findall(r'action = "([a-z_]+)"', source))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import ProcessInstance
+from engine.core.models import ProcessInstance
 
 
 def test_the_start_page_lists_the_processes_my_lane_may_start(client, auth):

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_importing_the_engine_cli_does_not_import_flask():
-    code = "import sys, engine.cli; print('flask' in sys.modules)"
+    code = "import sys, engine.ops.cli; print('flask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"

@@ -11,10 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine.audit import history
-from engine.issue_ledger import IssueLedgerRow
-from engine.notifications import Notification
-from engine.supervision import Reminder
+from engine.core.audit import history
+from engine.county.issue_ledger import IssueLedgerRow
+from engine.core.notifications import Notification
+from engine.county.supervision import Reminder
 from webapp import create_app
 
 from ..conftest import SHANGHAI, add_accounts

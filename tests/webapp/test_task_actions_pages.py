@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import HumanTask
-from engine.notifications import notifications_for
-from engine.organisation import actor_for
+from engine.core.models import HumanTask
+from engine.core.notifications import notifications_for
+from engine.core.organisation import actor_for
 
 from .test_tasks import claim_and_prepare, open_task, start
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import runtime
-from engine.identity import Actor
-from engine.models import HumanTask, ProcessInstance
+from engine.bpm import runtime
+from engine.core.identity import Actor
+from engine.core.models import HumanTask, ProcessInstance
 
 SPECIALIST = Actor.of("zhuanyuan1", "specialist", "unit:fgj")
 

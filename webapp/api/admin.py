@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from engine import api_tokens, webhooks
+from engine.ops import tokens, webhooks
 
 from ..db import get_uow, write_uow
 from .auth import current_actor, roles
@@ -18,7 +18,7 @@ bp = api_blueprint("api_admin", __name__, "/admin",
 FORBIDDEN = "Administrators only"
 
 
-def _token(view: api_tokens.TokenView, secret: str | None = None) -> dict:
+def _token(view: tokens.TokenView, secret: str | None = None) -> dict:
     body = {**view.__dict__, "active": view.active}
     if secret:
         body["secret"] = secret
@@ -33,7 +33,7 @@ class Tokens(MethodView):
     @bp.alt_response(403, description=FORBIDDEN)
     def get(self):
         """Every token, newest first, with its last use (never the secret)."""
-        return [_token(t) for t in api_tokens.list_tokens(get_uow(), current_actor())]
+        return [_token(t) for t in tokens.list_tokens(get_uow(), current_actor())]
 
     @roles("admin")
     @bp.arguments(TokenArgs)
@@ -42,7 +42,7 @@ class Tokens(MethodView):
     @bp.alt_response(409, description="A token of that name exists")
     def post(self, args):
         """Issue a token acting with the given roles (at the unit); the secret is shown once."""
-        issued = api_tokens.create_token(write_uow(), current_actor(), args["name"],
+        issued = tokens.create_token(write_uow(), current_actor(), args["name"],
                                          args["roles"], unit_code=args.get("unit_code"))
         return _token(issued.token, issued.secret)
 
@@ -56,7 +56,7 @@ class Token(MethodView):
     @bp.alt_response(404, description="No such token")
     def delete(self, token_id):
         """Revoke a token: it stops working at once."""
-        return _token(api_tokens.revoke_token(write_uow(), current_actor(), token_id))
+        return _token(tokens.revoke_token(write_uow(), current_actor(), token_id))
 
 
 @bp.route("/webhooks")

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from flask import g, request
 from flask_smorest import abort
 
-from engine import api_tokens
-from engine.identity import Actor
+from engine.ops import tokens
+from engine.core.identity import Actor
 
 from ..db import get_platform
 from ..security import csrf
@@ -34,7 +34,7 @@ def authenticate() -> None:
         if scheme.lower() != "bearer" or not secret.strip():
             _unauthorized("use `Authorization: Bearer <API token>`")
         with get_platform().uow() as uow:
-            actor = api_tokens.authenticate_token(uow, secret.strip())
+            actor = tokens.authenticate_token(uow, secret.strip())
         if actor is None:
             _unauthorized("the API token is unknown or revoked")
         g.actor, g.api_token = actor, True

@@ -12,7 +12,7 @@ from typing import Any
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
-from engine.forms import text_problem
+from engine.bpm.forms import text_problem
 
 MAX_DEPTH = 20  # objects and lists inside one another; process data needs a few
 

@@ -6,9 +6,9 @@ from flask.views import MethodView
 from flask_smorest import abort
 from sqlalchemy import select
 
-from engine import definitions
-from engine.errors import NotFoundError
-from engine.models import Deployment
+from engine.bpm import definitions
+from engine.core.errors import NotFoundError
+from engine.core.models import Deployment
 
 from ..db import get_uow, write_uow
 from .auth import current_actor, roles

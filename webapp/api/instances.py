@@ -8,11 +8,11 @@ from flask.views import MethodView
 from flask_smorest import abort
 from sqlalchemy import and_, exists, or_, select
 
-from engine import runtime, start_forms
-from engine.errors import NotFoundError, PermissionDeniedError
-from engine.identity import Actor
-from engine.models import HumanTask, ProcessInstance, TaskCandidate
-from engine.projection import OPEN_STATES
+from engine.bpm import runtime, start_forms
+from engine.core.errors import NotFoundError, PermissionDeniedError
+from engine.core.identity import Actor
+from engine.core.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.bpm.projection import OPEN_STATES
 
 from ..converters import MAX_ID
 from ..db import get_uow, write_uow

@@ -11,11 +11,12 @@ import json
 from flask.views import MethodView
 from sqlalchemy import select
 
-from engine import boards, start_forms, supervision
-from engine.errors import NotFoundError, PermissionDeniedError
-from engine.issue_ledger import scope_of
-from engine.models import AuditEvent, HumanTask, ProcessInstance
-from engine.projection import OPEN_STATES
+from engine.bpm import start_forms
+from engine.county import supervision_desk, supervision
+from engine.core.errors import NotFoundError, PermissionDeniedError
+from engine.county.issue_ledger import scope_of
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
+from engine.bpm.projection import OPEN_STATES
 
 from ..db import get_uow, write_uow
 from .auth import SUPERVISORS, before_body, current_actor, oversees, require_any
@@ -175,7 +176,7 @@ class Escalate(MethodView):
         """Escalate the issue one rung through its process (BPMN message `escalate_issue`);
         the process records the move with the reason given."""
         uow = write_uow()
-        boards.escalate_issue(uow, current_actor(), issue_id, args["reason"])
+        supervision_desk.escalate_issue(uow, current_actor(), issue_id, args["reason"])
         return supervision.escalation_history(uow.session, instance_id=issue_id)[-1]
 
 
@@ -191,7 +192,7 @@ class Listing(MethodView):
     @bp.alt_response(409, description="Not being rectified, or already listed")
     def post(self, args, issue_id):
         """List the issue under supervision with its own deadline (default five working days)."""
-        return boards.list_issue(write_uow(), current_actor(), issue_id, args["reason"],
+        return supervision_desk.list_issue(write_uow(), current_actor(), issue_id, args["reason"],
                                  args.get("due"))
 
     @before_body(_listing)
@@ -202,7 +203,7 @@ class Listing(MethodView):
     @bp.alt_response(409, description="The issue is not listed")
     def delete(self, args, issue_id):
         """Lift the listing, with a reason."""
-        return boards.lift_listing(write_uow(), current_actor(), issue_id, args["reason"])
+        return supervision_desk.lift_listing(write_uow(), current_actor(), issue_id, args["reason"])
 
 
 @bp.route("/<int:issue_id>/supervision")

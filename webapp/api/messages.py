@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from engine import messages
+from engine.bpm import messages
 
 from ..db import write_uow
 from .auth import SUPERVISORS, current_actor, roles

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import (
+from engine.core.errors import (
     ConflictError, DefinitionError, GongjianError, InvalidStateError, NotFoundError,
     PermissionDeniedError, TaskDataError, WorkflowExecutionError,
 )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from engine.errors import NotFoundError
-from engine.models import HumanTask, ProcessInstance
-from engine.projection import OPEN_STATES
-from engine.projects import Project
+from engine.core.errors import NotFoundError
+from engine.core.models import HumanTask, ProcessInstance
+from engine.bpm.projection import OPEN_STATES
+from engine.county.projects import Project
 
 from ..db import get_uow
 from .base import api_blueprint

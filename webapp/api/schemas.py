@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from engine.projects import STAGES
-from engine.webhooks import EVENT_KINDS, FORMATS
+from engine.county.projects import STAGES
+from engine.ops.webhooks import EVENT_KINDS, FORMATS
 
 from ..converters import MAX_ID
 

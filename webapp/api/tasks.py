@@ -8,11 +8,11 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
-from engine import inbox, runtime, sla, task_actions
-from engine.clock import as_utc
-from engine.errors import TaskDataError
-from engine.models import HumanTask
-from engine.projection import TaskRecord, load_tasks
+from engine.bpm import inbox, runtime, sla, task_actions
+from engine.core.clock import as_utc
+from engine.core.errors import TaskDataError
+from engine.core.models import HumanTask
+from engine.bpm.projection import TaskRecord, load_tasks
 
 from ..db import get_uow, write_uow
 from ..filters import sla_of

@@ -1,0 +1,97 @@
+"""The functions BPMN and DMN expressions may call, registered in one place.
+
+Designers write, for example, a due date of `add_working_days(now(), 5)` ("five working
+days from when the task starts") or a timer date of `working_days_later(3)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from datetime import date, datetime
+
+from ..core.clock import current_time
+from .sandbox import HelperRegistry
+from ..core.workcalendar import SHANGHAI as CALENDAR_TZ
+from ..core.workcalendar import Deadline, WorkingCalendar
+
+# The calendar expressions use: the package data until `use_calendar` installs one with the
+# administrator's overrides (engine.calendar_admin.refresh_calendar does, per process).
+CALENDAR = WorkingCalendar()
+
+_recorded: contextvars.ContextVar[list[tuple[datetime, int, Deadline]] | None] = \
+    contextvars.ContextVar("gongjian_deadlines", default=None)
+
+
+def use_calendar(calendar: WorkingCalendar) -> None:
+    """Install the calendar every working-day helper uses from now on in this process."""
+    global CALENDAR
+    CALENDAR = calendar
+
+
+def current_calendar() -> WorkingCalendar:
+    """The calendar the working-day helpers use."""
+    return CALENDAR
+
+
+@contextlib.contextmanager
+def record_deadlines() -> Iterator[list[tuple[datetime, int, Deadline]]]:
+    """Collect (start, n, deadline) of every add_working_days call inside the block."""
+    calls: list[tuple[datetime, int, Deadline]] = []
+    token = _recorded.set(calls)
+    try:
+        yield calls
+    finally:
+        _recorded.reset(token)
+
+
+def now() -> datetime:
+    """The current time of the engine's clock (UTC)."""
+    return current_time()
+
+
+def add_working_days(start: datetime | date | str, n: int) -> datetime:
+    """The end of the n-th working day after `start` (Asia/Shanghai working days)."""
+    if isinstance(start, str):
+        start = datetime.fromisoformat(start)
+    deadline = CALENDAR.add_working_days(start, n)
+    calls = _recorded.get()
+    if calls is not None and isinstance(start, datetime):
+        calls.append((start, n, deadline))
+    return deadline.due
+
+
+def working_days_later(n: int) -> str:
+    """The end of the n-th working day from now, as an ISO string (for timer dates)."""
+    return add_working_days(current_time(), n).isoformat()
+
+
+def working_days_between(start: datetime | str, end: datetime | str) -> int:
+    """Working days after `start`'s day up to and including `end`'s day."""
+    start = datetime.fromisoformat(start) if isinstance(start, str) else start
+    end = datetime.fromisoformat(end) if isinstance(end, str) else end
+    return CALENDAR.working_days_between(start, end)
+
+
+def is_working_day(day: date | datetime | str) -> bool:
+    """Whether offices work on that (Asia/Shanghai) day."""
+    if isinstance(day, str):
+        day = datetime.fromisoformat(day)
+    if isinstance(day, datetime):
+        day = day.astimezone(CALENDAR_TZ).date()
+    return CALENDAR.is_working_day(day)
+
+
+HELPERS = HelperRegistry({
+    "now": now,
+    "add_working_days": add_working_days,
+    "working_days_later": working_days_later,
+    "working_days_between": working_days_between,
+    "is_working_day": is_working_day,
+})
+
+
+def registered_helper_names() -> frozenset[str]:
+    """The names expressions may call."""
+    return frozenset(HELPERS)

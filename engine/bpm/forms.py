@@ -1,0 +1,125 @@
+"""What a task's form accepts: a marshmallow schema built from its `camunda:formData` fields.
+
+Field types are Camunda's: string, long, boolean, date, enum. Constraints are Camunda's
+validation names: required, minlength, maxlength, min, max, plus `pattern` (a regular
+expression the whole value must match) and `readonly` (the value cannot be submitted).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from ..core.errors import TaskDataError
+
+MAX_TEXT = 10_000
+# What no stored text may hold: C0 control characters other than tab, line feed and carriage
+# return (PostgreSQL refuses NUL, the XML of the Excel exports the others) and lone surrogates
+# (not Unicode: they cannot be written as UTF-8).
+_UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why a submitted text cannot be kept (a control character or a lone surrogate), or None."""
+    found = _UNFIT.search(text)
+    if found is None:
+        return None
+    if "\ud800" <= found[0] <= "\udfff":
+        return "Contains a lone surrogate, which is not valid Unicode."
+    return f"Contains the control character U+{ord(found[0]):04X}."
+
+
+def _text_problems(value: Any, name: str, errors: dict[str, list[str]]) -> None:
+    """Add the text problems of a value (its strings, keys and items too) under `name`."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            errors.setdefault(name, []).append(problem)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_problems(key, name, errors)
+            _text_problems(item, name, errors)
+    elif isinstance(value, list):
+        for item in value:
+            _text_problems(item, name, errors)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _field_for(spec: dict) -> fields.Field:
+    rules = spec.get("validation", {})
+    required = "required" in rules
+    checks: list = []
+    kind = spec.get("type") or "string"
+    if kind == "long":
+        field_cls: type[fields.Field] = fields.Integer
+        low, high = _int(rules.get("min")), _int(rules.get("max"))
+        if low is not None or high is not None:
+            checks.append(validate.Range(min=low, max=high))
+    elif kind == "boolean":
+        field_cls = fields.Boolean
+    elif kind == "date":
+        field_cls = fields.Date
+    elif kind == "enum":
+        field_cls = fields.String
+        checks.append(validate.OneOf([o["id"] for o in spec.get("options", [])]))
+    else:
+        field_cls = fields.String
+        low, high = _int(rules.get("minlength")), _int(rules.get("maxlength"))
+        if required:  # an empty box is not an answer to a required question
+            low = max(low or 0, 1)
+        checks.append(validate.Length(min=low, max=min(high or MAX_TEXT, MAX_TEXT)))
+        if rules.get("pattern"):
+            checks.append(validate.Regexp(re.compile(rf"(?:{rules['pattern']})\Z")))
+    return field_cls(required=required, allow_none=not required, validate=checks,
+                     metadata={"label": spec.get("label")})
+
+
+@functools.lru_cache(maxsize=512)
+def _schema_for(form_json: str) -> Schema:
+    form = json.loads(form_json)
+    declared = {f["id"]: _field_for(f) for f in form.get("fields", [])
+                if "readonly" not in f.get("validation", {})}
+    return Schema.from_dict(declared, name="TaskForm")(unknown=RAISE)
+
+
+def schema_for(form: dict) -> Schema:
+    """The marshmallow schema of a task form (cached by the form's content)."""
+    return _schema_for(json.dumps(form, sort_keys=True))
+
+
+def validate_task_data(form: dict, data: dict[str, Any]) -> dict[str, Any]:
+    """Validated, typed task data, or TaskDataError with the errors of each field."""
+    if not isinstance(data, dict):
+        raise TaskDataError("task data must be an object of field values")
+    unfit: dict[str, list[str]] = {}
+    for key, value in data.items():
+        name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")  # no surrogate
+        _text_problems(key, name, unfit)
+        _text_problems(value, name, unfit)
+    if unfit:
+        raise TaskDataError("the data hold text that cannot be kept: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in unfit.items()), unfit)
+    if not form.get("fields"):
+        try:
+            json.dumps(data)
+        except (TypeError, ValueError) as exc:
+            raise TaskDataError(f"task data must be plain JSON values: {exc}") from exc
+        return data
+    try:
+        loaded = schema_for(form).load(data)
+    except ValidationError as exc:
+        errors = {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
+        raise TaskDataError("the form has errors: " + "; ".join(
+            f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()), errors) from exc
+    # Dates travel as ISO strings in process data, so the state stays plain JSON.
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in loaded.items()}

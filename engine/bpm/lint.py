@@ -1,0 +1,401 @@
+"""Lint rules: what SpiffWorkflow accepts at deploy but fails on at run time, or never notices.
+
+`lint(root)` walks a parsed BPMN document and returns findings, each with a severity, the
+element id and a message saying what to fix. Errors block a deploy; warnings are shown to the
+designer and do not. The rules:
+
+- `dangling-flow` (error): a sequence flow whose source or target is not in its process;
+- `no-outgoing` (error): an activity, gateway or event other than an end event with no way on
+  (SpiffWorkflow ends the token there silently);
+- `unreachable` (error): an element that no path from a start event reaches;
+- `no-path-to-end` (error): an element from which every path loops without reaching an end;
+- `gateway-default` (warning): an exclusive or inclusive gateway with conditions but no default
+  flow, which fails at run time when no condition holds;
+- `candidate-group` (error): a literal candidate group that names no role or org unit;
+- `call-activity` (error): a call activity to a process that is neither in the file nor known;
+- `unknown-variable` (warning): an expression reading a name that no form field, script,
+  decision output, start data or multi-instance variable sets.
+
+Dynamic parts (`${...}`) of candidate groups are skipped. The variable rule does not follow
+the order of the flow: a name set anywhere in the process counts as set.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core.errors import DefinitionError
+from .expression_scan import DMN_INPUT_NAME, find_expressions
+from .expression_helpers import registered_helper_names
+from ..core.organisation import ROLES, OrgUnit, role_code
+from .sandbox import SAFE_BUILTINS
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+
+ERROR, WARNING = "error", "warning"
+
+ACTIVITIES = frozenset({
+    "task", "userTask", "serviceTask", "scriptTask", "manualTask", "businessRuleTask",
+    "sendTask", "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
+})
+GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway",
+                      "eventBasedGateway", "complexGateway"})
+EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent",
+                    "intermediateThrowEvent", "boundaryEvent"})
+FLOW_NODES = ACTIVITIES | GATEWAYS | EVENTS
+CONTAINERS = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
+
+_DYNAMIC = re.compile(r"[$#]\{")
+# Names the engine itself puts into task data, or that conditions may always read.
+_ENGINE_NAMES = frozenset({"True", "False", "None", DMN_INPUT_NAME})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a definition."""
+
+    severity: str
+    element_id: str | None
+    message: str
+    line: int | None = None
+    rule: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        """Whether this finding blocks a deploy."""
+        return self.severity == ERROR
+
+
+@dataclass(frozen=True)
+class LintContext:
+    """What the lint can know beyond the file: deployed processes, org units, start data."""
+
+    known_processes: frozenset[str] | None = None
+    unit_codes: frozenset[str] | None = None
+    decision_outputs: frozenset[str] = frozenset()
+    start_data: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_session(cls, session: Session, start_data: Iterable[str] = ()) -> LintContext:
+        """The deployed process keys, decision outputs and org unit codes of the database."""
+        from ..core.models import Deployment
+
+        rows = session.execute(select(Deployment.key, Deployment.kind)
+                               .where(Deployment.is_latest.is_(True))).all()
+        processes = frozenset(key for key, kind in rows if kind == "process")
+        units = frozenset(session.execute(select(OrgUnit.code)).scalars())
+        outputs = _deployed_decision_outputs(session)
+        return cls(processes, units, outputs, frozenset(start_data))
+
+
+def _deployed_decision_outputs(session: Session) -> frozenset[str]:
+    from ..core.models import Deployment
+
+    names: set[str] = set()
+    for xml in session.execute(select(Deployment.xml).where(Deployment.is_latest.is_(True),
+                                                            Deployment.kind == "decision")).scalars():
+        try:
+            root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(resolve_entities=False,
+                                                                         no_network=True))
+        except etree.XMLSyntaxError:
+            continue
+        names.update(decision_output_names(root))
+    return frozenset(names)
+
+
+def decision_output_names(root: etree._Element) -> set[str]:
+    """The output names of the decision tables of a DMN document (their first dotted part)."""
+    return {out.get("name").split(".")[0] for out in root.iter(etree.Element)
+            if etree.QName(out).localname == "output" and out.get("name")}
+
+
+def lint(root: etree._Element, context: LintContext | None = None) -> list[Finding]:
+    """Every finding in a BPMN document (a DMN document yields none), errors first."""
+    if etree.QName(root).namespace != BPMN:
+        return []
+    context = context or LintContext()
+    findings: list[Finding] = []
+    own_processes = {p.get("id") for p in root.iter(f"{{{BPMN}}}process")}
+    for process in root.iter(f"{{{BPMN}}}process"):
+        if process.get("isExecutable", "true") == "false":
+            continue
+        for container in [process, *_subcontainers(process)]:
+            findings.extend(_flow_findings(container))
+        findings.extend(_gateway_findings(process))
+        findings.extend(_candidate_group_findings(process, context))
+        findings.extend(_call_activity_findings(process, own_processes, context))
+        findings.extend(_variable_findings(process, context))
+    return sorted(findings, key=lambda f: (f.severity != ERROR, f.line or 0))
+
+
+def errors_of(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that block a deploy."""
+    return [f for f in findings if f.is_error]
+
+
+# ---------------------------------------------------------------- flows and reachability
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _subcontainers(process: etree._Element) -> list[etree._Element]:
+    return [el for el in process.iter(etree.Element)
+            if el is not process and _local(el) in CONTAINERS
+            and etree.QName(el).namespace == BPMN]
+
+
+def _label(element: etree._Element) -> str:
+    name = element.get("name")
+    kind = _local(element)
+    return f"{kind} '{name}' ({element.get('id')})" if name else f"{kind} '{element.get('id')}'"
+
+
+def _flow_findings(container: etree._Element) -> list[Finding]:
+    nodes = {el.get("id"): el for el in container
+             if _local(el) in FLOW_NODES and etree.QName(el).namespace == BPMN}
+    flows = [el for el in container if _local(el) == "sequenceFlow"]
+    ad_hoc = _local(container) == "adHocSubProcess"
+    findings: list[Finding] = []
+    outgoing: dict[str, list[str]] = {node_id: [] for node_id in nodes}
+    incoming: dict[str, list[str]] = {node_id: [] for node_id in nodes}
+    for flow in flows:
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        missing = [ref for ref in (source, target) if ref not in nodes]
+        if missing:
+            findings.append(Finding(ERROR, flow.get("id"), (
+                f"sequence flow '{flow.get('id')}' is connected to '{missing[0]}', which is not "
+                "an element of this process; reconnect both ends or delete the flow"),
+                flow.sourceline, "dangling-flow"))
+            continue
+        outgoing[source].append(target)
+        incoming[target].append(source)
+    for node_id, node in nodes.items():
+        if _local(node) == "boundaryEvent" and node.get("attachedToRef") in nodes:
+            outgoing[node.get("attachedToRef")].append(node_id)
+            incoming[node_id].append(node.get("attachedToRef"))
+    if ad_hoc:
+        return findings  # the parts of an ad hoc subprocess are not connected by definition
+    for node_id, node in nodes.items():
+        kind = _local(node)
+        if kind != "endEvent" and not _has_flow_out(node, outgoing[node_id], nodes):
+            findings.append(Finding(ERROR, node_id, (
+                f"{_label(node)} has no outgoing sequence flow; the process would stop there "
+                "silently. Connect it to the next step or to an end event"),
+                node.sourceline, "no-outgoing"))
+    starts = [i for i, n in nodes.items() if _is_entry(n)]
+    reached = _walk(starts, outgoing)
+    for node_id, node in nodes.items():
+        if node_id not in reached:
+            why = ("it has no incoming sequence flow" if not incoming[node_id]
+                   else "no path from a start event leads to it")
+            findings.append(Finding(ERROR, node_id, (
+                f"{_label(node)} can never be reached: {why}. Connect it or delete it"),
+                node.sourceline, "unreachable"))
+    sinks = [i for i, n in nodes.items() if _local(n) == "endEvent" or not outgoing[i]]
+    can_end = _walk(sinks, incoming)
+    for node_id, node in nodes.items():
+        if node_id in reached and node_id not in can_end:
+            findings.append(Finding(ERROR, node_id, (
+                f"{_label(node)} has no path to an end event: every way on loops back. "
+                "Add a way out of the loop to an end event"),
+                node.sourceline, "no-path-to-end"))
+    return findings
+
+
+def _has_flow_out(node: etree._Element, targets: list[str], nodes: dict) -> bool:
+    # A boundary event counted as a way on of its activity is not a sequence flow out of it.
+    return any(_local(nodes[t]) != "boundaryEvent" or nodes[t].get("attachedToRef") != node.get("id")
+               for t in targets)
+
+
+def _is_entry(node: etree._Element) -> bool:
+    if _local(node) == "startEvent":
+        return True
+    # Event subprocesses and compensation handlers start on their own.
+    return node.get("triggeredByEvent") == "true" or node.get("isForCompensation") == "true"
+
+
+def _walk(starts: Iterable[str], edges: dict[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    queue = list(starts)
+    while queue:
+        current = queue.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        queue.extend(edges.get(current, ()))
+    return seen
+
+
+# ---------------------------------------------------------------- gateways
+
+def _gateway_findings(process: etree._Element) -> list[Finding]:
+    findings = []
+    flows = {f.get("id"): f for f in process.iter(f"{{{BPMN}}}sequenceFlow")}
+    for gateway in process.iter(f"{{{BPMN}}}exclusiveGateway", f"{{{BPMN}}}inclusiveGateway"):
+        out = [f for f in flows.values() if f.get("sourceRef") == gateway.get("id")]
+        conditional = [f for f in out if f.find(f"{{{BPMN}}}conditionExpression") is not None]
+        if len(out) > 1 and conditional and not gateway.get("default"):
+            findings.append(Finding(WARNING, gateway.get("id"), (
+                f"{_label(gateway)} has conditions on its flows but no default flow; when no "
+                "condition holds the instance stops with an error. Mark one flow as default"),
+                gateway.sourceline, "gateway-default"))
+    return findings
+
+
+# ---------------------------------------------------------------- candidate groups
+
+def split_names(text: str) -> list[str]:
+    """Comma-separated names; commas inside `${...}` do not split."""
+    tokens, depth, current = [], 0, []
+    for char in text:
+        depth += char == "{"
+        depth -= char == "}" and depth > 0
+        if char == "," and depth == 0:
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    tokens.append("".join(current))
+    return [t.strip() for t in tokens if t.strip()]
+
+
+def _candidate_group_findings(process: etree._Element, context: LintContext) -> list[Finding]:
+    findings = []
+    for task in process.iter(f"{{{BPMN}}}userTask"):
+        for name in split_names(task.get(f"{{{CAMUNDA}}}candidateGroups") or ""):
+            problem = group_problem(name, context.unit_codes)
+            if problem:
+                findings.append(Finding(ERROR, task.get("id"),
+                                        f"{_label(task)}: candidate group '{name}' {problem}",
+                                        task.sourceline, "candidate-group"))
+    return findings
+
+
+def group_problem(name: str, unit_codes: Collection[str] | None) -> str | None:
+    """Why a literal candidate group matches nobody, or None (dynamic parts are not judged)."""
+    if _DYNAMIC.search(name):
+        return None
+    roles = ", ".join(sorted(ROLES))
+    if name.startswith("unit:"):
+        code = name.removeprefix("unit:")
+        if unit_codes is not None and code not in unit_codes:
+            return f"names no org unit: there is no unit with the code '{code}'"
+        return None
+    role, _, unit = name.partition("@")
+    if role_code(role) not in ROLES:
+        hint = (f"; for everyone of the unit write 'unit:{name}'"
+                if unit_codes is not None and name in unit_codes else "")
+        return f"names no role (roles: {roles}){hint}"
+    if unit and unit_codes is not None and unit not in unit_codes:
+        return f"names no org unit: there is no unit with the code '{unit}'"
+    return None
+
+
+# ---------------------------------------------------------------- call activities
+
+def _call_activity_findings(process: etree._Element, own: set[str],
+                            context: LintContext) -> list[Finding]:
+    findings = []
+    for call in process.iter(f"{{{BPMN}}}callActivity"):
+        called = (call.get("calledElement") or "").strip()
+        if not called:
+            findings.append(Finding(ERROR, call.get("id"),
+                                    f"{_label(call)} names no process to call; set 'calledElement'",
+                                    call.sourceline, "call-activity"))
+        elif (called not in own and context.known_processes is not None
+              and called not in context.known_processes):
+            findings.append(Finding(ERROR, call.get("id"), (
+                f"{_label(call)} calls process '{called}', which is neither in this file nor "
+                "deployed; deploy it first or correct the id"), call.sourceline, "call-activity"))
+    return findings
+
+
+# ---------------------------------------------------------------- variables
+
+def names_set_in(process: etree._Element, context: LintContext) -> set[str]:
+    """Names that forms, scripts, decisions, start data and multi-instance loops put into data."""
+    names = set(context.start_data) | set(context.decision_outputs)
+    for element in process.iter(etree.Element):
+        local, ns = _local(element), etree.QName(element).namespace
+        if ns == CAMUNDA and local in ("formField", "outputParameter") and element.get("id"):
+            names.add(element.get("id"))
+        if ns == CAMUNDA and local == "outputParameter" and element.get("name"):
+            names.add(element.get("name"))
+        if ns == BPMN and local == "script" and element.text:
+            names |= _assigned(element.text)
+        if ns == BPMN and local == "multiInstanceLoopCharacteristics":
+            for attr in ("elementVariable", "collection"):
+                if element.get(f"{{{CAMUNDA}}}{attr}"):
+                    names.add(element.get(f"{{{CAMUNDA}}}{attr}"))
+            names.add("loopCounter")
+        if ns == BPMN and local == "businessRuleTask" and element.get(f"{{{CAMUNDA}}}resultVariable"):
+            names.add(element.get(f"{{{CAMUNDA}}}resultVariable"))
+        if ns == CAMUNDA and local == "property" and element.get("name") == "sets":
+            names.update(n.strip() for n in (element.get("value") or "").split(","))
+    return names
+
+
+def _assigned(script: str) -> set[str]:
+    try:
+        tree = ast.parse(script)
+    except (SyntaxError, ValueError):
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _read(text: str, mode: str) -> set[str]:
+    try:
+        tree = ast.parse(text, mode="exec" if mode == "exec" else "eval")
+    except (SyntaxError, ValueError):
+        return set()
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return read - _assigned_in(tree)
+
+
+def _assigned_in(tree: ast.AST) -> set[str]:
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for comp in (n for n in ast.walk(tree) if isinstance(n, ast.comprehension)):
+        bound |= {n.id for n in ast.walk(comp.target) if isinstance(n, ast.Name)}
+    return bound
+
+
+def _variable_findings(process: etree._Element, context: LintContext) -> list[Finding]:
+    known = (names_set_in(process, context) | set(SAFE_BUILTINS) | registered_helper_names()
+             | _ENGINE_NAMES)
+    findings = []
+    for expression in find_expressions(process):
+        if expression.mode == "name" or expression.kind.startswith("dmn_"):
+            continue
+        unknown = sorted(_read(expression.python_source, expression.mode) - known)
+        if unknown:
+            listing = ", ".join(f"'{n}'" for n in unknown)
+            findings.append(Finding(WARNING, expression.element_id, (
+                f"{expression.kind.replace('_', ' ')} reads {listing}, which no form field, "
+                "script, decision output, start data or multi-instance loop of this process sets; "
+                "check the spelling"), expression.line, "unknown-variable"))
+    return findings
+
+
+def refuse_lint_errors(root: etree._Element, filename: str,
+                       context: LintContext | None = None) -> None:
+    """Raise one DefinitionError listing every lint error (warnings never block)."""
+    errors = errors_of(lint(root, context))
+    if not errors:
+        return
+    first = errors[0]
+    if len(errors) == 1:
+        raise DefinitionError(first.message, filename=filename, line=first.line,
+                              element_id=first.element_id)
+    listing = "\n".join(f"- line {e.line}, element {e.element_id}: {e.message}" for e in errors)
+    raise DefinitionError(f"{len(errors)} lint errors:\n{listing}", filename=filename,
+                          line=first.line, element_id=first.element_id)

@@ -1,0 +1,317 @@
+"""Projections written with every save: ready human tasks and waiting timers as rows.
+
+The inbox and the timer worker query these indexed tables; neither ever deserializes a
+workflow. Both are brought in line with the workflow inside the same transaction as the
+instance state, so they can never disagree with it after a commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from uuid import uuid4
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from .assignment import resolve_candidates
+from ..core.clock import as_utc
+from ..core.errors import WorkflowExecutionError
+from .expression_scan import due_date_as_python
+from .expression_helpers import current_calendar, record_deadlines
+from ..core.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
+
+OPEN_STATES = ("open", "claimed")
+# Candidate kinds that offer a task (the others, "owner" and "cc", are kept by task_actions).
+OFFERING_KINDS = ("group", "user")
+# How a task row ends: done by its handler, sent back (退回), recalled by the previous
+# handler (撤回), or cancelled by the process itself.
+ENDED_STATES = ("completed", "returned", "withdrawn", "cancelled")
+
+
+def form_of(spec) -> dict:
+    """The `camunda:formData` of a user task spec as plain data."""
+    form = getattr(spec, "form", None)
+    if form is None or not form.fields:
+        return {}
+    fields = []
+    for field in form.fields:
+        item = {
+            "id": field.id, "label": field.label, "type": field.type,
+            "default": field.default_value,
+            "validation": {v.name: v.config for v in field.validation},
+            "properties": {p.id: p.value for p in field.properties},
+        }
+        if field.type == "enum":
+            item["options"] = [{"id": o.id, "name": o.name} for o in field.options]
+        fields.append(item)
+    return {"key": form.key, "fields": fields}
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list:
+    """READY user tasks of the workflow and of its subprocesses."""
+    tasks = list(workflow.get_tasks(state=TaskState.READY, manual=True))
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.get_tasks(state=TaskState.READY, manual=True))
+    return [t for t in tasks if hasattr(t.task_spec, "form")]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A task's due time, whether it is an estimate, and what it was counted from."""
+
+    at: datetime | None
+    provisional: bool = False
+    basis_at: datetime | None = None
+    working_days: int | None = None
+
+
+def due_of(task, now: datetime) -> Due:
+    """The task's due time from `camunda:dueDate`: a datetime, an ISO date/time or duration.
+
+    When the expression counted working days (`add_working_days`) to the very moment it
+    returned, the start and the count are kept, so the deadline can be recomputed once the
+    year's holiday schedule is published.
+    """
+    written = getattr(task.task_spec, "due_date", None)
+    if not written:
+        return Due(None)
+    expression = due_date_as_python(written)
+    try:
+        with record_deadlines() as calls:
+            value = task.workflow.script_engine.evaluate(task, expression)
+    except Exception as exc:
+        raise WorkflowExecutionError(
+            f"task '{task.task_spec.bpmn_id}': its due date '{expression}' failed: {exc}") from exc
+    at = normalise_due(value, now, task.task_spec.bpmn_id)
+    if at is None:
+        return Due(None)
+    provisional = current_calendar().is_provisional(at)
+    for start, n, deadline in calls:
+        if as_utc(deadline.due) == at:
+            return Due(at, provisional or deadline.provisional, as_utc(start), n)
+    return Due(at, provisional)
+
+
+def due_time(task, now: datetime) -> datetime | None:
+    """The task's due time from `camunda:dueDate` (see `due_of`)."""
+    return due_of(task, now).at
+
+
+def normalise_due(value, now: datetime, element_id: str) -> datetime | None:
+    """A UTC due time from what a due-date expression returned."""
+    if value is None or value == "":
+        return None
+    if hasattr(value, "due") and isinstance(value.due, datetime):  # a working-day Deadline
+        return as_utc(value.due)
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), timezone.utc)
+    if isinstance(value, str) and value.upper().startswith("P"):
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    if isinstance(value, str):
+        return as_utc(value)
+    raise WorkflowExecutionError(f"task '{element_id}': its due date gave {value!r}, "
+                                 "which is not a date, time or ISO duration")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Who a task is offered to: kind "group" or "user" (or "owner"/"cc", see task_actions)."""
+
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A human task row read or written without the ORM (the hot path of every completion)."""
+
+    id: str
+    spiff_task_id: str
+    instance_id: int
+    process_key: str
+    business_key: str | None
+    element_id: str
+    name: str
+    lane: str | None
+    assignee: str | None
+    state: str
+    created_at: datetime
+    due_at: datetime | None
+    due_provisional: bool
+    due_basis_at: datetime | None
+    due_working_days: int | None
+    ended_at: datetime | None
+    ended_by: str | None
+    form: dict
+    documentation: str | None
+    candidates: tuple[Candidate, ...] = ()
+
+    def row(self) -> dict:
+        """The human_task columns."""
+        return {name: getattr(self, name) for name in _TASK_COLUMNS}
+
+
+_TASK_COLUMNS = tuple(c.name for c in HumanTask.__table__.columns)
+
+
+def load_tasks(session: Session, task_ids) -> dict[str, TaskRecord]:
+    """Human tasks with their candidates, in one statement; by id (missing ids are left out)."""
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    rows = session.connection().execute(
+        select(tasks, candidates.c.kind.label("candidate_kind"),
+               candidates.c.name.label("candidate_name"))
+        .select_from(tasks.outerjoin(candidates, candidates.c.task_id == tasks.c.id))
+        .where(tasks.c.id.in_(list(task_ids)))).all()
+    columns: dict[str, dict] = {}
+    found: dict[str, list[Candidate]] = {}
+    for row in rows:
+        mapping = row._mapping
+        if row.id not in columns:
+            columns[row.id] = {name: mapping[name] for name in _TASK_COLUMNS}
+            found[row.id] = []
+        if row.candidate_kind:
+            found[row.id].append(Candidate(row.candidate_kind, row.candidate_name))
+    return {task_id: TaskRecord(**values, candidates=tuple(found[task_id]))
+            for task_id, values in columns.items()}
+
+
+def load_task(session: Session, task_id: str) -> TaskRecord | None:
+    """One human task with its candidates."""
+    return load_tasks(session, [task_id]).get(task_id)
+
+
+def offer_in_step(connection, task_id: str, state: str, assignee: str | None,
+                  due_at: datetime | None) -> None:
+    """Copy a task's offer state and due time to its candidate rows (see TaskCandidate)."""
+    candidates = TaskCandidate.__table__
+    connection.execute(update(candidates).where(
+        candidates.c.task_id == task_id, candidates.c.kind.in_(OFFERING_KINDS)).values(
+        offered=state == "open" and assignee is None, due_sort=due_at or NO_DUE))
+
+
+@event.listens_for(HumanTask, "after_update")
+def _task_row_updated(_mapper, connection, task: HumanTask) -> None:
+    # Changes made through the ORM (task actions, deadline recomputation) keep the copies too.
+    offer_in_step(connection, task.id, task.state, task.assignee, task.due_at)
+
+
+def written_to_loaded(session: Session, task_id: str, **values) -> None:
+    """Give a task row already loaded in the session the values just written to its table."""
+    loaded = session.identity_map.get(identity_key(HumanTask, task_id))
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
+
+
+def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
+                     now: datetime, closed: dict[str, tuple[str, str]] | None = None
+                     ) -> list[TaskRecord]:
+    """Insert newly ready tasks, close the ones no longer ready; returns the new rows.
+
+    `closed` maps a SpiffWorkflow task id to how and by whom its open row just ended, e.g.
+    ("completed", user), ("returned", user), ("withdrawn", user); any other open row that is
+    no longer ready was cancelled by the process (a boundary event, an end, a cancel).
+
+    This runs at every save, so it speaks to the tables directly (the ORM's unit of work
+    cost more than the statements themselves); a row already loaded in the session is given
+    the values written, so callers holding it see the same thing the database holds.
+    """
+    closed = closed or {}
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    connection = session.connection()
+    existing = dict(connection.execute(
+        select(tasks.c.spiff_task_id, tasks.c.id).where(
+            tasks.c.instance_id == row.id, tasks.c.state.in_(OPEN_STATES))).all())
+    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    ended = []
+    for spiff_id, task_id in existing.items():
+        if spiff_id in ready:
+            continue
+        state, ended_by = closed.get(spiff_id, ("cancelled", None))
+        connection.execute(update(tasks).where(tasks.c.id == task_id)
+                           .values(state=state, ended_at=now, ended_by=ended_by))
+        written_to_loaded(session, task_id, state=state, ended_at=now, ended_by=ended_by)
+        ended.append(task_id)
+    if ended:
+        connection.execute(update(candidates).where(candidates.c.task_id.in_(ended))
+                           .values(offered=False))
+    created, task_rows, candidate_rows = [], [], []
+    for spiff_id, task in ready.items():
+        if spiff_id in existing:
+            continue
+        spec = task.task_spec
+        who = resolve_candidates(task, workflow.script_engine)
+        due = due_of(task, now)
+        new = TaskRecord(
+            id=str(uuid4()), spiff_task_id=spiff_id, instance_id=row.id,
+            process_key=row.process_key, business_key=row.business_key,
+            element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+            assignee=who.assignee, state="claimed" if who.assignee else "open",
+            created_at=now, due_at=due.at, due_provisional=due.provisional,
+            due_basis_at=due.basis_at, due_working_days=due.working_days, ended_at=None,
+            ended_by=None, form=form_of(spec), documentation=spec.documentation,
+            candidates=tuple(dict.fromkeys([Candidate("group", g) for g in who.groups]
+                                           + [Candidate("user", u) for u in who.users])))
+        task_rows.append(new.row())
+        candidate_rows.extend({"task_id": new.id, "kind": c.kind, "name": c.name,
+                               "offered": new.state == "open", "due_sort": due.at or NO_DUE,
+                               "created_at": now} for c in new.candidates)
+        created.append(new)
+    if task_rows:
+        connection.execute(insert(tasks), task_rows)
+    if candidate_rows:
+        connection.execute(insert(candidates), candidate_rows)
+    return created
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:
+    """Task id → (element id, due time in UTC) of every waiting timer event."""
+    timers = {}
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):  # a cycle: its next firing
+            value = value.get("next")
+        if value is None:
+            continue
+        if isinstance(value, str) and not value.upper().startswith("P"):
+            due = as_utc(TimerEventDefinition.get_datetime(value))
+        elif isinstance(value, datetime):
+            due = as_utc(value)
+        else:
+            continue
+        timers[str(task.id)] = (task.task_spec.bpmn_id, due)
+    return timers
+
+
+def sync_timers(session: Session, row: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Make the instance's timer rows match its waiting timers."""
+    wanted = waiting_timers(workflow)
+    if getattr(workflow, "timers_at_restore", None) == wanted:
+        # Rows are written from the workflow at every save, so they already match the
+        # timers it had when restored; none changed, so nothing needs reading or writing.
+        return
+    existing = {t.id: t for t in session.execute(
+        select(TimerJob).where(TimerJob.instance_id == row.id)).scalars()}
+    for timer_id, job in existing.items():
+        if timer_id not in wanted:
+            session.delete(job)
+    for timer_id, (element_id, due) in wanted.items():
+        job = existing.get(timer_id)
+        if job is None:
+            session.add(TimerJob(id=timer_id, instance_id=row.id, element_id=element_id,
+                                 due_at=due, next_run_at=due, attempts=0, incident=False))
+        elif job.due_at != due:  # a cycle moved on to its next firing
+            job.due_at, job.next_run_at = due, due
+            job.attempts, job.incident, job.last_error = 0, False, None

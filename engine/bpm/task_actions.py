@@ -1,0 +1,470 @@
+"""What may be done to a human task, by whom, from which state: one transition table.
+
+Every human-task action of the web layer goes through `perform`-style services here, which
+check the table first and then change the task (or call the runtime service that does).
+Who may act is one of:
+- `candidate`: in one of the task's candidate groups or users, while nobody holds it;
+- `holder`: the assignee, or a candidate while the task is unassigned;
+- `assignee`: the user who holds the task;
+- `delegate`: the user a task was delegated to (delegation pending);
+- `completer`: the user who completed the task (to withdraw it).
+
+Delegation and carbon copies are kept as extra `task_candidate` rows (kinds `owner` and
+`cc`), which the runtime's visibility and inbox queries ignore, so no column is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+
+from . import projection, runtime
+from ..core.errors import (
+    ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
+)
+from ..core.identity import Actor
+from ..core.models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
+from ..core.organisation import actor_for
+from ..core.clock import bind_clock
+from ..core.notifications import notify
+from .projection import OPEN_STATES, TaskRecord
+from .runtime import InstanceView, TaskView, task_view
+from ..core.uow import UnitOfWork
+
+DECISIONS = ("approve", "return", "reject")
+OWNER, CC = "owner", "cc"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One action: the states it starts from, the state it leaves, who may take it."""
+
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    who: str
+    label: str
+
+
+TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
+    Transition("claim", ("open",), "claimed", "candidate", "认领"),
+    Transition("unclaim", ("claimed",), "open", "assignee", "取消认领"),
+    Transition("complete", OPEN_STATES, "completed", "holder", "提交"),
+    Transition("decide", OPEN_STATES, "completed", "holder", "审批"),
+    Transition("transfer", OPEN_STATES, "claimed", "holder", "转办"),
+    Transition("delegate", OPEN_STATES, "claimed", "holder", "委派"),
+    Transition("resolve_delegation", ("claimed",), "claimed", "delegate", "办理完毕交回"),
+    Transition("carbon_copy", OPEN_STATES, "(unchanged)", "holder", "抄送"),
+    Transition("add_signer_before", OPEN_STATES, "claimed", "holder", "前加签"),
+    Transition("add_signer_after", OPEN_STATES, "claimed", "holder", "后加签"),
+    Transition("return", OPEN_STATES, "returned", "holder", "退回"),
+    Transition("withdraw", ("completed",), "withdrawn", "completer", "撤回"),
+)}
+
+
+def _kinds(task: HumanTask, kind: str) -> set[str]:
+    return {c.name for c in task.candidates if c.kind == kind}
+
+
+def delegated_by(task: HumanTask) -> str | None:
+    """The user who delegated the task and waits for it back, if any."""
+    return next(iter(_kinds(task, OWNER)), None)
+
+
+def _is_candidate(task: HumanTask, actor: Actor) -> bool:
+    return any((c.kind == "group" and c.name in actor.groups)
+               or (c.kind == "user" and c.name == actor.username) for c in task.candidates)
+
+
+def may(action: str, task: HumanTask, actor: Actor) -> bool:
+    """Whether the table lets the actor take the action on the task now."""
+    rule = TRANSITIONS[action]
+    if task.state not in rule.sources:
+        return False
+    delegated = delegated_by(task)
+    if rule.who == "completer":
+        return task.ended_by == actor.username
+    if rule.who == "delegate":
+        return delegated is not None and task.assignee == actor.username
+    if delegated is not None:
+        # While delegated, the delegate only hands it back; the rest waits.
+        return False
+    if rule.who == "candidate":
+        return task.assignee is None and _is_candidate(task, actor)
+    if rule.who == "assignee":
+        return task.assignee == actor.username
+    return task.assignee == actor.username or (task.assignee is None and _is_candidate(task, actor))
+
+
+def allowed_actions(task: HumanTask, actor: Actor) -> tuple[str, ...]:
+    """The actions the actor may take on the task now, in table order."""
+    return tuple(a for a in TRANSITIONS if may(a, task, actor))
+
+
+def check(action: str, task: HumanTask, actor: Actor) -> None:
+    """ConflictError, InvalidStateError or PermissionDeniedError unless the table lets the
+    actor take the action on the task now."""
+    if task.state not in TRANSITIONS[action].sources:
+        who = f" by {task.ended_by}" if task.ended_by else ""
+        raise ConflictError(f"task '{task.name}' was already {task.state}{who}; nothing was "
+                            "changed; reload your task list")
+    if not may(action, task, actor):
+        rule = TRANSITIONS[action]
+        if action == "claim" and task.assignee is not None:
+            raise ConflictError(f"task '{task.name}' was already claimed by {task.assignee}")
+        if task.state not in rule.sources:
+            raise InvalidStateError(f"cannot {action} task '{task.name}' while it is {task.state}")
+        raise PermissionDeniedError(f"{actor.username} may not {action} task '{task.name}'")
+
+
+def _visible(task: HumanTask, actor: Actor) -> bool:
+    # The supervision group watches every open task (read-only, to remind its handlers).
+    return (task.assignee == actor.username or task.ended_by == actor.username
+            or _is_candidate(task, actor) or actor.username in _kinds(task, OWNER)
+            or actor.username in _kinds(task, CC)
+            or ("supervisor" in actor.groups and task.state in OPEN_STATES))
+
+
+def load_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
+    """The task with its candidates, when the actor may see it (also as delegator or
+    carbon-copy reader); read in one statement, for reading only."""
+    task = projection.load_task(uow.session, task_id)
+    if task is None or not _visible(task, actor):
+        raise NotFoundError(f"task {task_id} does not exist or is not yours to see")
+    return task
+
+
+def get_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
+    """The task as the actor may see it."""
+    return task_view(load_task(uow, task_id, actor))
+
+
+def _checked(uow: UnitOfWork, action: str, task_id: str, actor: Actor) -> TaskRecord:
+    """Declare the write, then check the action against the task as it is under the lock."""
+    uow.begin_write()
+    task = load_task(uow, task_id, actor)
+    check(action, task, actor)
+    return task
+
+
+def _write(uow: UnitOfWork, action: str, task_id: str, actor: Actor) -> HumanTask:
+    """`_checked`, and the task row to change."""
+    _checked(uow, action, task_id, actor)
+    return uow.session.get(HumanTask, task_id)
+
+
+def _record(uow: UnitOfWork, actor: Actor, action: str, task: HumanTask, **detail: Any) -> None:
+    uow.audit.record(actor.username, action, subject=f"instance:{task.instance_id}",
+                     instance_id=task.instance_id, task_id=task.id, name=task.name, **detail)
+
+
+def _target_user(uow: UnitOfWork, username: str, actor: Actor) -> Actor:
+    username = (username or "").strip()
+    if not username:
+        raise TaskDataError("choose a user", {"to_user": ["required"]})
+    if username == actor.username:
+        raise TaskDataError("choose someone other than yourself", {"to_user": ["not yourself"]})
+    try:
+        return actor_for(uow.session, username)
+    except NotFoundError as exc:
+        raise TaskDataError(f"no active user '{username}'", {"to_user": ["no such user"]}) from exc
+
+
+# ---------------------------------------------------------------- services
+
+def claim(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
+    """认领: take a group task as one's own."""
+    _checked(uow, "claim", task_id, actor)
+    return runtime.claim_task(uow, task_id, actor)
+
+
+def unclaim(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
+    """取消认领: give a claimed task back to its groups."""
+    _checked(uow, "unclaim", task_id, actor)
+    return runtime.unclaim_task(uow, task_id, actor)
+
+
+def complete(uow: UnitOfWork, task_id: str, actor: Actor, data: dict[str, Any]) -> InstanceView:
+    """提交: complete the task with its form data."""
+    task = _checked(uow, "complete", task_id, actor)
+    return runtime.complete_task(uow, task_id, actor, data, task=task)
+
+
+def has_decision(form: dict) -> bool:
+    """Whether the form opts in to 同意/退回/不同意 by declaring an enum field `decision`."""
+    return any(f.get("id") == "decision" and f.get("type") == "enum"
+               for f in form.get("fields", []))
+
+
+def decide(uow: UnitOfWork, task_id: str, actor: Actor, decision: str, opinion: str,
+           data: dict[str, Any] | None = None) -> InstanceView:
+    """同意/退回/不同意: complete a decision task; an opinion is required to return or reject."""
+    task = _checked(uow, "decide", task_id, actor)
+    if not has_decision(task.form):
+        raise InvalidStateError(f"task '{task.name}' has no decision field; complete it instead")
+    opinion = (opinion or "").strip()
+    if decision not in DECISIONS:
+        raise TaskDataError(f"decision must be one of {', '.join(DECISIONS)}",
+                            {"decision": ["unknown decision"]})
+    if decision != "approve" and not opinion:
+        raise TaskDataError("an opinion is required to return or reject",
+                            {"opinion": ["required to return or reject"]})
+    data = {**(data or {}), "decision": decision}
+    if any(f.get("id") == "opinion" for f in task.form.get("fields", [])):
+        data["opinion"] = opinion
+    # Also recorded on its own, so the opinion is kept when the form has no opinion field.
+    _record(uow, actor, "task_decided", task, decision=decision, opinion=opinion or None)
+    return runtime.complete_task(uow, task_id, actor, data, task=task)
+
+
+def transfer(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
+             why: str = "") -> TaskView:
+    """转办: hand the task to another user, who now holds it."""
+    task = _write(uow, "transfer", task_id, actor)
+    target = _target_user(uow, to_user, actor)
+    before = task.assignee
+    task.assignee, task.state = target.username, "claimed"
+    _record(uow, actor, "task_transferred", task, before=before, after=target.username,
+            why=why.strip() or None)
+    _tell(uow, "transferred", f"转办给您：{task.name}", target.username, task, body=why or None)
+    uow.commit()
+    return task_view(task)
+
+
+def delegate(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
+             why: str = "") -> TaskView:
+    """委派: another user works on the task, then hands it back to the delegator to complete."""
+    task = _write(uow, "delegate", task_id, actor)
+    target = _target_user(uow, to_user, actor)
+    task.candidates.append(TaskCandidate(kind=OWNER, name=actor.username))
+    task.assignee, task.state = target.username, "claimed"
+    _record(uow, actor, "task_delegated", task, before=actor.username, after=target.username,
+            why=why.strip() or None)
+    _tell(uow, "delegated", f"委派给您：{task.name}", target.username, task, body=why or None)
+    uow.commit()
+    return task_view(task)
+
+
+def resolve_delegation(uow: UnitOfWork, task_id: str, actor: Actor, opinion: str = "") -> TaskView:
+    """办理完毕交回: the delegate hands the task back to the delegator, with an opinion."""
+    task = _write(uow, "resolve_delegation", task_id, actor)
+    owner = delegated_by(task)
+    task.candidates = [c for c in task.candidates if c.kind != OWNER]
+    task.assignee = owner
+    _record(uow, actor, "task_delegation_resolved", task, before=actor.username, after=owner,
+            opinion=opinion.strip() or None)
+    uow.commit()
+    return task_view(task)
+
+
+def carbon_copy(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
+                note: str = "") -> TaskView:
+    """抄送: let another user read the task and its history."""
+    task = _write(uow, "carbon_copy", task_id, actor)
+    target = _target_user(uow, to_user, actor)
+    if target.username not in _kinds(task, CC):
+        task.candidates.append(TaskCandidate(kind=CC, name=target.username))
+    _record(uow, actor, "task_carbon_copied", task, to=target.username, note=note.strip() or None)
+    _tell(uow, "cc", f"抄送：{task.name}", target.username, task, body=note or None)
+    uow.commit()
+    return task_view(task)
+
+
+def copied_to_me(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[TaskView]:
+    """Tasks carbon-copied to the actor, newest first."""
+    query = (select(HumanTask).join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
+             .where(TaskCandidate.kind == CC, TaskCandidate.name == actor.username)
+             .order_by(HumanTask.created_at.desc()).limit(limit))
+    return [task_view(t) for t in uow.session.execute(query).scalars()]
+
+
+def delegated_to_me(uow: UnitOfWork, actor: Actor) -> list[TaskView]:
+    """Open tasks delegated to the actor (they are also in the actor's own list)."""
+    query = (select(HumanTask).join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
+             .where(TaskCandidate.kind == OWNER, HumanTask.assignee == actor.username,
+                    HumanTask.state.in_(OPEN_STATES)))
+    return [task_view(t) for t in uow.session.execute(query).scalars()]
+
+
+# ---------------------------------------------------------------- 加签 add a signer
+
+def add_signer_before(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
+                      why: str = "") -> TaskView:
+    """前加签: another user signs first, then the task comes back to the actor to decide."""
+    task = _write(uow, "add_signer_before", task_id, actor)
+    target = _target_user(uow, to_user, actor)
+    task.candidates.append(TaskCandidate(kind=OWNER, name=actor.username))
+    task.assignee, task.state = target.username, "claimed"
+    _record(uow, actor, "task_signer_added_before", task, before=actor.username,
+            after=target.username, why=why.strip() or None)
+    _tell(uow, "delegated", f"请先会签：{task.name}", target.username, task)
+    uow.commit()
+    return task_view(task)
+
+
+def add_signer_after(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
+                     opinion: str = "") -> TaskView:
+    """后加签: the actor signs now (opinion recorded) and another user must sign after them.
+
+    The task stays open with the added signer; their completion moves the process on.
+    """
+    task = _write(uow, "add_signer_after", task_id, actor)
+    target = _target_user(uow, to_user, actor)
+    task.assignee, task.state = target.username, "claimed"
+    _record(uow, actor, "task_signed", task, opinion=opinion.strip() or None,
+            next_signer=target.username)
+    _tell(uow, "assigned", f"请加签：{task.name}", target.username, task)
+    uow.commit()
+    return task_view(task)
+
+
+# ---------------------------------------------------------------- 退回 and 撤回
+
+def _earlier_user_tasks(spiff_task) -> list:
+    """Completed user tasks on the path that led to `spiff_task`, nearest first."""
+    found, seen, ancestor = [], set(), spiff_task.parent
+    while ancestor is not None:
+        spec = ancestor.task_spec
+        if (ancestor.state == TaskState.COMPLETED and hasattr(spec, "form")
+                and spec.bpmn_id not in seen):
+            seen.add(spec.bpmn_id)
+            found.append(ancestor)
+        ancestor = ancestor.parent
+    return found
+
+
+def return_targets(uow: UnitOfWork, task_id: str, actor: Actor) -> list[tuple[str, str]]:
+    """(element id, name) of the earlier user tasks the task may be returned to."""
+    task = load_task(uow, task_id, actor)
+    if not may("return", task, actor):
+        return []
+    row = uow.session.get(ProcessInstance, task.instance_id)
+    workflow = runtime.restore(uow.session, row)
+    current = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    if current is None:
+        return []
+    return [(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id)
+            for t in _earlier_user_tasks(current)]
+
+
+def _reopen(uow: UnitOfWork, row, workflow, earlier, actor: Actor,
+            closed: dict[str, tuple[str, str]], assignee: str | None) -> HumanTask:
+    """Make an earlier task ready again, save, and give the new row to `assignee`."""
+    with bind_clock(uow.clock), runtime._engine_errors(row.process_key):
+        workflow.reset_from_task_id(earlier.id)
+        workflow.do_engine_steps()
+        runtime.save_instance(uow, row, workflow, actor, closed=closed)
+    reopened = uow.session.execute(
+        select(HumanTask).where(HumanTask.instance_id == row.id,
+                                HumanTask.spiff_task_id == str(earlier.id),
+                                HumanTask.state.in_(OPEN_STATES))).scalar_one()
+    if assignee is not None:
+        reopened.assignee, reopened.state = assignee, "claimed"
+    return reopened
+
+
+def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
+                opinion: str) -> TaskView:
+    """退回: send the process back to an earlier user task, to whoever did it, with an opinion."""
+    opinion = (opinion or "").strip()
+    if not opinion:
+        raise TaskDataError("an opinion is required to return a task",
+                            {"opinion": ["required to return"]})
+    task = _write(uow, "return", task_id, actor)
+    row = runtime.load_for_write(uow, task.instance_id)
+    workflow = runtime.restore(uow.session, row)
+    current = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    earlier = next((t for t in _earlier_user_tasks(current)
+                    if t.task_spec.bpmn_id == to_element_id), None)
+    if earlier is None:
+        raise TaskDataError(f"'{to_element_id}' is not an earlier task of this process that "
+                            "can be returned to", {"to_element_id": ["not an earlier task"]})
+    previous = uow.session.execute(
+        select(HumanTask).where(HumanTask.instance_id == row.id,
+                                HumanTask.spiff_task_id == str(earlier.id),
+                                HumanTask.state == "completed")
+        .order_by(HumanTask.ended_at.desc()).limit(1)).scalar_one_or_none()
+    handler = previous.ended_by if previous is not None else None
+    _record(uow, actor, "task_returned", task, to=to_element_id, to_user=handler, opinion=opinion)
+    reopened = _reopen(uow, row, workflow, earlier, actor,
+                       {task.spiff_task_id: ("returned", actor.username)}, handler)
+    if handler:
+        _tell(uow, "returned", f"被退回：{reopened.name}", handler, reopened, body=opinion)
+    uow.commit()
+    return task_view(reopened)
+
+
+# Audit actions that count as the next handler acting: after one of them a completed task
+# can no longer be withdrawn.
+ACTING = ("task_claimed", "task_completed", "task_decided", "task_transferred",
+          "task_delegated", "task_signed", "task_returned", "task_signer_added_before")
+
+
+def withdrawable(uow: UnitOfWork, actor: Actor, task_ids: list[str]) -> set[str]:
+    """Of the given completed tasks, those the actor could withdraw now (nobody acted since).
+
+    `withdraw` applies the same test; lists use it to offer 撤回 only where it can succeed.
+    """
+    if not task_ids:
+        return set()
+    rows = uow.session.execute(
+        select(HumanTask.id, HumanTask.instance_id, func.max(AuditEvent.seq))
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .join(AuditEvent, (AuditEvent.task_id == HumanTask.id)
+              & (AuditEvent.action == "task_completed"))
+        .where(HumanTask.id.in_(task_ids), HumanTask.state == "completed",
+               HumanTask.ended_by == actor.username, ProcessInstance.status == "running")
+        .group_by(HumanTask.id, HumanTask.instance_id)).all()
+    found = set()
+    for task_id, instance_id, completed_seq in rows:
+        acted = uow.session.execute(
+            select(AuditEvent.id).where(AuditEvent.instance_id == instance_id,
+                                        AuditEvent.seq > completed_seq,
+                                        AuditEvent.action.in_(ACTING)).limit(1)).first()
+        if acted is None:
+            found.add(task_id)
+    return found
+
+
+def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "") -> TaskView:
+    """撤回: recall a task one completed, while nobody has acted on what came after it."""
+    done = _write(uow, "withdraw", task_id, actor)
+    row = runtime.load_for_write(uow, done.instance_id)
+    if row.status != "running":
+        raise ConflictError(f"the process has already {row.status}; nothing can be withdrawn")
+    if done.id not in withdrawable(uow, actor, [done.id]):
+        raise ConflictError(f"the next handler has already acted on what followed '{done.name}'; "
+                            "it can no longer be withdrawn")
+    workflow = runtime.restore(uow.session, row)
+    earlier = workflow.get_task_from_id(UUID(done.spiff_task_id))
+    if earlier is None or earlier.state != TaskState.COMPLETED:
+        raise ConflictError(f"'{done.name}' can no longer be withdrawn")
+    following = list(uow.session.execute(
+        select(HumanTask).where(HumanTask.instance_id == row.id,
+                                HumanTask.state.in_(OPEN_STATES))).scalars())
+    _record(uow, actor, "task_withdrawn", done, why=why.strip() or None)
+    closed = {t.spiff_task_id: ("withdrawn", actor.username) for t in following}
+    reopened = _reopen(uow, row, workflow, earlier, actor, closed, actor.username)
+    for task in following:
+        if task.state == "withdrawn":
+            _notify_task_handlers(uow, task, "withdrawn", f"已撤回：{task.name}")
+    uow.commit()
+    return task_view(reopened)
+
+
+def _tell(uow: UnitOfWork, kind: str, title: str, username: str, task: HumanTask,
+          body: str | None = None) -> None:
+    notify(uow, kind=kind, title=title, users=[username], body=body,
+           instance_id=task.instance_id, task_id=task.id)
+
+
+def _notify_task_handlers(uow: UnitOfWork, task: HumanTask, kind: str, title: str) -> None:
+    users = [task.assignee] if task.assignee else [c.name for c in task.candidates
+                                                    if c.kind == "user"]
+    groups = [] if task.assignee else [c.name for c in task.candidates if c.kind == "group"]
+    notify(uow, kind=kind, title=title, users=users, groups=groups,
+           instance_id=task.instance_id, task_id=task.id)

@@ -1,0 +1,178 @@
+"""Dispatch reports (周/旬调度报告) and the monthly bulletin (月通报: 晒工作、亮成绩、揭短板).
+
+One row per sub-command: its projects by stage and plate, investment completed against
+the schedule, issues opened and cleared in the period, overdue issues and awards. The
+screen, the print view and the .xlsx all take the same rows from `dispatch_report`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from .awards import awards_of, latest_award_quarter
+from .issue_ledger import IssueLedgerRow
+from ..core.organisation import OrgUnit
+from .plates import PLATES, ProjectPlate, plates_of_month
+from .projects import STAGES, Project, progress_curve
+from ..core.spreadsheets import append_rows, workbook_bytes
+from ..core.uow import UnitOfWork
+from ..core.workcalendar import SHANGHAI
+
+PERIODS = {"week": "周调度", "tenday": "旬调度", "month": "月通报"}
+CLOSED_STEPS = ("cleared", "cancelled")
+HEADERS = ["分指挥部", "项目数", *[f"{v}阶段" for v in STAGES.values()],
+           *[v for v in PLATES.values()], "序时计划投资（万元）", "累计完成投资（万元）", "完成率（%）",
+           "本期新增问题", "本期销号问题", "逾期问题", "羚羊奖", "蜗牛奖"]
+
+
+@dataclass(frozen=True)
+class DispatchRow:
+    """One sub-command's figures for the period."""
+
+    code: str
+    name: str
+    projects: int
+    stages: dict[str, int]
+    plates: dict[str, int]
+    planned: int
+    actual: int
+    opened: int
+    cleared: int
+    overdue: int
+    antelope: int
+    snail: int
+
+    @property
+    def percent(self) -> int | None:
+        """Completed investment as a share of the schedule to date."""
+        return round(self.actual * 100 / self.planned) if self.planned else None
+
+    def cells(self) -> list:
+        """The row as the .xlsx and the table show it, in HEADERS order."""
+        return [self.name, self.projects, *[self.stages[s] for s in STAGES],
+                *[self.plates[p] for p in PLATES], self.planned, self.actual,
+                self.percent if self.percent is not None else "", self.opened, self.cleared,
+                self.overdue, self.antelope, self.snail]
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    """A dispatch report or bulletin for one period."""
+
+    kind: str
+    title: str
+    start: date
+    end: date  # inclusive
+    plate_month: str
+    award_quarter: str | None
+    rows: list[DispatchRow]
+    totals: DispatchRow
+    highlights: dict[str, list[str]] = field(default_factory=dict)
+
+
+def period_bounds(kind: str, day: date) -> tuple[date, date]:
+    """The first and last day of the week, ten-day period or month containing `day`."""
+    if kind == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    first = day.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    if kind == "month":
+        return first, last
+    if kind == "tenday":
+        if day.day <= 10:
+            return first, first.replace(day=10)
+        if day.day <= 20:
+            return first.replace(day=11), first.replace(day=20)
+        return first.replace(day=21), last
+    raise ValueError(f"unknown period {kind!r}; one of {sorted(PERIODS)}")
+
+
+def _moment(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+def _sum_rows(rows: list[DispatchRow]) -> DispatchRow:
+    def total(attr):
+        return sum(getattr(r, attr) for r in rows)
+    return DispatchRow("total", "合计", total("projects"),
+                       {s: sum(r.stages[s] for r in rows) for s in STAGES},
+                       {p: sum(r.plates[p] for r in rows) for p in PLATES},
+                       total("planned"), total("actual"), total("opened"), total("cleared"),
+                       total("overdue"), total("antelope"), total("snail"))
+
+
+def dispatch_report(uow: UnitOfWork, kind: str, day: date) -> DispatchReport:
+    """The period's figures per sub-command (kind: week, tenday or month)."""
+    session = uow.session
+    start, end = period_bounds(kind, day)
+    begin, finish = _moment(start), _moment(end + timedelta(days=1))
+    now = min(uow.clock.now(), finish)
+    # the newest plates given by the period's end (plates of a month come early the next)
+    end_month = f"{end.year:04d}-{end.month:02d}"
+    plate_month = session.execute(select(func.max(ProjectPlate.month)).where(
+        ProjectPlate.month <= end_month)).scalar() or end_month
+    plates = plates_of_month(session, plate_month)
+    quarter = latest_award_quarter(session)
+    prizes = awards_of(session, quarter) if quarter else []
+    issues = list(session.execute(select(IssueLedgerRow)).scalars())
+    rows = []
+    for unit in session.execute(select(OrgUnit).where(OrgUnit.kind == "sub_command")
+                                .order_by(OrgUnit.sort, OrgUnit.code)).scalars():
+        projects = list(session.execute(select(Project).where(
+            Project.sub_command == unit.code)).scalars())
+        stages = {s: sum(p.stage == s for p in projects) for s in STAGES}
+        counts = {p: 0 for p in PLATES}
+        planned = actual = 0
+        for project in projects:
+            plate = plates.get(project.code)
+            if plate and plate.plate in counts:
+                counts[plate.plate] += 1
+            points = progress_curve(session, project.code, until=plate_month)
+            if points:
+                planned, actual = planned + points[-1].planned, actual + points[-1].actual
+        mine = [i for i in issues if i.sub_command == unit.code]
+        rows.append(DispatchRow(
+            unit.code, unit.name, len(projects), stages, counts, planned, actual,
+            sum(begin <= i.opened_at < finish for i in mine),
+            sum(i.cleared_at is not None and begin <= i.cleared_at < finish for i in mine),
+            sum(i.step not in CLOSED_STEPS and i.due_at is not None and i.due_at < now
+                for i in mine),
+            sum(a.sub_command == unit.code and a.award == "antelope" for a in prizes),
+            sum(a.sub_command == unit.code and a.award == "snail" for a in prizes)))
+    report = DispatchReport(kind, PERIODS[kind], start, end, plate_month, quarter, rows,
+                            _sum_rows(rows))
+    if kind == "month":
+        report.highlights.update(_highlights(session, plates, prizes, rows))
+    return report
+
+
+def _highlights(session, plates, prizes, rows) -> dict[str, list[str]]:
+    names = dict(session.execute(select(Project.code, Project.name)).all())
+    best = sorted((r for r in rows if r.percent is not None), key=lambda r: -r.percent)
+    return {
+        "晒工作": [f"{r.name}：累计完成投资 {r.actual} 万元，完成序时计划 {r.percent}%"
+                for r in best[:3]],
+        "亮成绩": [f"{names[c]}（蓝牌）" for c, p in sorted(plates.items()) if p.plate == "blue"]
+        + [f"{a.project_name}（{a.label}）" for a in prizes if a.award == "antelope"],
+        "揭短板": [f"{names[c]}（{p.label}）" for c, p in sorted(plates.items())
+                if p.plate in ("yellow", "red")]
+        + [f"{a.project_name}（{a.label}）" for a in prizes if a.award == "snail"]
+        + [f"{r.name}：逾期问题 {r.overdue} 个" for r in rows if r.overdue],
+    }
+
+
+def to_xlsx(report: DispatchReport) -> bytes:
+    """The report's rows as an .xlsx workbook with Chinese headers."""
+    from openpyxl import Workbook
+    book = Workbook()
+    sheet = book.active
+    sheet.title = report.title
+    sheet.append([f"{report.title} {report.start:%Y-%m-%d} 至 {report.end:%Y-%m-%d}"
+                  f"（三色牌 {report.plate_month}）"])
+    append_rows(sheet, (row.cells() for row in [*report.rows, report.totals]), HEADERS)
+    sheet.column_dimensions["A"].width = 34
+    return workbook_bytes(book)

@@ -1,0 +1,439 @@
+"""The issue ledger (问题台账) and the 13710 desk as rows, projected at every save.
+
+An issue_lifecycle instance carries its facts in process data (title, project, responsible
+unit, rung, deadline, the four steps, listing); an instruction_13710 instance its title,
+source, unit, clocks and rating. `project_supervision` writes one row per instance into
+`issue_ledger` or `instruction_desk` in the same transaction as the instance state, so the
+supervision desk queries tables and never deserializes a workflow (DESIGN decision 5).
+
+Each row keeps the instance's `row_version` it was projected from: `refresh_projections`
+projects again only the instances whose row moved on without the ledger (rows written
+before the hook existed, or by a path that bypassed it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..core.clock import as_utc
+from ..core.models import Base, HumanTask, ProcessInstance, UTCDateTime
+from .projects import Project
+from .supervision_hook import all_tasks
+
+ISSUE_PROCESS = "issue_lifecycle"
+INSTRUCTION_PROCESS = "instruction_13710"
+PROJECTED_PROCESSES = (ISSUE_PROCESS, INSTRUCTION_PROCESS)
+
+ISSUE_STEPS = ("registered", "assigned", "committed", "reported", "cleared", "cancelled")
+# The open user task that tells which of the four steps an issue is in.
+_STEP_OF_TASK = {"commit_plan": "assigned", "report_resolution": "committed",
+                 "verify_issue": "reported"}
+INSTRUCTION_STEPS = ("registered", "assigned", "progress_reported", "result_reported",
+                     "plan_accepted", "closed", "cancelled")
+_INSTRUCTION_STEP_OF_TASK = {"assign_instruction": "registered", "report_progress": "assigned",
+                             "report_result": "progress_reported",
+                             "review_report": "result_reported"}
+
+
+class IssueLedgerRow(Base):
+    """One issue of the ledger: who owns it, on which rung, in which step, by when."""
+
+    __tablename__ = "issue_ledger"
+    __table_args__ = (
+        Index("ix_issue_ledger_unit_step", "responsible_unit", "step"),
+        Index("ix_issue_ledger_sub_command_step", "sub_command", "step"),
+        Index("ix_issue_ledger_step_due", "step", "due_at"),
+        Index("ix_issue_ledger_rung", "rung"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    project_code: Mapped[str | None] = mapped_column(String(50))
+    project_name: Mapped[str | None] = mapped_column(String(200))
+    sub_command: Mapped[str | None] = mapped_column(String(50))
+    township: Mapped[str | None] = mapped_column(String(50))
+    responsible_unit: Mapped[str | None] = mapped_column(String(50))
+    scope: Mapped[str | None] = mapped_column(String(20))
+    severity: Mapped[str | None] = mapped_column(String(20))
+    rung: Mapped[int | None] = mapped_column(Integer)
+    rung_name: Mapped[str | None] = mapped_column(String(100))
+    handler: Mapped[str | None] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(20))
+    plan: Mapped[str | None] = mapped_column(Text)
+    promised_date: Mapped[date | None] = mapped_column(Date)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    listed_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_version: Mapped[int] = mapped_column(Integer)
+
+
+class IssueListing(Base):
+    """One period of listed supervision (挂牌督办) of an issue, from listing until lifted."""
+
+    __tablename__ = "issue_listing"
+    __table_args__ = (Index("ix_issue_listing_instance", "instance_id", "lifted_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer)
+    listed_by: Mapped[str] = mapped_column(String(100))
+    listed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    lifted_by: Mapped[str | None] = mapped_column(String(100))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class InstructionDeskRow(Base):
+    """One instruction under 13710 supervision, with its three clocks and its rating."""
+
+    __tablename__ = "instruction_desk"
+    __table_args__ = (Index("ix_instruction_desk_unit_step", "responsible_unit", "step"),)
+
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str | None] = mapped_column(String(20))  # secretary, county_head
+    complexity: Mapped[str | None] = mapped_column(String(20))  # ordinary, major
+    responsible_unit: Mapped[str | None] = mapped_column(String(50))
+    step: Mapped[str] = mapped_column(String(20))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assign_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    plan_date: Mapped[date | None] = mapped_column(Date)
+    rating: Mapped[str | None] = mapped_column(String(20))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_version: Mapped[int] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class IssueView:
+    """A ledger row as callers see it."""
+
+    instance_id: int
+    business_key: str | None
+    title: str
+    project_code: str | None
+    project_name: str | None
+    sub_command: str | None
+    township: str | None
+    responsible_unit: str | None
+    scope: str | None
+    severity: str | None
+    rung: int | None
+    rung_name: str | None
+    handler: str | None
+    step: str
+    plan: str | None
+    promised_date: date | None
+    due_at: datetime | None
+    escalate_at: datetime | None
+    listed: bool
+    listed_due_at: datetime | None
+    opened_at: datetime
+    cleared_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ListingView:
+    """One period of listed supervision as callers see it."""
+
+    id: int
+    instance_id: int
+    listed_by: str
+    listed_at: datetime
+    due_at: datetime | None
+    reason: str | None
+    lifted_by: str | None
+    lifted_at: datetime | None
+    lift_reason: str | None
+
+
+@dataclass(frozen=True)
+class InstructionView:
+    """A 13710 desk row as callers see it."""
+
+    instance_id: int
+    business_key: str | None
+    title: str
+    source: str | None
+    complexity: str | None
+    responsible_unit: str | None
+    step: str
+    registered_at: datetime
+    assign_due_at: datetime | None
+    assigned_at: datetime | None
+    progress_due_at: datetime | None
+    progress_at: datetime | None
+    result_due_at: datetime | None
+    result_at: datetime | None
+    plan_date: date | None
+    rating: str | None
+    closed_at: datetime | None
+
+
+def view_of(row, kind):
+    """The plain view (`IssueView`, `ListingView`, `InstructionView`) of a row."""
+    return kind(**{f.name: getattr(row, f.name) for f in fields(kind)})
+
+
+# ---------------------------------------------------------------- reading process data
+
+def process_facts(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The instance's data as its latest tasks see it: every reached task's data, oldest first.
+
+    Data flows along the paths of the process; merging in the order the tasks changed lets a
+    side path (listing, escalation) add its variables while the newest value of each wins.
+    """
+    reached = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED
+    tasks = sorted((t for t in all_tasks(workflow) if t.state & reached),
+                   key=lambda t: t.last_state_change)
+    facts: dict[str, Any] = {}
+    for task in tasks:
+        facts.update(task.data)
+    if workflow.is_completed():
+        facts.update(workflow.data)
+    return facts
+
+
+def _moment(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return as_utc(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _day(value) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _tasks_of(session: Session, instance_id: int) -> list[HumanTask]:
+    return list(session.execute(select(HumanTask).where(HumanTask.instance_id == instance_id)
+                                .order_by(HumanTask.created_at)).scalars())
+
+
+def _latest(tasks: list[HumanTask], element_id: str) -> HumanTask | None:
+    found = [t for t in tasks if t.element_id == element_id]
+    return found[-1] if found else None
+
+
+# ---------------------------------------------------------------- the projections
+
+def project_supervision(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
+                        now: datetime, actor: str = "system") -> None:
+    """Bring the ledger row of an issue or instruction instance in line with its workflow.
+
+    Call at every save, after the human-task rows are synced; other processes are ignored.
+    """
+    if row.process_key not in PROJECTED_PROCESSES:
+        return
+    session.flush()  # the row version and the human-task rows as they will be committed
+    if row.process_key == ISSUE_PROCESS:
+        _project_issue(session, row, workflow, now, actor)
+    else:
+        _project_instruction(session, row, workflow, now)
+
+
+def _issue_step(row: ProcessInstance, facts: dict, open_elements: set[str]) -> str:
+    if facts.get("status") == "cleared":
+        return "cleared"
+    if row.status == "cancelled":
+        return "cancelled"
+    for element, step in _STEP_OF_TASK.items():
+        if element in open_elements:
+            return step
+    return "registered"
+
+
+def _project_issue(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
+                   now: datetime, actor: str) -> None:
+    facts = process_facts(workflow)
+    tasks = _tasks_of(session, row.id)
+    open_elements = {t.element_id for t in tasks if t.state in ("open", "claimed")}
+    ledger = session.get(IssueLedgerRow, row.id) or IssueLedgerRow(instance_id=row.id)
+    project = session.get(Project, facts["project_code"]) if facts.get("project_code") else None
+    ledger.business_key = row.business_key
+    ledger.title = str(facts.get("title") or row.business_key or f"#{row.id}")[:500]
+    ledger.project_code = facts.get("project_code")
+    ledger.project_name = facts.get("project_name") or (project.name if project else None)
+    ledger.sub_command = facts.get("sub_command") or (project.sub_command if project else None)
+    ledger.township = facts.get("township") or (project.township if project else None)
+    ledger.responsible_unit = facts.get("responsible_unit")
+    ledger.scope, ledger.severity = facts.get("scope"), facts.get("severity")
+    rung = facts.get("rung")
+    ledger.rung = int(rung) if isinstance(rung, (int, float, str)) and str(rung).isdigit() else None
+    ledger.rung_name = facts.get("rung_name")
+    ledger.handler = facts.get("handler")
+    ledger.step = _issue_step(row, facts, open_elements)
+    committed = bool(facts.get("committed")) or ledger.step in ("committed", "reported", "cleared")
+    ledger.plan = facts.get("plan") if committed else None
+    ledger.promised_date = _day(facts.get("promised_date")) if committed else None
+    ledger.due_at = _moment(facts.get("due_at"))
+    ledger.escalate_at = _moment(facts.get("escalate_at"))
+    ledger.opened_at = row.started_at
+    ledger.cleared_at = (ledger.cleared_at or row.ended_at or now) if ledger.step == "cleared" else None
+    ledger.updated_at = now
+    ledger.source_version = row.row_version
+    session.add(ledger)
+    _project_listing(session, ledger, bool(facts.get("listed")), now, actor)
+
+
+def _project_listing(session: Session, ledger: IssueLedgerRow, listed_in_process: bool,
+                     now: datetime, actor: str) -> None:
+    """The listed flag: an unlifted listing; a listing the process knows of is recorded once."""
+    periods = list(session.execute(select(IssueListing).where(
+        IssueListing.instance_id == ledger.instance_id).order_by(IssueListing.id)).scalars())
+    if listed_in_process and not periods:
+        # Listed by the message alone (not through the desk): record it so it can be lifted.
+        period = IssueListing(instance_id=ledger.instance_id, listed_by=actor, listed_at=now)
+        session.add(period)
+        periods.append(period)
+    current = next((p for p in reversed(periods) if p.lifted_at is None), None)
+    done = ledger.step in ("cleared", "cancelled")
+    ledger.listed = current is not None and not done
+    ledger.listed_due_at = current.due_at if ledger.listed else None
+
+
+def _instruction_step(row: ProcessInstance, facts: dict, tasks: list[HumanTask]) -> str:
+    if facts.get("status") == "closed":
+        return "closed"
+    if row.status == "cancelled":
+        return "cancelled"
+    open_elements = [t.element_id for t in tasks if t.state in ("open", "claimed")]
+    for element, step in _INSTRUCTION_STEP_OF_TASK.items():
+        if element in open_elements:
+            return step
+    if facts.get("review_decision") == "accept_plan":
+        return "plan_accepted"
+    return "registered"
+
+
+def _project_instruction(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
+                         now: datetime) -> None:
+    facts = process_facts(workflow)
+    tasks = _tasks_of(session, row.id)
+    desk = session.get(InstructionDeskRow, row.id) or InstructionDeskRow(instance_id=row.id)
+    desk.business_key = row.business_key
+    desk.title = str(facts.get("title") or row.business_key or f"#{row.id}")[:500]
+    desk.source, desk.complexity = facts.get("source"), facts.get("complexity")
+    desk.responsible_unit = facts.get("responsible_unit")
+    desk.step = _instruction_step(row, facts, tasks)
+    desk.registered_at = row.started_at
+    for element, due_attr, done_attr in (("assign_instruction", "assign_due_at", "assigned_at"),
+                                         ("report_progress", "progress_due_at", "progress_at"),
+                                         ("report_result", "result_due_at", "result_at")):
+        task = _latest(tasks, element)
+        setattr(desk, due_attr, task.due_at if task else None)
+        setattr(desk, done_attr, task.ended_at if task and task.state == "completed" else None)
+    desk.plan_date = _day(facts.get("plan_date")) if desk.step == "plan_accepted" else None
+    desk.rating = facts.get("final_rating") if desk.step == "closed" else None
+    desk.closed_at = (desk.closed_at or row.ended_at or now) if desk.step == "closed" else None
+    desk.updated_at = now
+    desk.source_version = row.row_version
+    session.add(desk)
+
+
+def stale_instances(session: Session) -> list[int]:
+    """Ids of issue and instruction instances whose ledger row is missing or behind."""
+    issue_version = select(IssueLedgerRow.source_version).where(
+        IssueLedgerRow.instance_id == ProcessInstance.id).scalar_subquery()
+    desk_version = select(InstructionDeskRow.source_version).where(
+        InstructionDeskRow.instance_id == ProcessInstance.id).scalar_subquery()
+    query = select(ProcessInstance.id).where(or_(
+        (ProcessInstance.process_key == ISSUE_PROCESS)
+        & (issue_version.is_(None) | (issue_version != ProcessInstance.row_version)),
+        (ProcessInstance.process_key == INSTRUCTION_PROCESS)
+        & (desk_version.is_(None) | (desk_version != ProcessInstance.row_version))))
+    return list(session.execute(query).scalars())
+
+
+def refresh_projections(uow) -> int:
+    """Project again the instances the ledger is behind on; how many (0 once the hook is in)."""
+    from ..bpm.runtime import restore  # runtime imports this module's hook
+
+    if not stale_instances(uow.session):
+        uow.session.rollback()
+        return 0
+    uow.begin_write()
+    ids = stale_instances(uow.session)
+    for instance_id in ids:
+        row = uow.session.get(ProcessInstance, instance_id)
+        project_supervision(uow.session, row, restore(uow.session, row), uow.clock.now())
+    uow.commit()
+    return len(ids)
+
+
+# ---------------------------------------------------------------- who sees which rows
+
+SUPERVISING_ROLES = ("supervisor", "county_head", "office")
+
+
+class Scope:
+    """The part of the ledger an actor sees: everything, some fields (sub-commands), own units."""
+
+    def __init__(self, everything: bool, sub_commands: frozenset[str], units: frozenset[str]):
+        self.everything, self.sub_commands, self.units = everything, sub_commands, units
+
+    def sees(self, sub_command: str | None, unit: str | None) -> bool:
+        """Whether a row of this field and responsible unit is in scope."""
+        return (self.everything or (sub_command is not None and sub_command in self.sub_commands)
+                or (unit is not None and unit in self.units))
+
+    def condition(self, sub_command_column, unit_column):
+        """The same test as SQL on two columns (true for everything)."""
+        from sqlalchemy import false, true
+
+        if self.everything:
+            return true()
+        parts = []
+        if self.sub_commands:
+            parts.append(sub_command_column.in_(sorted(self.sub_commands)))
+        if self.units:
+            parts.append(unit_column.in_(sorted(self.units)))
+        return or_(*parts) if parts else false()
+
+    @property
+    def may_remind(self) -> bool:
+        """Supervisors and sub-commanders push work; a unit does its own."""
+        return self.everything or bool(self.sub_commands)
+
+    may_escalate = may_remind
+
+    @property
+    def may_list(self) -> bool:
+        """Listed supervision is put on and lifted by the supervisors only."""
+        return self.everything
+
+
+def scope_of(actor) -> Scope:
+    """The scope of an actor from its groups: role, `sub_commander@<field>`, `unit:<code>`."""
+    groups = actor.groups
+    return Scope(any(role in groups for role in SUPERVISING_ROLES),
+                 frozenset(g.split("@", 1)[1] for g in groups if g.startswith("sub_commander@")),
+                 frozenset(g.split(":", 1)[1] for g in groups if g.startswith("unit:")))

@@ -1,0 +1,261 @@
+"""Three-colour plates (蓝黄红三色管理): monthly plates of key and government-invested projects.
+
+The colour is decided by rules/plate_colour.dmn, never by code here: this module only
+gathers the table's inputs from the registry (cumulative actual vs planned investment),
+the reminders (催办) of the last two months and the plate history, keeps that history in
+`project_plate`, and starts a `plate_followup` instance for each yellow plate (约谈 by the
+sub-commander) and red plate (表态发言 by the lead department's head).
+
+Plates are evaluated by the long-running `monthly_plates` process: its timer waits for the
+first working day of the next month, then its script task marked
+`<camunda:property name="action" value="evaluate_plates" />` completes, and
+`apply_command_actions` (called by `runtime.save_instance`) evaluates the month named by the
+task's `month_variable`. The same hook records a unit's progress report when the
+`progress_report` process completes its task marked `action=record_progress`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import JSON, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from SpiffWorkflow.util.task import TaskState
+
+from ..bpm.definitions import latest_deployment
+from ..core.errors import DefinitionError
+from ..bpm.expression_helpers import HELPERS
+from ..core.identity import Actor
+from ..core.models import Base, ProcessInstance, UTCDateTime
+from .projects import Project, month_of, on_schedule, progress_curve, record_progress, shift_month
+from .projects import start_data as project_start_data
+from ..bpm.sandbox import make_script_engine
+from .supervision_hook import all_tasks
+from .supervision import reminder_counts
+from ..core.uow import UnitOfWork
+
+DECISION = "plate_colour"
+RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "plate_colour.dmn"
+PLATES = {"blue": "蓝牌", "yellow": "黄牌", "red": "红牌", "under_reminder": "催办中"}
+FOLLOWUP_PROCESS = "plate_followup"
+CYCLE_PROCESS, CYCLE_KEY = "monthly_plates", "PLATES"
+COMMAND_ACTIONS = ("evaluate_plates", "record_progress", "record_nomination", "publish_awards")
+
+
+class ProjectPlate(Base):
+    """One project's plate for one month, with the inputs the decision table saw."""
+
+    __tablename__ = "project_plate"
+
+    project_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True, index=True)
+    plate: Mapped[str | None] = mapped_column(String(20))  # None: no row of the table matched
+    inputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    evaluated_by: Mapped[str] = mapped_column(String(100))
+    followup_instance: Mapped[int | None] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class PlateView:
+    """A plate as callers see it."""
+
+    project_code: str
+    month: str
+    plate: str | None
+    label: str
+    inputs: dict
+    evaluated_at: datetime
+
+
+def _view(row: ProjectPlate) -> PlateView:
+    return PlateView(row.project_code, row.month, row.plate, PLATES.get(row.plate or "", "未评定"),
+                     dict(row.inputs or {}), row.evaluated_at)
+
+
+def on_battle_map(project: Project) -> bool:
+    """Key projects (province, city, county) and government-invested ones are on the map."""
+    return project.key_level != "none" or project.funding == "government"
+
+
+# ---------------------------------------------------------------- the decision table
+
+def _decision_xml(session: Session | None) -> bytes:
+    deployment = latest_deployment(session, DECISION) if session is not None else None
+    return deployment.xml.encode("utf-8") if deployment is not None else RULES_FILE.read_bytes()
+
+
+@lru_cache(maxsize=8)
+def _engine_for(xml: bytes):
+    from ..bpm.parser import GongjianParser
+    parser = GongjianParser()
+    parser.add_dmn_xml(etree.fromstring(xml), filename="plate_colour.dmn")
+    return parser.get_engine(DECISION, None)
+
+
+def decide_plate(inputs: dict[str, Any], session: Session | None = None) -> dict[str, Any]:
+    """Run rules/plate_colour.dmn (the deployed version if any) on the inputs; {} if no row."""
+    engine = _engine_for(_decision_xml(session))
+    task = SimpleNamespace(data=dict(inputs), workflow=SimpleNamespace(
+        script_engine=make_script_engine(HELPERS)))
+    rule = engine.result(task)
+    return dict(rule) if rule else {}
+
+
+def plate_inputs(session: Session, code: str, month: str) -> dict[str, Any]:
+    """The decision table's inputs for one project and month, from the registry and history."""
+    reminded = (reminder_counts(session, "project", code, month)
+                + reminder_counts(session, "project", code, shift_month(month, -1)))
+    in_a_row, back = 0, shift_month(month, -1)
+    while True:
+        row = session.get(ProjectPlate, (code, back))
+        if row is None or row.plate not in ("yellow", "red"):
+            break
+        in_a_row, back = in_a_row + 1, shift_month(back, -1)
+    points = progress_curve(session, code, until=month)
+    return {"on_schedule": on_schedule(session, code, month),
+            "reminders_last_two_months": reminded, "yellow_months_in_a_row": in_a_row,
+            "planned_to_date": points[-1].planned if points else 0,
+            "actual_to_date": points[-1].actual if points else 0}
+
+
+# ---------------------------------------------------------------- evaluation
+
+def evaluate_plates(uow: UnitOfWork, month: str, actor: Actor | str, *,
+                    start_followups: bool = True) -> list[PlateView]:
+    """Give every battle-map project its plate for `month`; the caller commits.
+
+    Re-evaluating a month replaces its plates (audited with before/after); a follow-up
+    instance is started once per project and month.
+    """
+    username = actor if isinstance(actor, str) else actor.username
+    views = []
+    for project in uow.session.execute(select(Project).order_by(Project.code)).scalars():
+        if not on_battle_map(project) or project.stage == "planning":
+            continue
+        inputs = plate_inputs(uow.session, project.code, month)
+        decided = decide_plate(inputs, uow.session)
+        row = uow.session.get(ProjectPlate, (project.code, month))
+        before = row.plate if row is not None else None
+        row = row or ProjectPlate(project_code=project.code, month=month)
+        row.plate, row.inputs = decided.get("plate"), inputs
+        row.evaluated_at, row.evaluated_by = uow.clock.now(), username
+        uow.session.add(row)
+        uow.audit.record(username, "plate_evaluated", subject=f"project:{project.code}",
+                         month=month, before=before, after=row.plate, inputs=inputs)
+        if start_followups and row.plate in ("yellow", "red") and row.followup_instance is None:
+            row.followup_instance = _start_followup(uow, project, month, row.plate, username)
+        views.append(_view(row))
+    uow.session.flush()
+    return views
+
+
+class _Enlisted:
+    """The caller's unit of work, lent to a service that commits: its commit is the caller's."""
+
+    def __init__(self, uow: UnitOfWork):
+        self._uow = uow
+
+    def __getattr__(self, name):
+        return getattr(self._uow, name)
+
+    def commit(self) -> None:
+        """Flush only; the caller commits everything at once."""
+        self._uow.session.flush()
+
+
+def _start_followup(uow: UnitOfWork, project: Project, month: str, plate: str,
+                    username: str) -> int | None:
+    from ..bpm import runtime  # runtime calls this module from save_instance
+    if latest_deployment(uow.session, FOLLOWUP_PROCESS) is None:
+        raise DefinitionError(f"process '{FOLLOWUP_PROCESS}' is not deployed; deploy "
+                              "bpmn/plate_followup.bpmn before evaluating plates")
+    data = project_start_data(project) | {"plate": plate, "month": month,
+                                          "plate_name": PLATES[plate]}
+    actor = Actor.of(username)
+    view = runtime.start_instance(_Enlisted(uow), FOLLOWUP_PROCESS, actor,
+                                  business_key=f"PLATE-{project.code}-{month}", data=data)
+    return view.id
+
+
+def start_plate_cycle(uow: UnitOfWork, actor: Actor, *, until_month: str = "2099-12") -> int:
+    """Start the long-running monthly evaluation (one instance; returns the running one)."""
+    from ..bpm import runtime
+    running = uow.session.execute(select(ProcessInstance.id).where(
+        ProcessInstance.process_key == CYCLE_PROCESS, ProcessInstance.status == "running")
+    ).scalar()
+    if running is not None:
+        return running
+    return runtime.start_instance(uow, CYCLE_PROCESS, actor, business_key=CYCLE_KEY,
+                                  data={"until_month": until_month}).id
+
+
+# ---------------------------------------------------------------- the hook in save_instance
+
+def _command_action(task) -> str | None:
+    action = (getattr(task.task_spec, "extensions", None) or {}).get("action")
+    return action if action in COMMAND_ACTIONS else None
+
+
+def apply_command_actions(uow: UnitOfWork, row: ProcessInstance, workflow, actor: Actor) -> None:
+    """Act on the marked elements (plates, progress, awards) completed in this call.
+
+    "In this call" is what SpiffWorkflow stamped since the workflow was restored (or, for a
+    new instance, ever), the same test engine.supervision_hook uses for messages.
+    """
+    since = getattr(workflow, "supervision_restored_at", 0.0)
+    done = [t for t in all_tasks(workflow) if t.state == TaskState.COMPLETED
+            and t.last_state_change >= since and _command_action(t)]
+    done.sort(key=lambda t: t.last_state_change)
+    for task in done:
+        extensions = task.task_spec.extensions
+        month = task.data.get(extensions.get("month_variable") or "month") or month_of(
+            uow.clock.now())
+        action = _command_action(task)
+        if action in ("record_nomination", "publish_awards"):
+            from .awards import apply_award_action
+            apply_award_action(uow, action, task, row, actor)
+        elif action == "evaluate_plates":
+            evaluate_plates(uow, str(month), actor)
+        else:
+            record_progress(uow, task.data["project_code"], str(month),
+                            int(task.data.get("actual_investment") or 0),
+                            bool(task.data.get("milestone_done")), task.data.get("progress_text"),
+                            _reporter(uow, row))
+    workflow.supervision_restored_at = time.time()
+
+
+def _reporter(uow: UnitOfWork, row: ProcessInstance) -> str:
+    from ..core.models import HumanTask
+    last = uow.session.execute(select(HumanTask.ended_by).where(
+        HumanTask.instance_id == row.id, HumanTask.element_id == "report_progress",
+        HumanTask.ended_by.is_not(None)).order_by(HumanTask.ended_at.desc())).scalar()
+    return last or row.started_by
+
+
+# ---------------------------------------------------------------- queries
+
+def plates_of_month(session: Session, month: str) -> dict[str, PlateView]:
+    """Each project's plate of a month, by project code."""
+    rows = session.execute(select(ProjectPlate).where(ProjectPlate.month == month)).scalars()
+    return {row.project_code: _view(row) for row in rows}
+
+
+def plate_history(session: Session, code: str) -> list[PlateView]:
+    """A project's plates, oldest month first."""
+    rows = session.execute(select(ProjectPlate).where(ProjectPlate.project_code == code)
+                           .order_by(ProjectPlate.month)).scalars()
+    return [_view(row) for row in rows]
+
+
+def latest_plate_month(session: Session) -> str | None:
+    """The most recent month that has plates."""
+    return session.execute(select(ProjectPlate.month).order_by(ProjectPlate.month.desc())
+                           .limit(1)).scalar()

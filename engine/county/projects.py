@@ -1,0 +1,232 @@
+"""The project registry's seed: the projects the headquarters drives, one row each.
+
+What a project is, its field (the sub-command that owns it), its stage, where it is, who
+leads, builds and serves it, its key level and planned investment; its monthly schedule
+(序时进度), the progress its unit reports each month, and its audited stage moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..core.errors import InvalidStateError, NotFoundError, TaskDataError
+from ..core.models import Base, UTCDateTime
+from ..core.workcalendar import SHANGHAI
+
+STAGES: dict[str, str] = {
+    "planning": "谋划", "prework": "前期", "construction": "建设",
+    "completion": "竣工", "production": "投产",
+}
+KEY_LEVELS: dict[str, str] = {"province": "省重点工程", "city": "市重点工程",
+                              "county": "县重点工程", "none": "一般项目"}
+FUNDING: dict[str, str] = {"government": "政府投资", "enterprise": "企业投资"}
+
+
+class Project(Base):
+    """One investment project of the county."""
+
+    __tablename__ = "project"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sub_command: Mapped[str] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    township: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
+    lead_department: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
+    project_unit: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
+    specialist: Mapped[str | None] = mapped_column(ForeignKey("user_account.username"))
+    key_level: Mapped[str] = mapped_column(String(20), default="none")
+    funding: Mapped[str] = mapped_column(String(20), default="enterprise")
+    planned_investment: Mapped[int] = mapped_column(Integer, default=0)  # 万元
+
+
+def add_project(session: Session, code: str, name: str, *, sub_command: str, stage: str,
+                township: str, lead_department: str, project_unit: str,
+                specialist: str | None, key_level: str = "none", funding: str = "enterprise",
+                planned_investment: int = 0) -> Project:
+    """Create or update a project."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; one of {sorted(STAGES)}")
+    if key_level not in KEY_LEVELS:
+        raise ValueError(f"unknown key level {key_level!r}; one of {sorted(KEY_LEVELS)}")
+    if funding not in FUNDING:
+        raise ValueError(f"unknown funding {funding!r}; one of {sorted(FUNDING)}")
+    project = session.get(Project, code) or Project(code=code)
+    project.name, project.sub_command, project.stage = name, sub_command, stage
+    project.township, project.lead_department = township, lead_department
+    project.project_unit, project.specialist = project_unit, specialist
+    project.key_level, project.funding = key_level, funding
+    project.planned_investment = planned_investment
+    session.add(project)
+    return project
+
+
+def projects(session: Session, *, sub_command: str | None = None,
+             stage: str | None = None) -> list[Project]:
+    """Projects, optionally of one field or stage, by code."""
+    query = select(Project).order_by(Project.code)
+    if sub_command:
+        query = query.where(Project.sub_command == sub_command)
+    if stage:
+        query = query.where(Project.stage == stage)
+    return list(session.execute(query).scalars())
+
+
+def start_data(project: Project) -> dict:
+    """The process data a project gives the processes that serve it."""
+    return {"project_code": project.code, "project_name": project.name,
+            "sub_command": project.sub_command, "township": project.township,
+            "lead_department": project.lead_department, "project_unit": project.project_unit,
+            "funding": project.funding}
+
+
+# ---------------------------------------------------------------- schedule, progress, stages
+# The schedule (序时进度) is what a project is judged against each month; the progress
+# reports are what its unit says it did. Amounts are 万元 for the month, not cumulative.
+
+STAGE_ORDER = list(STAGES)
+RESERVE_CLASSES: dict[str, str] = {"intent": "意向", "proposed": "动议", "negotiating": "谈判"}
+
+
+class ScheduleMonth(Base):
+    """One month of a project's plan: the investment planned for it and its milestone."""
+
+    __tablename__ = "project_schedule"
+
+    project_code: Mapped[str] = mapped_column(ForeignKey("project.code"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    planned_investment: Mapped[int] = mapped_column(Integer, default=0)
+    milestone: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProgressReport(Base):
+    """What the project unit reported for one month."""
+
+    __tablename__ = "project_progress"
+
+    project_code: Mapped[str] = mapped_column(ForeignKey("project.code"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    actual_investment: Mapped[int] = mapped_column(Integer, default=0)
+    milestone_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str | None] = mapped_column(Text)
+    reported_by: Mapped[str] = mapped_column(String(100))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    """Cumulative planned and actual investment up to and including a month."""
+
+    month: str
+    planned: int
+    actual: int
+    milestone: str | None
+    milestone_done: bool | None
+    reported: bool
+
+
+def set_schedule(uow, code: str, months: list[tuple[str, int, str | None]], actor: str) -> None:
+    """Replace a project's monthly schedule: (month, planned investment, milestone) rows."""
+    project = _project(uow.session, code)
+    for row in uow.session.execute(select(ScheduleMonth).where(
+            ScheduleMonth.project_code == code)).scalars():
+        uow.session.delete(row)
+    uow.session.flush()
+    for month, planned, milestone in months:
+        _check_month(month)
+        uow.session.add(ScheduleMonth(project_code=code, month=month,
+                                      planned_investment=int(planned), milestone=milestone))
+    uow.audit.record(actor, "schedule_set", subject=f"project:{project.code}",
+                     months=[[m, p, ms] for m, p, ms in months])
+
+
+def record_progress(uow, code: str, month: str, actual_investment: int, milestone_done: bool,
+                    text: str | None, actor: str) -> ProgressReport:
+    """Record (or correct) a project unit's progress report for one month."""
+    _project(uow.session, code)
+    _check_month(month)
+    if int(actual_investment) < 0:
+        raise TaskDataError("actual investment cannot be negative",
+                            {"actual_investment": ["must be 0 or more"]})
+    row = uow.session.get(ProgressReport, (code, month))
+    before = None if row is None else {"actual_investment": row.actual_investment,
+                                       "milestone_done": row.milestone_done}
+    row = row or ProgressReport(project_code=code, month=month)
+    row.actual_investment, row.milestone_done = int(actual_investment), bool(milestone_done)
+    row.text, row.reported_by, row.reported_at = text, actor, uow.clock.now()
+    uow.session.add(row)
+    uow.audit.record(actor, "progress_reported", subject=f"project:{code}", month=month,
+                     before=before, actual_investment=row.actual_investment,
+                     milestone_done=row.milestone_done, text=text)
+    return row
+
+
+def progress_curve(session: Session, code: str, until: str | None = None) -> list[ProgressPoint]:
+    """The project's cumulative planned vs actual investment, month by month."""
+    plan = {r.month: r for r in session.execute(select(ScheduleMonth).where(
+        ScheduleMonth.project_code == code)).scalars()}
+    done = {r.month: r for r in session.execute(select(ProgressReport).where(
+        ProgressReport.project_code == code)).scalars()}
+    points, planned, actual = [], 0, 0
+    for month in sorted(set(plan) | set(done)):
+        if until and month > until:
+            break
+        planned += plan[month].planned_investment if month in plan else 0
+        actual += done[month].actual_investment if month in done else 0
+        report = done.get(month)
+        points.append(ProgressPoint(month, planned, actual,
+                                    plan[month].milestone if month in plan else None,
+                                    report.milestone_done if report else None, report is not None))
+    return points
+
+
+def on_schedule(session: Session, code: str, month: str) -> bool | None:
+    """Whether cumulative actual investment reaches cumulative plan by `month` (None: no plan)."""
+    points = progress_curve(session, code, until=month)
+    if not points or points[-1].planned == 0:
+        return None
+    return points[-1].actual >= points[-1].planned
+
+
+def move_stage(uow, code: str, to_stage: str, actor: str, reason: str) -> Project:
+    """Move a project one stage on (谋划→前期→建设→竣工→投产), audited; no skipping or going back."""
+    project = _project(uow.session, code)
+    if to_stage not in STAGES:
+        raise TaskDataError(f"unknown stage {to_stage!r}", {"stage": [f"one of {STAGE_ORDER}"]})
+    here = STAGE_ORDER.index(project.stage)
+    if STAGE_ORDER.index(to_stage) != here + 1:
+        raise InvalidStateError(f"project {code} is at {STAGES[project.stage]}; it can only move "
+                                f"to the next stage, not to {STAGES[to_stage]}")
+    before, project.stage = project.stage, to_stage
+    uow.audit.record(actor, "project_stage_moved", subject=f"project:{code}",
+                     before=before, after=to_stage, why=reason)
+    return project
+
+
+def _project(session: Session, code: str) -> Project:
+    project = session.get(Project, code)
+    if project is None:
+        raise NotFoundError(f"project {code} does not exist; check the code in the registry")
+    return project
+
+
+def _check_month(month: str) -> None:
+    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
+        raise TaskDataError(f"month {month!r} is not YYYY-MM", {"month": ["YYYY-MM"]})
+
+
+def month_of(moment: date | datetime) -> str:
+    """The YYYY-MM month of a date (a datetime in Asia/Shanghai)."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(SHANGHAI).date()
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def shift_month(month: str, n: int) -> str:
+    """The month n months after (or before, n < 0) `month`."""
+    index = int(month[:4]) * 12 + int(month[5:]) - 1 + n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

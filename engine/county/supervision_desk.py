@@ -1,0 +1,537 @@
+"""The supervision desk (督办台): the overdue board, the issue ledger, the 13710 desk, the
+county-head view, and the desk's actions (remind, escalate, list, lift).
+
+Queries read the projected tables (`issue_ledger`, `instruction_desk`, `human_task`,
+`reminder`, `escalation`), never a workflow. Every row is filtered by the actor's scope
+(engine/issue_ledger.py `scope_of`): a row out of scope is absent from lists and not found
+on its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..bpm import messages, runtime
+from . import supervision
+from ..core.calendar_admin import load_calendar
+from ..core.clock import as_utc
+from ..core.errors import InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError
+from ..core.identity import Actor
+from .issue_ledger import (
+    ISSUE_PROCESS, InstructionDeskRow, InstructionView, IssueLedgerRow, IssueListing, IssueView,
+    ListingView, scope_of, view_of,
+)
+from ..core.models import HumanTask
+from ..core.notifications import notify
+from ..core.organisation import OrgUnit, UserAccount
+from ..bpm.projection import OPEN_STATES
+from .projects import Project
+from ..bpm.sla import DUE_SOON, OVERDUE, due_soon_until, sla_state
+from ..core.uow import UnitOfWork
+from ..core.workcalendar import WorkingCalendar
+
+OPEN_ISSUE_STEPS = ("registered", "assigned", "committed", "reported")
+# Steps in which the unit is working against the rung's deadline (the rectify subprocess).
+RECTIFYING_STEPS = ("assigned", "committed")
+TOP_RUNG = 4
+DEFAULT_LISTING_DAYS = 5
+
+
+@dataclass(frozen=True)
+class BoardItem:
+    """One line of the board: an issue, or an open task of another process."""
+
+    kind: str  # "issue" or "task"
+    ref: str  # the issue's instance id, or the task id
+    instance_id: int
+    title: str
+    process_key: str
+    business_key: str | None
+    project_code: str | None
+    sub_command: str | None
+    township: str | None
+    responsible_unit: str | None
+    rung: int | None
+    step: str
+    due_at: datetime | None
+    sla: str | None  # overdue, due_soon, on_time
+    overdue_days: int
+    reminder_count: int
+    listed: bool = False
+    listed_due_at: datetime | None = None
+    listed_sla: str | None = None
+    listed_overdue_days: int = 0
+
+
+@dataclass(frozen=True)
+class Group:
+    """Counts of one unit or field on the board."""
+
+    code: str | None
+    overdue: int
+    due_soon: int
+
+    @property
+    def total(self) -> int:
+        """Both together."""
+        return self.overdue + self.due_soon
+
+
+@dataclass(frozen=True)
+class Board:
+    """The board of one actor at one moment."""
+
+    now: datetime
+    items: list[BoardItem]
+    listed: list[BoardItem]
+    by_unit: list[Group]
+    by_sub_command: list[Group]
+    by_rung: dict[int | None, int]
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """Narrow the board or the ledger; None means any."""
+
+    sub_command: str | None = None
+    township: str | None = None
+    process: str | None = None
+    rung: int | None = None
+    unit: str | None = None
+    step: str | None = None
+    listed: bool | None = None
+
+
+# ---------------------------------------------------------------- shared look-ups
+
+def unit_names(session) -> dict[str, str]:
+    """Unit code → name, for every org unit."""
+    return dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+
+
+def _reminder_counts_by_instance(session, instance_ids: list[int]) -> dict[int, int]:
+    if not instance_ids:
+        return {}
+    return dict(session.execute(
+        select(supervision.Reminder.instance_id, func.count(supervision.Reminder.id))
+        .where(supervision.Reminder.instance_id.in_(instance_ids))
+        .group_by(supervision.Reminder.instance_id)).all())
+
+
+def _reminder_counts_by_task(session, task_ids: list[str]) -> dict[str, int]:
+    if not task_ids:
+        return {}
+    return dict(session.execute(
+        select(supervision.Reminder.task_id, func.count(supervision.Reminder.id))
+        .where(supervision.Reminder.task_id.in_(task_ids))
+        .group_by(supervision.Reminder.task_id)).all())
+
+
+def _sla(due_at: datetime | None, now: datetime, calendar: WorkingCalendar) -> tuple[str | None, int]:
+    state = sla_state(due_at, now, calendar)
+    return (None, 0) if state is None else (state.state, state.overdue_days)
+
+
+def _issue_item(row: IssueLedgerRow, now: datetime, calendar: WorkingCalendar,
+                reminders: int) -> BoardItem:
+    state, days = _sla(row.due_at, now, calendar)
+    listed_state, listed_days = _sla(row.listed_due_at, now, calendar)
+    return BoardItem("issue", str(row.instance_id), row.instance_id, row.title, ISSUE_PROCESS,
+                     row.business_key, row.project_code, row.sub_command, row.township,
+                     row.responsible_unit, row.rung, row.step, row.due_at, state, days,
+                     reminders, row.listed, row.listed_due_at, listed_state, listed_days)
+
+
+def _matches(item: BoardItem, filters: BoardFilters) -> bool:
+    return ((filters.sub_command is None or item.sub_command == filters.sub_command)
+            and (filters.township is None or item.township == filters.township)
+            and (filters.process is None or item.process_key == filters.process)
+            and (filters.rung is None or item.rung == filters.rung)
+            and (filters.unit is None or item.responsible_unit == filters.unit))
+
+
+# ---------------------------------------------------------------- tasks of other processes
+
+class _TaskContext:
+    """Where an open task of a process other than the issue belongs: unit, project, field."""
+
+    def __init__(self, session, tasks: list[HumanTask]):
+        self.projects = {p.code: p for p in session.execute(select(Project)).scalars()}
+        self.sub_commands = set(session.execute(select(OrgUnit.code).where(
+            OrgUnit.kind == "sub_command")).scalars())
+        ids = {t.instance_id for t in tasks}
+        self.desk = {r.instance_id: r for r in session.execute(select(InstructionDeskRow).where(
+            InstructionDeskRow.instance_id.in_(ids))).scalars()} if ids else {}
+        users = {t.assignee for t in tasks if t.assignee}
+        self.user_units = dict(session.execute(select(UserAccount.username, UserAccount.unit_code)
+                                               .where(UserAccount.username.in_(users))).all()) \
+            if users else {}
+
+    def project_of(self, business_key: str | None) -> Project | None:
+        """The project a business key names: the code itself or a key ending in it."""
+        if not business_key:
+            return None
+        if business_key in self.projects:
+            return self.projects[business_key]
+        return next((p for code, p in self.projects.items() if business_key.endswith(code)), None)
+
+    def unit_of(self, task: HumanTask) -> str | None:
+        """The unit that must act: the instruction's unit, a `unit:` or `role@unit` candidate."""
+        desk = self.desk.get(task.instance_id)
+        if desk is not None and desk.responsible_unit and task.element_id != "assign_instruction":
+            return desk.responsible_unit
+        for candidate in task.candidates:
+            if candidate.kind == "group" and candidate.name.startswith("unit:"):
+                return candidate.name.split(":", 1)[1]
+        for candidate in task.candidates:
+            if candidate.kind == "group" and "@" in candidate.name:
+                return candidate.name.split("@", 1)[1]
+        return self.user_units.get(task.assignee) if task.assignee else None
+
+    def item(self, task: HumanTask, now: datetime, calendar: WorkingCalendar, reminders: int,
+             title: str | None = None) -> BoardItem:
+        """The board line of a task."""
+        project = self.project_of(task.business_key)
+        unit = self.unit_of(task)
+        field_code = project.sub_command if project else (unit if unit in self.sub_commands else None)
+        desk = self.desk.get(task.instance_id)
+        state, days = _sla(task.due_at, now, calendar)
+        name = f"{desk.title} · {task.name}" if desk is not None else task.name
+        return BoardItem("task", task.id, task.instance_id, title or name, task.process_key,
+                         task.business_key, project.code if project else None, field_code,
+                         project.township if project else None, unit, None, task.state,
+                         task.due_at, state, days, reminders)
+
+
+# ---------------------------------------------------------------- the board
+
+def _group(items: list[BoardItem], key) -> list[Group]:
+    counts: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+    for item in items:
+        counts[key(item)][0 if item.sla == OVERDUE else 1] += 1
+    return sorted((Group(code, *n) for code, n in counts.items()),
+                  key=lambda g: (-g.overdue, -g.total, g.code or ""))
+
+
+def overdue_board(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters(),
+                  calendar: WorkingCalendar | None = None) -> Board:
+    """Open issues and tasks overdue or due within one working day, in the actor's scope."""
+    session, now = uow.session, as_utc(uow.clock.now())
+    calendar = calendar or load_calendar(session)
+    scope = scope_of(actor)
+    soon = due_soon_until(now, calendar)
+    visible = scope.condition(IssueLedgerRow.sub_command, IssueLedgerRow.responsible_unit)
+    issues = list(session.execute(select(IssueLedgerRow).where(
+        visible, IssueLedgerRow.step.in_(OPEN_ISSUE_STEPS),
+        (IssueLedgerRow.step.in_(RECTIFYING_STEPS) & (IssueLedgerRow.due_at <= soon))
+        | IssueLedgerRow.listed.is_(True))).scalars())
+    counts = _reminder_counts_by_instance(session, [r.instance_id for r in issues])
+    issue_items = [_issue_item(r, now, calendar, counts.get(r.instance_id, 0)) for r in issues]
+
+    tasks = list(session.execute(select(HumanTask).where(
+        HumanTask.state.in_(OPEN_STATES), HumanTask.process_key != ISSUE_PROCESS,
+        HumanTask.due_at.is_not(None), HumanTask.due_at <= soon)
+        .order_by(HumanTask.due_at)).scalars())
+    context = _TaskContext(session, tasks)
+    task_counts = _reminder_counts_by_task(session, [t.id for t in tasks])
+    task_items = [context.item(t, now, calendar, task_counts.get(t.id, 0)) for t in tasks]
+    task_items = [i for i in task_items if scope.sees(i.sub_command, i.responsible_unit)]
+
+    late = [i for i in issue_items + task_items if i.sla in (OVERDUE, DUE_SOON)
+            and (i.kind == "task" or i.step in RECTIFYING_STEPS) and _matches(i, filters)]
+    late.sort(key=lambda i: (i.sla != OVERDUE, -i.overdue_days, i.due_at or now))
+    listed = sorted((i for i in issue_items if i.listed and _matches(i, filters)),
+                    key=lambda i: (i.listed_due_at is None, i.listed_due_at or now))
+    by_rung: dict[int | None, int] = defaultdict(int)
+    for item in late:
+        by_rung[item.rung] += 1
+    return Board(now, late, listed, _group(late, lambda i: i.responsible_unit),
+                 _group(late, lambda i: i.sub_command), dict(by_rung))
+
+
+# ---------------------------------------------------------------- the ledger
+
+@dataclass(frozen=True)
+class LedgerStat:
+    """Clearance of one unit or field: issues, cleared, rate and average working days."""
+
+    code: str | None
+    total: int
+    cleared: int
+    average_days: float | None
+
+    @property
+    def rate(self) -> float:
+        """清零率: cleared / all issues (cancelled ones not counted)."""
+        return self.cleared / self.total if self.total else 0.0
+
+
+def ledger(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters()
+           ) -> list[IssueView]:
+    """Every issue in the actor's scope, newest first, narrowed by the filters."""
+    scope = scope_of(actor)
+    query = select(IssueLedgerRow).where(
+        scope.condition(IssueLedgerRow.sub_command, IssueLedgerRow.responsible_unit))
+    for column, value in ((IssueLedgerRow.sub_command, filters.sub_command),
+                          (IssueLedgerRow.township, filters.township),
+                          (IssueLedgerRow.rung, filters.rung),
+                          (IssueLedgerRow.responsible_unit, filters.unit),
+                          (IssueLedgerRow.step, filters.step),
+                          (IssueLedgerRow.listed, filters.listed)):
+        if value is not None:
+            query = query.where(column == value)
+    query = query.order_by(IssueLedgerRow.opened_at.desc(), IssueLedgerRow.instance_id.desc())
+    return [view_of(r, IssueView) for r in uow.session.execute(query).scalars()]
+
+
+def reminder_counts(uow: UnitOfWork, rows: list[IssueView]) -> dict[int, int]:
+    """Reminders (by people and timers) per issue instance."""
+    return _reminder_counts_by_instance(uow.session, [r.instance_id for r in rows])
+
+
+def clearance(rows: list[IssueView], calendar: WorkingCalendar, key) -> list[LedgerStat]:
+    """清零率 and average working days to clear, grouped by `key(row)` (unit or field)."""
+    groups: dict[Any, list[IssueView]] = defaultdict(list)
+    for row in rows:
+        if row.step != "cancelled":
+            groups[key(row)].append(row)
+    stats = []
+    for code, members in groups.items():
+        days = [calendar.working_days_between(r.opened_at, r.cleared_at)
+                for r in members if r.step == "cleared" and r.cleared_at]
+        stats.append(LedgerStat(code, len(members), len(days),
+                                round(sum(days) / len(days), 1) if days else None))
+    return sorted(stats, key=lambda s: (-s.total, s.code or ""))
+
+
+@dataclass(frozen=True)
+class IssueDetail:
+    """One issue with how it got where it is."""
+
+    row: IssueView
+    escalations: list[supervision.EscalationView]
+    reminders: list[supervision.ReminderView]
+    listings: list[ListingView]
+    history: list[runtime.HistoryEntry]
+    open_tasks: list[runtime.TaskView] = field(default_factory=list)
+
+
+def issue_row(uow: UnitOfWork, actor: Actor, instance_id: int) -> IssueLedgerRow:
+    """The ledger row of an issue in the actor's scope; NotFoundError otherwise."""
+    row = uow.session.get(IssueLedgerRow, instance_id)
+    if row is None or not scope_of(actor).sees(row.sub_command, row.responsible_unit):
+        raise NotFoundError(f"issue {instance_id} does not exist or is not yours to see")
+    return row
+
+
+def issue_detail(uow: UnitOfWork, actor: Actor, instance_id: int) -> IssueDetail:
+    """An issue's row, escalations, reminders, listings and audit history."""
+    row = issue_row(uow, actor, instance_id)
+    session = uow.session
+    listings = [view_of(p, ListingView) for p in session.execute(select(IssueListing).where(
+        IssueListing.instance_id == instance_id).order_by(IssueListing.id)).scalars()]
+    reminders = [supervision._reminder_view(r) for r in session.execute(
+        select(supervision.Reminder).where(supervision.Reminder.instance_id == instance_id)
+        .order_by(supervision.Reminder.at, supervision.Reminder.id)).scalars()]
+    tasks = [runtime.task_view(t) for t in session.execute(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_STATES))).scalars()]
+    return IssueDetail(view_of(row, IssueView), supervision.escalation_history(session, instance_id=instance_id),
+                       reminders, listings, runtime.instance_history(uow, instance_id), tasks)
+
+
+def county_head_issues(uow: UnitOfWork, actor: Actor) -> list[IssueDetail]:
+    """Issues that reached the county-head rung (now or before), with their escalations."""
+    scope = scope_of(actor)
+    reached = select(supervision.Escalation.instance_id).where(
+        supervision.Escalation.to_rung == str(TOP_RUNG))
+    rows = uow.session.execute(select(IssueLedgerRow.instance_id).where(
+        scope.condition(IssueLedgerRow.sub_command, IssueLedgerRow.responsible_unit),
+        (IssueLedgerRow.rung == TOP_RUNG) | IssueLedgerRow.instance_id.in_(reached))
+        .order_by(IssueLedgerRow.step == "cleared", IssueLedgerRow.due_at)).scalars()
+    return [issue_detail(uow, actor, instance_id) for instance_id in rows]
+
+
+# ---------------------------------------------------------------- the 13710 desk
+
+@dataclass(frozen=True)
+class Clock13710:
+    """One clock of an instruction: assign (1), progress (3), result (7 / one month)."""
+
+    name: str
+    due_at: datetime | None
+    done_at: datetime | None
+    sla: str | None
+    overdue_days: int
+    late: bool  # done after its due time
+
+    @property
+    def running(self) -> bool:
+        """Started and not yet done."""
+        return self.due_at is not None and self.done_at is None
+
+
+@dataclass(frozen=True)
+class InstructionItem:
+    """One instruction on the 13710 desk."""
+
+    row: InstructionView
+    clocks: list[Clock13710]
+    next_clock: Clock13710 | None
+
+
+def _clock(name: str, due_at, done_at, now, calendar) -> Clock13710:
+    state, days = _sla(due_at, now, calendar) if done_at is None else (None, 0)
+    late = bool(done_at and due_at and as_utc(done_at) > as_utc(due_at))
+    return Clock13710(name, due_at, done_at, state, days, late)
+
+
+def instruction_desk(uow: UnitOfWork, actor: Actor,
+                     calendar: WorkingCalendar | None = None) -> list[InstructionItem]:
+    """Registered instructions in scope, with their clocks; the soonest running clock first."""
+    session, now = uow.session, as_utc(uow.clock.now())
+    calendar = calendar or load_calendar(session)
+    scope = scope_of(actor)
+    query = select(InstructionDeskRow)
+    if not scope.everything:
+        query = query.where(InstructionDeskRow.responsible_unit.in_(sorted(scope.units)))
+    items = []
+    for row in session.execute(query).scalars():
+        clocks = [_clock("assign", row.assign_due_at, row.assigned_at, now, calendar),
+                  _clock("progress", row.progress_due_at, row.progress_at, now, calendar),
+                  _clock("result", row.result_due_at, row.result_at, now, calendar)]
+        running = sorted((c for c in clocks if c.running), key=lambda c: c.due_at)
+        items.append(InstructionItem(view_of(row, InstructionView), clocks, running[0] if running else None))
+    items.sort(key=lambda i: (i.next_clock is None, i.next_clock.due_at if i.next_clock else now,
+                              -(i.row.closed_at or now).timestamp()))
+    return items
+
+
+# ---------------------------------------------------------------- actions
+
+def _deliver(uow: UnitOfWork, instance_id: int, name: str, actor: Actor,
+             payload: dict[str, Any]) -> None:
+    """Deliver a BPMN message to the instance (the service commits the unit of work)."""
+    messages.send_message(uow, name, actor, instance_id=instance_id, payload=payload)
+
+
+def _open_tasks(uow: UnitOfWork, instance_id: int) -> list[HumanTask]:
+    return list(uow.session.execute(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_STATES))).scalars())
+
+
+def _tell_handlers(uow: UnitOfWork, instance_id: int, kind: str, title: str,
+                   body: str | None) -> list[str]:
+    notified: list[str] = []
+    for task in _open_tasks(uow, instance_id):
+        users, groups = supervision.handlers_of(task)
+        notify(uow, kind=kind, title=title, body=body, users=users, groups=groups,
+               instance_id=instance_id, task_id=task.id)
+        notified += users + groups
+    return sorted(set(notified))
+
+
+def _acting_on(uow: UnitOfWork, actor: Actor, instance_id: int, allowed) -> IssueLedgerRow:
+    uow.begin_write()
+    row = issue_row(uow, actor, instance_id)
+    if not allowed(scope_of(actor)):
+        raise PermissionDeniedError(f"{actor.username} may not do this on issue {instance_id}")
+    return row
+
+
+def remind_item(uow: UnitOfWork, actor: Actor, kind: str, ref: str,
+                message: str | None = None) -> supervision.ReminderView:
+    """催办 a board line: every open task of an issue, or one task; audited and notified."""
+    uow.begin_write()
+    scope = scope_of(actor)
+    if kind == "issue":
+        _acting_on(uow, actor, int(ref), lambda s: s.may_remind)
+        return supervision.remind_instance(uow, int(ref), actor, message)
+    task = uow.session.get(HumanTask, ref)
+    if task is None:
+        raise NotFoundError(f"task {ref} does not exist")
+    item = _TaskContext(uow.session, [task]).item(task, uow.clock.now(), load_calendar(uow.session), 0)
+    if not scope.sees(item.sub_command, item.responsible_unit):
+        raise NotFoundError(f"task {ref} does not exist or is not yours to see")
+    if not scope.may_remind:
+        raise PermissionDeniedError(f"{actor.username} may not remind task {ref}")
+    return supervision.remind_task(uow, ref, actor, message)
+
+
+def _required(text: str | None, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise TaskDataError(f"a reason is required to {what}", {"reason": ["required"]})
+    return text
+
+
+def escalate_issue(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str) -> int:
+    """Escalate an issue one rung through its process (message `escalate_issue`); the new rung."""
+    reason = _required(reason, "escalate an issue")
+    row = _acting_on(uow, actor, instance_id, lambda s: s.may_escalate)
+    if row.step not in RECTIFYING_STEPS:
+        raise InvalidStateError(f"issue {instance_id} is {row.step}; only an issue being "
+                                "rectified can be escalated")
+    if (row.rung or 0) >= TOP_RUNG:
+        raise InvalidStateError(f"issue {instance_id} is already with the county head")
+    before, after = row.rung, (row.rung or 0) + 1
+    notified = _tell_handlers(uow, instance_id, "escalated",
+                              f"问题提级：{row.title}（{before} → {after}）", reason)
+    uow.audit.record(actor.username, "issue_escalation_requested", subject=f"issue:{instance_id}",
+                     instance_id=instance_id, before=before, after=after, why=reason,
+                     notified=notified or None)
+    _deliver(uow, instance_id, "escalate_issue", actor, {"reason": reason, "by": actor.username})
+    uow.commit()
+    return after
+
+
+def list_issue(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str,
+               due: date | None = None) -> ListingView:
+    """挂牌督办: list an issue with its own deadline (default five working days)."""
+    reason = _required(reason, "list an issue")
+    row = _acting_on(uow, actor, instance_id, lambda s: s.may_list)
+    if row.step not in RECTIFYING_STEPS:
+        raise InvalidStateError(f"issue {instance_id} is {row.step}; only an issue being "
+                                "rectified can be listed")
+    if row.listed:
+        raise InvalidStateError(f"issue {instance_id} is already listed")
+    calendar = load_calendar(uow.session)
+    now = uow.clock.now()
+    due_at = (as_utc(calendar.add_working_days(due, 0).due) if due
+              else as_utc(calendar.add_working_days(now, DEFAULT_LISTING_DAYS).due))
+    period = IssueListing(instance_id=instance_id, listed_by=actor.username, listed_at=now,
+                          due_at=due_at, reason=reason)
+    uow.session.add(period)
+    uow.session.flush()
+    notified = _tell_handlers(uow, instance_id, "info", f"挂牌督办：{row.title}", reason)
+    uow.audit.record(actor.username, "issue_listed", subject=f"issue:{instance_id}",
+                     instance_id=instance_id, why=reason, due_at=due_at.isoformat(),
+                     notified=notified or None)
+    _deliver(uow, instance_id, "list_issue", actor,
+             {"reason": reason, "due_at": due_at.isoformat(), "by": actor.username})
+    row.listed, row.listed_due_at = True, due_at
+    uow.commit()
+    return view_of(period, ListingView)
+
+
+def lift_listing(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str) -> ListingView:
+    """摘牌: lift an issue's listed supervision."""
+    reason = _required(reason, "lift listed supervision")
+    row = _acting_on(uow, actor, instance_id, lambda s: s.may_list)
+    period = uow.session.execute(select(IssueListing).where(
+        IssueListing.instance_id == instance_id, IssueListing.lifted_at.is_(None))
+        .order_by(IssueListing.id.desc()).limit(1)).scalar_one_or_none()
+    if period is None:
+        raise InvalidStateError(f"issue {instance_id} is not listed")
+    period.lifted_by, period.lifted_at, period.lift_reason = (actor.username, uow.clock.now(),
+                                                              reason)
+    row.listed, row.listed_due_at = False, None
+    notified = _tell_handlers(uow, instance_id, "info", f"摘牌：{row.title}", reason)
+    uow.audit.record(actor.username, "issue_listing_lifted", subject=f"issue:{instance_id}",
+                     instance_id=instance_id, why=reason, notified=notified or None)
+    uow.commit()
+    return view_of(period, ListingView)

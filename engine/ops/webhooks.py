@@ -1,0 +1,381 @@
+"""Outgoing webhooks: subscriptions per event kind, a delivery queue, and the delivery worker.
+
+Deliveries are queued from the audit events of a transaction, in that same transaction (the
+audit trail hands each appended batch to `queue_for`), so an event is never lost and never sent
+for work that was rolled back. The worker `deliver_due_webhooks` sends due rows
+outside any transaction, signs each body with the subscription's secret (HMAC-SHA256 over
+`<timestamp>.<body>`), and retries failures with exponential back-off; a failing receiver
+delays only its own deliveries and never touches the platform's own work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from ..core.audit import subscribe_appends
+from ..core.errors import NotFoundError, PermissionDeniedError, TaskDataError
+from ..core.identity import Actor
+from ..core.models import Base, ProcessInstance, UTCDateTime
+from ..core.uow import UnitOfWork
+
+EVENT_KINDS: dict[str, str] = {
+    "task_assigned": "待办分派",
+    "reminder": "催办",
+    "escalation": "升级",
+    "plate_changed": "亮牌变化",
+    "issue_cleared": "问题销号",
+}
+FORMATS = ("json", "dingtalk")
+MAX_ATTEMPTS = 12
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+LEASE = timedelta(minutes=5)
+SIGNATURE_HEADER = "X-Gongjian-Signature"
+ISSUE_PROCESS = "issue_lifecycle"
+
+Sender = Callable[[str, bytes, dict[str, str]], int]
+
+
+class WebhookSubscription(Base):
+    """An administrator's request: POST events of one kind to one URL."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    event_kind: Mapped[str] = mapped_column(String(30), index=True)
+    format: Mapped[str] = mapped_column(String(20), default="json")
+    secret: Mapped[str] = mapped_column(String(100))  # kept in clear: HMAC needs it
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """One event to send to one subscription, with its attempts so far."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_subscription", "subscription_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscription.id"))
+    event_id: Mapped[str] = mapped_column(String(36))  # receivers use it to drop repeats
+    event_kind: Mapped[str] = mapped_column(String(30))
+    body: Mapped[str] = mapped_column(Text)  # exactly the bytes that are signed and sent
+    status: Mapped[str] = mapped_column(String(20))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    subscription: Mapped[WebhookSubscription] = relationship(lazy="joined")
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    """A subscription as an administrator sees it (the secret only once, at creation)."""
+
+    id: int
+    url: str
+    event_kind: str
+    format: str
+    active: bool
+    created_by: str
+    created_at: datetime
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """One queued, sent or given-up delivery."""
+
+    id: int
+    subscription_id: int
+    event_id: str
+    event_kind: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveryRun:
+    """What one pass of the worker did."""
+
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _subscription_view(row: WebhookSubscription, secret: str | None = None) -> SubscriptionView:
+    return SubscriptionView(row.id, row.url, row.event_kind, row.format, row.active,
+                            row.created_by, row.created_at, secret)
+
+
+def _delivery_view(row: WebhookDelivery) -> DeliveryView:
+    return DeliveryView(row.id, row.subscription_id, row.event_id, row.event_kind, row.status,
+                        row.attempts, row.next_attempt_at, row.last_attempt_at, row.last_status,
+                        row.last_error, row.created_at, row.delivered_at)
+
+
+def _require_admin(actor: Actor) -> None:
+    if "admin" not in actor.groups:
+        raise PermissionDeniedError(f"{actor.username} is not an administrator; only "
+                                    "administrators manage webhooks")
+
+
+# ---------------------------------------------------------------- subscriptions
+
+def create_subscription(uow: UnitOfWork, actor: Actor, url: str, event_kind: str, *,
+                        format: str = "json") -> SubscriptionView:
+    """Register a URL for one event kind; the returned view carries the signing secret once."""
+    _require_admin(actor)
+    url = (url or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not url.startswith(("http://", "https://")) or len(url) > 1000 or " " in url:
+        errors["url"] = ["an http:// or https:// address"]
+    if event_kind not in EVENT_KINDS:
+        errors["event_kind"] = [f"one of {', '.join(EVENT_KINDS)}"]
+    if format not in FORMATS:
+        errors["format"] = [f"one of {', '.join(FORMATS)}"]
+    if errors:
+        raise TaskDataError("the webhook cannot be registered: " + "; ".join(
+            f"{k}: {', '.join(v)}" for k, v in errors.items()), errors)
+    uow.begin_write()
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    row = WebhookSubscription(url=url, event_kind=event_kind, format=format, secret=secret,
+                              active=True, created_by=actor.username, created_at=uow.clock.now())
+    uow.session.add(row)
+    uow.session.flush()
+    uow.audit.record(actor.username, "webhook_registered", subject=f"webhook:{row.id}",
+                     url=url, event_kind=event_kind)
+    uow.commit()
+    return _subscription_view(row, secret)
+
+
+def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[SubscriptionView]:
+    """Every subscription, oldest first (administrators only)."""
+    _require_admin(actor)
+    rows = uow.session.execute(select(WebhookSubscription).order_by(WebhookSubscription.id))
+    return [_subscription_view(row) for row in rows.scalars()]
+
+
+def deactivate_subscription(uow: UnitOfWork, actor: Actor, subscription_id: int) -> SubscriptionView:
+    """Stop queueing events for a subscription; what is queued already is still sent."""
+    _require_admin(actor)
+    uow.begin_write()
+    row = uow.session.get(WebhookSubscription, subscription_id)
+    if row is None:
+        raise NotFoundError(f"webhook {subscription_id} does not exist")
+    if row.active:
+        row.active = False
+        uow.audit.record(actor.username, "webhook_removed", subject=f"webhook:{row.id}",
+                         url=row.url, event_kind=row.event_kind)
+        uow.commit()
+    return _subscription_view(row)
+
+
+def list_deliveries(uow: UnitOfWork, actor: Actor, *, subscription_id: int | None = None,
+                    status: str | None = None, limit: int = 100) -> list[DeliveryView]:
+    """Deliveries, newest first, optionally of one subscription or status."""
+    _require_admin(actor)
+    query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+    if subscription_id is not None:
+        if uow.session.get(WebhookSubscription, subscription_id) is None:
+            raise NotFoundError(f"webhook {subscription_id} does not exist")
+        query = query.where(WebhookDelivery.subscription_id == subscription_id)
+    if status:
+        query = query.where(WebhookDelivery.status == status)
+    return [_delivery_view(row) for row in uow.session.execute(query).scalars()]
+
+
+# ---------------------------------------------------------------- queueing, in the event's transaction
+
+def event_kind_of(session: Session, audit) -> str | None:
+    """The webhook event kind an audit event amounts to, if any."""
+    action = audit.action
+    if action in ("task_created", "task_transferred", "task_delegated"):
+        return "task_assigned"
+    if action == "reminded":
+        return "reminder"
+    if action == "escalated":
+        return "escalation"
+    if "plate" in action:
+        return "plate_changed"
+    if action == "issue_cleared":
+        return "issue_cleared"
+    if action == "instance_completed" and audit.instance_id is not None:
+        instance = session.get(ProcessInstance, audit.instance_id)
+        if instance is not None and instance.process_key == ISSUE_PROCESS:
+            return "issue_cleared"
+    return None
+
+
+def _payload(kind: str, event_id: str, audit) -> dict[str, Any]:
+    return {"event": kind, "event_id": event_id, "occurred_at": audit.at.isoformat(),
+            "actor": audit.actor, "action": audit.action, "subject": audit.subject,
+            "instance_id": audit.instance_id, "task_id": audit.task_id,
+            "audit_seq": audit.seq, "detail": json.loads(audit.detail or "{}")}
+
+
+def _body(subscription: WebhookSubscription, payload: dict[str, Any]) -> str:
+    if subscription.format == "dingtalk":
+        # A DingTalk group robot takes a text message; the label leads so keyword filters match.
+        detail = payload["detail"]
+        what = detail.get("name") or detail.get("why") or payload["subject"] or ""
+        payload = {"msgtype": "text", "text": {"content": (
+            f"【攻坚平台·{EVENT_KINDS[payload['event']]}】{what}"
+            f"（{payload['subject'] or ''}，{payload['actor']}）")}}
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def queue_for(session: Session, audits: list) -> int:
+    """Queue a delivery per active subscription for each audit event that is a webhook event."""
+    with session.no_autoflush:
+        kinds = [(audit, event_kind_of(session, audit)) for audit in audits]
+        wanted = {kind for _, kind in kinds if kind}
+        if not wanted:
+            return 0
+        # Read as plain rows (this runs at nearly every commit; no objects are needed).
+        table = WebhookSubscription.__table__
+        subscriptions = session.connection().execute(
+            select(table.c.id, table.c.event_kind, table.c.format).where(
+                table.c.active.is_(True), table.c.event_kind.in_(wanted))).all()
+    queued = 0
+    for audit, kind in kinds:
+        for subscription in (s for s in subscriptions if s.event_kind == kind):
+            event_id = str(uuid.uuid4())
+            session.add(WebhookDelivery(
+                subscription_id=subscription.id, event_id=event_id, event_kind=kind,
+                body=_body(subscription, _payload(kind, event_id, audit)), status="pending",
+                attempts=0, next_attempt_at=audit.at, created_at=audit.at))
+            queued += 1
+    return queued
+
+
+# The audit trail tells us of every appended batch, inside its transaction.
+subscribe_appends(queue_for)
+
+
+# ---------------------------------------------------------------- the delivery worker
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header value: `sha256=` and the HMAC of `<timestamp>.<body>`."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body,
+                   hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def http_send(url: str, body: bytes, headers: dict[str, str], timeout: float = 10.0) -> int:
+    """POST the body and return the HTTP status (0 when no answer came)."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the given number of failed attempts: 30 s, 1 min, 2 min … 1 h."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    url: str
+    secret: str
+    body: str
+    event_id: str
+    event_kind: str
+    timestamp: str
+
+
+def _claim_due(make_uow: Callable[[], UnitOfWork], limit: int) -> list[_Claimed]:
+    with make_uow() as uow:
+        uow.begin_write()
+        now = uow.clock.now()
+        rows = list(uow.session.execute(
+            select(WebhookDelivery).where(WebhookDelivery.status == "pending",
+                                          WebhookDelivery.next_attempt_at <= now)
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+            .with_for_update(skip_locked=True, of=WebhookDelivery)).scalars())
+        claimed = []
+        for row in rows:
+            # A lease: another worker leaves the row alone while this one sends it.
+            row.next_attempt_at = now + LEASE
+            claimed.append(_Claimed(row.id, row.subscription.url, row.subscription.secret,
+                                    row.body, row.event_id, row.event_kind,
+                                    str(int(now.timestamp()))))
+        uow.commit()
+        return claimed
+
+
+def _record(make_uow: Callable[[], UnitOfWork], item: _Claimed, status: int | None,
+            error: str | None) -> str:
+    with make_uow() as uow:
+        uow.begin_write()
+        now = uow.clock.now()
+        row = uow.session.get(WebhookDelivery, item.id)
+        row.attempts += 1
+        row.last_attempt_at, row.last_status, row.last_error = now, status, error
+        if error is None:
+            row.status, row.delivered_at = "delivered", now
+        elif row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        else:
+            row.next_attempt_at = now + backoff(row.attempts)
+        uow.commit()
+        return row.status
+
+
+def deliver_due_webhooks(make_uow: Callable[[], UnitOfWork], send: Sender = http_send, *,
+                         limit: int = 50) -> DeliveryRun:
+    """Send every due delivery once; failures wait their back-off, then are tried again."""
+    delivered = retried = failed = 0
+    for item in _claim_due(make_uow, limit):
+        body = item.body.encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   "User-Agent": "Gongjian-Webhooks/1",
+                   "X-Gongjian-Event": item.event_kind,
+                   "X-Gongjian-Delivery": item.event_id,
+                   "X-Gongjian-Timestamp": item.timestamp,
+                   SIGNATURE_HEADER: sign(item.secret, item.timestamp, body)}
+        status: int | None = None
+        try:
+            status = send(item.url, body, headers)
+            error = None if 200 <= status < 300 else f"the receiver answered HTTP {status}"
+        except Exception as exc:  # any failure of the receiver is only a failed attempt
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+        outcome = _record(make_uow, item, status, error)
+        delivered += outcome == "delivered"
+        retried += outcome == "pending"
+        failed += outcome == "failed"
+    return DeliveryRun(delivered, retried, failed)
+

@@ -1,0 +1,41 @@
+"""The background worker: fires due timers and sends due webhook deliveries, until stopped.
+
+`gongjian worker` runs it as a process (several may run against one PostgreSQL database);
+`gongjian serve` runs it in a thread beside the web server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from ..core.clock import Clock
+from ..bpm.timers import fire_due_timers, next_due_time
+from ..core.uow import UnitOfWork
+from .webhooks import deliver_due_webhooks
+
+
+def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
+               stop: threading.Event, log: Callable[[str], None] = print) -> None:
+    """Work until `stop` is set, sleeping until the next due timer or at most `poll` seconds.
+
+    A failing pass is logged and retried on the next one, so a web process that runs the
+    worker in a thread keeps serving while the database is away for a moment.
+    """
+    while not stop.is_set():
+        wait = poll
+        try:
+            report = fire_due_timers(make_uow)
+            if report.fired or report.failed:
+                log(f"timers fired {len(report.fired)}, failed {len(report.failed)}, "
+                    f"incidents {len(report.incidents)}")
+            sent = deliver_due_webhooks(make_uow)
+            if sent.delivered or sent.failed:
+                log(f"webhooks delivered {sent.delivered}, retried {sent.retried}, "
+                    f"failed {sent.failed}")
+            next_due = next_due_time(make_uow)
+            if next_due is not None:
+                wait = max(0.05, min(poll, (next_due - clock.now()).total_seconds()))
+        except Exception as exc:  # the database may be away for a moment; try again later
+            log(f"worker error: {type(exc).__name__}: {exc}")
+        stop.wait(wait)

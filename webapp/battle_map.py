@@ -1,0 +1,174 @@
+"""挂图作战: the battle map of key and government-invested projects, each project's sheet
+(一图三单), the quarterly awards, dispatch reports and bulletins, meeting agendas and the
+double assessment — views over engine/reports.py, awards.py, dispatch.py, agendas.py and
+assessment.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from io import BytesIO
+
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request, send_file,
+                   url_for)
+from flask_babel import gettext as _
+
+from engine.county import agendas, assessment, awards, dispatch, reports
+from engine.core.errors import TaskDataError
+from engine.core.organisation import units
+from engine.county.plates import PLATES
+from engine.county.projects import STAGES
+from engine.core.workcalendar import SHANGHAI
+
+from .auth import login_required
+from .db import discard_uow, get_platform, get_uow, write_uow
+
+bp = Blueprint("battle_map", __name__, url_prefix="/board")
+
+CHART_W, CHART_H, PAD = 560, 220, 36
+
+
+def chart(points) -> dict:
+    """The SVG polylines of cumulative planned and actual investment (一图)."""
+    if not points:
+        return {}
+    top = max(max(p.planned, p.actual) for p in points) or 1
+    step = (CHART_W - 2 * PAD) / max(len(points) - 1, 1)
+
+    def xy(i, value):
+        return f"{PAD + i * step:.0f},{CHART_H - PAD - value * (CHART_H - 2 * PAD) / top:.0f}"
+
+    return {"planned": " ".join(xy(i, p.planned) for i, p in enumerate(points)),
+            "actual": " ".join(xy(i, p.actual) for i, p in enumerate(points) if p.reported),
+            "labels": [(PAD + i * step, p.month[2:]) for i, p in enumerate(points)],
+            "top": top, "w": CHART_W, "h": CHART_H, "pad": PAD}
+
+
+@bp.get("/")
+@login_required
+def battle_map():
+    """All key and government-invested projects by sub-command, with this month's plates."""
+    uow = get_uow()
+    board = reports.battle_map(uow, request.args.get("month") or None)
+    quarter = awards.latest_award_quarter(uow.session)
+    return render_template("battle_map/map.html", board=board, stages=STAGES, quarter=quarter,
+                           prizes=awards.awards_of(uow.session, quarter) if quarter else [])
+
+
+@bp.get("/project/<code>")
+@login_required
+def project(code: str):
+    """One project's progress chart and its three lists."""
+    sheet = reports.project_sheet(get_uow(), code)
+    if sheet is None:
+        abort(404)
+    return render_template("battle_map/project.html", sheet=sheet, chart=chart(sheet.points))
+
+
+def _day() -> date:
+    """The ?date= of the request, or today on the engine's clock."""
+    text = request.args.get("date") or request.form.get("date")
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            abort(400)
+    return get_platform().clock.now().astimezone(SHANGHAI).date()
+
+
+def bars(rows, width: int = 560, bar: int = 16) -> dict:
+    """A horizontal bar chart of planned vs completed investment per sub-command (SVG)."""
+    top = max([max(r.planned, r.actual) for r in rows] + [1])
+    label_w, gap = 150, 10
+    scale = (width - label_w - 60) / top
+    lines = [{"y": i * (2 * bar + gap), "name": r.name.replace("领域项目攻坚分指挥部", ""),
+              "planned": round(r.planned * scale), "actual": round(r.actual * scale),
+              "pv": r.planned, "av": r.actual} for i, r in enumerate(rows)]
+    return {"lines": lines, "w": width, "h": len(rows) * (2 * bar + gap) + 20, "bar": bar,
+            "x0": label_w}
+
+
+@bp.get("/awards")
+@login_required
+def awards_page():
+    """Every quarter's 羚羊奖 and 蜗牛奖, newest first."""
+    uow = get_uow()
+    quarters: dict[str, list] = {}
+    for award in awards.awards_of(uow.session):
+        quarters.setdefault(award.quarter, []).append(award)
+    return render_template("battle_map/awards.html", quarters=quarters)
+
+
+def _report(kind: str):
+    uow = get_uow()
+    return dispatch.dispatch_report(uow, kind, _day())
+
+
+@bp.get("/dispatch")
+@login_required
+def dispatch_page():
+    """This week's (or ten-day period's) dispatch report, printable; ?format=xlsx for Excel."""
+    kind = request.args.get("period", "week")
+    if kind not in ("week", "tenday"):
+        abort(400)
+    return _render_report(_report(kind))
+
+
+@bp.get("/bulletin")
+@login_required
+def bulletin_page():
+    """The monthly bulletin (?month=YYYY-MM): 晒工作、亮成绩、揭短板."""
+    month = request.args.get("month")
+    try:
+        day = date.fromisoformat(f"{month}-01") if month else _day()
+    except ValueError:
+        abort(400)
+    return _render_report(dispatch.dispatch_report(get_uow(), "month", day))
+
+
+def _render_report(report):
+    if request.args.get("format") == "xlsx":
+        return send_file(BytesIO(dispatch.to_xlsx(report)), as_attachment=True,
+                         download_name=f"{report.kind}-{report.start:%Y%m%d}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument."
+                                  "spreadsheetml.sheet")
+    return render_template("battle_map/dispatch.html", report=report, chart=bars(report.rows),
+                           headers=dispatch.HEADERS)
+
+
+@bp.get("/agenda")
+@login_required
+def agenda_page():
+    """A meeting's agenda (?meeting=sub_command:<code>|headquarters&date=…) and decisions."""
+    meeting = request.args.get("meeting", "headquarters")
+    day = _day()
+    uow = get_uow()
+    fields = [u for u in units(uow.session, "sub_command")]
+    return render_template("battle_map/agenda.html", agenda=agendas.agenda(uow, meeting, day),
+                           day=day, fields=fields,
+                           may_decide=agendas.may_decide(g.actor, meeting))
+
+
+@bp.post("/agenda/decision")
+@login_required
+def record_decision():
+    """Record a decision against an agenda item."""
+    meeting, day = request.form.get("meeting", ""), _day()
+    try:
+        agendas.record_decision(write_uow(), g.actor, meeting, day,
+                                request.form.get("item_ref", ""), request.form.get("decision"))
+    except TaskDataError:
+        discard_uow()
+        flash(_("请填写会议决定后再提交。"), "error")
+    else:
+        flash(_("会议决定已记录。"), "success")
+    return redirect(url_for("battle_map.agenda_page", meeting=meeting, date=day.isoformat()))
+
+
+@bp.get("/assessment")
+@login_required
+def assessment_page():
+    """双考核: per unit, annual and work indicators of industrial projects."""
+    return render_template("battle_map/assessment.html",
+                           table=assessment.assessment(get_uow(), request.args.get("month")),
+                           plates=PLATES)
