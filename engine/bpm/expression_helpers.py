@@ -1,7 +1,8 @@
 """The functions BPMN and DMN expressions may call, registered in one place.
 
 Designers write, for example, a due date of `add_working_days(now(), 5)` ("five working
-days from when the task starts") or a timer date of `working_days_later(3)`.
+days from when the task starts") or a timer date of `working_days_later(3)`. The working-day
+helpers count with the calendar in force (`engine.core.calendar_admin.current_calendar`).
 """
 
 from __future__ import annotations
@@ -11,28 +12,14 @@ import contextvars
 from collections.abc import Iterator
 from datetime import date, datetime
 
+from ..core.calendar_admin import current_calendar
 from ..core.clock import current_time
-from .sandbox import HelperRegistry
 from ..core.workcalendar import SHANGHAI as CALENDAR_TZ
-from ..core.workcalendar import Deadline, WorkingCalendar
-
-# The calendar expressions use: the package data until `use_calendar` installs one with the
-# administrator's overrides (engine.calendar_admin.refresh_calendar does, per process).
-CALENDAR = WorkingCalendar()
+from ..core.workcalendar import Deadline
+from .sandbox import HelperRegistry
 
 _recorded: contextvars.ContextVar[list[tuple[datetime, int, Deadline]] | None] = \
     contextvars.ContextVar("gongjian_deadlines", default=None)
-
-
-def use_calendar(calendar: WorkingCalendar) -> None:
-    """Install the calendar every working-day helper uses from now on in this process."""
-    global CALENDAR
-    CALENDAR = calendar
-
-
-def current_calendar() -> WorkingCalendar:
-    """The calendar the working-day helpers use."""
-    return CALENDAR
 
 
 @contextlib.contextmanager
@@ -55,7 +42,7 @@ def add_working_days(start: datetime | date | str, n: int) -> datetime:
     """The end of the n-th working day after `start` (Asia/Shanghai working days)."""
     if isinstance(start, str):
         start = datetime.fromisoformat(start)
-    deadline = CALENDAR.add_working_days(start, n)
+    deadline = current_calendar().add_working_days(start, n)
     calls = _recorded.get()
     if calls is not None and isinstance(start, datetime):
         calls.append((start, n, deadline))
@@ -71,7 +58,7 @@ def working_days_between(start: datetime | str, end: datetime | str) -> int:
     """Working days after `start`'s day up to and including `end`'s day."""
     start = datetime.fromisoformat(start) if isinstance(start, str) else start
     end = datetime.fromisoformat(end) if isinstance(end, str) else end
-    return CALENDAR.working_days_between(start, end)
+    return current_calendar().working_days_between(start, end)
 
 
 def is_working_day(day: date | datetime | str) -> bool:
@@ -80,7 +67,7 @@ def is_working_day(day: date | datetime | str) -> bool:
         day = datetime.fromisoformat(day)
     if isinstance(day, datetime):
         day = day.astimezone(CALENDAR_TZ).date()
-    return CALENDAR.is_working_day(day)
+    return current_calendar().is_working_day(day)
 
 
 HELPERS = HelperRegistry({

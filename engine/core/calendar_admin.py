@@ -1,14 +1,18 @@
 """The administrator's working calendar: day overrides and published years, kept in tables.
 
-Expressions (due dates, timer dates) read the calendar installed in
-`expression_helpers`. Each write here reinstalls it in the writing process, and the worker
-and the web app install it at start (`refresh_calendar`). Another process running at the time
-keeps its old calendar until it refreshes: the worker refreshes before every pass, and
-`recompute_provisional_deadlines` (engine/sla.py) fixes deadlines already written.
+Expressions (due dates, timer dates) count with `current_calendar()`: the calendar bound to
+the running call (`bind_calendar`), else the one installed in this process (`install_calendar`),
+else the package's. Each write here installs the new calendar in the writing process at once;
+the worker installs it before every pass (`refresh_calendar`). Another process keeps its
+calendar until it refreshes, and `recompute_provisional_deadlines` (engine/bpm/sla.py) fixes
+deadlines already written.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -16,7 +20,6 @@ from sqlalchemy import Boolean, Date, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .errors import NotFoundError, TaskDataError
-from ..bpm.expression_helpers import use_calendar
 from .identity import Actor
 from .models import Base, UTCDateTime
 from .uow import UnitOfWork
@@ -70,10 +73,38 @@ def load_calendar(session: Session) -> WorkingCalendar:
     return WorkingCalendar(overrides, published_years=years)
 
 
+# This process's calendar: the package's until `install_calendar` puts the tables' in its place.
+_installed = WorkingCalendar()
+_bound: contextvars.ContextVar[WorkingCalendar | None] = \
+    contextvars.ContextVar("gongjian_calendar", default=None)
+
+
+def install_calendar(calendar: WorkingCalendar) -> None:
+    """Make `calendar` the one this process counts with wherever no call bound another."""
+    global _installed
+    _installed = calendar
+
+
+@contextlib.contextmanager
+def bind_calendar(calendar: WorkingCalendar) -> Iterator[WorkingCalendar]:
+    """Count with `calendar` inside the block (one service call), whatever is installed."""
+    token = _bound.set(calendar)
+    try:
+        yield calendar
+    finally:
+        _bound.reset(token)
+
+
+def current_calendar() -> WorkingCalendar:
+    """The calendar bound to this call, else the one installed in this process."""
+    bound = _bound.get()
+    return bound if bound is not None else _installed
+
+
 def refresh_calendar(session: Session) -> WorkingCalendar:
-    """Load the calendar from the tables and install it for expressions in this process."""
+    """Load the calendar from the tables and install it in this process."""
     calendar = load_calendar(session)
-    use_calendar(calendar)
+    install_calendar(calendar)
     return calendar
 
 

@@ -9,10 +9,11 @@ import pytest
 from engine.bpm import expression_helpers
 from engine.core.audit import history, verify_audit
 from engine.core.calendar_admin import (
-    list_overrides, load_calendar, mark_year_published, published_years, remove_override,
-    set_override,
+    bind_calendar, current_calendar, install_calendar, list_overrides, load_calendar,
+    mark_year_published, published_years, refresh_calendar, remove_override, set_override,
 )
 from engine.core.errors import NotFoundError, TaskDataError
+from engine.core.workcalendar import WorkingCalendar
 
 from ..conftest import SHANGHAI
 
@@ -61,6 +62,25 @@ def test_publishing_a_year_makes_its_days_final(platform):
     with platform.uow() as uow:
         assert published_years(uow.session) == [2027]
         assert not load_calendar(uow.session).is_provisional(date(2027, 3, 1))
-        assert not expression_helpers.current_calendar().is_provisional(date(2027, 3, 1))
+        assert not current_calendar().is_provisional(date(2027, 3, 1))
         assert [e.action for e in history(uow.session, subject="calendar:2027")] == \
             ["calendar_year_published"]
+
+
+def test_another_process_counts_with_an_override_once_it_refreshes_its_calendar(platform):
+    friday = date(2026, 12, 4)
+    with platform.uow() as uow:
+        set_override(uow, friday, False, "admin", "防汛停工（测试）")
+    install_calendar(WorkingCalendar())  # as a process that started before the write
+    assert expression_helpers.is_working_day(friday)
+    with platform.uow() as uow:
+        refresh_calendar(uow.session)
+    assert not expression_helpers.is_working_day(friday)
+
+
+def test_a_calendar_bound_to_a_call_wins_over_the_installed_one_until_the_call_ends():
+    saturday = date(2026, 12, 5)
+    with bind_calendar(WorkingCalendar({saturday: True})) as bound:
+        assert current_calendar() is bound
+        assert expression_helpers.is_working_day(saturday)
+    assert not expression_helpers.is_working_day(saturday)
