@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.errors import DefinitionError
+from ..core.models import Deployment
 from .expression_scan import DMN_INPUT_NAME, find_expressions
 from .expression_helpers import registered_helper_names
 from ..core.organisation import ROLES, OrgUnit, role_code
@@ -86,8 +87,6 @@ class LintContext:
     @classmethod
     def from_session(cls, session: Session, start_data: Iterable[str] = ()) -> LintContext:
         """The deployed process keys, decision outputs and org unit codes of the database."""
-        from ..core.models import Deployment
-
         rows = session.execute(select(Deployment.key, Deployment.kind)
                                .where(Deployment.is_latest.is_(True))).all()
         processes = frozenset(key for key, kind in rows if kind == "process")
@@ -97,8 +96,6 @@ class LintContext:
 
 
 def _deployed_decision_outputs(session: Session) -> frozenset[str]:
-    from ..core.models import Deployment
-
     names: set[str] = set()
     for xml in session.execute(select(Deployment.xml).where(Deployment.is_latest.is_(True),
                                                             Deployment.kind == "decision")).scalars():

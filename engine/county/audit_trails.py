@@ -28,6 +28,7 @@ from ..core.errors import NotFoundError
 from ..core.identity import Actor
 from .issue_ledger import InstructionDeskRow, IssueLedgerRow
 from ..core.models import AuditEvent, AuditHead, HumanTask, ProcessInstance
+from ..core.organisation import UserAccount
 from .projects import Project
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
@@ -352,8 +353,6 @@ def _named_project(session: Session, ids: list[int]) -> str | None:
 
 
 def _display_names(session: Session, usernames: set[str]) -> dict[str, str]:
-    from ..core.organisation import UserAccount
-
     names: dict[str, str] = {}
     for chunk in _chunks(sorted(usernames)):
         names.update(session.execute(select(UserAccount.username, UserAccount.display_name)

@@ -13,6 +13,7 @@ from datetime import date
 from ..core import audit, calendar_admin, organisation
 from ..bpm import definitions, runtime, sla, timers
 from . import tokens, backup, worker
+from .demo import load_demo
 from ..core.clock import Clock
 from ..core.config import Settings
 from ..core.errors import GongjianError, NotFoundError
@@ -113,8 +114,6 @@ def _log(clock: Clock, line: str) -> None:
 
 def cmd_demo_load(platform: Platform, args: argparse.Namespace) -> int:
     """Load the demo organisation, projects and running instances (idempotent)."""
-    from .demo import load_demo
-
     load_demo(platform, history_days=args.history_days)
     return 0
 

@@ -19,8 +19,15 @@ from ..county import plates
 from ..core.clock import FrozenClock
 from ..core.models import ProcessInstance
 from ..core.organisation import UserAccount, actor_for, add_unit, add_user
+from ..core.workcalendar import SHANGHAI
 from .platform import Platform
-from ..county.projects import Project, add_project, start_data
+from ..county.agendas import MeetingDecision, record_decision
+from ..county.awards import QuarterAward, previous_quarter, quarter_of, start_award_round
+from ..county.plates import ProjectPlate, evaluate_plates
+from ..county.projects import (
+    Project, add_project, month_of, record_progress, set_schedule, shift_month, start_data,
+)
+from ..county.supervision import Reminder, month_range
 from ..bpm.timers import fire_due_timers
 
 DEMO_PASSWORD = "gongjian2026"
@@ -329,9 +336,6 @@ PLATE_STORY = {  # code: (share of plan reported each month, reminders in each o
 
 def _load_plates(platform) -> None:
     """Schedules, progress, reminders and three months of plates (idempotent by plate rows)."""
-    from ..county.plates import ProjectPlate, evaluate_plates
-    from ..county.projects import month_of, record_progress, set_schedule, shift_month
-    from ..county.supervision import record_reminder
     with platform.uow() as uow:
         if uow.session.execute(select(func.count()).select_from(ProjectPlate)).scalar():
             return
@@ -359,7 +363,6 @@ def _load_plates(platform) -> None:
 
 def _remind_in(uow, code, month, n):
     """A supervisor's reminder of a project dated in the given month."""
-    from ..county.supervision import Reminder, month_range
     start, _end = month_range(month)
     uow.session.add(Reminder(subject_kind="project", subject_id=code, business_key=code,
                              by="supervisor1", at=start + timedelta(days=10 + n),
@@ -380,7 +383,6 @@ DEMO_AWARDS = ("XM-2026-001,XM-2026-006,XM-2026-008", "XM-2026-002,XM-2026-004,X
 
 def _load_awards(platform) -> None:
     """Run last quarter's award round through quarterly_awards (once per quarter)."""
-    from ..county.awards import QuarterAward, previous_quarter, quarter_of, start_award_round
     with platform.uow() as uow:
         quarter = previous_quarter(quarter_of(uow.clock.now()))
         if uow.session.execute(select(func.count()).select_from(QuarterAward).where(
@@ -410,8 +412,6 @@ def _load_awards(platform) -> None:
 
 def _load_decisions(platform) -> None:
     """One decision on the industry sub-command's monthly agenda (once)."""
-    from ..county.agendas import MeetingDecision, record_decision
-    from ..core.workcalendar import SHANGHAI
     with platform.uow() as uow:
         if uow.session.execute(select(func.count()).select_from(MeetingDecision)).scalar():
             return
