@@ -141,7 +141,8 @@ def timer_pass(rounds: int, small: int = 100, big: int = 10_000, due: int = 10) 
 
 def _uow(platform, clock):
     from engine.core.uow import UnitOfWork
-    return UnitOfWork(platform.session_factory, clock)
+    return UnitOfWork(platform.session_factory, clock, save_hooks=platform.save_hooks,
+                      audit_subscribers=platform.audit_subscribers)
 
 
 def memory_child(checkpoints: list[int]) -> None:

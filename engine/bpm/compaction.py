@@ -20,22 +20,24 @@ and the human_task rows hold who did what, when and why.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 
-def compact(workflow: BpmnWorkflow, since: float) -> int:
-    """Drop earlier loop rounds finished before `since` (wall clock); how many tasks went."""
-    dropped = _compact_tree(workflow, since)
+def compact(workflow: BpmnWorkflow, finished_before: frozenset[UUID]) -> int:
+    """Drop earlier loop rounds among the tasks `finished_before` this call; how many went."""
+    dropped = _compact_tree(workflow, finished_before)
     for sub in list(workflow.subprocesses.values()):
         if not sub.completed:
-            dropped += _compact_tree(sub, since)
+            dropped += _compact_tree(sub, finished_before)
     if dropped:
         _drop_orphan_subprocesses(workflow)
     return dropped
 
 
-def _compact_tree(workflow, since: float) -> int:
+def _compact_tree(workflow, finished_before: frozenset[UUID]) -> int:
     # A tree with no more tasks than elements cannot hold two runs of one element on a path.
     if len(workflow.tasks) <= len(workflow.spec.task_specs):
         return 0
@@ -46,7 +48,7 @@ def _compact_tree(workflow, since: float) -> int:
     for index in range(len(path) - 2, 0, -1):
         task = path[index]
         name = task.task_spec.name
-        if name in later_specs and _droppable(workflow, task, path[index + 1], since):
+        if name in later_specs and _droppable(workflow, task, path[index + 1], finished_before):
             dropped += _unlink(workflow, task, path[index + 1])
         later_specs.add(name)
     return dropped
@@ -77,12 +79,8 @@ def _path_to_open_work(workflow) -> list:
     return common or []
 
 
-def _finished_before(task, since: float) -> bool:
-    return task.has_state(TaskState.FINISHED_MASK) and task.last_state_change < since
-
-
-def _droppable(workflow, task, next_on_path, since: float) -> bool:
-    if not _finished_before(task, since) or task is workflow.last_task:
+def _droppable(workflow, task, next_on_path, finished_before: frozenset[UUID]) -> bool:
+    if task.id not in finished_before or task is workflow.last_task:
         return False
     for child in task.children:
         if child is next_on_path:
@@ -90,7 +88,7 @@ def _droppable(workflow, task, next_on_path, since: float) -> bool:
         stack = [child]
         while stack:
             node = stack.pop()
-            if not _finished_before(node, since) or node is workflow.last_task:
+            if node.id not in finished_before or node is workflow.last_task:
                 return False
             stack.extend(node.children)
     return True

@@ -22,7 +22,7 @@ from ..core.clock import bind_clock
 from ..core.errors import ConflictError, NotFoundError, TaskDataError
 from ..core.identity import Actor
 from ..core.models import ProcessInstance
-from .runtime import InstanceView, _engine_errors, instance_view, restore, save_instance
+from .runtime import InstanceView, _engine_errors, instance_view, load_instance, save_instance
 from ..core.uow import UnitOfWork
 
 
@@ -54,19 +54,20 @@ def send_message(uow: UnitOfWork, name: str, actor: Actor, *, business_key: str 
         query = query.where(ProcessInstance.id == instance_id)
     waiting = []
     for row in uow.session.execute(query).scalars():
-        workflow = restore(uow.session, row)
-        if _waits_for(workflow, name):
-            waiting.append((row, workflow))
+        live = load_instance(uow.session, row)
+        if _waits_for(live.workflow, name):
+            waiting.append(live)
     target = " and ".join(part for part in (
         f"business key '{business_key}'" if business_key is not None else "",
         f"instance {instance_id}" if instance_id is not None else "") if part)
     if not waiting:
         raise NotFoundError(f"no running instance of {target} waits for the message '{name}'")
     if len(waiting) > 1:
-        ids = ", ".join(str(row.id) for row, _ in waiting)
+        ids = ", ".join(str(live.row.id) for live in waiting)
         raise ConflictError(f"several instances of {target} wait for the message '{name}' "
                             f"(instances {ids}); send it to one instance id")
-    row, workflow = waiting[0]
+    live = waiting[0]
+    row, workflow = live.row, live.workflow
     uow.audit.record(actor.username, "message_received", subject=f"instance:{row.id}",
                      instance_id=row.id, message=name, payload=payload or None)
     event = BpmnEvent(CamundaMessageEventDefinition(name),
@@ -74,6 +75,6 @@ def send_message(uow: UnitOfWork, name: str, actor: Actor, *, business_key: str 
     with bind_clock(uow.clock), _engine_errors(row.process_key):
         workflow.send_event(event)
         workflow.do_engine_steps()
-        save_instance(uow, row, workflow, actor)
+        save_instance(uow, live, actor)
     uow.commit()
     return instance_view(row, workflow)

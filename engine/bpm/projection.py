@@ -295,13 +295,17 @@ def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:
     return timers
 
 
-def sync_timers(session: Session, row: ProcessInstance, workflow: BpmnWorkflow) -> None:
-    """Make the instance's timer rows match its waiting timers."""
+def sync_timers(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
+                before: dict | None = None) -> dict:
+    """Make the instance's timer rows match its waiting timers; returns those timers.
+
+    `before`: the timers the rows are known to match (those of the last save), if known.
+    """
     wanted = waiting_timers(workflow)
-    if getattr(workflow, "timers_at_restore", None) == wanted:
+    if before == wanted:
         # Rows are written from the workflow at every save, so they already match the
         # timers it had when restored; none changed, so nothing needs reading or writing.
-        return
+        return wanted
     existing = {t.id: t for t in session.execute(
         select(TimerJob).where(TimerJob.instance_id == row.id)).scalars()}
     for timer_id, job in existing.items():
@@ -315,3 +319,4 @@ def sync_timers(session: Session, row: ProcessInstance, workflow: BpmnWorkflow) 
         elif job.due_at != due:  # a cycle moved on to its next firing
             job.due_at, job.next_run_at = due, due
             job.attempts, job.incident, job.last_error = 0, False, None
+    return wanted

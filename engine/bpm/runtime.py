@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..core.audit import history
 from ..core.calendar_admin import load_calendar
 from ..core.clock import bind_clock
+from .changes import finished_ids, summarise
 from .compaction import compact
 from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
 from .forms import validate_task_data
@@ -43,9 +44,6 @@ from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
 from .sla import sla_condition
 from .state import dump_state, load_state
-from ..county.issue_ledger import project_supervision
-from ..county.plates import apply_command_actions
-from ..county.supervision_hook import apply_supervision_actions, remember_completed
 from ..core.uow import UnitOfWork
 
 
@@ -132,39 +130,60 @@ def _engine_errors(where: str):
         raise WorkflowExecutionError(f"element '{element}' failed: {exc}; nothing was changed") from exc
 
 
-def restore(session: Session, row: ProcessInstance) -> BpmnWorkflow:
+@dataclass
+class LiveInstance:
+    """An instance row with its live workflow, and what the workflow was when it was loaded.
+
+    `finished_before` (the tasks already finished) tells this call's work apart from
+    earlier calls'; `timers_before` (the timers waiting, which the timer rows match) lets a
+    save that leaves them as they were skip reading them again. Both move on at each save.
+    """
+
+    row: ProcessInstance
+    workflow: BpmnWorkflow
+    finished_before: frozenset[UUID] = frozenset()
+    timers_before: dict | None = None
+
+
+def load_instance(session: Session, row: ProcessInstance) -> LiveInstance:
     """The live workflow of an instance row, with the restricted script engine set again."""
     spec, subprocess_specs = SPEC_CACHE.get(session, row.bundle)
     workflow = load_state(row.state, spec, subprocess_specs)
     workflow.script_engine = make_script_engine(HELPERS)
-    # The timer rows match the timers waiting at the last save; remembered so that a save
-    # that leaves them as they were need not read them again (see sync_timers).
-    workflow.timers_at_restore = waiting_timers(workflow)
-    return remember_completed(workflow)
+    return LiveInstance(row, workflow, finished_ids(workflow), waiting_timers(workflow))
 
 
-def save_instance(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, actor: Actor,
+def restore(session: Session, row: ProcessInstance) -> BpmnWorkflow:
+    """The live workflow of an instance row, for reading (saving needs `load_instance`)."""
+    return load_instance(session, row).workflow
+
+
+def save_instance(uow: UnitOfWork, live: LiveInstance, actor: Actor,
                   closed: dict[str, tuple[str, str]] | None = None) -> None:
-    """Write the state, the task and timer projections and the supervision records."""
+    """Write the state and the task and timer projections, then run the save hooks."""
     now = uow.clock.now()
-    compact(workflow, since=getattr(workflow, "supervision_restored_at", 0.0))
+    row, workflow = live.row, live.workflow
+    compact(workflow, finished_before=live.finished_before)
     row.state = dump_state(workflow)
     if workflow.is_completed() and row.status == "running":
         row.status, row.ended_at = "completed", now
         uow.audit.record(actor.username, "instance_completed", subject=f"instance:{row.id}",
                          instance_id=row.id)
     uow.session.flush()
-    for task in sync_human_tasks(uow.session, row, workflow, now, closed):
+    opened = tuple(sync_human_tasks(uow.session, row, workflow, now, closed))
+    for task in opened:
         uow.audit.record(actor.username, "task_created", subject=f"instance:{row.id}",
                          instance_id=row.id, task_id=task.id, element=task.element_id,
                          name=task.name, assignee=task.assignee,
                          candidates=[c.name for c in task.candidates],
                          due_at=task.due_at.isoformat() if task.due_at else None)
         _notify_assigned(uow, task)
-    apply_supervision_actions(uow, row, workflow, actor)
-    apply_command_actions(uow, row, workflow, actor)
-    project_supervision(uow.session, row, workflow, now, actor.username)
-    sync_timers(uow.session, row, workflow)
+    if uow.save_hooks:
+        summary = summarise(row, workflow, live.finished_before, opened, now)
+        for hook in uow.save_hooks:
+            hook(uow, summary, actor)
+    live.timers_before = sync_timers(uow.session, row, workflow, live.timers_before)
+    live.finished_before = finished_ids(workflow)
 
 
 def _notify_assigned(uow: UnitOfWork, task: TaskRecord) -> None:
@@ -214,7 +233,7 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
                      instance_id=row.id, process_key=process_key, version=deployment.version,
                      business_key=business_key, data=data or None)
     with bind_clock(uow.clock), _engine_errors(process_key):
-        save_instance(uow, row, workflow, actor)
+        save_instance(uow, LiveInstance(row, workflow), actor)
     uow.commit()
     return instance_view(row, workflow)
 
@@ -398,8 +417,8 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: Actor,
         raise PermissionDeniedError(f"task '{task.name}' was delegated by {owner}; hand it back "
                                     "to them to complete")
     data = validate_task_data(task.form, data)
-    row = load_for_write(uow, task.instance_id)
-    workflow = restore(uow.session, row)
+    live = load_instance(uow.session, load_for_write(uow, task.instance_id))
+    row, workflow = live.row, live.workflow
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
         raise ConflictError(f"task '{task.name}' is no longer waiting; reload and try again")
@@ -410,7 +429,7 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: Actor,
         spiff_task.data.update(data)
         spiff_task.run()
         workflow.do_engine_steps()
-        save_instance(uow, row, workflow, actor,
+        save_instance(uow, live, actor,
                       closed={task.spiff_task_id: ("completed", actor.username)})
     uow.commit()
     return instance_view(row, workflow)
@@ -424,11 +443,12 @@ def cancel_instance(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str
     row = load_for_write(uow, instance_id)
     if row.status != "running":
         raise ConflictError(f"process instance {instance_id} is already {row.status}")
-    workflow = restore(uow.session, row)
+    live = load_instance(uow.session, row)
+    workflow = live.workflow
     with bind_clock(uow.clock), _engine_errors(row.process_key):
         workflow.cancel()
         row.status, row.ended_at = "cancelled", uow.clock.now()
-        save_instance(uow, row, workflow, actor)
+        save_instance(uow, live, actor)
     uow.audit.record(actor.username, "instance_cancelled", subject=f"instance:{row.id}",
                      instance_id=row.id, why=reason.strip())
     uow.commit()

@@ -351,13 +351,14 @@ def return_targets(uow: UnitOfWork, task_id: str, actor: Actor) -> list[tuple[st
             for t in _earlier_user_tasks(current)]
 
 
-def _reopen(uow: UnitOfWork, row, workflow, earlier, actor: Actor,
+def _reopen(uow: UnitOfWork, live: runtime.LiveInstance, earlier, actor: Actor,
             closed: dict[str, tuple[str, str]], assignee: str | None) -> HumanTask:
     """Make an earlier task ready again, save, and give the new row to `assignee`."""
+    row, workflow = live.row, live.workflow
     with bind_clock(uow.clock), runtime._engine_errors(row.process_key):
         workflow.reset_from_task_id(earlier.id)
         workflow.do_engine_steps()
-        runtime.save_instance(uow, row, workflow, actor, closed=closed)
+        runtime.save_instance(uow, live, actor, closed=closed)
     reopened = uow.session.execute(
         select(HumanTask).where(HumanTask.instance_id == row.id,
                                 HumanTask.spiff_task_id == str(earlier.id),
@@ -375,8 +376,8 @@ def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
         raise TaskDataError("an opinion is required to return a task",
                             {"opinion": ["required to return"]})
     task = _write(uow, "return", task_id, actor)
-    row = runtime.load_for_write(uow, task.instance_id)
-    workflow = runtime.restore(uow.session, row)
+    live = runtime.load_instance(uow.session, runtime.load_for_write(uow, task.instance_id))
+    row, workflow = live.row, live.workflow
     current = workflow.get_task_from_id(UUID(task.spiff_task_id))
     earlier = next((t for t in _earlier_user_tasks(current)
                     if t.task_spec.bpmn_id == to_element_id), None)
@@ -390,7 +391,7 @@ def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
         .order_by(HumanTask.ended_at.desc()).limit(1)).scalar_one_or_none()
     handler = previous.ended_by if previous is not None else None
     _record(uow, actor, "task_returned", task, to=to_element_id, to_user=handler, opinion=opinion)
-    reopened = _reopen(uow, row, workflow, earlier, actor,
+    reopened = _reopen(uow, live, earlier, actor,
                        {task.spiff_task_id: ("returned", actor.username)}, handler)
     if handler:
         _tell(uow, "returned", f"被退回：{reopened.name}", handler, reopened, body=opinion)
@@ -439,8 +440,8 @@ def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "") -> Task
     if done.id not in withdrawable(uow, actor, [done.id]):
         raise ConflictError(f"the next handler has already acted on what followed '{done.name}'; "
                             "it can no longer be withdrawn")
-    workflow = runtime.restore(uow.session, row)
-    earlier = workflow.get_task_from_id(UUID(done.spiff_task_id))
+    live = runtime.load_instance(uow.session, row)
+    earlier = live.workflow.get_task_from_id(UUID(done.spiff_task_id))
     if earlier is None or earlier.state != TaskState.COMPLETED:
         raise ConflictError(f"'{done.name}' can no longer be withdrawn")
     following = list(uow.session.execute(
@@ -448,7 +449,7 @@ def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "") -> Task
                                 HumanTask.state.in_(OPEN_STATES))).scalars())
     _record(uow, actor, "task_withdrawn", done, why=why.strip() or None)
     closed = {t.spiff_task_id: ("withdrawn", actor.username) for t in following}
-    reopened = _reopen(uow, row, workflow, earlier, actor, closed, actor.username)
+    reopened = _reopen(uow, live, earlier, actor, closed, actor.username)
     for task in following:
         if task.state == "withdrawn":
             _notify_task_handlers(uow, task, "withdrawn", f"已撤回：{task.name}")

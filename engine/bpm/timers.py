@@ -24,7 +24,7 @@ from ..core.errors import GongjianError
 from ..core.identity import TIMER
 from ..core.models import ProcessInstance, TimerJob
 from .projection import waiting_timers
-from .runtime import restore, save_instance
+from .runtime import load_instance, save_instance
 from ..core.uow import UnitOfWork
 
 MAX_ATTEMPTS = 5
@@ -75,7 +75,8 @@ def fire_one(uow: UnitOfWork, job: TimerJob) -> list[str]:
     pending = {j.id: j for j in uow.session.execute(
         select(TimerJob).where(TimerJob.instance_id == row.id)).scalars()}
     due_before = {job_id: j.due_at for job_id, j in pending.items()}
-    workflow = restore(uow.session, row)
+    live = load_instance(uow.session, row)
+    workflow = live.workflow
     # The process runs on as at the job's due time, so a worker catching up after a pause
     # fires an instance's missed timers one by one, in due order, each in its own transaction,
     # and timers started on the way count from when they should have started (SpiffWorkflow
@@ -86,7 +87,7 @@ def fire_one(uow: UnitOfWork, job: TimerJob) -> list[str]:
         with _later_timers_wait(workflow):
             workflow.do_engine_steps()
     with bind_clock(uow.clock):
-        save_instance(uow, row, workflow, TIMER)
+        save_instance(uow, live, TIMER)
     waiting = waiting_timers(workflow)
     fired = sorted((job_id for job_id, due in due_before.items()
                     if job_id not in waiting or waiting[job_id][1] != due),

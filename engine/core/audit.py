@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from datetime import datetime
@@ -25,15 +25,9 @@ from .models import AuditEvent, AuditHead
 GENESIS_HASH = "0" * 64
 
 # Called with (session, appended events) inside the appending transaction, e.g. to queue
-# webhook deliveries that then commit or roll back with the events themselves.
+# webhook deliveries that then commit or roll back with the events themselves. The
+# platform hands its subscribers to every unit of work (engine.ops.platform).
 AppendSubscriber = Callable[[Session, list[SimpleNamespace]], None]
-_subscribers: list[AppendSubscriber] = []
-
-
-def subscribe_appends(subscriber: AppendSubscriber) -> None:
-    """Have `subscriber` see every batch of events appended to the chain."""
-    if subscriber not in _subscribers:
-        _subscribers.append(subscriber)
 
 
 def canonical_json(value: Any) -> str:
@@ -63,8 +57,9 @@ class _Pending:
 class AuditTrail:
     """Collects the audit events of one unit of work and appends them at commit."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, subscribers: Sequence[AppendSubscriber] = ()):
         self.session = session
+        self._subscribers = tuple(subscribers)
         self._pending: list[_Pending] = []
 
     def record(self, actor: str, action: str, *, subject: str | None = None,
@@ -110,7 +105,7 @@ class AuditTrail:
         connection.execute(update(head).where(head.c.id == 1).values(hash=prev))
         self._pending.clear()
         appended = [SimpleNamespace(**row) for row in rows]
-        for subscriber in _subscribers:
+        for subscriber in self._subscribers:
             subscriber(self.session, appended)
 
 

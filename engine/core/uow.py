@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from .audit import AuditTrail
+from .audit import AppendSubscriber, AuditTrail
 from .clock import Clock, SystemClock
 from .db import WRITE_INTENT
 from .errors import ConflictError
@@ -18,17 +20,24 @@ class UnitOfWork:
     """A session, the clock and the audit trail of one service call.
 
     Use as a context manager; nothing is written unless `commit()` is called inside it.
+    `save_hooks` are what the platform hands the BPM runtime to call at every save of an
+    instance (engine.bpm.hooks); `audit_subscribers` see every batch of audit events
+    appended, inside the same transaction.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock | None = None):
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock | None = None, *,
+                 save_hooks: Sequence[Callable[..., Any]] = (),
+                 audit_subscribers: Sequence[AppendSubscriber] = ()):
         self.session_factory = session_factory
         self.clock: Clock = clock or SystemClock()
+        self.save_hooks = tuple(save_hooks)
+        self.audit_subscribers = tuple(audit_subscribers)
         self.session: Session
         self.audit: AuditTrail
 
     def __enter__(self) -> UnitOfWork:
         self.session = self.session_factory()
-        self.audit = AuditTrail(self.session)
+        self.audit = AuditTrail(self.session, self.audit_subscribers)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -2,7 +2,7 @@
 
 The `quarterly_awards` process gives each sub-command a nomination task (its best and worst
 project of the quarter), then headquarters names three of each from the nominations. Two
-marked elements act through `plates.apply_command_actions`: the nomination task
+marked elements act through the county's save hook (engine.county.hooks): the nomination task
 (`action=record_nomination`) checks that both projects belong to the field and records the
 nomination; the script task `action=publish_awards` checks the headquarters' choice against
 the nominations and writes `quarter_award`. A refused check raises TaskDataError, so the
@@ -17,6 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..bpm import runtime
 from ..core.errors import InvalidStateError, TaskDataError
 from ..core.identity import Actor
 from ..core.models import Base, UTCDateTime
@@ -91,7 +92,6 @@ def quarter_months(quarter: str) -> list[str]:
 
 def start_award_round(uow: UnitOfWork, quarter: str, actor: Actor):
     """Start the quarter's award process with one nomination task per sub-command."""
-    from ..bpm import runtime
     fields = list(uow.session.execute(select(OrgUnit.code).where(
         OrgUnit.kind == "sub_command").order_by(OrgUnit.sort, OrgUnit.code)).scalars())
     return runtime.start_instance(uow, AWARD_PROCESS, actor, business_key=f"AWARDS-{quarter}",
@@ -167,18 +167,6 @@ def publish_awards(uow: UnitOfWork, quarter: str, antelope, snail, username: str
                      antelope=chosen["antelope"], snail=chosen["snail"])
     uow.session.flush()
     return awards_of(uow.session, quarter)
-
-
-def apply_award_action(uow: UnitOfWork, action: str, task, row, actor: Actor) -> None:
-    """The marked elements of quarterly_awards, called from plates.apply_command_actions."""
-    data = task.data
-    if action == "record_nomination":
-        record_nomination(uow, str(data["quarter"]), str(data["sub_command"]),
-                          str(data.get("best_project") or "").strip(),
-                          str(data.get("worst_project") or "").strip(), actor.username, row.id)
-    else:
-        publish_awards(uow, str(data["quarter"]), data.get("antelope_projects"),
-                       data.get("snail_projects"), actor.username)
 
 
 def nominations(session: Session, quarter: str) -> list[AwardNomination]:

@@ -17,15 +17,17 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Boolean, Date, Index, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..bpm.changes import finished_ids, summarise
+from ..bpm.hooks import InstanceFacts, SaveSummary
+from ..bpm.runtime import restore
 from ..core.clock import as_utc
+from ..core.identity import Actor
 from ..core.models import Base, HumanTask, ProcessInstance, UTCDateTime
+from ..core.uow import UnitOfWork
 from .projects import Project
-from .supervision_hook import all_tasks
 
 ISSUE_PROCESS = "issue_lifecycle"
 INSTRUCTION_PROCESS = "instruction_13710"
@@ -196,23 +198,6 @@ def view_of(row, kind):
 
 # ---------------------------------------------------------------- reading process data
 
-def process_facts(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The instance's data as its latest tasks see it: every reached task's data, oldest first.
-
-    Data flows along the paths of the process; merging in the order the tasks changed lets a
-    side path (listing, escalation) add its variables while the newest value of each wins.
-    """
-    reached = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED
-    tasks = sorted((t for t in all_tasks(workflow) if t.state & reached),
-                   key=lambda t: t.last_state_change)
-    facts: dict[str, Any] = {}
-    for task in tasks:
-        facts.update(task.data)
-    if workflow.is_completed():
-        facts.update(workflow.data)
-    return facts
-
-
 def _moment(value) -> datetime | None:
     if value in (None, ""):
         return None
@@ -245,22 +230,26 @@ def _latest(tasks: list[HumanTask], element_id: str) -> HumanTask | None:
 
 # ---------------------------------------------------------------- the projections
 
-def project_supervision(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
-                        now: datetime, actor: str = "system") -> None:
+def project_ledger(uow: UnitOfWork, summary: SaveSummary, actor: Actor) -> None:
+    """The save hook: the ledger row of an issue or instruction follows its instance."""
+    project_supervision(uow.session, summary, actor.username)
+
+
+def project_supervision(session: Session, summary: SaveSummary, actor: str = "system") -> None:
     """Bring the ledger row of an issue or instruction instance in line with its workflow.
 
-    Call at every save, after the human-task rows are synced; other processes are ignored.
+    Called at every save, after the human-task rows are synced; other processes are ignored.
     """
-    if row.process_key not in PROJECTED_PROCESSES:
+    if summary.instance.process_key not in PROJECTED_PROCESSES:
         return
-    session.flush()  # the row version and the human-task rows as they will be committed
-    if row.process_key == ISSUE_PROCESS:
-        _project_issue(session, row, workflow, now, actor)
+    session.flush()  # the human-task rows as they will be committed
+    if summary.instance.process_key == ISSUE_PROCESS:
+        _project_issue(session, summary, actor)
     else:
-        _project_instruction(session, row, workflow, now)
+        _project_instruction(session, summary)
 
 
-def _issue_step(row: ProcessInstance, facts: dict, open_elements: set[str]) -> str:
+def _issue_step(row: InstanceFacts, facts: dict, open_elements: set[str]) -> str:
     if facts.get("status") == "cleared":
         return "cleared"
     if row.status == "cancelled":
@@ -271,9 +260,8 @@ def _issue_step(row: ProcessInstance, facts: dict, open_elements: set[str]) -> s
     return "registered"
 
 
-def _project_issue(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
-                   now: datetime, actor: str) -> None:
-    facts = process_facts(workflow)
+def _project_issue(session: Session, summary: SaveSummary, actor: str) -> None:
+    row, facts, now = summary.instance, summary.facts, summary.now
     tasks = _tasks_of(session, row.id)
     open_elements = {t.element_id for t in tasks if t.state in ("open", "claimed")}
     ledger = session.get(IssueLedgerRow, row.id) or IssueLedgerRow(instance_id=row.id)
@@ -320,7 +308,7 @@ def _project_listing(session: Session, ledger: IssueLedgerRow, listed_in_process
     ledger.listed_due_at = current.due_at if ledger.listed else None
 
 
-def _instruction_step(row: ProcessInstance, facts: dict, tasks: list[HumanTask]) -> str:
+def _instruction_step(row: InstanceFacts, facts: dict, tasks: list[HumanTask]) -> str:
     if facts.get("status") == "closed":
         return "closed"
     if row.status == "cancelled":
@@ -334,9 +322,8 @@ def _instruction_step(row: ProcessInstance, facts: dict, tasks: list[HumanTask])
     return "registered"
 
 
-def _project_instruction(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
-                         now: datetime) -> None:
-    facts = process_facts(workflow)
+def _project_instruction(session: Session, summary: SaveSummary) -> None:
+    row, facts, now = summary.instance, summary.facts, summary.now
     tasks = _tasks_of(session, row.id)
     desk = session.get(InstructionDeskRow, row.id) or InstructionDeskRow(instance_id=row.id)
     desk.business_key = row.business_key
@@ -373,10 +360,8 @@ def stale_instances(session: Session) -> list[int]:
     return list(session.execute(query).scalars())
 
 
-def refresh_projections(uow) -> int:
+def refresh_projections(uow: UnitOfWork) -> int:
     """Project again the instances the ledger is behind on; how many (0 once the hook is in)."""
-    from ..bpm.runtime import restore  # runtime imports this module's hook
-
     if not stale_instances(uow.session):
         uow.session.rollback()
         return 0
@@ -384,7 +369,9 @@ def refresh_projections(uow) -> int:
     ids = stale_instances(uow.session)
     for instance_id in ids:
         row = uow.session.get(ProcessInstance, instance_id)
-        project_supervision(uow.session, row, restore(uow.session, row), uow.clock.now())
+        workflow = restore(uow.session, row)
+        project_supervision(uow.session, summarise(row, workflow, finished_ids(workflow), (),
+                                                   uow.clock.now()))
     uow.commit()
     return len(ids)
 

@@ -8,15 +8,12 @@ sub-commander) and red plate (表态发言 by the lead department's head).
 
 Plates are evaluated by the long-running `monthly_plates` process: its timer waits for the
 first working day of the next month, then its script task marked
-`<camunda:property name="action" value="evaluate_plates" />` completes, and
-`apply_command_actions` (called by `runtime.save_instance`) evaluates the month named by the
-task's `month_variable`. The same hook records a unit's progress report when the
-`progress_report` process completes its task marked `action=record_progress`.
+`<camunda:property name="action" value="evaluate_plates" />` completes, and the county's
+save hook (engine.county.hooks) evaluates the month named by the task's `month_variable`.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -27,17 +24,17 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from SpiffWorkflow.util.task import TaskState
 
+from ..bpm import runtime
 from ..bpm.definitions import latest_deployment
+from ..bpm.parser import GongjianParser
 from ..core.errors import DefinitionError
 from ..bpm.expression_helpers import HELPERS
 from ..core.identity import Actor
 from ..core.models import Base, ProcessInstance, UTCDateTime
-from .projects import Project, month_of, on_schedule, progress_curve, record_progress, shift_month
+from .projects import Project, on_schedule, progress_curve, shift_month
 from .projects import start_data as project_start_data
 from ..bpm.sandbox import make_script_engine
-from .supervision_hook import all_tasks
 from .supervision import reminder_counts
 from ..core.uow import UnitOfWork
 
@@ -46,7 +43,6 @@ RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "plate_colour.dmn"
 PLATES = {"blue": "蓝牌", "yellow": "黄牌", "red": "红牌", "under_reminder": "催办中"}
 FOLLOWUP_PROCESS = "plate_followup"
 CYCLE_PROCESS, CYCLE_KEY = "monthly_plates", "PLATES"
-COMMAND_ACTIONS = ("evaluate_plates", "record_progress", "record_nomination", "publish_awards")
 
 
 class ProjectPlate(Base):
@@ -94,7 +90,6 @@ def _decision_xml(session: Session | None) -> bytes:
 
 @lru_cache(maxsize=8)
 def _engine_for(xml: bytes):
-    from ..bpm.parser import GongjianParser
     parser = GongjianParser()
     parser.add_dmn_xml(etree.fromstring(xml), filename="plate_colour.dmn")
     return parser.get_engine(DECISION, None)
@@ -173,7 +168,6 @@ class _Enlisted:
 
 def _start_followup(uow: UnitOfWork, project: Project, month: str, plate: str,
                     username: str) -> int | None:
-    from ..bpm import runtime  # runtime calls this module from save_instance
     if latest_deployment(uow.session, FOLLOWUP_PROCESS) is None:
         raise DefinitionError(f"process '{FOLLOWUP_PROCESS}' is not deployed; deploy "
                               "bpmn/plate_followup.bpmn before evaluating plates")
@@ -187,7 +181,6 @@ def _start_followup(uow: UnitOfWork, project: Project, month: str, plate: str,
 
 def start_plate_cycle(uow: UnitOfWork, actor: Actor, *, until_month: str = "2099-12") -> int:
     """Start the long-running monthly evaluation (one instance; returns the running one)."""
-    from ..bpm import runtime
     running = uow.session.execute(select(ProcessInstance.id).where(
         ProcessInstance.process_key == CYCLE_PROCESS, ProcessInstance.status == "running")
     ).scalar()
@@ -195,49 +188,6 @@ def start_plate_cycle(uow: UnitOfWork, actor: Actor, *, until_month: str = "2099
         return running
     return runtime.start_instance(uow, CYCLE_PROCESS, actor, business_key=CYCLE_KEY,
                                   data={"until_month": until_month}).id
-
-
-# ---------------------------------------------------------------- the hook in save_instance
-
-def _command_action(task) -> str | None:
-    action = (getattr(task.task_spec, "extensions", None) or {}).get("action")
-    return action if action in COMMAND_ACTIONS else None
-
-
-def apply_command_actions(uow: UnitOfWork, row: ProcessInstance, workflow, actor: Actor) -> None:
-    """Act on the marked elements (plates, progress, awards) completed in this call.
-
-    "In this call" is what SpiffWorkflow stamped since the workflow was restored (or, for a
-    new instance, ever), the same test engine.supervision_hook uses for messages.
-    """
-    since = getattr(workflow, "supervision_restored_at", 0.0)
-    done = [t for t in all_tasks(workflow) if t.state == TaskState.COMPLETED
-            and t.last_state_change >= since and _command_action(t)]
-    done.sort(key=lambda t: t.last_state_change)
-    for task in done:
-        extensions = task.task_spec.extensions
-        month = task.data.get(extensions.get("month_variable") or "month") or month_of(
-            uow.clock.now())
-        action = _command_action(task)
-        if action in ("record_nomination", "publish_awards"):
-            from .awards import apply_award_action
-            apply_award_action(uow, action, task, row, actor)
-        elif action == "evaluate_plates":
-            evaluate_plates(uow, str(month), actor)
-        else:
-            record_progress(uow, task.data["project_code"], str(month),
-                            int(task.data.get("actual_investment") or 0),
-                            bool(task.data.get("milestone_done")), task.data.get("progress_text"),
-                            _reporter(uow, row))
-    workflow.supervision_restored_at = time.time()
-
-
-def _reporter(uow: UnitOfWork, row: ProcessInstance) -> str:
-    from ..core.models import HumanTask
-    last = uow.session.execute(select(HumanTask.ended_by).where(
-        HumanTask.instance_id == row.id, HumanTask.element_id == "report_progress",
-        HumanTask.ended_by.is_not(None)).order_by(HumanTask.ended_at.desc())).scalar()
-    return last or row.started_by
 
 
 # ---------------------------------------------------------------- queries

@@ -1,28 +1,44 @@
-"""The engine wired up: database, session factory and clock, handing out units of work."""
+"""The engine wired up: database, session factory, clock, and the county's hooks.
+
+This is the one place where the BPM engine meets the county: the platform hands every unit
+of work the county's save hooks (engine.county.hooks.SAVE_HOOKS, in their order) and the
+audit subscribers (webhook queueing), and the services find them there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Engine
 
-from . import webhooks  # noqa: F401  subscribes webhook queueing to the audit trail
-
+from ..bpm.hooks import SaveHook
+from ..core.audit import AppendSubscriber
 from ..core.clock import Clock, SystemClock
 from ..core.db import make_engine, make_session_factory, upgrade_database
 from ..core.uow import UnitOfWork
+from ..county.hooks import SAVE_HOOKS
+from .webhooks import queue_for
+
+AUDIT_SUBSCRIBERS: tuple[AppendSubscriber, ...] = (queue_for,)
 
 
 class Platform:
     """One database and one clock; `platform.uow()` starts a unit of work on them."""
 
-    def __init__(self, database_url: str, clock: Clock | None = None):
+    def __init__(self, database_url: str, clock: Clock | None = None, *,
+                 save_hooks: Sequence[SaveHook] = SAVE_HOOKS,
+                 audit_subscribers: Sequence[AppendSubscriber] = AUDIT_SUBSCRIBERS):
         self.database_url = database_url
         self.clock: Clock = clock or SystemClock()
+        self.save_hooks = tuple(save_hooks)
+        self.audit_subscribers = tuple(audit_subscribers)
         self.db: Engine = make_engine(database_url)
         self.session_factory = make_session_factory(self.db)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (use it in a `with` block)."""
-        return UnitOfWork(self.session_factory, self.clock)
+        return UnitOfWork(self.session_factory, self.clock, save_hooks=self.save_hooks,
+                          audit_subscribers=self.audit_subscribers)
 
     def upgrade(self) -> None:
         """Create or migrate the schema."""

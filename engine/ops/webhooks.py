@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from ..core.audit import subscribe_appends
 from ..core.errors import NotFoundError, PermissionDeniedError, TaskDataError
 from ..core.identity import Actor
 from ..core.models import Base, ProcessInstance, UTCDateTime
@@ -277,9 +276,6 @@ def queue_for(session: Session, audits: list) -> int:
             queued += 1
     return queued
 
-
-# The audit trail tells us of every appended batch, inside its transaction.
-subscribe_appends(queue_for)
 
 
 # ---------------------------------------------------------------- the delivery worker

@@ -1,40 +1,17 @@
-"""Command-board fixtures: the repository's processes deployed, a small county, the hook wired."""
+"""Command-board fixtures: the repository's processes deployed and a small county."""
 
 from __future__ import annotations
-
-import inspect
 
 import pytest
 
 from engine.core import organisation
-from engine.bpm import runtime, timers
-from engine.county import plates
 from engine.county.projects import add_project
 
 from ..processes.helpers import deploy_all
 
 
 @pytest.fixture
-def wired(monkeypatch):
-    """Make sure runtime.save_instance calls plates.apply_command_actions.
-
-    Until the lead adds the call to engine/runtime.py the tests wrap save_instance here;
-    afterwards this fixture does nothing.
-    """
-    if "apply_command_actions" in inspect.getsource(runtime.save_instance):
-        return
-    original = runtime.save_instance
-
-    def save_instance(uow, row, workflow, actor, closed=None):
-        original(uow, row, workflow, actor, closed)
-        plates.apply_command_actions(uow, row, workflow, actor)
-
-    monkeypatch.setattr(runtime, "save_instance", save_instance)
-    monkeypatch.setattr(timers, "save_instance", save_instance)
-
-
-@pytest.fixture
-def county(platform, wired):
+def county(platform):
     """Two sub-commands, their departments, one company and three battle-map projects."""
     deploy_all(platform)
     with platform.uow() as uow:

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from engine.bpm.changes import finished_ids, summarise
 from engine.county import supervision_desk
 from engine.core.audit import history
 from engine.core.errors import InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError
@@ -240,7 +241,9 @@ def test_the_projection_called_at_save_keeps_the_ledger_current(desk):
     with desk.uow() as uow:
         uow.begin_write()
         row = uow.session.get(ProcessInstance, issue.id)
-        project_supervision(uow.session, row, restore(uow.session, row), uow.clock.now())
+        workflow = restore(uow.session, row)
+        project_supervision(uow.session, summarise(row, workflow, finished_ids(workflow), (),
+                                                   uow.clock.now()))
         uow.commit()
     with desk.uow() as uow:
         assert stale_instances(uow.session) == []

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 from engine.bpm import task_actions
 from engine.bpm.parser import GongjianParser
+from engine.bpm.changes import finished_ids
 from engine.bpm.compaction import compact
 from engine.bpm.expression_helpers import HELPERS
 from engine.core.models import AuditEvent, ProcessInstance
@@ -38,15 +37,17 @@ def _specs():
     return parser.get_spec("loop"), parser.get_subprocess_specs("loop")
 
 
-def _saved(workflow, *, compacting: bool):
-    """Save and restore as a service call does: compact (finished before the call), dump, load."""
+def _saved(workflow, finished_before, *, compacting: bool):
+    """Save and restore as a service call does: compact (finished before the call), dump, load.
+
+    Returns the restored workflow and the tasks finished at its restore.
+    """
     if compacting:
-        compact(workflow, since=workflow.restored_at)
+        compact(workflow, finished_before)
     spec, subs = _specs()
     restored = load_state(dump_state(workflow), spec, subs)
     restored.script_engine = make_script_engine(HELPERS)
-    restored.restored_at = time.time()
-    return restored
+    return restored, finished_ids(restored)
 
 
 def _complete(workflow, element_id, data=None):
@@ -64,18 +65,17 @@ def _run_loop(rounds: int, *, compacting: bool, sizes: list | None = None):
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update({"rounds_done": 0, "rounds": rounds})
     workflow.do_engine_steps()
-    workflow.restored_at = time.time()
-    workflow = _saved(workflow, compacting=compacting)
+    workflow, finished = _saved(workflow, frozenset(), compacting=compacting)
     _complete(workflow, "register", {"registered_by": "督查室"})
-    workflow = _saved(workflow, compacting=compacting)
+    workflow, finished = _saved(workflow, finished, compacting=compacting)
     for n in range(1, rounds + 1):
         work = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True))
         # 退回 from this round still finds the step before the loop
         assert "register" in [t.task_spec.bpmn_id for t in task_actions._earlier_user_tasks(work)]
         _complete(workflow, "work", {f"note_{n}": f"第{n}轮整改"})
-        workflow = _saved(workflow, compacting=compacting)
+        workflow, finished = _saved(workflow, finished, compacting=compacting)
         _complete(workflow, "check")
-        workflow = _saved(workflow, compacting=compacting)
+        workflow, finished = _saved(workflow, finished, compacting=compacting)
         if sizes is not None:
             sizes.append((len(workflow.tasks), len(workflow.subprocesses)))
     assert workflow.is_completed()
@@ -113,9 +113,9 @@ def test_nothing_finished_during_the_current_call_is_dropped():
         _complete(workflow, "work")
         _complete(workflow, "check")
     before = len(workflow.tasks)
-    assert compact(workflow, since=0.0) == 0  # every round finished in "this call"
+    assert compact(workflow, frozenset()) == 0  # every round finished in "this call"
     assert len(workflow.tasks) == before
-    assert compact(workflow, since=time.time() + 1) > 0
+    assert compact(workflow, finished_ids(workflow)) > 0
 
 
 # ---------------------------------------------------------------- through the services

@@ -52,18 +52,18 @@ def clone_waiting(platform, template_id: int, count: int, due) -> list[int]:
 
 
 class Counting:
-    """Counts restores (by patching the worker's `restore`) and SQL statements."""
+    """Counts restores (by patching the worker's `load_instance`) and SQL statements."""
 
     def __init__(self, platform, monkeypatch):
         self.restores = 0
         self.statements = 0
-        real = timers.restore
+        real = timers.load_instance
 
-        def counting_restore(session, row):
+        def counting_load(session, row):
             self.restores += 1
             return real(session, row)
 
-        monkeypatch.setattr(timers, "restore", counting_restore)
+        monkeypatch.setattr(timers, "load_instance", counting_load)
         event.listen(platform.db, "before_cursor_execute", self._count)
         self._engine = platform.db
 

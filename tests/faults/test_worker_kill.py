@@ -52,11 +52,11 @@ WORKER = textwrap.dedent("""
 
     real_save, real_commit = timers.save_instance, UnitOfWork.commit
 
-    def save_instance(uow, row, workflow, actor):
+    def save_instance(uow, live, actor):
         count["steps"] += 1
         if point == "engine_stepped" and count["steps"] == k:
             die()  # the timer fired in memory; nothing written
-        real_save(uow, row, workflow, actor)
+        real_save(uow, live, actor)
 
     def commit(self):
         count["commits"] += 1

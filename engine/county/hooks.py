@@ -1,0 +1,96 @@
+"""The county's save hooks, declared in one place and in the order they run.
+
+At every save of an instance the BPM runtime calls each hook with a summary of the service
+call (engine.bpm.hooks.SaveSummary). The county acts on the marked steps that finished —
+elements carrying `<camunda:property name="action" value="…" />` — and keeps its ledger
+in step:
+
+1. supervision: `remind` and `escalate` steps record reminders (催办) and escalations (升级);
+2. command actions: `evaluate_plates` (the monthly plates), `record_progress` (a unit's
+   monthly progress report), `record_nomination` and `publish_awards` (the quarterly
+   awards);
+3. the ledger: an issue's or a 13710 instruction's row in the issue ledger follows its
+   instance.
+
+The order matters: an escalation is recorded before the ledger row reads the rung.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..bpm.hooks import FinishedStep, SaveHook, SaveSummary
+from ..core.identity import Actor
+from ..core.models import HumanTask
+from ..core.uow import UnitOfWork
+from .awards import publish_awards, record_nomination
+from .issue_ledger import project_ledger
+from .plates import evaluate_plates
+from .projects import month_of, record_progress
+from .supervision_hook import apply_supervision_actions
+
+
+def _month(uow: UnitOfWork, step: FinishedStep) -> str:
+    variable = step.properties.get("month_variable") or "month"
+    return str(step.data.get(variable) or month_of(uow.clock.now()))
+
+
+def _reporter(uow: UnitOfWork, summary: SaveSummary) -> str:
+    """Who filled in the progress report: the last completer of its task, else the starter."""
+    last = uow.session.execute(select(HumanTask.ended_by).where(
+        HumanTask.instance_id == summary.instance.id, HumanTask.element_id == "report_progress",
+        HumanTask.ended_by.is_not(None)).order_by(HumanTask.ended_at.desc())).scalar()
+    return last or summary.instance.started_by
+
+
+def _evaluate_plates(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep,
+                     actor: Actor) -> None:
+    evaluate_plates(uow, _month(uow, step), actor)
+
+
+def _record_progress(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep,
+                     actor: Actor) -> None:
+    data = step.data
+    record_progress(uow, data["project_code"], _month(uow, step),
+                    int(data.get("actual_investment") or 0), bool(data.get("milestone_done")),
+                    data.get("progress_text"), _reporter(uow, summary))
+
+
+def _record_nomination(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep,
+                       actor: Actor) -> None:
+    data = step.data
+    record_nomination(uow, str(data["quarter"]), str(data["sub_command"]),
+                      str(data.get("best_project") or "").strip(),
+                      str(data.get("worst_project") or "").strip(), actor.username,
+                      summary.instance.id)
+
+
+def _publish_awards(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep,
+                    actor: Actor) -> None:
+    data = step.data
+    publish_awards(uow, str(data["quarter"]), data.get("antelope_projects"),
+                   data.get("snail_projects"), actor.username)
+
+
+# What each command action does, by the value of its `action` property.
+COMMAND_ACTIONS = {
+    "evaluate_plates": _evaluate_plates,
+    "record_progress": _record_progress,
+    "record_nomination": _record_nomination,
+    "publish_awards": _publish_awards,
+}
+
+
+def apply_command_actions(uow: UnitOfWork, summary: SaveSummary, actor: Actor) -> None:
+    """Act on the marked command steps (plates, progress, awards) finished in this call."""
+    for step in summary.finished:
+        act = COMMAND_ACTIONS.get(step.properties.get("action"))
+        if act is not None:
+            act(uow, summary, step, actor)
+
+
+SAVE_HOOKS: tuple[SaveHook, ...] = (
+    apply_supervision_actions,
+    apply_command_actions,
+    project_ledger,
+)
