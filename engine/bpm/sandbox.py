@@ -15,10 +15,10 @@ Python with full builtins. This module is the fence around that, in two layers:
    and re-checks each text before running it, so an expression that never went through a
    deployment (an old instance, a forgotten code path) still meets the same fence.
 
-Not covered: resource use that depends on data (`sum(range(n))` with a huge `n`, `s * n`).
 The check refuses the bombs written into the text (`9 ** 9 ** 9`, `'a' * 10 ** 9`,
-`f'{x:999999999}'`, nesting and size limits); limits on time and memory for what data can
-drive belong to the worker that runs the engine.
+`f'{x:999999999}'`, nesting and size limits). What data can drive (`sum(range(n))` with a
+huge `n`, `s * n`, a string doubled in a loop) is fenced at run time by engine.bpm.budget:
+a CPU budget per service call and checked sizes for the operators that grow values.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 
 from ..core.errors import UnsafeExpressionError
+from .budget import RUNTIME_GLOBALS, checked_range, current_budget, guarded_code
 
 MAX_SOURCE_LENGTH = 50_000
 MAX_STRING_LENGTH = 10_000
@@ -360,9 +361,25 @@ def _contains_repetition(node: ast.AST, levels: int = _SHAPE_LEVELS) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _check_cached(text: str, mode: str, helpers: frozenset[str]) -> None:
-    """`check_expression` remembered by text: run time sees the same few texts again and again."""
+def _checked_code(text: str, mode: str, helpers: frozenset[str]):
+    """The guarded code of a text that passed `check_expression`, remembered by text.
+
+    Run time sees the same few texts again and again; each is checked and compiled once.
+    """
     check_expression(text, mode=mode, helpers=helpers)
+    return guarded_code(text, mode)
+
+
+def _sum(values, start=0):
+    """`sum` of numbers only: adding up lists or strings is quadratic (`sum(rows, [])`)."""
+    if not isinstance(start, (int, float)):
+        raise TypeError("sum() adds numbers only here; join strings with ''.join(...)")
+    return sum(values, start)
+
+
+# What expressions run with: the safe builtins, with `range` and `sum` bounded.
+RUNTIME_BUILTINS: Mapping[str, Any] = MappingProxyType(
+    {**SAFE_BUILTINS, "range": checked_range, "sum": _sum})
 
 
 class SafeEnvironment(TaskDataEnvironment):
@@ -372,24 +389,27 @@ class SafeEnvironment(TaskDataEnvironment):
         # A snapshot: helpers registered later need a new engine.
         self.helpers = HelperRegistry(helpers)
         self._helper_names = frozenset(self.helpers)
-        super().__init__({"__builtins__": dict(SAFE_BUILTINS), **self.helpers})
+        super().__init__({"__builtins__": dict(RUNTIME_BUILTINS), **self.helpers,
+                          **RUNTIME_GLOBALS})
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: Mapping[str, Any] | None = None) -> Any:
-        """Check, then evaluate `expression` over the task data `context`."""
-        _check_cached(expression, "eval", self._helper_names)
+        """Check, then evaluate `expression` over the task data `context`, within the budget."""
+        code = _checked_code(expression, "eval", self._helper_names)
         scope = dict(external_context or {})
         scope.update(context)
         # Applied last so that task data (a form field named `__builtins__`, say) cannot
         # replace the safe builtins or a helper.
         scope.update(self.globals)
-        return eval(expression, scope)  # noqa: S307 - checked above, safe builtins only
+        with current_budget().running():
+            return eval(code, scope)  # noqa: S307 - checked above, safe builtins only
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
-        """Check, then run the script task `script` over the task data `context`."""
-        _check_cached(script, "exec", self._helper_names)
-        return super().execute(script, context, external_context)
+        """Check, then run the script task `script` over the task data `context`, within budget."""
+        code = _checked_code(script, "exec", self._helper_names)
+        with current_budget().running():
+            return super().execute(code, context, external_context)
 
 
 def make_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None
