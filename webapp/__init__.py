@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from engine.core.config import DEFAULT_INSTANCE_DIR, Settings
+from engine.core.config import DEFAULT_INSTANCE_DIR, Settings, webhook_allow_hosts_from_env
 from engine.ops.platform import Platform
 
 from . import converters
@@ -46,7 +46,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: one engine Platform per app, blueprints, CSRF, i18n and error pages.
 
     `config` overrides settings: `DATABASE_URL`, `SECRET_KEY`, `TESTING`, `CLOCK`
-    (an engine clock, e.g. a FrozenClock in tests).
+    (an engine clock, e.g. a FrozenClock in tests), `WEBHOOK_ALLOW_HOSTS` (hosts webhooks
+    may reach on private addresses; else GONGJIAN_WEBHOOK_ALLOW_HOSTS).
     """
     app = Flask(__name__)
     converters.init_app(app)  # before any route is added
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=os.environ.get("SECRET_KEY"),
         DATABASE_URL=None,
         CLOCK=None,
+        WEBHOOK_ALLOW_HOSTS=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=10),  # absolute limit of a login
@@ -76,7 +78,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key()
 
-    app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"])
+    if app.config["WEBHOOK_ALLOW_HOSTS"] is None:
+        app.config["WEBHOOK_ALLOW_HOSTS"] = webhook_allow_hosts_from_env()
+
+    app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"],
+                                          webhook_allow_hosts=app.config["WEBHOOK_ALLOW_HOSTS"])
 
     from . import (
         api, audit_trails, auth, battle_map, db, designer, errors, filters, i18n, notifications,

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import threading
 from collections.abc import Sequence
@@ -26,11 +27,14 @@ def cmd_serve(platform: Platform, args: argparse.Namespace) -> int:
     # cookie is Secure and a TLS proxy is expected in front.
     loopback = args.host in ("127.0.0.1", "localhost", "::1")
     app = create_app({"DATABASE_URL": platform.database_url,
+                      "WEBHOOK_ALLOW_HOSTS": platform.webhook_targets.allow_hosts,
                       "INSECURE_COOKIES": loopback and not args.secure_cookies})
     stop = threading.Event()
     background = threading.Thread(
         target=worker.run_worker, args=(platform.uow, platform.clock),
-        kwargs={"poll": args.poll, "stop": stop, "log": engine_cli._log},
+        kwargs={"poll": args.poll, "stop": stop,
+                "log": functools.partial(engine_cli._log, platform.clock),
+                "targets": platform.webhook_targets},
         name="worker", daemon=True)
     background.start()
     server = make_server(args.host, args.port, app, threaded=True)

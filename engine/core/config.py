@@ -3,27 +3,50 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
+# Hosts that webhooks may reach although they resolve to private, loopback or other
+# non-public addresses: host names (or address literals) exactly as written in the URL.
+WEBHOOK_ALLOW_HOSTS = "GONGJIAN_WEBHOOK_ALLOW_HOSTS"
+
+
+def normal_host(host: str) -> str:
+    """A host as compared with the allow-list: lower-case, no brackets, no final dot."""
+    return host.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+
+
+def host_list(value: str | Iterable[str] | None) -> frozenset[str]:
+    """The hosts of a comma-separated setting (or of a list), each in its normal form."""
+    if value is None:
+        return frozenset()
+    items = value.split(",") if isinstance(value, str) else value
+    return frozenset(host for host in (normal_host(item) for item in items) if host)
+
+
+def webhook_allow_hosts_from_env() -> frozenset[str]:
+    """`GONGJIAN_WEBHOOK_ALLOW_HOSTS`: the hosts an administrator lets webhooks reach."""
+    return host_list(os.environ.get(WEBHOOK_ALLOW_HOSTS))
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the database is and where the definitions to deploy live."""
+    """Where the database is, where the definitions to deploy live, which hosts webhooks may reach."""
 
     database_url: str
     bpmn_dir: Path = PROJECT_ROOT / "bpmn"
     rules_dir: Path = PROJECT_ROOT / "rules"
+    webhook_allow_hosts: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def from_env(cls) -> Settings:
-        """`DATABASE_URL`, or an SQLite file in ./instance when it is not set."""
+        """`DATABASE_URL`, or an SQLite file in ./instance when it is not set; the allow-list."""
         url = os.environ.get("DATABASE_URL")
         if not url:
             instance_dir = Path(os.environ.get("GONGJIAN_INSTANCE_DIR", DEFAULT_INSTANCE_DIR))
             instance_dir.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{instance_dir / 'gongjian.db'}"
-        return cls(database_url=url)
+        return cls(database_url=url, webhook_allow_hosts=webhook_allow_hosts_from_env())

@@ -102,7 +102,8 @@ def cmd_worker(platform: Platform, args: argparse.Namespace) -> int:
     stop = threading.Event()
     try:
         worker.run_worker(platform.uow, platform.clock, poll=args.poll, stop=stop,
-                          log=functools.partial(_log, platform.clock))
+                          log=functools.partial(_log, platform.clock),
+                          targets=platform.webhook_targets)
     except KeyboardInterrupt:
         stop.set()
     return 0
@@ -275,7 +276,8 @@ def main(argv: Sequence[str] | None = None,
          parser: argparse.ArgumentParser | None = None) -> int:
     """Entry point of the console script (the web layer passes a parser with `serve`)."""
     args = (parser or build_parser()).parse_args(argv)
-    platform = Platform(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    platform = Platform(settings.database_url, webhook_allow_hosts=settings.webhook_allow_hosts)
     try:
         return args.func(platform, args)
     except GongjianError as exc:

@@ -7,28 +7,35 @@ audit subscribers (webhook queueing), and the services find them there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine
 
 from ..bpm.hooks import SaveHook
 from ..core.audit import AppendSubscriber
 from ..core.clock import Clock, SystemClock
+from ..core.config import host_list
 from ..core.db import make_engine, make_session_factory, upgrade_database
 from ..core.uow import UnitOfWork
 from ..county.hooks import SAVE_HOOKS
-from .webhooks import queue_for
+from .webhooks import TargetPolicy, queue_for
 
 AUDIT_SUBSCRIBERS: tuple[AppendSubscriber, ...] = (queue_for,)
 
 
 class Platform:
-    """One database and one clock; `platform.uow()` starts a unit of work on them."""
+    """One database and one clock; `platform.uow()` starts a unit of work on them.
+
+    `webhook_allow_hosts` (the setting GONGJIAN_WEBHOOK_ALLOW_HOSTS) are the hosts webhooks
+    may reach although they resolve to private addresses; `webhook_targets` is that policy.
+    """
 
     def __init__(self, database_url: str, clock: Clock | None = None, *,
                  save_hooks: Sequence[SaveHook] = SAVE_HOOKS,
-                 audit_subscribers: Sequence[AppendSubscriber] = AUDIT_SUBSCRIBERS):
+                 audit_subscribers: Sequence[AppendSubscriber] = AUDIT_SUBSCRIBERS,
+                 webhook_allow_hosts: str | Iterable[str] = ()):
         self.database_url = database_url
+        self.webhook_targets = TargetPolicy(host_list(webhook_allow_hosts))
         self.clock: Clock = clock or SystemClock()
         self.save_hooks = tuple(save_hooks)
         self.audit_subscribers = tuple(audit_subscribers)

@@ -6,25 +6,35 @@ for work that was rolled back. The worker `deliver_due_webhooks` sends due rows
 outside any transaction, signs each body with the subscription's secret (HMAC-SHA256 over
 `<timestamp>.<body>`), and retries failures with exponential back-off; a failing receiver
 delays only its own deliveries and never touches the platform's own work.
+
+Targets are checked twice, at registration and again at each delivery (DNS can change): the
+host is resolved like the OS resolver does (so `0x7f000001` is 127.0.0.1) and every address
+it has must be public unless an administrator allowed the host by name in
+`GONGJIAN_WEBHOOK_ALLOW_HOSTS` (handed in as a `TargetPolicy`). The worker then connects to
+the very address it checked, with no second look-up, and never follows a redirect.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import secrets
-import urllib.error
-import urllib.request
+import socket
+import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from ..core.config import WEBHOOK_ALLOW_HOSTS, host_list
 from ..core.errors import NotFoundError, PermissionDeniedError, TaskDataError
 from ..core.identity import Actor
 from ..core.models import Base, ProcessInstance, UTCDateTime
@@ -44,8 +54,8 @@ LONGEST_WAIT = timedelta(hours=1)
 LEASE = timedelta(minutes=5)
 SIGNATURE_HEADER = "X-Gongjian-Signature"
 ISSUE_PROCESS = "issue_lifecycle"
-
-Sender = Callable[[str, bytes, dict[str, str]], int]
+SCHEMES = {"http": 80, "https": 443}
+SEND_TIMEOUT = 10.0  # seconds for the connection and for each read of the answer
 
 
 class WebhookSubscription(Base):
@@ -103,6 +113,108 @@ class SubscriptionView:
     secret: str | None = None
 
 
+# ---------------------------------------------------------------- targets: where a webhook may go
+
+class TargetRefused(ValueError):
+    """A webhook URL that may not be reached; the message is Chinese, then English."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked webhook URL: its parts and the addresses checked, the only ones connected to."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    addresses: tuple[str, ...]
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def public_address(address: str) -> bool:
+    """Whether an address is public (nor an IPv6 form of a private or special IPv4 address)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6:
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and not public_address(str(embedded)):
+            return False
+        if ip.is_site_local:
+            return False
+    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local
+                                 or ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+@dataclass(frozen=True)
+class TargetPolicy:
+    """Where webhooks may go: public addresses, and any address of a host allowed by name."""
+
+    allow_hosts: frozenset[str] = frozenset()
+    resolve: Callable[..., list] = socket.getaddrinfo
+
+    def __post_init__(self):
+        object.__setattr__(self, "allow_hosts", host_list(self.allow_hosts))
+
+    def check(self, url: str) -> Target:
+        """Resolve the URL's host: the target with the addresses checked, or TargetRefused."""
+        url = (url or "").strip()
+        if len(url) > 1000 or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+            raise TargetRefused("地址过长或含空白、控制字符 / the address is too long or has "
+                                "blanks or control characters")
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise TargetRefused(f"地址无法解析 / not a valid address ({exc})") from None
+        if port == 0:
+            raise TargetRefused("端口不能为 0 / port 0 cannot be reached")
+        scheme = parts.scheme.lower()
+        if scheme not in SCHEMES:
+            raise TargetRefused("只能是 http:// 或 https:// 地址 / an http:// or https:// address")
+        if parts.username is not None or parts.password is not None:
+            raise TargetRefused("地址中不能有用户名或密码 / no user name or password in the "
+                                "address")
+        host = parts.hostname or ""
+        if not host:
+            raise TargetRefused("地址缺少主机 / the address names no host")
+        port = port or SCHEMES[scheme]
+        try:
+            found = self.resolve(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+            addresses = list(dict.fromkeys(info[4][0] for info in found))
+        except (OSError, UnicodeError) as exc:
+            raise TargetRefused(f"主机 {host} 无法解析 / the host {host} does not resolve "
+                                f"({exc})") from None
+        if not addresses:
+            raise TargetRefused(f"主机 {host} 无法解析 / the host {host} does not resolve")
+        if host_list([host]).isdisjoint(self.allow_hosts):
+            for address in addresses:
+                if not public_address(address):
+                    raise TargetRefused(
+                        f"{host} 指向内网、回环、链路本地、组播或保留地址 {address}，且未在 "
+                        f"{WEBHOOK_ALLOW_HOSTS} 中放行 / {host} resolves to {address}, a "
+                        "private, loopback, link-local, multicast or reserved address, and "
+                        f"the host is not allowed in {WEBHOOK_ALLOW_HOSTS}")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return Target(url, scheme, host, port, path, tuple(addresses))
+
+
+Sender = Callable[[Target, bytes, dict[str, str]], int]
+
+
 @dataclass(frozen=True)
 class DeliveryView:
     """One queued, sent or given-up delivery."""
@@ -150,13 +262,16 @@ def _require_admin(actor: Actor) -> None:
 # ---------------------------------------------------------------- subscriptions
 
 def create_subscription(uow: UnitOfWork, actor: Actor, url: str, event_kind: str, *,
-                        format: str = "json") -> SubscriptionView:
+                        format: str = "json",
+                        targets: TargetPolicy = TargetPolicy()) -> SubscriptionView:
     """Register a URL for one event kind; the returned view carries the signing secret once."""
     _require_admin(actor)
     url = (url or "").strip()
     errors: dict[str, list[str]] = {}
-    if not url.startswith(("http://", "https://")) or len(url) > 1000 or " " in url:
-        errors["url"] = ["an http:// or https:// address"]
+    try:
+        targets.check(url)
+    except TargetRefused as exc:
+        errors["url"] = [str(exc)]
     if event_kind not in EVENT_KINDS:
         errors["event_kind"] = [f"one of {', '.join(EVENT_KINDS)}"]
     if format not in FORMATS:
@@ -287,14 +402,49 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def http_send(url: str, body: bytes, headers: dict[str, str], timeout: float = 10.0) -> int:
-    """POST the body and return the HTTP status (0 when no answer came)."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+class _PinnedConnection(http.client.HTTPConnection):
+    """HTTP or HTTPS to the checked address, with the URL's host in `Host` and for TLS."""
+
+    def __init__(self, target: Target, timeout: float):
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.default_port = SCHEMES[target.scheme]  # no ":443" in the Host header
+        self.target = target
+
+    def connect(self):
+        """Connect to an address that was checked (no second look-up), TLS for https."""
+        sock = None
+        for address in self.target.addresses:
+            try:
+                sock = socket.create_connection((address, self.target.port), self.timeout)
+                break
+            except OSError:
+                if address == self.target.addresses[-1]:
+                    raise
+        if self.target.scheme == "https":
+            sock = ssl.create_default_context().wrap_socket(sock,
+                                                            server_hostname=self.target.host)
+        self.sock = sock
+
+
+def http_send(target: Target, body: bytes, headers: dict[str, str],
+              timeout: float = SEND_TIMEOUT) -> int:
+    """POST the body to the target's checked address and return the status (never redirected)."""
+    connection = _PinnedConnection(target, timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+        connection.request("POST", target.path, body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def outcome_of(status: int) -> str | None:
+    """The error recorded for an answer: None for 2xx; a redirect is a failure, not followed."""
+    if 200 <= status < 300:
+        return None
+    if 300 <= status < 400:
+        return (f"接收方答复重定向（HTTP {status}），平台从不跟随重定向 / the receiver answered "
+                f"a redirect (HTTP {status}); redirects are never followed")
+    return f"the receiver answered HTTP {status}"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -352,8 +502,13 @@ def _record(make_uow: Callable[[], UnitOfWork], item: _Claimed, status: int | No
 
 
 def deliver_due_webhooks(make_uow: Callable[[], UnitOfWork], send: Sender = http_send, *,
-                         limit: int = 50) -> DeliveryRun:
-    """Send every due delivery once; failures wait their back-off, then are tried again."""
+                         limit: int = 50,
+                         targets: TargetPolicy = TargetPolicy()) -> DeliveryRun:
+    """Send every due delivery once; failures wait their back-off, then are tried again.
+
+    Each URL is checked again against `targets` right before it is sent (DNS can change
+    since registration), and `send` gets the address that was checked.
+    """
     delivered = retried = failed = 0
     for item in _claim_due(make_uow, limit):
         body = item.body.encode("utf-8")
@@ -365,8 +520,10 @@ def deliver_due_webhooks(make_uow: Callable[[], UnitOfWork], send: Sender = http
                    SIGNATURE_HEADER: sign(item.secret, item.timestamp, body)}
         status: int | None = None
         try:
-            status = send(item.url, body, headers)
-            error = None if 200 <= status < 300 else f"the receiver answered HTTP {status}"
+            status = send(targets.check(item.url), body, headers)
+            error = outcome_of(status)
+        except TargetRefused as exc:
+            error = f"未发送 / not sent: {exc}"[:1000]
         except Exception as exc:  # any failure of the receiver is only a failed attempt
             error = f"{type(exc).__name__}: {exc}"[:1000]
         outcome = _record(make_uow, item, status, error)

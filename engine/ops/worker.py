@@ -12,15 +12,17 @@ from collections.abc import Callable
 from ..core.clock import Clock
 from ..bpm.timers import fire_due_timers, next_due_time
 from ..core.uow import UnitOfWork
-from .webhooks import deliver_due_webhooks
+from .webhooks import TargetPolicy, deliver_due_webhooks
 
 
 def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
-               stop: threading.Event, log: Callable[[str], None] = print) -> None:
+               stop: threading.Event, log: Callable[[str], None] = print,
+               targets: TargetPolicy = TargetPolicy()) -> None:
     """Work until `stop` is set, sleeping until the next due timer or at most `poll` seconds.
 
     A failing pass is logged and retried on the next one, so a web process that runs the
-    worker in a thread keeps serving while the database is away for a moment.
+    worker in a thread keeps serving while the database is away for a moment. Webhooks go
+    only where `targets` (the platform's `webhook_targets`) lets them.
     """
     while not stop.is_set():
         wait = poll
@@ -29,7 +31,7 @@ def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
             if report.fired or report.failed:
                 log(f"timers fired {len(report.fired)}, failed {len(report.failed)}, "
                     f"incidents {len(report.incidents)}")
-            sent = deliver_due_webhooks(make_uow)
+            sent = deliver_due_webhooks(make_uow, targets=targets)
             if sent.delivered or sent.failed:
                 log(f"webhooks delivered {sent.delivered}, retried {sent.retried}, "
                     f"failed {sent.failed}")

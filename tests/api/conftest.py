@@ -73,13 +73,19 @@ def database_url(database_url, _deployed_template):
 
 
 @pytest.fixture
-def app(platform, database_url, clock, accounts, _deploy_files):
+def app_config() -> dict:
+    """Settings a test module adds to the app's (e.g. the webhook allow-list)."""
+    return {"WEBHOOK_ALLOW_HOSTS": ""}
+
+
+@pytest.fixture
+def app(platform, database_url, clock, accounts, _deploy_files, app_config):
     """The app with the approval fixture and the issue lifecycle deployed."""
     if not database_url.startswith("sqlite"):
         with platform.uow() as uow:
             definitions.deploy_files(uow, _deploy_files, "designer")
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database_url,
-                      "CLOCK": clock})
+                      "CLOCK": clock, **app_config})
     yield app
     app.extensions["gongjian"].close()
 

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from engine.ops import tokens, webhooks
 
-from ..db import get_uow, write_uow
+from ..db import get_platform, get_uow, write_uow
 from .auth import current_actor, roles
 from .base import api_blueprint
 from .schemas import (
@@ -73,10 +73,13 @@ class Webhooks(MethodView):
     @bp.arguments(WebhookArgs)
     @bp.response(201, WebhookSchema)
     @bp.alt_response(403, description=FORBIDDEN)
+    @bp.alt_response(422, description="A field is invalid, e.g. a URL that resolves to a "
+                     "private, loopback or link-local address of a host not allowed by name")
     def post(self, args):
         """Register a URL for one event kind; the answer carries the signing secret once."""
         return webhooks.create_subscription(write_uow(), current_actor(), args["url"],
-                                            args["event_kind"], format=args["format"])
+                                            args["event_kind"], format=args["format"],
+                                            targets=get_platform().webhook_targets)
 
 
 @bp.route("/webhooks/<int:subscription_id>")
