@@ -1,5 +1,8 @@
 """gunicorn settings for the web nodes: `gunicorn -c deploy/gunicorn.conf.py 'webapp:create_app()'`.
 
+gunicorn listens on 127.0.0.1 only, behind nginx (deploy/nginx/gongjian.conf): its threads
+read requests with blocking reads, so slow clients must meet nginx's timeouts first.
+
 The timer and webhook worker is NOT run here: start `gongjian worker` as its own service
 (one or more per cluster, against the same PostgreSQL; FOR UPDATE SKIP LOCKED shares work).
 """
