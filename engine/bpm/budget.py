@@ -35,6 +35,14 @@ from ..core.errors import GongjianError
 BUDGET_SECONDS = 2.0
 MAX_ITEMS = 1_000_000       # characters of a string, items of a list, tuple, dict or set
 MAX_INT_BITS = 100_000      # about 30,000 decimal digits
+
+# Limits on what a definition may make the engine itself do (checked at deploy by the lint
+# and again at run time where data decides): instances of one multi-instance activity,
+# branches leaving one parallel or inclusive gateway, and the repetitions of a timer cycle.
+MAX_INSTANCES = 200
+MAX_FAN_OUT = 50
+MIN_CYCLE_SECONDS = 60
+MAX_CYCLE_REPEATS = 1_000
 _CHECK_EVERY = 256          # traced lines between two looks at the CPU clock
 
 OP = "__gj_op__"

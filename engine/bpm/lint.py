@@ -13,6 +13,13 @@ designer and do not. The rules:
   flow, which fails at run time when no condition holds;
 - `candidate-group` (error): a literal candidate group that names no role or org unit;
 - `call-activity` (error): a call activity to a process that is neither in the file nor known;
+- `call-cycle` (error): a process that calls itself, directly or through other processes
+  (in the file or deployed), which would start instances without end;
+- `fan-out` (error): a parallel, inclusive or complex gateway with more than `MAX_FAN_OUT`
+  outgoing flows;
+- `multi-instance` (error): a literal loop cardinality over `MAX_INSTANCES`;
+- `timer-cycle` (error): a literal timer cycle firing more often than every
+  `MIN_CYCLE_SECONDS` or repeating more than `MAX_CYCLE_REPEATS` times;
 - `unknown-variable` (warning): an expression reading a name that no form field, script,
   decision output, start data or multi-instance variable sets.
 
@@ -24,10 +31,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,6 +44,7 @@ from ..core.models import Deployment
 from .expression_scan import DMN_INPUT_NAME, find_expressions
 from .expression_helpers import registered_helper_names
 from ..core.organisation import ROLES, OrgUnit, role_code
+from .budget import MAX_CYCLE_REPEATS, MAX_FAN_OUT, MAX_INSTANCES, MIN_CYCLE_SECONDS
 from .sandbox import SAFE_BUILTINS
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -83,16 +92,20 @@ class LintContext:
     unit_codes: frozenset[str] | None = None
     decision_outputs: frozenset[str] = frozenset()
     start_data: frozenset[str] = frozenset()
+    # What each deployed process calls (its `requires`), to find call cycles through them.
+    deployed_calls: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_session(cls, session: Session, start_data: Iterable[str] = ()) -> LintContext:
         """The deployed process keys, decision outputs and org unit codes of the database."""
-        rows = session.execute(select(Deployment.key, Deployment.kind)
+        rows = session.execute(select(Deployment.key, Deployment.kind, Deployment.requires)
                                .where(Deployment.is_latest.is_(True))).all()
-        processes = frozenset(key for key, kind in rows if kind == "process")
+        processes = frozenset(key for key, kind, _ in rows if kind == "process")
+        calls = {key: frozenset(requires or ()) for key, kind, requires in rows
+                 if kind == "process"}
         units = frozenset(session.execute(select(OrgUnit.code)).scalars())
         outputs = _deployed_decision_outputs(session)
-        return cls(processes, units, outputs, frozenset(start_data))
+        return cls(processes, units, outputs, frozenset(start_data), calls)
 
 
 def _deployed_decision_outputs(session: Session) -> frozenset[str]:
@@ -129,7 +142,9 @@ def lint(root: etree._Element, context: LintContext | None = None) -> list[Findi
         findings.extend(_gateway_findings(process))
         findings.extend(_candidate_group_findings(process, context))
         findings.extend(_call_activity_findings(process, own_processes, context))
+        findings.extend(_limit_findings(process))
         findings.extend(_variable_findings(process, context))
+    findings.extend(_call_cycle_findings(root, context))
     return sorted(findings, key=lambda f: (f.severity != ERROR, f.line or 0))
 
 
@@ -315,6 +330,101 @@ def _call_activity_findings(process: etree._Element, own: set[str],
                 f"{_label(call)} calls process '{called}', which is neither in this file nor "
                 "deployed; deploy it first or correct the id"), call.sourceline, "call-activity"))
     return findings
+
+
+def _calls_of(process: etree._Element) -> set[str]:
+    return {(c.get("calledElement") or "").strip()
+            for c in process.iter(f"{{{BPMN}}}callActivity")} - {""}
+
+
+def _call_cycle_findings(root: etree._Element, context: LintContext) -> list[Finding]:
+    """A process of the file that reaches itself again through call activities."""
+    own = {p.get("id"): p for p in root.iter(f"{{{BPMN}}}process")}
+    calls = {key: set(called) for key, called in context.deployed_calls.items()}
+    calls.update({key: _calls_of(process) for key, process in own.items()})
+    findings = []
+    for key, process in own.items():
+        path = _call_path(key, calls)
+        if path is not None:
+            first = next((c for c in process.iter(f"{{{BPMN}}}callActivity")
+                          if (c.get("calledElement") or "").strip() == path[1]), process)
+            findings.append(Finding(ERROR, first.get("id"), (
+                f"process '{key}' calls itself ({' → '.join(path)}); each instance would "
+                "start another without end. Break the cycle"), first.sourceline, "call-cycle"))
+    return findings
+
+
+def _call_path(start: str, calls: Mapping[str, set[str]]) -> list[str] | None:
+    """The shortest chain of calls from `start` back to itself, if there is one."""
+    queue, parents = [start], {}
+    while queue:
+        current = queue.pop(0)
+        for called in sorted(calls.get(current, ())):
+            if called == start:
+                path = [called, current]
+                while path[-1] != start:
+                    path.append(parents[path[-1]])
+                return list(reversed(path))
+            if called not in parents and called in calls:
+                parents[called] = current
+                queue.append(called)
+    return None
+
+
+# ---------------------------------------------------------------- limits
+
+def _limit_findings(process: etree._Element) -> list[Finding]:
+    findings = []
+    outgoing: dict[str, int] = {}
+    for flow in process.iter(f"{{{BPMN}}}sequenceFlow"):
+        outgoing[flow.get("sourceRef")] = outgoing.get(flow.get("sourceRef"), 0) + 1
+    for gateway in process.iter(f"{{{BPMN}}}parallelGateway", f"{{{BPMN}}}inclusiveGateway",
+                                f"{{{BPMN}}}complexGateway"):
+        if outgoing.get(gateway.get("id"), 0) > MAX_FAN_OUT:
+            findings.append(Finding(ERROR, gateway.get("id"), (
+                f"{_label(gateway)} starts {outgoing[gateway.get('id')]} parallel branches; at "
+                f"most {MAX_FAN_OUT} are allowed. Use a multi-instance activity over a list"),
+                gateway.sourceline, "fan-out"))
+    for cardinality in process.iter(f"{{{BPMN}}}loopCardinality"):
+        count = _literal(cardinality.text)
+        if isinstance(count, int) and count > MAX_INSTANCES:
+            findings.append(Finding(ERROR, _owner_id(cardinality), (
+                f"a multi-instance loop of {count} instances; at most {MAX_INSTANCES} are "
+                "allowed"), cardinality.sourceline, "multi-instance"))
+    for cycle in process.iter(f"{{{BPMN}}}timeCycle"):
+        problem = _cycle_problem(_literal(cycle.text))
+        if problem:
+            findings.append(Finding(ERROR, _owner_id(cycle), problem, cycle.sourceline,
+                                    "timer-cycle"))
+    return findings
+
+
+def _literal(text: str | None):
+    try:
+        return ast.literal_eval((text or "").strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def _owner_id(element: etree._Element) -> str | None:
+    while element is not None and element.get("id") is None:
+        element = element.getparent()
+    return element.get("id") if element is not None else None
+
+
+def _cycle_problem(cycle) -> str | None:
+    if not isinstance(cycle, str):
+        return None
+    try:
+        repeats, _start, duration = TimerEventDefinition.parse_iso_recurring_interval(cycle)
+    except Exception:  # malformed: the run-time parse reports it with the element
+        return None
+    if duration.total_seconds() < MIN_CYCLE_SECONDS:
+        return (f"the timer cycle '{cycle}' fires more often than every {MIN_CYCLE_SECONDS} "
+                "seconds")
+    if repeats > MAX_CYCLE_REPEATS:
+        return f"the timer cycle '{cycle}' repeats {repeats} times; at most {MAX_CYCLE_REPEATS}"
+    return None
 
 
 # ---------------------------------------------------------------- variables

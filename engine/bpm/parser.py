@@ -26,6 +26,8 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
+from .bounds import bound_spec
+
 SUPERVISION_ACTIONS = ("remind", "escalate")
 ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee", "dueDate")
 
@@ -118,3 +120,17 @@ class GongjianParser(CamundaParser):
         full_tag("boundaryEvent"): (PropertiesBoundaryEventParser, BoundaryEvent),
         full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
     }
+
+    def get_spec(self, process_id, *args, **kwargs):
+        """The process spec, with the run-time bounds of engine.bpm.bounds."""
+        spec = super().get_spec(process_id, *args, **kwargs)
+        if spec is not None:
+            bound_spec(spec)
+        return spec
+
+    def get_subprocess_specs(self, name, *args, **kwargs):
+        """The specs of the processes `name` calls, bounded like `get_spec`."""
+        specs = super().get_subprocess_specs(name, *args, **kwargs)
+        for spec in specs.values():
+            bound_spec(spec)
+        return specs

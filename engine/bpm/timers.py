@@ -6,6 +6,9 @@ its instance are taken with `FOR UPDATE SKIP LOCKED`, so several workers on seve
 share the work without firing one timer twice or waiting on each other; on SQLite the write
 lock taken at the start of each transaction orders the (single, documented) worker against
 the web process. A worker killed mid-batch leaves each timer wholly fired or still waiting.
+
+A timer cycle (`R/PT1H`) whose later ticks have passed too fires once for all of them: a
+weekend without the worker does not make a burst of reminders (`skip_missed_ticks`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 from ..core.calendar_admin import refresh_calendar
@@ -23,6 +28,7 @@ from ..core.clock import FrozenClock, as_utc, bind_clock
 from ..core.errors import GongjianError
 from ..core.identity import TIMER
 from ..core.models import ProcessInstance, TimerJob
+from .changes import all_tasks
 from .projection import waiting_timers
 from .runtime import load_instance, save_instance
 from ..core.uow import UnitOfWork
@@ -86,6 +92,7 @@ def fire_one(uow: UnitOfWork, job: TimerJob) -> list[str]:
         workflow.refresh_timers()
         with _later_timers_wait(workflow):
             workflow.do_engine_steps()
+    skip_missed_ticks(workflow, uow.clock.now())
     with bind_clock(uow.clock):
         save_instance(uow, live, TIMER)
     waiting = waiting_timers(workflow)
@@ -121,6 +128,35 @@ def _record_failure(make_uow: Callable[[], UnitOfWork], job_id: str, error: Exce
                          instance_id=job.instance_id, task_id=job.id, element=job.element_id,
                          attempts=job.attempts, error=job.last_error)
         uow.commit()
+
+
+def skip_missed_ticks(workflow, now: datetime) -> int:
+    """Move each waiting cycle whose next tick has passed on past `now`; how many ticks went.
+
+    The skipped ticks count against the cycle's repetitions, so `R5/P1D` still ends after
+    five days.
+    """
+    skipped = 0
+    for task in all_tasks(workflow):
+        definition = getattr(task.task_spec, "event_definition", None)
+        value = task.internal_data.get("event_value")
+        if (task.state != TaskState.WAITING or not isinstance(definition, CycleTimerEventDefinition)
+                or not isinstance(value, dict) or value.get("cycles", 0) == 0):
+            continue
+        following, step = as_utc(value["next"]), float(value.get("duration") or 0)
+        if following > now or step <= 0:
+            continue
+        missed = int((now - following).total_seconds() // step) + 1
+        if value["cycles"] > 0:
+            missed = min(missed, value["cycles"])
+            value["cycles"] -= missed
+        skipped += missed
+        if value["cycles"] == 0:  # its last repetition passed: the cycle is over
+            task.internal_data.pop("event_value")
+            task.internal_data["event_fired"] = True
+        else:
+            value["next"] = (following + timedelta(seconds=step * missed)).isoformat()
+    return skipped
 
 
 def fire_due_timers(make_uow: Callable[[], UnitOfWork], *, limit: int = 500) -> FireReport:

@@ -1,0 +1,111 @@
+"""Run-time bounds on what a parsed process may make the engine do, decided by data.
+
+The lint refuses the limits written into a file (a literal loop cardinality, a gateway with
+too many branches, a literal timer cycle); what data decides is checked here, on the parsed
+specs, before the engine acts on it:
+
+- a multi-instance activity refuses to start more than `MAX_INSTANCES` instances (a
+  collection or cardinality read from data);
+- a timer cycle refuses an interval under `MIN_CYCLE_SECONDS` or more than
+  `MAX_CYCLE_REPEATS` repetitions (`R1000000/PT0S`).
+
+`bound_spec` swaps the library's classes for the bounded ones on a parsed spec, as
+SpiffWorkflow's own parser picks classes; the state of an instance does not name spec
+classes, so stored instances are unaffected.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition, TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    ParallelMultiInstanceTask, SequentialMultiInstanceTask,
+)
+
+from .budget import MAX_CYCLE_REPEATS, MAX_INSTANCES, MIN_CYCLE_SECONDS
+
+
+class _BoundedInstances:
+    """Mixin: refuse to start more instances than MAX_INSTANCES."""
+
+    def _refuse_too_many(self, my_task) -> None:
+        if self.data_input is not None:
+            items = self.data_input.get(my_task)
+            try:
+                count = len(items)
+            except TypeError:
+                return
+        else:
+            count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
+        if isinstance(count, int) and count > MAX_INSTANCES:
+            child = my_task.workflow.spec.task_specs.get(self.task_spec)
+            name = getattr(child, "bpmn_name", None) or self.bpmn_name or self.bpmn_id
+            raise WorkflowTaskException(
+                f"多实例环节“{name}”要启动 {count} 个实例，超过上限 "
+                f"{MAX_INSTANCES} 个；本次办理未做任何更改。", task=my_task)
+
+
+class _BoundedParallel(_BoundedInstances):
+    """Mixin for a parallel multi-instance activity: check the count before starting them."""
+
+    def create_children(self, my_task):
+        """Check the count, then start the instances."""
+        self._refuse_too_many(my_task)
+        super().create_children(my_task)
+
+
+class _BoundedSequential(_BoundedInstances):
+    """Mixin for a sequential multi-instance activity: check the count before the first."""
+
+    def _update_hook(self, my_task):
+        if not my_task.internal_data.get("merged"):
+            self._refuse_too_many(my_task)
+        return super()._update_hook(my_task)
+
+
+class BoundedCycleTimer(CycleTimerEventDefinition):
+    """A timer cycle with at least MIN_CYCLE_SECONDS between firings and a bounded count."""
+
+    def cycle_complete(self, my_task):
+        """Check a newly started cycle's interval and count, then run it as the library does."""
+        if my_task._get_internal_data("event_value") is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            try:
+                cycles, _start, duration = TimerEventDefinition.parse_iso_recurring_interval(
+                    expression)
+            except Exception:  # the library's own call below reports a malformed cycle
+                cycles, duration = 0, None
+            if duration is not None and duration.total_seconds() < MIN_CYCLE_SECONDS:
+                raise WorkflowTaskException(
+                    f"定时循环“{expression}”的间隔不足 {MIN_CYCLE_SECONDS} 秒；"
+                    "本次办理未做任何更改。", task=my_task)
+            if cycles > MAX_CYCLE_REPEATS:
+                raise WorkflowTaskException(
+                    f"定时循环“{expression}”要重复 {cycles} 次，超过上限 {MAX_CYCLE_REPEATS} 次；"
+                    "本次办理未做任何更改。", task=my_task)
+        return super().cycle_complete(my_task)
+
+
+@functools.cache
+def _bounded_class(cls: type) -> type | None:
+    """The bounded subclass of a multi-instance spec class (None for other classes)."""
+    for library, mixin in ((ParallelMultiInstanceTask, _BoundedParallel),
+                           (SequentialMultiInstanceTask, _BoundedSequential)):
+        if issubclass(cls, library) and not issubclass(cls, mixin):
+            return type(f"Bounded{cls.__name__}", (mixin, cls), {})
+    return None
+
+
+def bound_spec(spec) -> None:
+    """Give the task specs of a parsed process spec their bounded classes, in place."""
+    for task_spec in spec.task_specs.values():
+        bounded = _bounded_class(type(task_spec))
+        if bounded is not None:
+            task_spec.__class__ = bounded
+        definition = getattr(task_spec, "event_definition", None)
+        if type(definition) is CycleTimerEventDefinition:
+            definition.__class__ = BoundedCycleTimer
