@@ -20,10 +20,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from .assignment import resolve_candidates
+from ..core.calendar_admin import current_calendar
 from ..core.clock import as_utc
 from ..core.errors import WorkflowExecutionError
 from .expression_scan import due_date_as_python
-from .expression_helpers import current_calendar, record_deadlines
+from .expression_helpers import record_deadlines
 from ..core.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
 
 OPEN_STATES = ("open", "claimed")
