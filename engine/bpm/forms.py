@@ -110,11 +110,14 @@ def validate_task_data(form: dict, data: dict[str, Any]) -> dict[str, Any]:
         raise TaskDataError("the data hold text that cannot be kept: " + "; ".join(
             f"{k}: {' '.join(v)}" for k, v in unfit.items()), unfit)
     if not form.get("fields"):
-        try:
-            json.dumps(data)
-        except (TypeError, ValueError) as exc:
-            raise TaskDataError(f"task data must be plain JSON values: {exc}") from exc
-        return data
+        # No form, no outside data: what a step takes from outside is what its form
+        # declares, so a start or a task without fields cannot set process variables.
+        if data:
+            names = ", ".join(sorted(map(str, data))[:10])
+            raise TaskDataError(f"this step has no form, so it takes no data (got: {names})",
+                                {str(k): ["this step has no form field of that name"]
+                                 for k in list(data)[:50]})
+        return {}
     try:
         loaded = schema_for(form).load(data)
     except ValidationError as exc:
