@@ -3,6 +3,11 @@
 Field types are Camunda's: string, long, boolean, date, enum. Constraints are Camunda's
 validation names: required, minlength, maxlength, min, max, plus `pattern` (a regular
 expression the whole value must match) and `readonly` (the value cannot be submitted).
+
+Patterns come from deployed files, so they are untrusted: they run on RE2 (google-re2),
+which matches in time linear in the value, so `(a|a)+` cannot hold a worker (and the write
+lock) for seconds; a pattern RE2 cannot run (back-references, look-arounds) or one over
+`MAX_PATTERN` characters is refused at deploy by the lint (`pattern_problem`).
 """
 
 from __future__ import annotations
@@ -12,11 +17,16 @@ import json
 import re
 from typing import Any
 
+import re2
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..core.errors import TaskDataError
 
 MAX_TEXT = 10_000
+MAX_PATTERN = 1_000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False     # a refused pattern is a finding, not a log line
+_RE2_OPTIONS.max_mem = 8 << 20      # bytes RE2 may use for one compiled pattern
 # What no stored text may hold: C0 control characters other than tab, line feed and carriage
 # return (PostgreSQL refuses NUL, the XML of the Excel exports the others) and lone surrogates
 # (not Unicode: they cannot be written as UTF-8).
@@ -79,9 +89,37 @@ def _field_for(spec: dict) -> fields.Field:
             low = max(low or 0, 1)
         checks.append(validate.Length(min=low, max=min(high or MAX_TEXT, MAX_TEXT)))
         if rules.get("pattern"):
-            checks.append(validate.Regexp(re.compile(rf"(?:{rules['pattern']})\Z")))
+            checks.append(_FullMatch(rules["pattern"]))
     return field_cls(required=required, allow_none=not required, validate=checks,
                      metadata={"label": spec.get("label")})
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a form field's `pattern` cannot be used (too long, or not runnable by RE2), or None."""
+    if len(pattern) > MAX_PATTERN:
+        return f"the pattern has {len(pattern)} characters; at most {MAX_PATTERN}"
+    try:
+        re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        return (f"the pattern cannot be matched in linear time ({reason}); back-references "
+                "and look-arounds are not supported")
+    return None
+
+
+class _FullMatch(validate.Validator):
+    """The whole value matches the pattern, in linear time (RE2)."""
+
+    error = "String does not match expected pattern."
+
+    def __init__(self, pattern: str):
+        problem = pattern_problem(pattern)
+        self.regex = None if problem else re2.compile(pattern, _RE2_OPTIONS)
+
+    def __call__(self, value: str) -> str:
+        if self.regex is None or self.regex.fullmatch(value) is None:
+            raise ValidationError(self.error)
+        return value
 
 
 @functools.lru_cache(maxsize=512)

@@ -20,6 +20,8 @@ designer and do not. The rules:
 - `multi-instance` (error): a literal loop cardinality over `MAX_INSTANCES`;
 - `timer-cycle` (error): a literal timer cycle firing more often than every
   `MIN_CYCLE_SECONDS` or repeating more than `MAX_CYCLE_REPEATS` times;
+- `form-pattern` (error): a form field `pattern` that RE2 cannot match in linear time
+  (back-references, look-arounds) or that is too long;
 - `unknown-variable` (warning): an expression reading a name that no form field, script,
   decision output, start data or multi-instance variable sets.
 
@@ -44,6 +46,7 @@ from ..core.models import Deployment
 from .expression_scan import DMN_INPUT_NAME, find_expressions
 from .expression_helpers import registered_helper_names
 from ..core.organisation import ROLES, OrgUnit, role_code
+from .forms import pattern_problem
 from .budget import MAX_CYCLE_REPEATS, MAX_FAN_OUT, MAX_INSTANCES, MIN_CYCLE_SECONDS
 from .sandbox import SAFE_BUILTINS
 
@@ -391,6 +394,15 @@ def _limit_findings(process: etree._Element) -> list[Finding]:
             findings.append(Finding(ERROR, _owner_id(cardinality), (
                 f"a multi-instance loop of {count} instances; at most {MAX_INSTANCES} are "
                 "allowed"), cardinality.sourceline, "multi-instance"))
+    for constraint in process.iter(f"{{{CAMUNDA}}}constraint"):
+        if constraint.get("name") == "pattern":
+            problem = pattern_problem(constraint.get("config") or "")
+            if problem:
+                task = next(e for e in constraint.iterancestors()
+                            if etree.QName(e).namespace == BPMN and e.get("id"))
+                findings.append(Finding(ERROR, task.get("id"), (
+                    f"form field '{_owner_id(constraint)}': {problem}"), constraint.sourceline,
+                    "form-pattern"))
     for cycle in process.iter(f"{{{BPMN}}}timeCycle"):
         problem = _cycle_problem(_literal(cycle.text))
         if problem:

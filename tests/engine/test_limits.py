@@ -146,3 +146,37 @@ def test_an_hourly_cycle_missed_over_a_weekend_fires_once(limits, clock):
         assert row.status == "running"
     clock.advance(hours=1)
     assert len(fire_due_timers(limits.uow).fired) == 1  # then on the hour again
+
+
+# ---------------------------------------------------------------- form patterns
+
+def _form_with_pattern(pattern: str) -> etree._Element:
+    return document(
+        '<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s" />'
+        '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fill" />'
+        '<bpmn:userTask id="fill" camunda:candidateGroups="approver"><bpmn:extensionElements>'
+        '<camunda:formData><camunda:formField id="code" type="string"><camunda:validation>'
+        f'<camunda:constraint name="pattern" config="{pattern}" /></camunda:validation>'
+        '</camunda:formField></camunda:formData></bpmn:extensionElements></bpmn:userTask>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="e" /><bpmn:endEvent id="e" />'
+        '</bpmn:process>')
+
+
+@pytest.mark.parametrize("pattern, refused", [
+    ("(a)\\1", True), ("(?=a)a", True), ("a" * 1001, True),
+    ("(a|a)+", False), ("[0-9]{6}", False),
+])
+def test_a_pattern_that_cannot_run_in_linear_time_is_refused_at_deploy(pattern, refused):
+    assert (("form-pattern", "fill") in errors(_form_with_pattern(pattern))) is refused
+
+
+def test_a_pattern_is_matched_whole_by_re2():
+    from engine.bpm import forms
+    from engine.core.errors import TaskDataError
+
+    form = {"fields": [{"id": "code", "type": "string", "validation": {"pattern": "(a|a)+"}}]}
+    with pytest.raises(TaskDataError):  # backtracking took 29.8 s on this value
+        forms.validate_task_data(form, {"code": "a" * 29 + "b"})
+    assert forms.validate_task_data(form, {"code": "a" * 29}) == {"code": "a" * 29}
+    validator = forms.schema_for(form).fields["code"].validators[-1]
+    assert type(validator.regex).__module__.startswith("re2")
