@@ -208,7 +208,8 @@ def _plant_api(world: Hostile, client, admin: dict, supervisor: dict) -> None:
         "sub_command": "sc_industry"})
     assert issue.status_code == 201, issue.get_json()
     hook = client.post("/api/v1/admin/webhooks", headers=admin, json={
-        "url": "https://hooks.example/" + payload("j2").replace(" ", "%20"),
+        # a public address literal: a webhook's host must resolve to one (nothing is sent)
+        "url": "https://93.184.216.34/" + payload("j2").replace(" ", "%20"),
         "event_kind": "reminder"})
     assert hook.status_code == 201, hook.get_json()
     world.sites["i7"] = "issue title (API)"
