@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ..api.conftest import (  # noqa: F401  (fixtures)
-    ISSUE, PASSWORD, USERS, _deploy_files, _deployed_template, accounts, admin, app, approver,
-    client, database_url, make_token, specialist, start_approval, supervisor, township,
+    ISSUE, PASSWORD, USERS, _deploy_files, _deployed_template, accounts, admin, app, app_config,
+    approver, client, database_url, make_token, specialist, start_approval, supervisor, township,
 )
 from ..webapp.conftest import AuthActions, csrf_token_of  # noqa: F401
 
