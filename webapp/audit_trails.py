@@ -12,7 +12,7 @@ from flask import Blueprint, abort, g, render_template, request, send_file, url_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.county import audit_trails
+from engine.county import audit_trails, policy
 from engine.county.audit_trails import EXPORT_LIMIT, Trail, TrailEvent, TrailFilters, TrailInstance
 from engine.county.supervision_desk import unit_names
 from engine.county.plates import PLATES
@@ -58,7 +58,7 @@ COLUMNS = [("seq", _l("序号")), ("at", _l("时间")), ("who", _l("操作人"))
 @bp.app_context_processor
 def _may_read():
     """`may_read_trails`: whether the links to the trails are worth showing this user."""
-    return {"may_read_trails": bool(g.get("actor")) and audit_trails.may_read_trails(g.actor)}
+    return {"may_read_trails": bool(g.get("actor")) and policy.may_read_trails(g.actor)}
 
 
 def _date(name: str) -> date | None:

@@ -1,7 +1,11 @@
 """挂图作战: the battle map of key and government-invested projects, each project's sheet
 (一图三单), the quarterly awards, dispatch reports and bulletins, meeting agendas and the
-double assessment — views over engine/reports.py, awards.py, dispatch.py, agendas.py and
-assessment.py.
+double assessment — views over engine/county/reports.py, awards.py, dispatch.py, agendas.py
+and assessment.py.
+
+Every page asks engine/county/policy.py: the map and the sheets show the projects in the
+user's scope (a sheet out of scope is not found); the headquarters' papers (awards, dispatch,
+bulletin, agendas, assessment) are refused to those who neither command nor supervise.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
                    url_for)
 from flask_babel import gettext as _
 
-from engine.county import agendas, assessment, awards, dispatch, reports
-from engine.core.errors import TaskDataError
+from engine.county import agendas, assessment, awards, dispatch, policy, reports
+from engine.core.errors import PermissionDeniedError, TaskDataError
 from engine.core.organisation import units
 from engine.county.plates import PLATES
 from engine.county.projects import STAGES
@@ -26,6 +30,19 @@ from .db import discard_uow, get_platform, get_uow, write_uow
 bp = Blueprint("battle_map", __name__, url_prefix="/board")
 
 CHART_W, CHART_H, PAD = 560, 220, 36
+
+
+@bp.context_processor
+def _may_read_headquarters():
+    """`may_read_headquarters`: whether the links to the headquarters' papers are shown."""
+    actor = g.get("actor")
+    return {"may_read_headquarters": actor is not None and policy.may_read_headquarters(actor)}
+
+
+def _headquarters_only() -> None:
+    """Refuse the headquarters' papers to those outside (policy.may_read_headquarters)."""
+    if not policy.may_read_headquarters(g.actor):
+        raise PermissionDeniedError(f"{g.actor.username} may not read the headquarters' papers")
 
 
 def chart(points) -> dict:
@@ -47,10 +64,12 @@ def chart(points) -> dict:
 @bp.get("/")
 @login_required
 def battle_map():
-    """All key and government-invested projects by sub-command, with this month's plates."""
+    """The key and government-invested projects in scope by sub-command, with this month's
+    plates (and the latest awards, for those who read the headquarters' papers)."""
     uow = get_uow()
-    board = reports.battle_map(uow, request.args.get("month") or None)
-    quarter = awards.latest_award_quarter(uow.session)
+    board = reports.battle_map(uow, g.actor, request.args.get("month") or None)
+    quarter = (awards.latest_award_quarter(uow.session)
+               if policy.may_read_headquarters(g.actor) else None)
     return render_template("battle_map/map.html", board=board, stages=STAGES, quarter=quarter,
                            prizes=awards.awards_of(uow.session, quarter) if quarter else [])
 
@@ -58,10 +77,8 @@ def battle_map():
 @bp.get("/project/<code>")
 @login_required
 def project(code: str):
-    """One project's progress chart and its three lists."""
-    sheet = reports.project_sheet(get_uow(), code)
-    if sheet is None:
-        abort(404)
+    """One project's progress chart and its three lists (not found out of scope)."""
+    sheet = reports.project_sheet(get_uow(), g.actor, code)
     return render_template("battle_map/project.html", sheet=sheet, chart=chart(sheet.points))
 
 
@@ -92,6 +109,7 @@ def bars(rows, width: int = 560, bar: int = 16) -> dict:
 @login_required
 def awards_page():
     """Every quarter's 羚羊奖 and 蜗牛奖, newest first."""
+    _headquarters_only()
     uow = get_uow()
     quarters: dict[str, list] = {}
     for award in awards.awards_of(uow.session):
@@ -108,6 +126,7 @@ def _report(kind: str):
 @login_required
 def dispatch_page():
     """This week's (or ten-day period's) dispatch report, printable; ?format=xlsx for Excel."""
+    _headquarters_only()
     kind = request.args.get("period", "week")
     if kind not in ("week", "tenday"):
         abort(400)
@@ -118,6 +137,7 @@ def dispatch_page():
 @login_required
 def bulletin_page():
     """The monthly bulletin (?month=YYYY-MM): 晒工作、亮成绩、揭短板."""
+    _headquarters_only()
     month = request.args.get("month")
     try:
         day = date.fromisoformat(f"{month}-01") if month else _day()
@@ -141,12 +161,16 @@ def _render_report(report):
 def agenda_page():
     """A meeting's agenda (?meeting=sub_command:<code>|headquarters&date=…) and decisions."""
     meeting = request.args.get("meeting", "headquarters")
+    field = agendas.meeting_field(meeting)
+    if not policy.may_read_meeting(g.actor, field):
+        raise PermissionDeniedError(f"{g.actor.username} may not read the agenda of {meeting}")
     day = _day()
     uow = get_uow()
-    fields = [u for u in units(uow.session, "sub_command")]
+    fields = [u for u in units(uow.session, "sub_command")
+              if policy.may_read_meeting(g.actor, u.code)]
     return render_template("battle_map/agenda.html", agenda=agendas.agenda(uow, meeting, day),
                            day=day, fields=fields,
-                           may_decide=agendas.may_decide(g.actor, meeting))
+                           may_decide=policy.may_decide_meeting(g.actor, field))
 
 
 @bp.post("/agenda/decision")
@@ -169,6 +193,7 @@ def record_decision():
 @login_required
 def assessment_page():
     """双考核: per unit, annual and work indicators of industrial projects."""
+    _headquarters_only()
     return render_template("battle_map/assessment.html",
                            table=assessment.assessment(get_uow(), request.args.get("month")),
                            plates=PLATES)

@@ -1,5 +1,6 @@
 """督办台: the overdue board, the issue ledger (with its Excel export), the 13710 desk and the
-county-head view, and the board's actions — each a call to an engine service in engine/supervision_desk.py.
+county-head view — each a call to a read view of engine/county/supervision_desk.py — and the
+board's actions, calls to engine/county/desk_actions.py; scopes come from engine/county/policy.py.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from engine.bpm import inbox
-from engine.county import supervision_desk
+from engine.county import desk_actions, supervision_desk
 from engine.core.calendar_admin import load_calendar
 from engine.core.errors import TaskDataError
-from engine.county.issue_ledger import refresh_projections, scope_of
+from engine.county.issue_ledger import refresh_projections
+from engine.county.policy import scope_of
 from engine.core.spreadsheets import append_rows, workbook_bytes
 
 from .auth import login_required
@@ -111,7 +113,7 @@ def _back():
 @login_required
 def remind(kind: str, ref: str):
     """催办 a board line."""
-    supervision_desk.remind_item(write_uow(), g.actor, "issue" if kind == "issue" else "task", ref,
+    desk_actions.remind_item(write_uow(), g.actor, "issue" if kind == "issue" else "task", ref,
                        request.form.get("message"))
     flash(_("已催办，办理人已收到提醒。"), "success")
     return _back()
@@ -132,7 +134,7 @@ def _act(action, message: str, *args):
 @login_required
 def escalate(instance_id: int):
     """提级: one rung up the ladder, with a reason."""
-    return _act(supervision_desk.escalate_issue, _("已提级，新的责任主体已收到交办。"), instance_id,
+    return _act(desk_actions.escalate_issue, _("已提级，新的责任主体已收到交办。"), instance_id,
                 request.form.get("reason", ""))
 
 
@@ -145,7 +147,7 @@ def list_issue(instance_id: int):
         due = date.fromisoformat(raw) if raw else None
     except ValueError:
         due = None
-    return _act(supervision_desk.list_issue, _("已挂牌督办。"), instance_id, request.form.get("reason", ""),
+    return _act(desk_actions.list_issue, _("已挂牌督办。"), instance_id, request.form.get("reason", ""),
                 due)
 
 
@@ -153,7 +155,7 @@ def list_issue(instance_id: int):
 @login_required
 def lift(instance_id: int):
     """摘牌: lift listed supervision."""
-    return _act(supervision_desk.lift_listing, _("已摘牌。"), instance_id, request.form.get("reason", ""))
+    return _act(desk_actions.lift_listing, _("已摘牌。"), instance_id, request.form.get("reason", ""))
 
 
 # ---------------------------------------------------------------- the ledger

@@ -20,6 +20,7 @@ from .issue_ledger import IssueLedgerRow
 from ..core.models import Base, HumanTask, UTCDateTime
 from ..core.organisation import OrgUnit
 from .plates import latest_plate_month, plates_of_month
+from .policy import may_decide_meeting
 from ..bpm.projection import OPEN_STATES
 from .projects import Project
 from ..core.uow import UnitOfWork
@@ -82,7 +83,8 @@ def period_of(meeting: str, day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def _field(meeting: str) -> str | None:
+def meeting_field(meeting: str) -> str | None:
+    """The field of a meeting key (`sub_command:<code>`), None for the headquarters'."""
     if meeting == "headquarters":
         return None
     kind, _, code = meeting.partition(":")
@@ -103,7 +105,7 @@ def _decisions(session, meeting_key: str) -> dict[str, list[DecisionView]]:
 
 def agenda(uow: UnitOfWork, meeting: str, day: date) -> Agenda:
     """The agenda of a sub-command's monthly or the headquarters' quarterly meeting."""
-    session, field = uow.session, _field(meeting)
+    session, field = uow.session, meeting_field(meeting)
     names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
     if field is not None and field not in names:
         raise NotFoundError(f"sub-command {field} does not exist")
@@ -142,18 +144,10 @@ def agenda(uow: UnitOfWork, meeting: str, day: date) -> Agenda:
     return Agenda(meeting, key, title, period, field, items)
 
 
-def may_decide(actor: Actor, meeting: str) -> bool:
-    """Office and county head decide at any meeting; a sub-commander only at that field's."""
-    if actor.groups & {"office", "county_head"}:
-        return True
-    field = _field(meeting)
-    return field is not None and f"sub_commander@{field}" in actor.groups
-
-
 def record_decision(uow: UnitOfWork, actor: Actor, meeting: str, day: date, item_ref: str,
                     decision: str) -> DecisionView:
     """Record a meeting's decision on one of its agenda items (audited) and commit."""
-    if not may_decide(actor, meeting):
+    if not may_decide_meeting(actor, meeting_field(meeting)):
         raise PermissionDeniedError(f"{actor.username} may not record decisions of {meeting}; "
                                     "only the office, the county head or that sub-commander may")
     text = (decision or "").strip()

@@ -27,15 +27,13 @@ from ..core.audit import GENESIS_HASH, canonical_json, event_hash
 from ..core.errors import NotFoundError
 from ..core.identity import Actor
 from .issue_ledger import InstructionDeskRow, IssueLedgerRow
+from .policy import may_read_trail
 from ..core.models import AuditEvent, AuditHead, HumanTask, ProcessInstance
 from ..core.organisation import UserAccount
 from .projects import Project
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
 
-# Who may read trails: the supervision group, the commanders, the office and the
-# administrators everything; a sub-commander (`sub_commander@<field>`) the field's projects.
-READERS = frozenset({"supervisor", "county_head", "deputy_commander", "office", "admin"})
 PAGE_SIZE = 200
 EXPORT_LIMIT = 20_000
 # Kinds of events that belong to no instance: the project itself, awards, meetings.
@@ -137,21 +135,6 @@ class Trail:
     chain: ChainCheck
 
 
-# ---------------------------------------------------------------- who may read
-
-def may_read_trails(actor: Actor) -> bool:
-    """Whether the actor reads trails at all (readers, and sub-commanders for their field)."""
-    return bool(actor.groups & READERS) or any(g.startswith("sub_commander@")
-                                               for g in actor.groups)
-
-
-def _may_read(actor: Actor, sub_commands: set[str | None]) -> bool:
-    if actor.groups & READERS:
-        return True
-    fields = {g.split("@", 1)[1] for g in actor.groups if g.startswith("sub_commander@")}
-    return bool(fields & (sub_commands - {None}))
-
-
 # ---------------------------------------------------------------- which instances
 
 def _started_events(session: Session, condition) -> list[AuditEvent]:
@@ -238,7 +221,7 @@ def project_trail(uow: UnitOfWork, actor: Actor, code: str,
                             "instance; check the code")
     fields = ({project.sub_command} if project else set(session.execute(
         select(IssueLedgerRow.sub_command).where(IssueLedgerRow.project_code == code)).scalars()))
-    if not _may_read(actor, fields):
+    if not may_read_trail(actor, fields):
         raise NotFoundError(f"project {code} does not exist or its trail is not yours to read")
     related = _award_events(session, code) + _meeting_events(
         session, {f"project:{code}"} | _meeting_refs(session, ids))
@@ -261,7 +244,7 @@ def instance_trail(uow: UnitOfWork, actor: Actor, instance_id: int,
     project = session.get(Project, code) if code else None
     ledger = session.get(IssueLedgerRow, instance_id)
     fields = {project.sub_command if project else None, ledger.sub_command if ledger else None}
-    if not _may_read(actor, fields):
+    if not may_read_trail(actor, fields):
         raise NotFoundError(f"process instance {instance_id} does not exist or its trail is "
                             "not yours to read")
     related = _meeting_events(session, _meeting_refs(session, [instance_id]))

@@ -3,7 +3,11 @@
 The map shows every key and government-invested project grouped by sub-command, with its
 stage, its cumulative progress against the schedule (序时进度) and its plate of the month;
 the sheet adds the progress chart's points and the three lists: open tasks, the people and
-units responsible, and the project's issues from the ledger.
+units responsible, and the project's issues from the ledger. The registry's views for
+systems (the API's project list and one project's record) are here too.
+
+Every view is the actor's: the map lists the projects in the actor's scope, and a project
+out of scope is not found (engine/county/policy.py).
 """
 
 from __future__ import annotations
@@ -11,17 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from .issue_ledger import IssueLedgerRow
+from ..bpm.projection import OPEN_STATES
+from ..core.errors import NotFoundError
+from ..core.identity import Actor
 from ..core.models import HumanTask
 from ..core.organisation import OrgUnit, UserAccount
+from ..core.uow import UnitOfWork
+from .issue_ledger import IssueLedgerRow
 from .plates import PLATES, PlateView, latest_plate_month, on_battle_map, plate_history
 from .plates import plates_of_month
+from .policy import COUNTY, scope_of
 from .projects import (FUNDING, KEY_LEVELS, STAGES, Project, ProgressPoint, month_of,
                        progress_curve)
-from ..bpm.projection import OPEN_STATES
-from ..core.uow import UnitOfWork
+from .supervision_desk import IssueRecord, OpenTask, issue_records
 
 
 @dataclass(frozen=True)
@@ -74,14 +82,16 @@ def _map_project(session, project: Project, plates: dict[str, PlateView], month:
                       plate.plate if plate else None, plate.label if plate else "未评定")
 
 
-def battle_map(uow: UnitOfWork, month: str | None = None) -> BattleMap:
-    """Key and government-invested projects by sub-command, with the month's plates."""
+def battle_map(uow: UnitOfWork, actor: Actor, month: str | None = None) -> BattleMap:
+    """Key and government-invested projects in the actor's scope by sub-command, with the
+    month's plates."""
     session = uow.session
     month = month or latest_plate_month(session)
     plates = plates_of_month(session, month) if month else {}
     names = _names(session)
     grouped: dict[str, list[MapProject]] = {}
-    for project in session.execute(select(Project).order_by(Project.code)).scalars():
+    for project in session.execute(select(Project).where(scope_of(actor).project_condition())
+                                   .order_by(Project.code)).scalars():
         if on_battle_map(project):
             grouped.setdefault(project.sub_command, []).append(
                 _map_project(session, project, plates, month))
@@ -134,12 +144,25 @@ class ProjectSheet:
     issues: list[SheetIssue]
 
 
-def project_sheet(uow: UnitOfWork, code: str) -> ProjectSheet | None:
-    """A project's sheet, or None when there is no such project."""
+def visible_project(uow: UnitOfWork, actor: Actor, code: str) -> Project:
+    """The project when the actor may see it; NotFoundError otherwise (codes reveal nothing)."""
+    project = uow.session.get(Project, code)
+    if project is None or not scope_of(actor).sees_project(project):
+        raise NotFoundError(f"project {code} does not exist or is not yours to see")
+    return project
+
+
+def _open_tasks(session, code: str) -> list[HumanTask]:
+    """The project's open tasks (任务清单): those whose business key names the project."""
+    return list(session.execute(select(HumanTask).where(
+        HumanTask.state.in_(OPEN_STATES), HumanTask.business_key.contains(code, autoescape=True))
+        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)).scalars())
+
+
+def project_sheet(uow: UnitOfWork, actor: Actor, code: str) -> ProjectSheet:
+    """A project's sheet; NotFoundError when there is no such project or it is out of scope."""
     session = uow.session
-    project = session.get(Project, code)
-    if project is None:
-        return None
+    project = visible_project(uow, actor, code)
     names = _names(session)
     specialist = session.get(UserAccount, project.specialist) if project.specialist else None
     responsibilities = [
@@ -154,10 +177,7 @@ def project_sheet(uow: UnitOfWork, code: str) -> ProjectSheet | None:
              ("计划总投资（万元）", str(project.planned_investment))]
     tasks = [SheetTask(t.name, t.business_key, t.process_key,
                        t.assignee or "、".join(c.name for c in t.candidates), t.due_at)
-             for t in session.execute(select(HumanTask).where(
-                 HumanTask.state.in_(OPEN_STATES),
-                 or_(HumanTask.business_key.like(f"%{code}%"))).order_by(HumanTask.created_at)
-             ).scalars()]
+             for t in _open_tasks(session, code)]
     issues = [SheetIssue(r.instance_id, r.title, r.step, r.rung_name,
                          names.get(r.responsible_unit or "", r.responsible_unit), r.due_at)
               for r in session.execute(select(IssueLedgerRow).where(
@@ -171,3 +191,63 @@ def project_sheet(uow: UnitOfWork, code: str) -> ProjectSheet | None:
 def current_month(uow: UnitOfWork) -> str:
     """The month of the engine's clock."""
     return month_of(uow.clock.now())
+
+
+# ---------------------------------------------------------------- the registry, for systems
+
+@dataclass(frozen=True)
+class ProjectView:
+    """A project of the registry as callers see it."""
+
+    code: str
+    name: str
+    sub_command: str
+    stage: str
+    township: str
+    lead_department: str
+    project_unit: str
+    specialist: str | None
+    key_level: str
+    funding: str
+    planned_investment: int
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """One project with its issues (问题清单) and open tasks (任务清单)."""
+
+    project: ProjectView
+    issues: list[IssueRecord]
+    open_tasks: list[OpenTask]
+
+
+def _view(project: Project) -> ProjectView:
+    return ProjectView(project.code, project.name, project.sub_command, project.stage,
+                       project.township, project.lead_department, project.project_unit,
+                       project.specialist, project.key_level, project.funding,
+                       project.planned_investment)
+
+
+def project_list(uow: UnitOfWork, actor: Actor, *, sub_command: str | None = None,
+                 stage: str | None = None, after: str | None = None,
+                 limit: int | None = None) -> list[ProjectView]:
+    """Projects in the actor's scope by code, of one field or stage, after the code `after`."""
+    query = select(Project).where(scope_of(actor).project_condition())
+    if sub_command:
+        query = query.where(Project.sub_command == sub_command)
+    if stage:
+        query = query.where(Project.stage == stage)
+    if after is not None:
+        query = query.where(Project.code > after)
+    query = query.order_by(Project.code)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_view(p) for p in uow.session.execute(query).scalars()]
+
+
+def project_record(uow: UnitOfWork, actor: Actor, code: str) -> ProjectRecord:
+    """A project in the actor's scope with every issue and open task of it (they are lines
+    of its sheet); NotFoundError otherwise."""
+    project = visible_project(uow, actor, code)
+    tasks = [OpenTask(t.id, t.name, t.assignee, t.due_at) for t in _open_tasks(uow.session, code)]
+    return ProjectRecord(_view(project), issue_records(uow, COUNTY, project_code=code), tasks)

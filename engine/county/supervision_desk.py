@@ -1,45 +1,44 @@
-"""The supervision desk (督办台): the overdue board, the issue ledger, the 13710 desk, the
-county-head view, and the desk's actions (remind, escalate, list, lift).
+"""The supervision desk (督办台), its read views: the overdue board, the issue ledger (with one
+issue's detail and the API's issue records), the 13710 desk and the county-head view.
 
 Queries read the projected tables (`issue_ledger`, `instruction_desk`, `human_task`,
 `reminder`, `escalation`), never a workflow. Every row is filtered by the actor's scope
-(engine/issue_ledger.py `scope_of`): a row out of scope is absent from lists and not found
-on its own.
+(engine/county/policy.py `scope_of`): a row out of scope is absent from lists and not found
+on its own. The desk's actions (remind, escalate, list, lift) are in desk_actions.py.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
-from ..bpm import messages, runtime
-from . import supervision
+from ..bpm import runtime
+from ..bpm.projection import OPEN_STATES
+from ..bpm.sla import DUE_SOON, OVERDUE, due_soon_until, sla_state
 from ..core.calendar_admin import load_calendar
 from ..core.clock import as_utc
-from ..core.errors import InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError
+from ..core.errors import NotFoundError
 from ..core.identity import Actor
-from .issue_ledger import (
-    ISSUE_PROCESS, InstructionDeskRow, InstructionView, IssueLedgerRow, IssueListing, IssueView,
-    ListingView, scope_of, view_of,
-)
-from ..core.models import HumanTask
-from ..core.notifications import notify
+from ..core.models import HumanTask, ProcessInstance
 from ..core.organisation import OrgUnit, UserAccount
-from ..bpm.projection import OPEN_STATES
-from .projects import Project
-from ..bpm.sla import DUE_SOON, OVERDUE, due_soon_until, sla_state
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import WorkingCalendar
+from . import supervision
+from .issue_ledger import (
+    ISSUE_PROCESS, InstructionDeskRow, InstructionView, IssueLedgerRow, IssueListing, IssueView,
+    ListingView, view_of,
+)
+from .policy import Scope, scope_of
+from .projects import Project
 
 OPEN_ISSUE_STEPS = ("registered", "assigned", "committed", "reported")
 # Steps in which the unit is working against the rung's deadline (the rectify subprocess).
 RECTIFYING_STEPS = ("assigned", "committed")
 TOP_RUNG = 4
-DEFAULT_LISTING_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -208,6 +207,12 @@ class _TaskContext:
                          task.due_at, state, days, reminders)
 
 
+def task_line(uow: UnitOfWork, task: HumanTask) -> BoardItem:
+    """The board line of one open task of another process: whose unit and field it is."""
+    calendar = load_calendar(uow.session)
+    return _TaskContext(uow.session, [task]).item(task, as_utc(uow.clock.now()), calendar, 0)
+
+
 # ---------------------------------------------------------------- the board
 
 def _group(items: list[BoardItem], key) -> list[Group]:
@@ -340,8 +345,106 @@ def issue_detail(uow: UnitOfWork, actor: Actor, instance_id: int) -> IssueDetail
         .order_by(supervision.Reminder.at, supervision.Reminder.id)).scalars()]
     tasks = [runtime.task_view(t) for t in session.execute(select(HumanTask).where(
         HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_STATES))).scalars()]
-    return IssueDetail(view_of(row, IssueView), supervision.escalation_history(session, instance_id=instance_id),
+    return IssueDetail(view_of(row, IssueView),
+                       supervision.escalation_history(session, instance_id=instance_id),
                        reminders, listings, runtime.instance_history(uow, instance_id), tasks)
+
+
+# ---------------------------------------------------------------- issue records (the API's ledger)
+
+@dataclass(frozen=True)
+class OpenTask:
+    """An open task of an issue, in summary."""
+
+    id: str
+    name: str
+    assignee: str | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssueRecord:
+    """An issue as a system sees it: its registered facts, rung and step, and its open work."""
+
+    id: int
+    title: str
+    project_code: str | None
+    scope: str | None
+    severity: str | None
+    responsible_unit: str | None
+    sub_command: str | None
+    rung: int | None
+    step: str
+    listed: bool
+    status: str
+    registered_by: str
+    registered_at: datetime
+    ended_at: datetime | None
+    row_version: int
+    open_tasks: list[OpenTask]
+
+
+@dataclass(frozen=True)
+class SupervisionRecord:
+    """The reminders and escalations of one issue, oldest first."""
+
+    reminders: list[supervision.ReminderView]
+    escalations: list[supervision.EscalationView]
+
+
+def _records(uow: UnitOfWork, rows: list[tuple[IssueLedgerRow, ProcessInstance]]
+             ) -> list[IssueRecord]:
+    ids = [ledger.instance_id for ledger, _instance in rows]
+    tasks: dict[int, list[OpenTask]] = defaultdict(list)
+    if ids:
+        for task in uow.session.execute(select(HumanTask).where(
+                HumanTask.instance_id.in_(ids), HumanTask.state.in_(OPEN_STATES))
+                .order_by(HumanTask.created_at)).scalars():
+            tasks[task.instance_id].append(OpenTask(task.id, task.name, task.assignee,
+                                                    task.due_at))
+    return [IssueRecord(ledger.instance_id, ledger.title, ledger.project_code, ledger.scope,
+                        ledger.severity, ledger.responsible_unit, ledger.sub_command, ledger.rung,
+                        ledger.step, ledger.listed, instance.status, instance.started_by,
+                        instance.started_at, instance.ended_at, instance.row_version,
+                        tasks.get(ledger.instance_id, []))
+            for ledger, instance in rows]
+
+
+def issue_records(uow: UnitOfWork, scope: Scope, *, project_code: str | None = None,
+                  status: str | None = None, before: int | None = None,
+                  limit: int | None = None) -> list[IssueRecord]:
+    """Issues in a scope (policy.scope_of), newest first: of one project or instance status,
+    registered before the issue `before`, at most `limit`."""
+    query = (select(IssueLedgerRow, ProcessInstance)
+             .join(ProcessInstance, ProcessInstance.id == IssueLedgerRow.instance_id)
+             .where(scope.condition(IssueLedgerRow.sub_command, IssueLedgerRow.responsible_unit)))
+    if project_code is not None:
+        query = query.where(IssueLedgerRow.project_code == project_code)
+    if status is not None:
+        query = query.where(ProcessInstance.status == status)
+    if before is not None:
+        query = query.where(IssueLedgerRow.instance_id < before)
+    query = query.order_by(IssueLedgerRow.instance_id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return _records(uow, [(ledger, instance) for ledger, instance in uow.session.execute(query)])
+
+
+def issue_record(uow: UnitOfWork, actor: Actor, instance_id: int) -> IssueRecord:
+    """One issue in the actor's scope as a record; NotFoundError otherwise."""
+    row = issue_row(uow, actor, instance_id)
+    instance = uow.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFoundError(f"issue {instance_id} does not exist")
+    return _records(uow, [(row, instance)])[0]
+
+
+def supervision_record(uow: UnitOfWork, actor: Actor, instance_id: int) -> SupervisionRecord:
+    """The reminders and escalations of an issue in the actor's scope; NotFoundError otherwise."""
+    issue_row(uow, actor, instance_id)
+    session = uow.session
+    return SupervisionRecord(supervision.reminders(session, "instance", str(instance_id)),
+                             supervision.escalation_history(session, instance_id=instance_id))
 
 
 def county_head_issues(uow: UnitOfWork, actor: Actor) -> list[IssueDetail]:
@@ -396,142 +499,16 @@ def instruction_desk(uow: UnitOfWork, actor: Actor,
     session, now = uow.session, as_utc(uow.clock.now())
     calendar = calendar or load_calendar(session)
     scope = scope_of(actor)
-    query = select(InstructionDeskRow)
-    if not scope.everything:
-        query = query.where(InstructionDeskRow.responsible_unit.in_(sorted(scope.units)))
+    query = select(InstructionDeskRow).where(
+        scope.unit_condition(InstructionDeskRow.responsible_unit))
     items = []
     for row in session.execute(query).scalars():
         clocks = [_clock("assign", row.assign_due_at, row.assigned_at, now, calendar),
                   _clock("progress", row.progress_due_at, row.progress_at, now, calendar),
                   _clock("result", row.result_due_at, row.result_at, now, calendar)]
         running = sorted((c for c in clocks if c.running), key=lambda c: c.due_at)
-        items.append(InstructionItem(view_of(row, InstructionView), clocks, running[0] if running else None))
+        items.append(InstructionItem(view_of(row, InstructionView), clocks,
+                                     running[0] if running else None))
     items.sort(key=lambda i: (i.next_clock is None, i.next_clock.due_at if i.next_clock else now,
                               -(i.row.closed_at or now).timestamp()))
     return items
-
-
-# ---------------------------------------------------------------- actions
-
-def _deliver(uow: UnitOfWork, instance_id: int, name: str, actor: Actor,
-             payload: dict[str, Any]) -> None:
-    """Deliver a BPMN message to the instance (the service commits the unit of work)."""
-    messages.send_message(uow, name, actor, instance_id=instance_id, payload=payload)
-
-
-def _open_tasks(uow: UnitOfWork, instance_id: int) -> list[HumanTask]:
-    return list(uow.session.execute(select(HumanTask).where(
-        HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_STATES))).scalars())
-
-
-def _tell_handlers(uow: UnitOfWork, instance_id: int, kind: str, title: str,
-                   body: str | None) -> list[str]:
-    notified: list[str] = []
-    for task in _open_tasks(uow, instance_id):
-        users, groups = supervision.handlers_of(task)
-        notify(uow, kind=kind, title=title, body=body, users=users, groups=groups,
-               instance_id=instance_id, task_id=task.id)
-        notified += users + groups
-    return sorted(set(notified))
-
-
-def _acting_on(uow: UnitOfWork, actor: Actor, instance_id: int, allowed) -> IssueLedgerRow:
-    uow.begin_write()
-    row = issue_row(uow, actor, instance_id)
-    if not allowed(scope_of(actor)):
-        raise PermissionDeniedError(f"{actor.username} may not do this on issue {instance_id}")
-    return row
-
-
-def remind_item(uow: UnitOfWork, actor: Actor, kind: str, ref: str,
-                message: str | None = None) -> supervision.ReminderView:
-    """催办 a board line: every open task of an issue, or one task; audited and notified."""
-    uow.begin_write()
-    scope = scope_of(actor)
-    if kind == "issue":
-        _acting_on(uow, actor, int(ref), lambda s: s.may_remind)
-        return supervision.remind_instance(uow, int(ref), actor, message)
-    task = uow.session.get(HumanTask, ref)
-    if task is None:
-        raise NotFoundError(f"task {ref} does not exist")
-    item = _TaskContext(uow.session, [task]).item(task, uow.clock.now(), load_calendar(uow.session), 0)
-    if not scope.sees(item.sub_command, item.responsible_unit):
-        raise NotFoundError(f"task {ref} does not exist or is not yours to see")
-    if not scope.may_remind:
-        raise PermissionDeniedError(f"{actor.username} may not remind task {ref}")
-    return supervision.remind_task(uow, ref, actor, message)
-
-
-def _required(text: str | None, what: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise TaskDataError(f"a reason is required to {what}", {"reason": ["required"]})
-    return text
-
-
-def escalate_issue(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str) -> int:
-    """Escalate an issue one rung through its process (message `escalate_issue`); the new rung."""
-    reason = _required(reason, "escalate an issue")
-    row = _acting_on(uow, actor, instance_id, lambda s: s.may_escalate)
-    if row.step not in RECTIFYING_STEPS:
-        raise InvalidStateError(f"issue {instance_id} is {row.step}; only an issue being "
-                                "rectified can be escalated")
-    if (row.rung or 0) >= TOP_RUNG:
-        raise InvalidStateError(f"issue {instance_id} is already with the county head")
-    before, after = row.rung, (row.rung or 0) + 1
-    notified = _tell_handlers(uow, instance_id, "escalated",
-                              f"问题提级：{row.title}（{before} → {after}）", reason)
-    uow.audit.record(actor.username, "issue_escalation_requested", subject=f"issue:{instance_id}",
-                     instance_id=instance_id, before=before, after=after, why=reason,
-                     notified=notified or None)
-    _deliver(uow, instance_id, "escalate_issue", actor, {"reason": reason, "by": actor.username})
-    uow.commit()
-    return after
-
-
-def list_issue(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str,
-               due: date | None = None) -> ListingView:
-    """挂牌督办: list an issue with its own deadline (default five working days)."""
-    reason = _required(reason, "list an issue")
-    row = _acting_on(uow, actor, instance_id, lambda s: s.may_list)
-    if row.step not in RECTIFYING_STEPS:
-        raise InvalidStateError(f"issue {instance_id} is {row.step}; only an issue being "
-                                "rectified can be listed")
-    if row.listed:
-        raise InvalidStateError(f"issue {instance_id} is already listed")
-    calendar = load_calendar(uow.session)
-    now = uow.clock.now()
-    due_at = (as_utc(calendar.add_working_days(due, 0).due) if due
-              else as_utc(calendar.add_working_days(now, DEFAULT_LISTING_DAYS).due))
-    period = IssueListing(instance_id=instance_id, listed_by=actor.username, listed_at=now,
-                          due_at=due_at, reason=reason)
-    uow.session.add(period)
-    uow.session.flush()
-    notified = _tell_handlers(uow, instance_id, "info", f"挂牌督办：{row.title}", reason)
-    uow.audit.record(actor.username, "issue_listed", subject=f"issue:{instance_id}",
-                     instance_id=instance_id, why=reason, due_at=due_at.isoformat(),
-                     notified=notified or None)
-    _deliver(uow, instance_id, "list_issue", actor,
-             {"reason": reason, "due_at": due_at.isoformat(), "by": actor.username})
-    row.listed, row.listed_due_at = True, due_at
-    uow.commit()
-    return view_of(period, ListingView)
-
-
-def lift_listing(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str) -> ListingView:
-    """摘牌: lift an issue's listed supervision."""
-    reason = _required(reason, "lift listed supervision")
-    row = _acting_on(uow, actor, instance_id, lambda s: s.may_list)
-    period = uow.session.execute(select(IssueListing).where(
-        IssueListing.instance_id == instance_id, IssueListing.lifted_at.is_(None))
-        .order_by(IssueListing.id.desc()).limit(1)).scalar_one_or_none()
-    if period is None:
-        raise InvalidStateError(f"issue {instance_id} is not listed")
-    period.lifted_by, period.lifted_at, period.lift_reason = (actor.username, uow.clock.now(),
-                                                              reason)
-    row.listed, row.listed_due_at = False, None
-    notified = _tell_handlers(uow, instance_id, "info", f"摘牌：{row.title}", reason)
-    uow.audit.record(actor.username, "issue_listing_lifted", subject=f"issue:{instance_id}",
-                     instance_id=instance_id, why=reason, notified=notified or None)
-    uow.commit()
-    return view_of(period, ListingView)

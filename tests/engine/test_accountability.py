@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from engine.core import organisation
-from engine.county import audit_trails, projects
+from engine.county import audit_trails, policy, projects
 from engine.county.audit_trails import TrailFilters
 from engine.county.awards import record_nomination
 from engine.core.errors import NotFoundError
@@ -189,9 +189,9 @@ def test_only_readers_and_the_field_s_sub_commander_read_a_trail(platform, count
         assert audit_trails.instance_trail(uow, sub_commander("sc_industry"),
                                              county["issue1"]).events
         assert audit_trails.instance_trail(uow, Actor.of("a", "admin"), county["order"]).events
-    assert audit_trails.may_read_trails(READER)
-    assert audit_trails.may_read_trails(sub_commander("sc_infra"))
-    assert not audit_trails.may_read_trails(SPECIALIST)
+    assert policy.may_read_trails(READER)
+    assert policy.may_read_trails(sub_commander("sc_infra"))
+    assert not policy.may_read_trails(SPECIALIST)
 
 
 def test_a_code_named_only_by_an_instance_has_a_trail_titled_by_its_start_data(

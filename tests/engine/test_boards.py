@@ -8,14 +8,15 @@ import pytest
 from sqlalchemy import select
 
 from engine.bpm.changes import finished_ids, summarise
-from engine.county import supervision_desk
+from engine.county import desk_actions, supervision_desk
 from engine.core.audit import history
 from engine.core.errors import InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError
 from engine.county.issue_ledger import (
-    InstructionDeskRow, IssueLedgerRow, IssueView, project_supervision, view_of, refresh_projections, scope_of,
+    InstructionDeskRow, IssueLedgerRow, IssueView, project_supervision, view_of, refresh_projections,
     stale_instances,
 )
 from engine.core.models import ProcessInstance
+from engine.county.policy import scope_of
 from engine.core.notifications import Notification
 from engine.bpm.runtime import restore
 from engine.core.workcalendar import WorkingCalendar
@@ -134,30 +135,30 @@ def test_remind_escalate_list_and_lift_are_audited_and_notified(desk, clock):
     issue = register(desk, "I-2")
     with desk.uow() as uow:
         with pytest.raises(TaskDataError):
-            supervision_desk.escalate_issue(uow, SUPERVISOR, issue, "  ")
+            desk_actions.escalate_issue(uow, SUPERVISOR, issue, "  ")
     with desk.uow() as uow:
         with pytest.raises(NotFoundError):
-            supervision_desk.escalate_issue(uow, RURAL, issue, "不归我管")
+            desk_actions.escalate_issue(uow, RURAL, issue, "不归我管")
     with desk.uow() as uow:
         with pytest.raises(PermissionDeniedError):
-            supervision_desk.list_issue(uow, CULTURE, issue, "分指挥长不挂牌")
+            desk_actions.list_issue(uow, CULTURE, issue, "分指挥长不挂牌")
     with desk.uow() as uow:
-        supervision_desk.remind_item(uow, SUPERVISOR, "issue", str(issue), "请加快")
+        desk_actions.remind_item(uow, SUPERVISOR, "issue", str(issue), "请加快")
     with desk.uow() as uow:
-        period = supervision_desk.list_issue(uow, SUPERVISOR, issue, "群众反映强烈")
+        period = desk_actions.list_issue(uow, SUPERVISOR, issue, "群众反映强烈")
     row = row_of(desk, issue)
     assert row.listed and row.listed_due_at == period.due_at == datetime(
         2026, 12, 8, 23, 59, 59, tzinfo=SHANGHAI)
     assert [i.ref for i in board(desk, SUPERVISOR).listed] == [str(issue)]
     with desk.uow() as uow:
         with pytest.raises(InvalidStateError):
-            supervision_desk.list_issue(uow, SUPERVISOR, issue, "再挂一次")
+            desk_actions.list_issue(uow, SUPERVISOR, issue, "再挂一次")
     with desk.uow() as uow:
-        assert supervision_desk.escalate_issue(uow, SUPERVISOR, issue, "跨乡镇协调") == 3
+        assert desk_actions.escalate_issue(uow, SUPERVISOR, issue, "跨乡镇协调") == 3
     row = row_of(desk, issue)
     assert row.rung == 3 and row.handler == "sub_commander@sc_culture" and row.listed
     with desk.uow() as uow:
-        supervision_desk.lift_listing(uow, SUPERVISOR, issue, "已明确分指挥部牵头")
+        desk_actions.lift_listing(uow, SUPERVISOR, issue, "已明确分指挥部牵头")
     assert not row_of(desk, issue).listed
     assert board(desk, SUPERVISOR).listed == []
     with desk.uow() as uow:
@@ -173,10 +174,10 @@ def test_remind_escalate_list_and_lift_are_audited_and_notified(desk, clock):
 def test_the_county_head_sees_what_reached_the_top_with_its_history(desk):
     issue = register(desk, "I-3", scope="cross")
     with desk.uow() as uow:
-        supervision_desk.escalate_issue(uow, SUPERVISOR, issue, "需县长协调省电力公司")
+        desk_actions.escalate_issue(uow, SUPERVISOR, issue, "需县长协调省电力公司")
     with desk.uow() as uow:
         with pytest.raises(InvalidStateError):
-            supervision_desk.escalate_issue(uow, SUPERVISOR, issue, "已到顶")
+            desk_actions.escalate_issue(uow, SUPERVISOR, issue, "已到顶")
     register(desk, "I-4")
     with desk.uow() as uow:
         (detail,) = supervision_desk.county_head_issues(uow, COUNTY_HEAD)

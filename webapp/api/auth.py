@@ -12,14 +12,14 @@ from collections.abc import Callable
 from flask import g, request
 from flask_smorest import abort
 
-from engine.ops import tokens
+from engine.county import policy
 from engine.core.identity import Actor
+from engine.ops import tokens
 
 from ..db import get_platform
 from ..security import csrf
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-OVERSIGHT = frozenset({"admin", "office", "supervisor", "county_head", "deputy_commander"})
 
 
 def _unauthorized(detail: str):
@@ -51,11 +51,6 @@ def current_actor() -> Actor:
     return g.actor
 
 
-# Who may remind, escalate and send supervision messages: supervision and leadership.
-SUPERVISORS = ("supervisor", "office", "admin", "county_head", "deputy_commander",
-               "sub_commander")
-
-
 def require_any(*groups: str) -> Actor:
     """The caller, when in one of the groups; 403 otherwise."""
     actor = current_actor()
@@ -84,5 +79,14 @@ def roles(*groups: str):
 
 
 def oversees(actor: Actor) -> bool:
-    """Whether the actor sees every instance and issue (administration and supervision)."""
-    return bool(actor.groups & OVERSIGHT)
+    """Whether the actor sees every instance and issue (the policy's oversight roles)."""
+    return policy.oversees(actor)
+
+
+def require_supervising() -> Actor:
+    """The caller, when the policy lets it remind, escalate and send messages; 403 otherwise."""
+    actor = current_actor()
+    if not policy.may_supervise(actor):
+        abort(403, message=f"{actor.username} may not remind, escalate or send supervision "
+                           "messages; supervision, leadership and the sub-commanders do")
+    return actor

@@ -1,84 +1,58 @@
 """Issues (问题): register into the ledger, list, get, remind, escalate, supervision record.
 
-An issue is one `issue_lifecycle` instance; its registered facts come from the audit event
-of its start (lists never restore workflows), its open work from the human-task table.
+An issue is one `issue_lifecycle` instance; lists and records are read from the issue ledger
+projection through engine/county/supervision_desk.py (lists never restore workflows), and
+who sees or acts on which issue is engine/county/policy.py's answer, as on the pages.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 
 from flask.views import MethodView
-from sqlalchemy import select
+from flask_smorest import abort
 
 from engine.bpm import start_forms
-from engine.county import supervision_desk, supervision
-from engine.core.errors import NotFoundError, PermissionDeniedError
-from engine.county.issue_ledger import scope_of
-from engine.core.models import AuditEvent, HumanTask, ProcessInstance
-from engine.bpm.projection import OPEN_STATES
+from engine.core.errors import PermissionDeniedError
+from engine.county import desk_actions, policy, supervision, supervision_desk
+from engine.county.issue_ledger import ISSUE_PROCESS
+from engine.county.supervision_desk import IssueRecord
 
+from ..converters import MAX_ID
 from ..db import get_uow, write_uow
-from .auth import SUPERVISORS, before_body, current_actor, oversees, require_any
+from .auth import before_body, current_actor, require_supervising
 from .base import api_blueprint
 from .etags import instance_etag
-from .instances import involved, keyset, paged
+from .paging import decode_cursor, encode_cursor
 from .schemas import (
     EscalateArgs, EscalationSchema, IssueListArgs, IssuePageSchema, IssueSchema, ListArgs,
-    ListingSchema,
-    RegisterIssueArgs, ReminderSchema, RemindArgs, SupervisionSchema,
+    ListingSchema, RegisterIssueArgs, ReminderSchema, RemindArgs, SupervisionSchema,
 )
 
 bp = api_blueprint("api_issues", __name__, "/issues",
                    "The issue ledger (问题台账) and its supervision (督办)")
-ISSUE_PROCESS = "issue_lifecycle"
-ESCALATE_MESSAGE = "escalate_issue"
-FACTS = ("title", "project_code", "scope", "severity", "responsible_unit", "sub_command")
-def open_tasks(tasks: list[HumanTask]) -> list[dict]:
-    """Open tasks in summary form."""
-    return [{"id": t.id, "name": t.name, "assignee": t.assignee, "due_at": t.due_at}
-            for t in tasks]
 
 
-def issue_views(session, rows: list[ProcessInstance]) -> list[dict]:
-    """The ledger lines of issue instances."""
-    ids = [r.id for r in rows]
-    facts: dict[int, dict] = {}
-    tasks: dict[int, list[HumanTask]] = {}
-    if ids:
-        for event in session.execute(select(AuditEvent).where(
-                AuditEvent.instance_id.in_(ids), AuditEvent.action == "instance_started")
-                ).scalars():
-            facts[event.instance_id] = json.loads(event.detail or "{}").get("data") or {}
-        for task in session.execute(select(HumanTask).where(
-                HumanTask.instance_id.in_(ids), HumanTask.state.in_(OPEN_STATES))
-                .order_by(HumanTask.created_at)).scalars():
-            tasks.setdefault(task.instance_id, []).append(task)
-    return [{**{k: facts.get(r.id, {}).get(k) for k in FACTS},
-             "id": r.id, "status": r.status, "registered_by": r.started_by,
-             "registered_at": r.started_at, "ended_at": r.ended_at,
-             "rung": supervision.current_rung(session, instance_id=r.id),
-             "row_version": r.row_version, "open_tasks": open_tasks(tasks.get(r.id, []))}
-            for r in rows]
-
-
-def _issue_row(session, issue_id: int) -> ProcessInstance:
-    actor = current_actor()
-    query = select(ProcessInstance).where(ProcessInstance.id == issue_id,
-                                          ProcessInstance.process_key == ISSUE_PROCESS)
-    if not oversees(actor):
-        query = query.where(involved(actor))
-    row = session.execute(query).scalar_one_or_none()
-    if row is None:
-        raise NotFoundError(f"issue {issue_id} does not exist or is not yours to see")
-    return row
+def issue_body(record: IssueRecord) -> dict:
+    """An issue record as the API's IssueSchema reads it."""
+    return asdict(record)
 
 
 def _one(issue_id: int):
     uow = get_uow()
-    uow.rollback()
-    row = _issue_row(uow.session, issue_id)
-    return issue_views(uow.session, [row])[0], 200, {"ETag": instance_etag(row.row_version)}
+    uow.rollback()  # read what the service just committed
+    record = supervision_desk.issue_record(uow, current_actor(), issue_id)
+    return issue_body(record), 200, {"ETag": instance_etag(record.row_version)}
+
+
+def _before(args) -> int | None:
+    """The issue id of the cursor (the last of the page before), or None."""
+    after = decode_cursor(args["cursor"])
+    if after is None:
+        return None
+    if type(after[0]) is not int or not 0 < after[0] <= MAX_ID + 1:  # ids fit an integer
+        abort(422, errors={"cursor": ["cursor of another list"]})
+    return after[0]
 
 
 def _may_register(**_view_args) -> None:
@@ -87,17 +61,18 @@ def _may_register(**_view_args) -> None:
 
 
 def _supervising(issue_id: int) -> None:
-    """Before the body: 403 outside supervision and leadership, 404 for an issue not seen."""
-    require_any(*SUPERVISORS)
-    _issue_row(get_uow().session, issue_id)
+    """Before the body: 403 for who may not supervise at all, 404 for an issue not seen."""
+    require_supervising()
+    supervision_desk.issue_row(get_uow(), current_actor(), issue_id)
 
 
 def _listing(issue_id: int) -> None:
     """Before the body: 404 for an issue not seen, 403 outside the supervision group."""
-    _issue_row(get_uow().session, issue_id)
-    if not scope_of(current_actor()).may_list:
-        raise PermissionDeniedError(f"{current_actor().username} may not list or lift the "
-                                    f"listing of issue {issue_id}; supervisors do")
+    actor = current_actor()
+    supervision_desk.issue_row(get_uow(), actor, issue_id)
+    if not policy.scope_of(actor).may_list:
+        raise PermissionDeniedError(f"{actor.username} may not list or lift the listing of "
+                                    f"issue {issue_id}; supervisors do")
 
 
 @bp.route("")
@@ -107,20 +82,15 @@ class Issues(MethodView):
     @bp.arguments(IssueListArgs, location="query")
     @bp.response(200, IssuePageSchema)
     def get(self, args):
-        """Issues, newest first: all for supervision and administration, else those I
-        registered or have work in."""
-        session = get_uow().session
-        query = select(ProcessInstance).where(ProcessInstance.process_key == ISSUE_PROCESS)
-        if not oversees(current_actor()):
-            query = query.where(involved(current_actor()))
-        if args.get("project_code"):
-            query = query.where(ProcessInstance.business_key == args["project_code"])
-        if args.get("status"):
-            query = query.where(ProcessInstance.status == args["status"])
-        rows = list(session.execute(keyset(query, ProcessInstance.id, args)).scalars())
-        result = paged(rows, args["limit"], lambda r: r)
-        result["items"] = issue_views(session, result["items"])
-        return result
+        """Issues in the caller's scope, newest first: the county for supervision and
+        leadership, a sub-commander's fields, else those of the caller's units."""
+        limit = args["limit"]
+        records = supervision_desk.issue_records(
+            get_uow(), policy.scope_of(current_actor()), project_code=args.get("project_code"),
+            status=args.get("status"), before=_before(args), limit=limit + 1)
+        more, records = len(records) > limit, records[:limit]
+        return {"items": [issue_body(r) for r in records],
+                "next_cursor": encode_cursor([records[-1].id]) if more and records else None}
 
     @before_body(_may_register)
     @bp.arguments(RegisterIssueArgs)
@@ -158,8 +128,8 @@ class Remind(MethodView):
     @bp.alt_response(409, description="The issue has no open work to remind")
     def post(self, args, issue_id):
         """Remind the handlers of every open task of the issue."""
-        return supervision.remind_instance(write_uow(), issue_id, current_actor(),
-                                           args.get("message"))
+        return desk_actions.remind_item(write_uow(), current_actor(), "issue", str(issue_id),
+                                        args.get("message"))
 
 
 @bp.route("/<int:issue_id>/escalate")
@@ -176,7 +146,7 @@ class Escalate(MethodView):
         """Escalate the issue one rung through its process (BPMN message `escalate_issue`);
         the process records the move with the reason given."""
         uow = write_uow()
-        supervision_desk.escalate_issue(uow, current_actor(), issue_id, args["reason"])
+        desk_actions.escalate_issue(uow, current_actor(), issue_id, args["reason"])
         return supervision.escalation_history(uow.session, instance_id=issue_id)[-1]
 
 
@@ -192,8 +162,8 @@ class Listing(MethodView):
     @bp.alt_response(409, description="Not being rectified, or already listed")
     def post(self, args, issue_id):
         """List the issue under supervision with its own deadline (default five working days)."""
-        return supervision_desk.list_issue(write_uow(), current_actor(), issue_id, args["reason"],
-                                 args.get("due"))
+        return desk_actions.list_issue(write_uow(), current_actor(), issue_id, args["reason"],
+                                       args.get("due"))
 
     @before_body(_listing)
     @bp.arguments(EscalateArgs)
@@ -203,7 +173,8 @@ class Listing(MethodView):
     @bp.alt_response(409, description="The issue is not listed")
     def delete(self, args, issue_id):
         """Lift the listing, with a reason."""
-        return supervision_desk.lift_listing(write_uow(), current_actor(), issue_id, args["reason"])
+        return desk_actions.lift_listing(write_uow(), current_actor(), issue_id,
+                                         args["reason"])
 
 
 @bp.route("/<int:issue_id>/supervision")
@@ -214,7 +185,4 @@ class Supervision(MethodView):
     @bp.alt_response(404, description="No such issue")
     def get(self, issue_id):
         """Reminders and escalations of the issue, oldest first."""
-        session = get_uow().session
-        _issue_row(session, issue_id)
-        return {"reminders": supervision.reminders(session, "instance", str(issue_id)),
-                "escalations": supervision.escalation_history(session, instance_id=issue_id)}
+        return supervision_desk.supervision_record(get_uow(), current_actor(), issue_id)

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from engine.bpm import messages
 
 from ..db import write_uow
-from .auth import SUPERVISORS, current_actor, roles
+from .auth import before_body, current_actor, require_supervising
 from .base import api_blueprint
 from .schemas import MessageArgs, MessageResultSchema
 
@@ -19,7 +19,7 @@ bp = api_blueprint("api_messages", __name__, "/messages",
 class Message(MethodView):
     """One message name."""
 
-    @roles(*SUPERVISORS)
+    @before_body(lambda **_view_args: require_supervising())
     @bp.arguments(MessageArgs)
     @bp.response(200, MessageResultSchema)
     @bp.alt_response(404, description="No instance waits for this message (under that key)")

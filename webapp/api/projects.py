@@ -1,29 +1,23 @@
-"""Projects: the registry, and one project with its issue list and open tasks."""
+"""Projects: the registry, and one project with its issue list and open tasks — the projects
+in the caller's scope only (engine/county/policy.py; a project out of scope is not found)."""
 
 from __future__ import annotations
 
-from flask.views import MethodView
-from sqlalchemy import select
+from dataclasses import asdict
 
-from engine.core.errors import NotFoundError
-from engine.core.models import HumanTask, ProcessInstance
-from engine.bpm.projection import OPEN_STATES
-from engine.county.projects import Project
+from flask.views import MethodView
+
+from engine.county import reports
 
 from ..db import get_uow
+from .auth import current_actor
 from .base import api_blueprint
-from .issues import ISSUE_PROCESS, issue_views, open_tasks
+from .issues import issue_body
 from .paging import decode_cursor, encode_cursor
 from .schemas import ProjectListArgs, ProjectPageSchema, ProjectSchema
 
 bp = api_blueprint("api_projects", __name__, "/projects",
                    "The county's projects (项目)")
-COLUMNS = ("code", "name", "sub_command", "stage", "township", "lead_department",
-           "project_unit", "specialist", "key_level", "funding", "planned_investment")
-
-
-def _plain(row: Project) -> dict:
-    return {c: getattr(row, c) for c in COLUMNS}
 
 
 @bp.route("")
@@ -33,17 +27,14 @@ class Projects(MethodView):
     @bp.arguments(ProjectListArgs, location="query")
     @bp.response(200, ProjectPageSchema)
     def get(self, args):
-        """Projects by code, optionally of one sub-command or stage."""
-        query = select(Project).order_by(Project.code).limit(args["limit"] + 1)
-        for name in ("sub_command", "stage"):
-            if args.get(name):
-                query = query.where(getattr(Project, name) == args[name])
+        """Projects in the caller's scope by code, optionally of one sub-command or stage."""
         after = decode_cursor(args["cursor"])
-        if after is not None:
-            query = query.where(Project.code > str(after[0]))
-        rows = list(get_uow().session.execute(query).scalars())
+        rows = reports.project_list(get_uow(), current_actor(),
+                                    sub_command=args.get("sub_command"), stage=args.get("stage"),
+                                    after=str(after[0]) if after is not None else None,
+                                    limit=args["limit"] + 1)
         more, rows = len(rows) > args["limit"], rows[:args["limit"]]
-        return {"items": [_plain(r) for r in rows],
+        return {"items": [asdict(r) for r in rows],
                 "next_cursor": encode_cursor([rows[-1].code]) if more and rows else None}
 
 
@@ -52,19 +43,9 @@ class OneProject(MethodView):
     """One project."""
 
     @bp.response(200, ProjectSchema)
-    @bp.alt_response(404, description="No such project")
+    @bp.alt_response(404, description="No such project, or not yours to see")
     def get(self, code):
         """A project with its issues (问题清单) and open tasks (任务清单)."""
-        session = get_uow().session
-        row = session.get(Project, code)
-        if row is None:
-            raise NotFoundError(f"project {code} does not exist")
-        issues = list(session.execute(select(ProcessInstance).where(
-            ProcessInstance.process_key == ISSUE_PROCESS, ProcessInstance.business_key == code)
-            .order_by(ProcessInstance.id.desc())).scalars())
-        tasks = session.execute(select(HumanTask).where(
-            HumanTask.business_key == code, HumanTask.state.in_(OPEN_STATES))
-            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
-            ).scalars()
-        return {**_plain(row), "issues": issue_views(session, issues),
-                "open_tasks": open_tasks(list(tasks))}
+        record = reports.project_record(get_uow(), current_actor(), code)
+        return {**asdict(record.project), "issues": [issue_body(i) for i in record.issues],
+                "open_tasks": [asdict(t) for t in record.open_tasks]}

@@ -321,7 +321,11 @@ class IssueSchema(Schema):
     registered_by = fields.String(required=True)
     registered_at = fields.DateTime(required=True)
     ended_at = fields.DateTime(allow_none=True)
-    rung = fields.String(allow_none=True, metadata={"description": "last escalation's rung"})
+    rung = fields.String(allow_none=True, metadata={
+        "description": "the rung of the escalation ladder the issue is on (1–4)"})
+    step = fields.String(metadata={
+        "description": "办理环节: registered, assigned, committed, reported, cleared, cancelled"})
+    listed = fields.Boolean(metadata={"description": "挂牌督办: under listed supervision now"})
     row_version = fields.Integer(required=True)
     open_tasks = fields.List(fields.Nested(OpenTaskSchema), required=True)
 
