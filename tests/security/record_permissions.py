@@ -2,16 +2,21 @@
 permissions.py): `.venv/bin/pytest -q -s tests/security/record_permissions.py`."""
 
 from .permissions import TABLE
-from .walk import ROLES, Callers, make_world, outcome
+from .walk import PROJECTS, ROLES, Callers, make_world, outcome
 
 
 def test_print_rows_for_routes_without_one(app, platform, client, make_token):
     world = make_world(app, platform, client, make_token)
     callers = Callers(app, make_token)
+    known = {key[:2] for key in TABLE}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            if (rule.endpoint, method) in TABLE:
+            if (rule.endpoint, method) in known:
                 continue
-            cells = ", ".join(f'"{outcome(callers.call(r, method, world.fill(rule.rule)))}"'
-                              for r in ROLES)
-            print(f'    ("{rule.endpoint}", "{method}"): ({cells}),')
+            projects = [p["code"] for p in PROJECTS] if "<code>" in rule.rule else [None]
+            for project in projects:
+                url = world.fill(rule.rule, project)
+                cells = " ".join(f"{outcome(callers.call(r, method, url)):<5}"
+                                 for r in ROLES).rstrip()
+                key = ", ".join(f'"{part}"' for part in (rule.endpoint, method, project) if part)
+                print(f'    {"(" + key + "):":<52} "{cells}",')

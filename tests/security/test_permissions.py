@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from engine.core.models import HumanTask, ProcessInstance
 
-from .permissions import ROLES, TABLE
+from .permissions import IN_THE_API, ON_THE_MAP, ROLES, TABLE
 from .walk import ROLES as WALK_ROLES
 from .walk import Callers, make_world, outcome
 
@@ -18,11 +20,19 @@ def _routes(app) -> list[tuple[str, str, str]]:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
 
 
+def _rows(endpoint: str, method: str) -> list[tuple[str | None, tuple[str, ...]]]:
+    """The table's rows of one route: (project code or None, the outcome per role)."""
+    return [(key[2] if len(key) == 3 else None, cells) for key, cells in TABLE.items()
+            if key[:2] == (endpoint, method)]
+
+
 def test_every_route_of_the_app_has_a_row_and_every_row_a_route(app):
     routes = {(endpoint, method) for endpoint, method, _ in _routes(app)}
-    assert routes - set(TABLE) == set(), "add these routes to tests/security/permissions.py"
-    assert set(TABLE) - routes == set(), "these rows name routes that no longer exist"
+    rows = {key[:2] for key in TABLE}
+    assert routes - rows == set(), "add these routes to tests/security/permissions.py"
+    assert rows - routes == set(), "these rows name routes that no longer exist"
     assert ROLES == WALK_ROLES
+    assert all(len(cells) == len(ROLES) for cells in TABLE.values())
 
 
 def test_every_role_gets_what_the_table_says_on_every_route(app, platform, client, make_token):
@@ -34,18 +44,38 @@ def test_every_role_gets_what_the_table_says_on_every_route(app, platform, clien
         for endpoint, method, rule in routes:
             if (method == "GET") != get_pass:
                 continue
-            url = world.fill(rule)
-            for role, expected in zip(ROLES, TABLE[(endpoint, method)]):
-                got = outcome(callers.call(role, method, url))
-                if got != expected:
-                    wrong.append(f"{method} {url} as {role}: expected {expected}, got {got}")
+            for project, cells in _rows(endpoint, method):
+                url = world.fill(rule, project)
+                for role, expected in zip(ROLES, cells):
+                    got = outcome(callers.call(role, method, url))
+                    if got != expected:
+                        wrong.append(f"{method} {url} as {role}: expected {expected}, got {got}")
     assert wrong == []
+
+
+def _codes(text: str, prefix: str) -> set[str]:
+    return set(re.findall(re.escape(prefix) + r"(XM-[0-9-]+)", text))
+
+
+def test_each_role_finds_on_the_battle_map_and_in_the_api_the_projects_of_its_scope(
+        app, platform, client, make_token):
+    make_world(app, platform, client, make_token)
+    callers = Callers(app, make_token)
+    on_the_map, in_the_api = {}, {}
+    for role in ROLES[1:]:
+        page = callers.call(role, "GET", "/board/")
+        assert page.status_code == 200, role
+        on_the_map[role] = _codes(page.get_data(as_text=True), "/board/project/")
+        listed = callers.call(role, "GET", "/api/v1/projects?limit=100")
+        in_the_api[role] = {p["code"] for p in listed.get_json()["items"]}
+    assert on_the_map == ON_THE_MAP
+    assert in_the_api == IN_THE_API
 
 
 def test_no_page_or_api_view_is_served_to_an_anonymous_caller_unless_public(app):
     public = {"index", "api-docs.openapi_swagger_ui", "api-docs.openapi_json", "auth.login",
               "set_language", "static"}
-    for (endpoint, method), cells in TABLE.items():
+    for (endpoint, method, *_project), cells in TABLE.items():
         if endpoint not in public:
             assert cells[0] in ("login", "throttled"), (endpoint, method)
 

@@ -8,25 +8,54 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from engine.core import organisation
-from engine.ops import tokens
 from engine.core.models import HumanTask
+from engine.county.projects import add_project
 
 from .conftest import ISSUE, PASSWORD, AuthActions, csrf_token_of, start_approval
 from ..api.conftest import ADMIN
 
 ROLES = ("anon", "specialist", "approver", "supervisor", "township", "designer", "admin",
-         "other_unit")
-# page users: the role → (username, unit, role granted)
+         "other_unit", "company", "sub_commander")
+# page users: the role → username (tests/api/conftest.py USERS, and EXTRA_USERS below)
 PAGE_USERS = {
     "specialist": "zhuanyuan1", "approver": "shenpi1", "supervisor": "ducha1",
     "township": "zhen1", "designer": "sheji1", "admin": "admin1", "other_unit": "qita1",
+    "company": "qiye1", "sub_commander": "fenzhi1",
 }
 TOKEN_ROLES = {
     "specialist": (("specialist",), "fgj"), "approver": (("approver",), "fgj"),
     "supervisor": (("supervisor",), "duban"), "township": (("township_head",), "t_magedang"),
     "designer": (("designer",), "fgj"), "admin": (("admin",), None),
     "other_unit": (("specialist",), "sc_culture"),
+    "company": (("project_unit",), "co_culture"),
+    "sub_commander": (("sub_commander",), "sc_culture"),
 }
+# The units and accounts the walk adds to the API tests' (fgj, duban, t_magedang, sc_culture).
+EXTRA_UNITS = [("sc_industry", "工业分指挥部", "sub_command"), ("wlj", "县文旅局", "department"),
+               ("gxj", "县工信局", "department"), ("t_fucheng", "附城镇", "township"),
+               ("co_culture", "示例文旅开发公司", "company"),
+               ("co_other", "示例新材料公司", "company")]
+EXTRA_USERS = {
+    # username: (display name, unit, roles)
+    "qita1": ("其他单位专员", "sc_culture", ["specialist"]),
+    "qiye1": ("项目单位（示例文旅开发公司）", "co_culture", ["project_unit"]),
+    "fenzhi1": ("分指挥长（文旅康养）", "sc_culture", ["sub_commander"]),
+}
+# The projects of the world, one row each, on the battle map (key or government-invested):
+# the issue's project is the company's (co_culture), led by fgj, on the township's ground;
+# the second is in the same field, served by the specialist zhuanyuan1, of another company;
+# the third is of another field and other units altogether.
+PROJECTS = [
+    dict(code=ISSUE["project_code"], name="马家庄光伏", sub_command="sc_culture",
+         stage="construction", township="t_magedang", lead_department="fgj",
+         project_unit="co_culture", specialist=None, key_level="county"),
+    dict(code="XM-2026-007", name="文旅小镇", sub_command="sc_culture", stage="prework",
+         township="t_fucheng", lead_department="wlj", project_unit="co_other",
+         specialist="zhuanyuan1", funding="government"),
+    dict(code="XM-2026-008", name="新材料产业园", sub_command="sc_industry", stage="construction",
+         township="t_fucheng", lead_department="gxj", project_unit="co_other", specialist=None,
+         key_level="city"),
+]
 
 
 @dataclass
@@ -48,15 +77,16 @@ class World:
     code: str = "zh_CN"
     filename: str = "style.css"
 
-    def fill(self, rule: str) -> str:
-        """The rule's URL with the world's ids in it."""
+    def fill(self, rule: str, project: str | None = None) -> str:
+        """The rule's URL with the world's ids in it (`project`: the project code, when not
+        the issue's)."""
         url = rule
         if rule.startswith("/supervision/issues/"):
             url = url.replace("<int:instance_id>", str(self.issue_id))
         for arg, value in {
             "<task_id>": self.task_id, "<int:instance_id>": self.instance_id,
             "<int:issue_id>": self.issue_id, "<key>": self.key, "<int:version>": self.version,
-            "<code>": self.project, "<int:notification_id>": self.notification_id,
+            "<code>": project or self.project, "<int:notification_id>": self.notification_id,
             "<int:token_id>": self.token_id, "<int:subscription_id>": self.webhook_id,
             "<job_id>": self.job_id, "<name>": self.name, "<kind>": self.kind,
             "<ref>": str(self.instance_id), "<path:filename>": self.filename,
@@ -67,12 +97,25 @@ class World:
         return url
 
 
-def make_world(app, platform, client, make_token) -> World:
-    """An approval instance with an open task, and a registered issue."""
+def add_county(platform) -> None:
+    """The walk's units, accounts and projects (EXTRA_UNITS, EXTRA_USERS, PROJECTS)."""
     with platform.uow() as uow:
-        organisation.add_user(uow.session, "qita1", "其他单位专员", PASSWORD, unit="sc_culture",
-                              roles=["specialist"], now=uow.clock.now())
+        for code, name, kind in EXTRA_UNITS:
+            organisation.add_unit(uow.session, code, name, kind)
+        uow.session.flush()
+        for username, (display, unit, roles) in EXTRA_USERS.items():
+            organisation.add_user(uow.session, username, display, PASSWORD, unit=unit,
+                                  roles=roles, now=uow.clock.now())
+        uow.session.flush()
+        for project in PROJECTS:
+            add_project(uow.session, **project)
         uow.session.commit()
+
+
+def make_world(app, platform, client, make_token) -> World:
+    """The walk's county (`add_county`), an approval instance with an open task, and a
+    registered issue."""
+    add_county(platform)
     instance = start_approval(platform)
     with platform.uow() as uow:
         task = uow.session.execute(select(HumanTask).where(
