@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict
 
 from flask import (
-    Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for,
+    Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for,
 )
 from flask_babel import gettext as _
 
@@ -25,6 +25,7 @@ from engine.core.models import ProcessInstance
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
+from .downloads import send_download
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -94,11 +95,8 @@ def download(key: str, version: int):
     filename, xml = admin.version_xml(get_uow(), key, version)
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     suffix = ".dmn" if filename.endswith(".dmn") else ".bpmn"
-    inline = request.args.get("inline") == "1"
-    disposition = "inline" if inline else f'attachment; filename="{stem}-v{version}{suffix}"'
-    return Response(xml, mimetype="application/xml",
-                    headers={"Content-Disposition": disposition,
-                             "X-Content-Type-Options": "nosniff"})
+    return send_download(xml, f"{stem[:100]}-v{version}{suffix}", "application/xml",
+                         inline=request.args.get("inline") == "1")
 
 
 @bp.get("/<key>/diff")
