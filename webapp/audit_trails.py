@@ -21,6 +21,7 @@ from engine.core.spreadsheets import append_rows, workbook_bytes
 
 from .auth import login_required
 from .db import get_platform, get_uow
+from .downloads import download_name
 from .filters import local_time
 from .history import ACTIONS, DECISIONS
 
@@ -190,5 +191,5 @@ def _xlsx(trail: Trail):
     buffer = BytesIO(workbook_bytes(book))
     stamp = get_platform().clock.now().strftime("%Y%m%d")
     return send_file(buffer, as_attachment=True,
-                     download_name=f"audit-{trail.scope}-{trail.key}-{stamp}.xlsx",
+                     download_name=download_name(f"audit-{trail.scope}-{trail.key}-{stamp}.xlsx"),
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
