@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
+import unicodedata
 from datetime import datetime, timedelta
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for,
 )
 from flask_babel import gettext as _
 
-from engine.core import organisation
+from engine.core import login_sessions, organisation
 from engine.core.errors import NotFoundError
 
 from .db import get_platform
@@ -19,6 +22,10 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 IDLE_TIMEOUT = timedelta(minutes=30)   # app.config["SESSION_IDLE_TIMEOUT"] overrides
 ABSOLUTE_TIMEOUT = timedelta(hours=10)  # PERMANENT_SESSION_LIFETIME
+# Peers whose X-Forwarded-For is believed (app.config["TRUSTED_PROXIES"] overrides): the
+# nginx of deploy/ on the same host. Login throttling counts per client address, so behind
+# the proxy the address must be the browser's, not the proxy's.
+TRUSTED_PROXIES = ("127.0.0.1", "::1")
 
 
 def _now() -> datetime:
@@ -27,10 +34,14 @@ def _now() -> datetime:
     return get_platform().clock.now()
 
 
+def _absolute_limit() -> timedelta:
+    return current_app.config.get("PERMANENT_SESSION_LIFETIME", ABSOLUTE_TIMEOUT)
+
+
 def _expired(now: datetime) -> bool:
     """Whether the session has been idle too long or lived past its absolute limit."""
     idle = current_app.config.get("SESSION_IDLE_TIMEOUT", IDLE_TIMEOUT)
-    absolute = current_app.config.get("PERMANENT_SESSION_LIFETIME", ABSOLUTE_TIMEOUT)
+    absolute = _absolute_limit()
     try:
         login_at = datetime.fromisoformat(session["login_at"])
         seen_at = datetime.fromisoformat(session["seen_at"])
@@ -43,7 +54,8 @@ def _expired(now: datetime) -> bool:
 def load_actor() -> None:
     """Put the logged-in actor and their display name on `g` (None when logged out).
 
-    Ends the session when it is idle or too old, or when the account logged out everywhere.
+    Ends the session when it is idle or too old, when it logged out (a copy of its cookie
+    replayed), or when the account logged out everywhere.
     """
     g.actor, g.display_name = None, None
     username = session.get("username")
@@ -65,6 +77,9 @@ def load_actor() -> None:
         if (account.session_generation or 0) != session.get("generation"):
             session.clear()
             flash(_("您的账号已在其他地方退出或修改了密码，请重新登录。"), "error")
+            return
+        if not login_sessions.session_is_live(uow.session, username, session.get("sid"), now):
+            session.clear()
             return
         g.actor, g.display_name = actor, account.display_name
     if _is_a_visit():
@@ -95,16 +110,56 @@ def login_required(view):
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths, so the login page cannot bounce users to another site.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("tasks.mine")
+    """Where to go after logging in: `target` when it is a path of this site, else the inbox."""
+    return target if target and is_same_site_path(target) else url_for("tasks.mine")
 
 
-def _start_session(username: str, generation: int, now: datetime) -> None:
+def is_same_site_path(target: str) -> bool:
+    """Whether `target` is a path on this site that no browser could read as another site.
+
+    Checked as given, percent-decoded (thrice, for double encoding) and NFKC-normalised
+    (full-width ／ and ＼ become / and \\): each form must start with one "/", have no
+    scheme or host, no backslash, and no control, format or separator character but the
+    plain space. Browsers drop tabs and newlines, so "/\\t/evil.example" is "//evil.example".
+    """
+    if len(target) > 2000:
+        return False
+    forms, decoded = [target], target
+    for _ in range(3):
+        decoded = unquote(decoded)
+        forms.append(decoded)
+    forms += [unicodedata.normalize("NFKC", form) for form in forms]
+    return all(_is_plain_path(form) for form in forms)
+
+
+def _is_plain_path(form: str) -> bool:
+    if not form.startswith("/") or form.startswith("//") or "\\" in form:
+        return False
+    if any(ch != " " and (ord(ch) < 0x20 or ord(ch) == 0x7F
+                          or unicodedata.category(ch)[0] in "CZ") for ch in form):
+        return False
+    parts = urlsplit(form)
+    return not parts.scheme and not parts.netloc
+
+
+def client_address() -> str | None:
+    """The browser's address: the proxy's X-Forwarded-For when a trusted proxy sent the request."""
+    peer = request.remote_addr
+    if peer not in current_app.config.get("TRUSTED_PROXIES", TRUSTED_PROXIES):
+        return peer
+    # The last entry is the one the trusted proxy added; any before it came from the client.
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(forwarded))
+    except ValueError:
+        return peer
+
+
+def _start_session(username: str, generation: int, now: datetime, token: str) -> None:
     session.clear()
     session["username"] = username
     session["generation"] = generation
+    session["sid"] = token  # names the server-side session that logout ends
     session["login_at"] = session["seen_at"] = now.isoformat()
     session.permanent = True
 
@@ -117,27 +172,36 @@ def login():
         now = _now()
         with get_platform().uow() as uow:
             try:
-                actor = organisation.login(uow.session, username,
+                actor = organisation.login(uow, username,
                                            request.form.get("password", "")[:1000],
-                                           request.remote_addr, now)
+                                           client_address())
             except organisation.LoginLockedError:
                 uow.commit()
                 flash(_("登录失败次数过多，已暂时锁定，请 15 分钟后再试。"), "error")
                 return render_template("auth/login.html", username=username), 429
-            generation = (organisation.session_generation(uow.session, actor.username)
-                          if actor else None)
+            if actor is None:
+                uow.commit()
+                flash(_("用户名或密码不正确"), "error")
+                return render_template("auth/login.html", username=username), 401
+            uow.begin_write()
+            generation = organisation.session_generation(uow.session, actor.username)
+            token = login_sessions.start_session(uow.session, actor.username, now,
+                                                 _absolute_limit())
             uow.commit()
-        if actor is not None:
-            _start_session(actor.username, generation or 0, now)
-            return redirect(_safe_next(request.args.get("next")))
-        flash(_("用户名或密码不正确"), "error")
-        return render_template("auth/login.html", username=username), 401
+        _start_session(actor.username, generation or 0, now, token)
+        return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", username="")
 
 
 @bp.post("/logout")
 def logout():
-    """End this session."""
+    """End this session, on the server too: a copy of its cookie is refused afterwards."""
+    token = session.get("sid")
+    if token:
+        with get_platform().uow() as uow:
+            uow.begin_write()
+            login_sessions.end_session(uow.session, token)
+            uow.commit()
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -147,7 +211,9 @@ def logout():
 def logout_everywhere():
     """End every session of the account, on every device, this one included."""
     with get_platform().uow() as uow:
+        uow.begin_write()
         organisation.end_all_sessions(uow.session, g.actor.username)
+        login_sessions.end_sessions_of(uow.session, g.actor.username)
         uow.commit()
     session.clear()
     flash(_("已在所有设备上退出登录。"), "success")
@@ -173,8 +239,12 @@ def change_password():
                 for problem in exc.problems:
                     flash(problem, "error")
                 return render_template("auth/password.html"), 400
+            # Every session of the account ends, this one too; this browser gets a new one.
+            login_sessions.end_sessions_of(uow.session, g.actor.username)
+            token = login_sessions.start_session(uow.session, g.actor.username, now,
+                                                 _absolute_limit())
             uow.commit()
-        _start_session(g.actor.username, generation, now)
+        _start_session(g.actor.username, generation, now, token)
         flash(_("密码已修改，其他设备上的登录已失效。"), "success")
         return redirect(url_for("tasks.mine"))
     return render_template("auth/password.html")

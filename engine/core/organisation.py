@@ -15,12 +15,18 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import (
+    Boolean, ForeignKey, Integer, String, UniqueConstraint, and_, case, delete, literal, or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .errors import GongjianError, NotFoundError
 from .identity import Actor
 from .models import Base, UTCDateTime
+from .uow import UnitOfWork
 
 ROLES: dict[str, str] = {
     "county_head": "总指挥（县长）",
@@ -203,24 +209,29 @@ def session_generation(session: Session, username: str) -> int | None:
 
 # ---------------------------------------------------------------- login throttling
 
-# Counted in the database, so the limit holds across web processes and hosts.
-USER_FAILURES, ADDRESS_FAILURES = 5, 20   # one office often shares one address
+# Counted in the database, so the limits hold across web processes and hosts. A name
+# is throttled per client address, so a stranger who knows it locks only their own
+# address out; the higher account-wide limit still slows a guess spread over many
+# addresses, and the address limit one address guessing many names.
+PAIR_FAILURES = 5       # one account from one address
+ACCOUNT_FAILURES = 50   # one account from any address
+ADDRESS_FAILURES = 20   # one address, any names (one office often shares one address)
 LOCK_FOR = timedelta(minutes=15)
 
 
 class LoginThrottle(Base):
-    """Recent failed logins of one username or one client address, and any lock."""
+    """Recent failed logins of an account from an address, of an account, or of an address."""
 
     __tablename__ = "login_throttle"
 
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)  # user:… or addr:…
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)  # pair:…, user:… or addr:…
     failures: Mapped[int] = mapped_column(Integer, default=0)
     first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class LoginLockedError(GongjianError):
-    """Too many failed logins for this username or address; try again after `until`."""
+    """Too many failed logins for this account or address; try again after `until`."""
 
     def __init__(self, until: datetime):
         self.until = until
@@ -234,7 +245,10 @@ class _Limit:
 
 
 def _limits(username: str, address: str | None) -> list[_Limit]:
-    limits = [_Limit("user:" + username.strip().lower()[:200], USER_FAILURES)]
+    name = username.strip().lower()
+    where = (address or "-")[:90]
+    limits = [_Limit(f"pair:{where}|{name[:150]}", PAIR_FAILURES),
+              _Limit("user:" + name[:200], ACCOUNT_FAILURES)]
     if address:
         limits.append(_Limit("addr:" + address[:200], ADDRESS_FAILURES))
     return limits
@@ -242,47 +256,76 @@ def _limits(username: str, address: str | None) -> list[_Limit]:
 
 def login_locked_until(session: Session, username: str, address: str | None,
                        now: datetime) -> datetime | None:
-    """When the username or address is locked, until when; None otherwise."""
-    until = None
-    for limit in _limits(username, address):
-        row = session.get(LoginThrottle, limit.key)
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            until = max(until or row.locked_until, row.locked_until)
-    return until
+    """Until when a login of `username` from `address` is locked; None when it is not."""
+    keys = [limit.key for limit in _limits(username, address)]
+    # Plain rows, not mapped objects: a count written by a statement in this session
+    # must not be read back from a stale identity map.
+    locks = session.execute(select(LoginThrottle.locked_until).where(
+        LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)).scalars()
+    return max(locks, default=None)
 
 
 def record_login_failure(session: Session, username: str, address: str | None,
-                         now: datetime) -> None:
-    """Count one failed login against the username and the address; lock at the limit."""
+                         now: datetime) -> datetime | None:
+    """Count one failed login against each limit, each in one atomic statement.
+
+    Returns until when the login is now locked (None when no limit is reached). The
+    caller should have declared its write first (`uow.begin_write()`).
+    """
+    until = None
     for limit in _limits(username, address):
-        row = session.get(LoginThrottle, limit.key)
-        if row is None:
-            row = LoginThrottle(key=limit.key, failures=0, first_failure_at=now)
-            session.add(row)
-        if now - row.first_failure_at > LOCK_FOR or (row.locked_until and row.locked_until <= now):
-            row.failures, row.first_failure_at, row.locked_until = 0, now, None
-        row.failures += 1
-        if row.failures >= limit.limit:
-            row.locked_until = now + LOCK_FOR
+        locked = _count_failure(session, limit, now)
+        if locked is not None and locked > now:
+            until = max(until or locked, locked)
+    return until
 
 
-def login(session: Session, username: str, password: str, address: str | None,
-          now: datetime) -> Actor | None:
+def _count_failure(session: Session, limit: _Limit, now: datetime) -> datetime | None:
+    """Add one failure to a limit's row (insert or update in one statement); its lock."""
+    table = LoginThrottle.__table__
+    at = literal(now, UTCDateTime())
+    stale = or_(table.c.first_failure_at < now - LOCK_FOR,
+                and_(table.c.locked_until.is_not(None), table.c.locked_until <= now))
+    failures = case((stale, 1), else_=table.c.failures + 1)
+    insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite_insert)(table).values(
+        key=limit.key, failures=1, first_failure_at=now,
+        locked_until=now + LOCK_FOR if limit.limit <= 1 else None)
+    upsert = insert.on_conflict_do_update(index_elements=[table.c.key], set_={
+        "failures": failures,
+        "first_failure_at": case((stale, at), else_=table.c.first_failure_at),
+        "locked_until": case((failures >= limit.limit, literal(now + LOCK_FOR, UTCDateTime())),
+                             (stale, literal(None, UTCDateTime())),
+                             else_=table.c.locked_until),
+    }).returning(table.c.locked_until)
+    return session.execute(upsert).scalar_one()
+
+
+def login(uow: UnitOfWork, username: str, password: str, address: str | None) -> Actor | None:
     """Authenticate with throttling: the actor, None for a wrong name or password, or
     LoginLockedError (raised before the password is even checked). The caller commits."""
-    until = login_locked_until(session, username, address, now)
+    now = uow.clock.now()
+    until = login_locked_until(uow.session, username, address, now)
     if until is not None:
         raise LoginLockedError(until)
-    actor = authenticate(session, username, password)
+    pair_key = _limits(username, address)[0].key
+    had_failures = uow.session.execute(
+        select(LoginThrottle.key).where(LoginThrottle.key == pair_key)).first() is not None
+    actor = authenticate(uow.session, username, password)
+    # The password is checked outside any write lock; the counting that follows is a
+    # short write transaction of its own, declared before its first statement.
+    uow.rollback()
     if actor is None:
-        record_login_failure(session, username, address, now)
-        until = login_locked_until(session, username, address, now)
+        uow.begin_write()
+        until = record_login_failure(uow.session, username, address, now)
         if until is not None:
             raise LoginLockedError(until)
         return None
-    row = session.get(LoginThrottle, _limits(username, None)[0].key)
-    if row is not None:
-        session.delete(row)  # the username's count starts again; the address's does not
+    if had_failures:
+        # This account's count from this address starts again; the account's and the
+        # address's do not (a success from one place says nothing of the others).
+        uow.begin_write()
+        uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == pair_key))
     return actor
 
 

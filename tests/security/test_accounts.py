@@ -1,4 +1,9 @@
-"""Accounts: password rules, login throttling, session expiry, logout everywhere, headers."""
+"""Accounts: password rules, login throttling, session expiry, logout everywhere, headers.
+
+Throttling is per account and client address (5 failures lock that account from that
+address), per account from anywhere (50) and per address for any names (20): a stranger
+who knows a name can no longer lock its owner out (issue 22, finding 8).
+"""
 
 from __future__ import annotations
 
@@ -95,14 +100,89 @@ def _login(app, username, password=PASSWORD, address="10.0.0.1"):
         environ_base={"REMOTE_ADDR": address})
 
 
-def test_five_failures_lock_the_username_even_for_the_right_password(app, clock):
+def test_five_failures_from_one_address_lock_the_account_there_even_for_the_right_password(
+        app, clock):
     assert _fail(app, "zhuanyuan1", 5) == [401, 401, 401, 401, 429]
-    locked = _login(app, "zhuanyuan1", address="10.0.0.2")
+    locked = _login(app, "zhuanyuan1")
     assert locked.status_code == 429
     assert "登录失败次数过多" in locked.get_data(as_text=True)
     assert _login(app, "shenpi1").status_code == 302  # other accounts are unaffected
     clock.advance(minutes=16)
     assert _login(app, "zhuanyuan1").status_code == 302
+
+
+def test_a_stranger_failing_five_times_does_not_lock_the_owner_out(app):
+    assert _fail(app, "zhuanyuan1", 6, address="203.0.113.66") == [401] * 4 + [429] * 2
+    assert _login(app, "zhuanyuan1", address="203.0.113.66").status_code == 429
+    assert _login(app, "zhuanyuan1", address="10.0.0.1").status_code == 302  # the owner
+
+
+def _fail_through_proxy(app, username, times, forwarded_for, peer="127.0.0.1"):
+    browser = app.test_client()
+    statuses = []
+    for _ in range(times):
+        token = csrf_token_of(browser.get("/auth/login").get_data(as_text=True))
+        statuses.append(browser.post("/auth/login", data={
+            "username": username, "password": "wrong-password", "csrf_token": token},
+            headers={"X-Forwarded-For": forwarded_for},
+            environ_base={"REMOTE_ADDR": peer}).status_code)
+    return statuses
+
+
+def test_behind_the_local_proxy_the_browsers_address_is_the_one_throttled(app):
+    """deploy/ puts nginx in front: every request comes from 127.0.0.1, so the address
+    counted is the one nginx forwards, else a stranger would lock out every user of the name."""
+    assert _fail_through_proxy(app, "zhuanyuan1", 5, "203.0.113.66")[-1] == 429
+    owner = app.test_client()
+    token = csrf_token_of(owner.get("/auth/login").get_data(as_text=True))
+    assert owner.post("/auth/login", data={
+        "username": "zhuanyuan1", "password": PASSWORD, "csrf_token": token},
+        headers={"X-Forwarded-For": "10.0.0.1"}).status_code == 302
+
+
+def test_a_forwarded_address_from_a_peer_that_is_no_proxy_is_ignored(app):
+    # an attacker cannot dodge the limit of their own address by naming another one
+    statuses = [_fail_through_proxy(app, "zhuanyuan1", 1, f"10.0.0.{i}", peer="203.0.113.66")[0]
+                for i in range(5)]
+    assert statuses == [401] * 4 + [429]
+
+
+def test_failures_spread_over_many_addresses_still_lock_the_account_everywhere(app, clock):
+    limit = organisation.ACCOUNT_FAILURES
+    per_address = organisation.PAIR_FAILURES - 1
+    for i in range(limit // per_address):
+        assert _fail(app, "zhuanyuan1", per_address, address=f"198.51.100.{i}") == [401] * 4
+    statuses = _fail(app, "zhuanyuan1", limit % per_address + 1, address="198.51.100.200")
+    assert statuses[-1] == 429  # the 50th failure
+    assert _login(app, "zhuanyuan1", address="10.0.0.1").status_code == 429
+    clock.advance(minutes=16)
+    assert _login(app, "zhuanyuan1", address="10.0.0.1").status_code == 302
+
+
+def test_parallel_wrong_passwords_are_each_counted_and_none_fails(app, platform):
+    """Each failure is one atomic insert-or-update in a transaction that takes the write lock
+    first: no count is lost and no request gets 503 for a busy database."""
+    import threading
+    callers = 12
+    browsers = [app.test_client() for _ in range(callers)]
+    tokens = [csrf_token_of(b.get("/auth/login").get_data(as_text=True)) for b in browsers]
+    start, statuses = threading.Barrier(callers), [None] * callers
+
+    def fail(i):
+        start.wait()
+        statuses[i] = browsers[i].post("/auth/login", data={
+            "username": "zhuanyuan1", "password": "wrong-password", "csrf_token": tokens[i]},
+            environ_base={"REMOTE_ADDR": f"192.0.2.{i}"}).status_code
+
+    threads = [threading.Thread(target=fail, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [401] * callers
+    with platform.uow() as uow:
+        row = uow.session.get(organisation.LoginThrottle, "user:zhuanyuan1")
+        assert row.failures == callers
 
 
 def test_an_unknown_username_locks_the_same_way_so_names_cannot_be_probed(app):
