@@ -16,8 +16,8 @@ from engine.bpm import runtime
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 
 from ..api.conftest import (  # noqa: F401  (fixtures)
-    SPECIALIST, _deploy_files, _deployed_template, accounts, app, client, database_url,
-    make_token, specialist, start_approval,
+    SPECIALIST, _deploy_files, _deployed_template, accounts, app, app_config, client,
+    database_url, make_token, specialist, start_approval,
 )
 from ..webapp.conftest import AuthActions
 
