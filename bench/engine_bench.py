@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine.bpm import messages, runtime
+from engine.bpm import messages, runtime, task_actions
 from engine.ops import tokens
 from engine.bpm.parser import GongjianParser
 from engine.bpm.expression_helpers import HELPERS
@@ -74,7 +74,7 @@ def _open_task_ids(platform, instance_ids) -> list[str]:
 
 
 def service_completion(rounds: int) -> float:
-    """ms per `complete_task` through the engine services on SQLite (median)."""
+    """ms per task completion through the engine services on SQLite (median)."""
     with tempdir() as tmp:
         platform = sqlite_platform(tmp)
         deploy(platform, FIVE)
@@ -87,7 +87,7 @@ def service_completion(rounds: int) -> float:
             for task_id in _open_task_ids(platform, ids):
                 t0 = time.perf_counter()
                 with platform.uow() as uow:
-                    runtime.complete_task(uow, task_id, ACTOR)
+                    task_actions.complete(uow, task_id, ACTOR)
                 timings.append((time.perf_counter() - t0) * 1000)
         platform.close()
         return statistics.median(timings)
@@ -151,7 +151,7 @@ def long_lived_issue(instances: int, cycles: int = 50) -> dict[str, float]:
                 for task_id in _open_task_ids(platform, group):
                     t0 = time.perf_counter()
                     with platform.uow() as uow:
-                        runtime.complete_task(uow, task_id, ISSUE_ACTOR, data)
+                        task_actions.complete(uow, task_id, ISSUE_ACTOR, data)
                     times[label].append((time.perf_counter() - t0) * 1000)
             data = {"resolution": "已整改", "evidence": "照片"}
         platform.close()

@@ -15,7 +15,7 @@ import uuid
 
 from sqlalchemy import create_engine, func, select, text
 
-from engine.bpm import runtime
+from engine.bpm import runtime, task_actions
 from engine.core.audit import verify_audit
 from engine.core.clock import FrozenClock
 from engine.core.errors import ConflictError
@@ -72,7 +72,7 @@ def complete_all(url: str, task_ids: list[str], queue, ready, go) -> None:
         for _attempt in range(50):
             try:
                 with platform.uow() as uow:
-                    runtime.complete_task(uow, task_id, ACTOR)
+                    task_actions.complete(uow, task_id, ACTOR)
                 done += 1
                 break
             except ConflictError:

@@ -47,7 +47,7 @@ def main() -> list[dict]:
     print(f"  {'#':<3}{'measurement':<58}{'figure':<34}{'target':<22}result")
     in_memory, step = engine_bench.library_only(rounds)
     completion = engine_bench.service_completion(rounds)
-    row("1", "complete_task, services, SQLite vs library step",
+    row("1", "complete a task, services, SQLite vs library step",
         f"{completion:.2f} ms vs {step:.2f} ms = {completion / step:.1f}×", "≤ 2 ms and ≤ 3×",
         completion <= 2 and completion / step <= 3, ms=completion, library_step_ms=step,
         library_in_memory_ms=in_memory)

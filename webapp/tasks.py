@@ -50,7 +50,7 @@ def _inbox(template_title: str, tasks: list, kind: str, all_count: int | None = 
 PAGE = 50
 
 
-def _after() -> runtime.TaskKey | None:
+def _after() -> inbox.TaskKey | None:
     """The list position in the `after` argument (a page link), or None for the first page."""
     try:
         due, created, task_id = (request.args.get("after") or "").split(",")
@@ -62,17 +62,17 @@ def _after() -> runtime.TaskKey | None:
 def _open_list(scope: str, title: str):
     """A page of open tasks, filtered in the database by process and SLA, with a next link."""
     sla = request.args.get("sla") or None
-    tasks = runtime.list_tasks(get_uow(), g.actor, scope=scope,
-                               process_key=request.args.get("process") or None,
-                               sla_state=sla if sla in SLA_STATES else None,
-                               after=_after(), limit=PAGE + 1)
+    tasks = inbox.list_tasks(get_uow(), g.actor, scope=scope,
+                             process_key=request.args.get("process") or None,
+                             sla_state=sla if sla in SLA_STATES else None,
+                             after=_after(), limit=PAGE + 1)
     next_page = None
     if len(tasks) > PAGE:
         tasks = tasks[:PAGE]
-        due, created, task_id = runtime.task_key(tasks[-1])
+        due, created, task_id = inbox.task_key(tasks[-1])
         next_page = url_for(request.endpoint, **{
             **request.args, "after": f"{due.isoformat()},{created.isoformat()},{task_id}"})
-    counts = runtime.count_tasks(get_uow(), g.actor)
+    counts = inbox.count_tasks(get_uow(), g.actor)
     return _inbox(title, tasks, scope, all_count=counts[scope], next_page=next_page)
 
 
@@ -114,7 +114,7 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
     users = uow.session.execute(select(UserAccount.username, UserAccount.display_name).where(
         UserAccount.active.is_(True), UserAccount.username != g.actor.username)
         .order_by(UserAccount.username)).all()
-    actions = task_actions.allowed_actions(row, g.actor)
+    actions = task_actions.allowed_actions(row, g.actor, uow.oversight)
     if "withdraw" in actions and task.id not in task_actions.withdrawable(uow, g.actor, [task.id]):
         actions = tuple(a for a in actions if a != "withdraw")
     diagram = inbox.task_diagram(uow, row)
@@ -123,7 +123,6 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
         fields=input_fields(task.form, decision=decision), actions=actions,
         return_targets=(task_actions.return_targets(uow, task_id, g.actor)
                         if "return" in actions else []),
-        may_remind=task.state in ("open", "claimed") and "supervisor" in g.actor.groups,
         delegator=task_actions.delegated_by(row), diagram=diagram,
         process_name=inbox.process_names(uow).get(task.process_key, task.process_key),
         history=timeline(uow, task.instance_id), users=users,
@@ -170,16 +169,17 @@ def unclaim(task_id: str):
 @login_required
 def complete(task_id: str):
     """提交 a form, or 同意/退回/不同意 on a decision task; errors come back at the fields."""
-    task = task_actions.get_task(get_uow(), task_id, g.actor)
+    uow = write_uow()
+    checked = task_actions.prepare(uow, "complete", task_id, g.actor)  # decide: the same rule
+    task = checked.subject
     decision = task_actions.has_decision(task.form)
     data = data_from(task.form, request.form, decision=decision)
-    uow = write_uow()
     try:
         if decision:
             task_actions.decide(uow, task_id, g.actor, request.form.get("decision", ""),
-                                request.form.get("opinion", ""), data)
+                                request.form.get("opinion", ""), data, checked=checked)
         else:
-            task_actions.complete(uow, task_id, g.actor, data)
+            task_actions.complete(uow, task_id, g.actor, data, checked=checked)
     except TaskDataError as exc:
         discard_uow()
         flash(_("请修改标出的内容后再提交。"), "error")
@@ -277,13 +277,11 @@ def withdraw(task_id: str):
 @bp.post("/<task_id>/remind")
 @login_required
 def remind(task_id: str):
-    """催办 by a supervisor: the handlers of the open task are notified."""
-    task = task_actions.load_task(get_uow(), task_id, g.actor)
-    if "supervisor" not in g.actor.groups:
-        abort(403)
-    name = task.name
-    supervision.remind_task(write_uow(), task_id, g.actor, request.form.get("message", ""))
-    flash(_("已催办：%(name)s", name=name), "success")
+    """催办 by those the table lets remind: the handlers of the open task are notified."""
+    uow = write_uow()
+    task = task_actions.prepare(uow, "remind", task_id, g.actor).subject
+    supervision.remind_task(uow, task_id, g.actor, request.form.get("message", ""))
+    flash(_("已催办：%(name)s", name=task.name), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
@@ -304,7 +302,7 @@ def navigation_counts() -> dict:
         return {}
     if "nav_counts" not in g:
         try:
-            g.nav_counts = runtime.count_tasks(get_uow(), g.actor)
+            g.nav_counts = inbox.count_tasks(get_uow(), g.actor)
         except Exception:  # the counts must never break an error page
             g.nav_counts = {"mine": None, "group": None}
     return {"nav_counts": g.nav_counts}

@@ -1,6 +1,7 @@
-"""Inbox queries beyond the open-task list: tasks done and instances started.
+"""Inbox queries: the open-task lists and their counts, tasks done, instances started.
 
-Read-only: they query the projected tables and never restore a workflow.
+Read-only: they query the projected tables and never restore a workflow. Who a task is
+offered to is engine/bpm/task_access.py's rule (`principals`), matched here in SQL.
 """
 
 from __future__ import annotations
@@ -9,14 +10,22 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, literal, or_, select, true, tuple_, union_all
 
-from .definition_admin import COMPLETED
+from ..core.calendar_admin import load_calendar
 from ..core.identity import Actor
-from ..core.models import Deployment, HumanTask, ProcessInstance
-from .projection import OPEN_STATES
-from .runtime import TaskView, task_view
+from ..core.models import NO_DUE, Deployment, HumanTask, ProcessInstance, TaskCandidate
 from ..core.uow import UnitOfWork
+from .definition_admin import COMPLETED
+from .projection import OPEN_STATES, load_tasks
+from .runtime import TaskView, task_view
+from .sla import sla_condition
+from .task_access import principals
+
+# Which open tasks a list holds: held by the actor, offered to them (nobody holds it), or both.
+TASK_SCOPES = ("open", "mine", "group")
+TaskKey = tuple[datetime, datetime, str]  # (due time or NO_DUE, created at, id): the list order
+
 
 @dataclass(frozen=True)
 class InstanceSummary:
@@ -31,6 +40,80 @@ class InstanceSummary:
     started_at: datetime
     ended_at: datetime | None
     open_tasks: tuple[str, ...]
+
+
+def task_key(task: TaskView) -> TaskKey:
+    """Where a task sits in a task list: soonest due first, no due time last."""
+    return (task.due_at or NO_DUE, task.created_at, task.id)
+
+
+def _narrowed(query, due, process_column, *, process_key, sla_state, now, calendar):
+    if process_key is not None:
+        query = query.where(process_column == process_key)
+    if sla_state is not None:
+        query = query.where(due < NO_DUE, sla_condition(sla_state, now, calendar, column=due))
+    return query
+
+
+def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
+               process_key: str | None = None, sla_state: str | None = None,
+               after: TaskKey | None = None, limit: int = 200) -> list[TaskView]:
+    """A page of the actor's open tasks, soonest due first (no due time last), after `after`.
+
+    `scope`: "mine" (held by the actor), "group" (offered to their groups or to them by
+    name, held by nobody) or "open" (both). Each group's offered tasks are read in order
+    from an index and stop at `limit`, so a page costs the same with a thousand open tasks
+    in the county as with a hundred thousand.
+    """
+    if scope not in TASK_SCOPES:
+        raise ValueError(f"unknown task list scope {scope!r}; one of {TASK_SCOPES}")
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    filters = {"process_key": process_key, "sla_state": sla_state, "now": uow.clock.now(),
+               "calendar": load_calendar(uow.session) if sla_state is not None else None}
+    branches = []
+    if scope in ("open", "mine"):
+        due = func.coalesce(tasks.c.due_at, NO_DUE)
+        query = select(tasks.c.id, due.label("due_sort"), tasks.c.created_at).where(
+            tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES))
+        branches.append(_page_of(_narrowed(query, due, tasks.c.process_key, **filters),
+                                 (due, tasks.c.created_at, tasks.c.id), after, limit))
+    if scope in ("open", "group"):
+        for kind, name in principals(actor):
+            query = select(candidates.c.task_id.label("id"), candidates.c.due_sort,
+                           candidates.c.created_at).where(
+                candidates.c.kind == kind, candidates.c.name == name,
+                candidates.c.offered == true())
+            if process_key is not None:
+                query = query.join(tasks, tasks.c.id == candidates.c.task_id)
+            query = _narrowed(query, candidates.c.due_sort, tasks.c.process_key, **filters)
+            branches.append(_page_of(query, (candidates.c.due_sort, candidates.c.created_at,
+                                             candidates.c.task_id), after, limit))
+    listed = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
+    ids = list(uow.session.connection().execute(
+        select(listed.c.id, listed.c.due_sort, listed.c.created_at).distinct()
+        .order_by(listed.c.due_sort, listed.c.created_at, listed.c.id).limit(limit)).scalars())
+    records = load_tasks(uow.session, ids)
+    return [task_view(records[task_id]) for task_id in ids if task_id in records]
+
+
+def _page_of(query, key: tuple, after: TaskKey | None, limit: int):
+    if after is not None:
+        query = query.where(tuple_(*key) > tuple_(*(literal(value, column.type)
+                                                    for value, column in zip(after, key))))
+    return query.order_by(*key).limit(limit)
+
+
+def count_tasks(uow: UnitOfWork, actor: Actor) -> dict[str, int]:
+    """How many open tasks the actor holds ("mine") and how many wait to be claimed ("group")."""
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    connection = uow.session.connection()
+    mine = connection.execute(select(func.count()).select_from(tasks).where(
+        tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES))).scalar_one()
+    group = connection.execute(select(func.count(candidates.c.task_id.distinct())).where(
+        or_(*(and_(candidates.c.kind == kind, candidates.c.name == name)
+              for kind, name in principals(actor))),
+        candidates.c.offered == true())).scalar_one()
+    return {"mine": mine, "group": group}
 
 
 def completed_tasks(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[TaskView]:

@@ -1,26 +1,37 @@
-"""What may be done to a human task, by whom, from which state: one transition table.
+"""What may be done to a human task or an instance, by whom, from which state: one table.
 
-Every human-task action of the web layer goes through `perform`-style services here, which
-check the table first and then change the task (or call the runtime service that does).
+Every caller — pages, the API, the CLI, the demo, the dry run, benches and tests — acts on
+a task through the services here: the task is read once (after the write is declared),
+checked once against `TRANSITIONS`, then changed (or handed to the runtime's private
+completion). The web reads and checks in `prepare` before it reads the request's body, and
+hands the `Checked` task to the service, which does not read or check it again.
+
 Who may act is one of:
 - `candidate`: in one of the task's candidate groups or users, while nobody holds it;
 - `holder`: the assignee, or a candidate while the task is unassigned;
 - `assignee`: the user who holds the task;
 - `delegate`: the user a task was delegated to (delegation pending);
-- `completer`: the user who completed the task (to withdraw it).
+- `completer`: the user who completed the task (to withdraw it);
+- `overseer`: whom the domain's oversight rule lets remind (催办) the task's handlers — a
+  predicate the platform hands in (`UnitOfWork.oversight`; the county's is
+  engine/county/supervision.py `may_remind_task`), since this engine knows no county roles;
+  without one, nobody;
+- `starter`: the user who started the instance, or an administrator (to cancel it).
 
-Delegation and carbon copies are kept as extra `task_candidate` rows (kinds `owner` and
-`cc`), which the runtime's visibility and inbox queries ignore, so no column is added.
+Who a task is for and who may see it is engine/bpm/task_access.py's one rule. Delegation
+and carbon copies are kept as extra `task_candidate` rows (kinds `owner` and `cc`), which
+the inbox's queries ignore, so no column is added.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from . import projection, runtime
 from ..core.errors import (
@@ -31,23 +42,27 @@ from ..core.models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
 from ..core.organisation import actor_for
 from ..core.clock import bind_clock
 from ..core.notifications import notify
-from .projection import OPEN_STATES, TaskRecord
+from .projection import OFFERING_KINDS, OPEN_STATES, TaskRecord
 from .runtime import InstanceView, TaskView, task_view
+from .task_access import CC, OWNER, delegated_by, handlers_of, is_candidate, may_see, named
 from ..core.uow import UnitOfWork
 
 DECISIONS = ("approve", "return", "reject")
-OWNER, CC = "owner", "cc"
+ADMIN = "admin"  # the administrators' role (engine/core/organisation.py ROLES)
+# The domain's rule for who may remind (催办) the handlers of a task: (actor, task) → bool.
+Oversight = Callable[[Actor, TaskRecord | HumanTask], bool]
 
 
 @dataclass(frozen=True)
 class Transition:
-    """One action: the states it starts from, the state it leaves, who may take it."""
+    """One action: the states it starts from, the state it leaves, who may take it, on what."""
 
     action: str
     sources: tuple[str, ...]
     target: str
     who: str
     label: str
+    subject: str = "task"  # or "instance": the state is then the instance's status
 
 
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
@@ -63,28 +78,28 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("add_signer_after", OPEN_STATES, "claimed", "holder", "后加签"),
     Transition("return", OPEN_STATES, "returned", "holder", "退回"),
     Transition("withdraw", ("completed",), "withdrawn", "completer", "撤回"),
+    Transition("remind", OPEN_STATES, "(unchanged)", "overseer", "催办"),
+    Transition("cancel", ("running",), "cancelled", "starter", "撤销", subject="instance"),
 )}
 
 
-def _kinds(task: HumanTask, kind: str) -> set[str]:
-    return {c.name for c in task.candidates if c.kind == kind}
+def _state(rule: Transition, subject) -> str:
+    return subject.status if rule.subject == "instance" else subject.state
 
 
-def delegated_by(task: HumanTask) -> str | None:
-    """The user who delegated the task and waits for it back, if any."""
-    return next(iter(_kinds(task, OWNER)), None)
+def may(action: str, subject, actor: Actor, oversight: Oversight | None = None) -> bool:
+    """Whether the table lets the actor take the action on the task (or instance) now.
 
-
-def _is_candidate(task: HumanTask, actor: Actor) -> bool:
-    return any((c.kind == "group" and c.name in actor.groups)
-               or (c.kind == "user" and c.name == actor.username) for c in task.candidates)
-
-
-def may(action: str, task: HumanTask, actor: Actor) -> bool:
-    """Whether the table lets the actor take the action on the task now."""
+    `oversight`: the domain's rule for `overseer` actions (`uow.oversight`); none, nobody.
+    """
     rule = TRANSITIONS[action]
-    if task.state not in rule.sources:
+    if _state(rule, subject) not in rule.sources:
         return False
+    if rule.who == "starter":
+        return subject.started_by == actor.username or ADMIN in actor.groups
+    task = subject
+    if rule.who == "overseer":
+        return oversight is not None and oversight(actor, task)
     delegated = delegated_by(task)
     if rule.who == "completer":
         return task.ended_by == actor.username
@@ -94,46 +109,47 @@ def may(action: str, task: HumanTask, actor: Actor) -> bool:
         # While delegated, the delegate only hands it back; the rest waits.
         return False
     if rule.who == "candidate":
-        return task.assignee is None and _is_candidate(task, actor)
+        return task.assignee is None and is_candidate(task, actor)
     if rule.who == "assignee":
         return task.assignee == actor.username
-    return task.assignee == actor.username or (task.assignee is None and _is_candidate(task, actor))
+    return task.assignee == actor.username or (task.assignee is None and is_candidate(task, actor))
 
 
-def allowed_actions(task: HumanTask, actor: Actor) -> tuple[str, ...]:
+def allowed_actions(task: HumanTask | TaskRecord, actor: Actor,
+                    oversight: Oversight | None = None) -> tuple[str, ...]:
     """The actions the actor may take on the task now, in table order."""
-    return tuple(a for a in TRANSITIONS if may(a, task, actor))
+    return tuple(a for a, rule in TRANSITIONS.items()
+                 if rule.subject == "task" and may(a, task, actor, oversight))
 
 
-def check(action: str, task: HumanTask, actor: Actor) -> None:
+def check(action: str, subject, actor: Actor, oversight: Oversight | None = None) -> None:
     """ConflictError, InvalidStateError or PermissionDeniedError unless the table lets the
-    actor take the action on the task now."""
-    if task.state not in TRANSITIONS[action].sources:
+    actor take the action on the task (or instance) now."""
+    rule = TRANSITIONS[action]
+    if rule.subject == "instance":
+        if subject.status not in rule.sources:
+            raise ConflictError(f"process instance {subject.id} is already {subject.status}")
+        if not may(action, subject, actor):
+            raise PermissionDeniedError(f"only the starter ({subject.started_by}) or an "
+                                        f"administrator {action}s an instance")
+        return
+    task = subject
+    if task.state not in rule.sources:
         who = f" by {task.ended_by}" if task.ended_by else ""
         raise ConflictError(f"task '{task.name}' was already {task.state}{who}; nothing was "
                             "changed; reload your task list")
-    if not may(action, task, actor):
-        rule = TRANSITIONS[action]
+    if not may(action, task, actor, oversight):
         if action == "claim" and task.assignee is not None:
             raise ConflictError(f"task '{task.name}' was already claimed by {task.assignee}")
-        if task.state not in rule.sources:
-            raise InvalidStateError(f"cannot {action} task '{task.name}' while it is {task.state}")
         raise PermissionDeniedError(f"{actor.username} may not {action} task '{task.name}'")
-
-
-def _visible(task: HumanTask, actor: Actor) -> bool:
-    # The supervision group watches every open task (read-only, to remind its handlers).
-    return (task.assignee == actor.username or task.ended_by == actor.username
-            or _is_candidate(task, actor) or actor.username in _kinds(task, OWNER)
-            or actor.username in _kinds(task, CC)
-            or ("supervisor" in actor.groups and task.state in OPEN_STATES))
 
 
 def load_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
     """The task with its candidates, when the actor may see it (also as delegator or
     carbon-copy reader); read in one statement, for reading only."""
     task = projection.load_task(uow.session, task_id)
-    if task is None or not _visible(task, actor):
+    if task is None or not may_see(task, actor):
+        # Another unit's task is not found, not merely forbidden: ids reveal nothing.
         raise NotFoundError(f"task {task_id} does not exist or is not yours to see")
     return task
 
@@ -143,17 +159,54 @@ def get_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
     return task_view(load_task(uow, task_id, actor))
 
 
-def _checked(uow: UnitOfWork, action: str, task_id: str, actor: Actor) -> TaskRecord:
-    """Declare the write, then check the action against the task as it is under the lock."""
+# ---------------------------------------------------------------- read once, check once
+
+@dataclass(frozen=True)
+class Checked:
+    """A task (or instance) read once after the write was declared and let through the
+    table for one action by one actor, in one transaction of one unit of work."""
+
+    action: str
+    username: str
+    subject: TaskRecord | ProcessInstance
+    transaction: object
+
+    def covers(self, uow: UnitOfWork, action: str, ref, actor: Actor) -> bool:
+        """Whether this check stands for `action` on `ref` by `actor` now: the same rule
+        (complete and decide share one), the same subject, and the same transaction."""
+        mine, asked = TRANSITIONS[self.action], TRANSITIONS[action]
+        return ((mine.sources, mine.who, mine.subject) == (asked.sources, asked.who, asked.subject)
+                and self.username == actor.username and str(self.subject.id) == str(ref)
+                and self.transaction is uow.session.get_transaction())
+
+
+def prepare(uow: UnitOfWork, action: str, ref, actor: Actor, *,
+            guard: Callable[[Any], None] | None = None) -> Checked:
+    """Declare the write, read the task (or instance) once and check it once against the
+    table; `guard(subject)` runs between the two (the API's If-Match)."""
+    rule = TRANSITIONS[action]
     uow.begin_write()
-    task = load_task(uow, task_id, actor)
-    check(action, task, actor)
-    return task
+    if rule.subject == "instance":
+        subject = runtime.load_for_write(uow, int(ref))
+    else:
+        subject = load_task(uow, ref, actor)
+    if guard is not None:
+        guard(subject)
+    check(action, subject, actor, uow.oversight)
+    return Checked(action, actor.username, subject, uow.session.get_transaction())
 
 
-def _write(uow: UnitOfWork, action: str, task_id: str, actor: Actor) -> HumanTask:
+def _checked(uow: UnitOfWork, action: str, ref, actor: Actor, checked: Checked | None):
+    """The subject `checked` let through for this action, else read and checked now."""
+    if checked is not None and checked.covers(uow, action, ref, actor):
+        return checked.subject
+    return prepare(uow, action, ref, actor).subject
+
+
+def _write(uow: UnitOfWork, action: str, task_id: str, actor: Actor,
+           checked: Checked | None) -> HumanTask:
     """`_checked`, and the task row to change."""
-    _checked(uow, action, task_id, actor)
+    _checked(uow, action, task_id, actor, checked)
     return uow.session.get(HumanTask, task_id)
 
 
@@ -174,24 +227,61 @@ def _target_user(uow: UnitOfWork, username: str, actor: Actor) -> Actor:
         raise TaskDataError(f"no active user '{username}'", {"to_user": ["no such user"]}) from exc
 
 
+def _set_assignee(uow: UnitOfWork, task: TaskRecord, assignee: str | None,
+                  state: str) -> TaskRecord:
+    """Write a claim or unclaim, provided nobody changed the assignee since it was read."""
+    tasks = HumanTask.__table__
+    written = uow.session.connection().execute(
+        update(tasks).where(tasks.c.id == task.id, tasks.c.state.in_(OPEN_STATES),
+                            tasks.c.assignee.is_(None) if task.assignee is None
+                            else tasks.c.assignee == task.assignee)
+        .values(assignee=assignee, state=state))
+    if written.rowcount != 1:
+        raise ConflictError(f"task '{task.name}' changed meanwhile; reload your task list")
+    projection.offer_in_step(uow.session.connection(), task.id, state, assignee, task.due_at)
+    projection.written_to_loaded(uow.session, task.id, assignee=assignee, state=state)
+    return replace(task, assignee=assignee, state=state)
+
+
 # ---------------------------------------------------------------- services
 
-def claim(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
+def claim(uow: UnitOfWork, task_id: str, actor: Actor, *,
+          checked: Checked | None = None) -> TaskView:
     """认领: take a group task as one's own."""
-    _checked(uow, "claim", task_id, actor)
-    return runtime.claim_task(uow, task_id, actor)
+    task = _checked(uow, "claim", task_id, actor, checked)
+    task = _set_assignee(uow, task, actor.username, "claimed")
+    uow.audit.record(actor.username, "task_claimed", subject=f"instance:{task.instance_id}",
+                     instance_id=task.instance_id, task_id=task.id)
+    uow.commit()
+    return task_view(task)
 
 
-def unclaim(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskView:
+def unclaim(uow: UnitOfWork, task_id: str, actor: Actor, *,
+            checked: Checked | None = None) -> TaskView:
     """取消认领: give a claimed task back to its groups."""
-    _checked(uow, "unclaim", task_id, actor)
-    return runtime.unclaim_task(uow, task_id, actor)
+    task = _checked(uow, "unclaim", task_id, actor, checked)
+    if not any(c.kind in OFFERING_KINDS for c in task.candidates):
+        raise InvalidStateError(f"task '{task.name}' was assigned to you directly and has no "
+                                "candidate group to go back to")
+    task = _set_assignee(uow, task, None, "open")
+    uow.audit.record(actor.username, "task_unclaimed", subject=f"instance:{task.instance_id}",
+                     instance_id=task.instance_id, task_id=task.id)
+    uow.commit()
+    return task_view(task)
 
 
-def complete(uow: UnitOfWork, task_id: str, actor: Actor, data: dict[str, Any]) -> InstanceView:
-    """提交: complete the task with its form data."""
-    task = _checked(uow, "complete", task_id, actor)
-    return runtime.complete_task(uow, task_id, actor, data, task=task)
+def complete(uow: UnitOfWork, task_id: str, actor: Actor, data: dict[str, Any] | None = None,
+             *, checked: Checked | None = None) -> InstanceView:
+    """提交: complete the task with its form data and run the process to its next wait."""
+    task = _checked(uow, "complete", task_id, actor, checked)
+    return runtime._complete_task(uow, task, actor, data)
+
+
+def cancel(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str, *,
+           checked: Checked | None = None) -> InstanceView:
+    """撤销: cancel a running instance, with a reason (its starter or an administrator)."""
+    row = _checked(uow, "cancel", instance_id, actor, checked)
+    return runtime._cancel_instance(uow, row, actor, reason)
 
 
 def has_decision(form: dict) -> bool:
@@ -201,9 +291,10 @@ def has_decision(form: dict) -> bool:
 
 
 def decide(uow: UnitOfWork, task_id: str, actor: Actor, decision: str, opinion: str,
-           data: dict[str, Any] | None = None) -> InstanceView:
+           data: dict[str, Any] | None = None, *, checked: Checked | None = None
+           ) -> InstanceView:
     """同意/退回/不同意: complete a decision task; an opinion is required to return or reject."""
-    task = _checked(uow, "decide", task_id, actor)
+    task = _checked(uow, "decide", task_id, actor, checked)
     if not has_decision(task.form):
         raise InvalidStateError(f"task '{task.name}' has no decision field; complete it instead")
     opinion = (opinion or "").strip()
@@ -218,13 +309,13 @@ def decide(uow: UnitOfWork, task_id: str, actor: Actor, decision: str, opinion: 
         data["opinion"] = opinion
     # Also recorded on its own, so the opinion is kept when the form has no opinion field.
     _record(uow, actor, "task_decided", task, decision=decision, opinion=opinion or None)
-    return runtime.complete_task(uow, task_id, actor, data, task=task)
+    return runtime._complete_task(uow, task, actor, data)
 
 
 def transfer(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
-             why: str = "") -> TaskView:
+             why: str = "", *, checked: Checked | None = None) -> TaskView:
     """转办: hand the task to another user, who now holds it."""
-    task = _write(uow, "transfer", task_id, actor)
+    task = _write(uow, "transfer", task_id, actor, checked)
     target = _target_user(uow, to_user, actor)
     before = task.assignee
     task.assignee, task.state = target.username, "claimed"
@@ -236,9 +327,9 @@ def transfer(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
 
 
 def delegate(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
-             why: str = "") -> TaskView:
+             why: str = "", *, checked: Checked | None = None) -> TaskView:
     """委派: another user works on the task, then hands it back to the delegator to complete."""
-    task = _write(uow, "delegate", task_id, actor)
+    task = _write(uow, "delegate", task_id, actor, checked)
     target = _target_user(uow, to_user, actor)
     task.candidates.append(TaskCandidate(kind=OWNER, name=actor.username))
     task.assignee, task.state = target.username, "claimed"
@@ -249,9 +340,10 @@ def delegate(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
     return task_view(task)
 
 
-def resolve_delegation(uow: UnitOfWork, task_id: str, actor: Actor, opinion: str = "") -> TaskView:
+def resolve_delegation(uow: UnitOfWork, task_id: str, actor: Actor, opinion: str = "", *,
+                       checked: Checked | None = None) -> TaskView:
     """办理完毕交回: the delegate hands the task back to the delegator, with an opinion."""
-    task = _write(uow, "resolve_delegation", task_id, actor)
+    task = _write(uow, "resolve_delegation", task_id, actor, checked)
     owner = delegated_by(task)
     task.candidates = [c for c in task.candidates if c.kind != OWNER]
     task.assignee = owner
@@ -262,11 +354,11 @@ def resolve_delegation(uow: UnitOfWork, task_id: str, actor: Actor, opinion: str
 
 
 def carbon_copy(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
-                note: str = "") -> TaskView:
+                note: str = "", *, checked: Checked | None = None) -> TaskView:
     """抄送: let another user read the task and its history."""
-    task = _write(uow, "carbon_copy", task_id, actor)
+    task = _write(uow, "carbon_copy", task_id, actor, checked)
     target = _target_user(uow, to_user, actor)
-    if target.username not in _kinds(task, CC):
+    if target.username not in named(task, CC):
         task.candidates.append(TaskCandidate(kind=CC, name=target.username))
     _record(uow, actor, "task_carbon_copied", task, to=target.username, note=note.strip() or None)
     _tell(uow, "cc", f"抄送：{task.name}", target.username, task, body=note or None)
@@ -293,9 +385,9 @@ def delegated_to_me(uow: UnitOfWork, actor: Actor) -> list[TaskView]:
 # ---------------------------------------------------------------- 加签 add a signer
 
 def add_signer_before(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
-                      why: str = "") -> TaskView:
+                      why: str = "", *, checked: Checked | None = None) -> TaskView:
     """前加签: another user signs first, then the task comes back to the actor to decide."""
-    task = _write(uow, "add_signer_before", task_id, actor)
+    task = _write(uow, "add_signer_before", task_id, actor, checked)
     target = _target_user(uow, to_user, actor)
     task.candidates.append(TaskCandidate(kind=OWNER, name=actor.username))
     task.assignee, task.state = target.username, "claimed"
@@ -307,12 +399,12 @@ def add_signer_before(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
 
 
 def add_signer_after(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
-                     opinion: str = "") -> TaskView:
+                     opinion: str = "", *, checked: Checked | None = None) -> TaskView:
     """后加签: the actor signs now (opinion recorded) and another user must sign after them.
 
     The task stays open with the added signer; their completion moves the process on.
     """
-    task = _write(uow, "add_signer_after", task_id, actor)
+    task = _write(uow, "add_signer_after", task_id, actor, checked)
     target = _target_user(uow, to_user, actor)
     task.assignee, task.state = target.username, "claimed"
     _record(uow, actor, "task_signed", task, opinion=opinion.strip() or None,
@@ -369,13 +461,13 @@ def _reopen(uow: UnitOfWork, live: runtime.LiveInstance, earlier, actor: Actor,
 
 
 def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
-                opinion: str) -> TaskView:
+                opinion: str, *, checked: Checked | None = None) -> TaskView:
     """退回: send the process back to an earlier user task, to whoever did it, with an opinion."""
     opinion = (opinion or "").strip()
     if not opinion:
         raise TaskDataError("an opinion is required to return a task",
                             {"opinion": ["required to return"]})
-    task = _write(uow, "return", task_id, actor)
+    task = _write(uow, "return", task_id, actor, checked)
     live = runtime.load_instance(uow.session, runtime.load_for_write(uow, task.instance_id))
     row, workflow = live.row, live.workflow
     current = workflow.get_task_from_id(UUID(task.spiff_task_id))
@@ -431,9 +523,10 @@ def withdrawable(uow: UnitOfWork, actor: Actor, task_ids: list[str]) -> set[str]
     return found
 
 
-def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "") -> TaskView:
+def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "", *,
+             checked: Checked | None = None) -> TaskView:
     """撤回: recall a task one completed, while nobody has acted on what came after it."""
-    done = _write(uow, "withdraw", task_id, actor)
+    done = _write(uow, "withdraw", task_id, actor, checked)
     row = runtime.load_for_write(uow, done.instance_id)
     if row.status != "running":
         raise ConflictError(f"the process has already {row.status}; nothing can be withdrawn")
@@ -464,8 +557,6 @@ def _tell(uow: UnitOfWork, kind: str, title: str, username: str, task: HumanTask
 
 
 def _notify_task_handlers(uow: UnitOfWork, task: HumanTask, kind: str, title: str) -> None:
-    users = [task.assignee] if task.assignee else [c.name for c in task.candidates
-                                                    if c.kind == "user"]
-    groups = [] if task.assignee else [c.name for c in task.candidates if c.kind == "group"]
+    users, groups = handlers_of(task)
     notify(uow, kind=kind, title=title, users=users, groups=groups,
            instance_id=task.instance_id, task_id=task.id)

@@ -22,16 +22,20 @@ class UnitOfWork:
     Use as a context manager; nothing is written unless `commit()` is called inside it.
     `save_hooks` are what the platform hands the BPM runtime to call at every save of an
     instance (engine.bpm.hooks); `audit_subscribers` see every batch of audit events
-    appended, inside the same transaction.
+    appended, inside the same transaction; `oversight` is the domain's rule for who may
+    remind (催办) the handlers of a task, `(actor, task) → bool`, which the task-action
+    table asks (engine.bpm.task_actions; None: nobody).
     """
 
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock | None = None, *,
                  save_hooks: Sequence[Callable[..., Any]] = (),
-                 audit_subscribers: Sequence[AppendSubscriber] = ()):
+                 audit_subscribers: Sequence[AppendSubscriber] = (),
+                 oversight: Callable[..., bool] | None = None):
         self.session_factory = session_factory
         self.clock: Clock = clock or SystemClock()
         self.save_hooks = tuple(save_hooks)
         self.audit_subscribers = tuple(audit_subscribers)
+        self.oversight = oversight
         self.session: Session
         self.audit: AuditTrail
 

@@ -18,8 +18,10 @@ from ..core.identity import Actor
 from ..core.models import Base, HumanTask, ProcessInstance, UTCDateTime
 from ..core.notifications import notify
 from ..bpm.projection import OPEN_STATES
+from ..bpm.task_access import handlers_of
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
+from .policy import may_supervise
 
 SUBJECT_KINDS = ("task", "issue", "project", "instance")
 
@@ -108,13 +110,10 @@ def _escalation_view(row: Escalation) -> EscalationView:
                           row.by, row.automatic, row.reason, row.at)
 
 
-def handlers_of(task: HumanTask) -> tuple[list[str], list[str]]:
-    """(users, groups) who handle an open task: its assignee, else its candidates."""
-    if task.assignee:
-        return [task.assignee], []
-    users = [c.name for c in task.candidates if c.kind == "user"]
-    groups = [c.name for c in task.candidates if c.kind == "group"]
-    return users, groups
+def may_remind_task(actor: Actor, task) -> bool:
+    """The county's oversight rule the platform hands the task-action table: who may remind
+    (催办) the handlers of a task it sees — those who supervise (policy.may_supervise)."""
+    return may_supervise(actor)
 
 
 def _open_tasks(session: Session, *, instance_id: int | None = None,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from ..core import audit, calendar_admin, organisation
-from ..bpm import definitions, runtime, sla, timers
+from ..bpm import definitions, inbox, runtime, sla, task_actions, timers
 from . import tokens, backup, worker
 from .demo import load_demo
 from ..core.clock import Clock
@@ -74,7 +74,7 @@ def cmd_start(platform: Platform, args: argparse.Namespace) -> int:
 def cmd_tasks(platform: Platform, args: argparse.Namespace) -> int:
     """List a user's open tasks."""
     with platform.uow() as uow:
-        tasks = runtime.list_tasks(uow, _actor(uow, args))
+        tasks = inbox.list_tasks(uow, _actor(uow, args))
     _print([{"id": t.id, "name": t.name, "process": t.process_key, "instance": t.instance_id,
              "assignee": t.assignee, "groups": t.candidate_groups, "due_at": t.due_at}
             for t in tasks])
@@ -84,7 +84,7 @@ def cmd_tasks(platform: Platform, args: argparse.Namespace) -> int:
 def cmd_complete(platform: Platform, args: argparse.Namespace) -> int:
     """Complete a task with data."""
     with platform.uow() as uow:
-        view = runtime.complete_task(uow, args.task_id, _actor(uow, args), args.data)
+        view = task_actions.complete(uow, args.task_id, _actor(uow, args), args.data)
     _print({"instance": view.id, "status": view.status})
     return 0
 

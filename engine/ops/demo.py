@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from ..bpm import definitions, runtime
+from ..bpm import definitions, inbox, runtime, task_actions
 from ..county import plates
 from ..core.clock import FrozenClock
 from ..core.models import ProcessInstance
@@ -238,10 +238,10 @@ def _complete(platform, instance_id, element_id, username, data):
     """Complete the open task of an element in an instance as a demo account."""
     actor = _actor(platform, username)
     with platform.uow() as uow:
-        task = next(t for t in runtime.list_tasks(uow, actor)
+        task = next(t for t in inbox.list_tasks(uow, actor)
                     if t.instance_id == instance_id and t.element_id == element_id)
     with platform.uow() as uow:
-        runtime.complete_task(uow, task.id, actor, data)
+        task_actions.complete(uow, task.id, actor, data)
 
 
 def _project_data(platform, code):
@@ -398,11 +398,11 @@ def _load_awards(platform) -> None:
     for field, (best, worst) in DEMO_NOMINATIONS.items():
         actor = _actor(platform, f"commander_{field[3:]}")
         with platform.uow() as uow:
-            task = next((t for t in runtime.list_tasks(uow, actor) if t.instance_id == instance_id
+            task = next((t for t in inbox.list_tasks(uow, actor) if t.instance_id == instance_id
                          and t.element_id == "nominate"), None)
         if task is not None:
             with platform.uow() as uow:
-                runtime.complete_task(uow, task.id, actor, {
+                task_actions.complete(uow, task.id, actor, {
                     "best_project": best, "worst_project": worst,
                     "nomination_reason": "按本季度序时进度和三色牌评定推荐"})
     antelope, snail = DEMO_AWARDS

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bpm import definitions, runtime
+from ..bpm import definitions, inbox, runtime, task_actions
 from ..bpm.definition_admin import deployment_of
 from ..core.errors import GongjianError
 from ..core.identity import Actor
@@ -69,7 +69,7 @@ def _files_for(uow: UnitOfWork, key: str, version: int) -> list[tuple[str, bytes
 def _snapshot(uow: UnitOfWork, instance_id: int, actor: Actor, completed: str | None,
               error: str | None = None) -> StepResult:
     view = runtime.get_instance(uow, instance_id)
-    waiting = tuple(t.element_id for t in runtime.list_tasks(uow, actor)
+    waiting = tuple(t.element_id for t in inbox.list_tasks(uow, actor)
                     if t.instance_id == instance_id)
     return StepResult(completed, waiting, view.status, view.data, error)
 
@@ -100,7 +100,7 @@ def _run(platform: Platform, files, key: str, version: int, data: dict,
     for step in steps:
         actor = Actor("dry-run", frozenset(step.groups))
         with platform.uow() as uow:
-            ready = [t for t in runtime.list_tasks(uow, actor) if t.instance_id == instance
+            ready = [t for t in inbox.list_tasks(uow, actor) if t.instance_id == instance
                      and (step.element_id is None or t.element_id == step.element_id)]
             if not ready:
                 results.append(_snapshot(uow, instance, everyone, None,
@@ -108,8 +108,8 @@ def _run(platform: Platform, files, key: str, version: int, data: dict,
                 break
             task = ready[0]
             try:
-                runtime.claim_task(uow, task.id, actor)
-                runtime.complete_task(uow, task.id, actor, step.data)
+                task_actions.claim(uow, task.id, actor)
+                task_actions.complete(uow, task.id, actor, step.data)
                 error = None
             except GongjianError as exc:
                 error = str(exc)

@@ -1,8 +1,10 @@
 """The engine wired up: database, session factory, clock, and the county's hooks.
 
 This is the one place where the BPM engine meets the county: the platform hands every unit
-of work the county's save hooks (engine.county.hooks.SAVE_HOOKS, in their order) and the
-audit subscribers (webhook queueing), and the services find them there.
+of work the county's save hooks (engine.county.hooks.SAVE_HOOKS, in their order), its rule
+for who may remind a task's handlers (engine.county.supervision.may_remind_task, asked by
+the task-action table) and the audit subscribers (webhook queueing), and the services find
+them there.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Engine
 
 from ..bpm.hooks import SaveHook
+from ..bpm.task_actions import Oversight
 from ..core.audit import AppendSubscriber
 from ..core.clock import Clock, SystemClock
 from ..core.config import host_list
 from ..core.db import make_engine, make_session_factory, upgrade_database
 from ..core.uow import UnitOfWork
 from ..county.hooks import SAVE_HOOKS
+from ..county.supervision import may_remind_task
 from .webhooks import TargetPolicy, queue_for
 
 AUDIT_SUBSCRIBERS: tuple[AppendSubscriber, ...] = (queue_for,)
@@ -33,19 +37,21 @@ class Platform:
     def __init__(self, database_url: str, clock: Clock | None = None, *,
                  save_hooks: Sequence[SaveHook] = SAVE_HOOKS,
                  audit_subscribers: Sequence[AppendSubscriber] = AUDIT_SUBSCRIBERS,
+                 oversight: Oversight | None = may_remind_task,
                  webhook_allow_hosts: str | Iterable[str] = ()):
         self.database_url = database_url
         self.webhook_targets = TargetPolicy(host_list(webhook_allow_hosts))
         self.clock: Clock = clock or SystemClock()
         self.save_hooks = tuple(save_hooks)
         self.audit_subscribers = tuple(audit_subscribers)
+        self.oversight = oversight
         self.db: Engine = make_engine(database_url)
         self.session_factory = make_session_factory(self.db)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (use it in a `with` block)."""
         return UnitOfWork(self.session_factory, self.clock, save_hooks=self.save_hooks,
-                          audit_subscribers=self.audit_subscribers)
+                          audit_subscribers=self.audit_subscribers, oversight=self.oversight)
 
     def upgrade(self) -> None:
         """Create or migrate the schema."""

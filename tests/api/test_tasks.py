@@ -176,3 +176,27 @@ def test_the_approver_asks_another_to_sign_first(client, platform, specialist, a
     assert signed.status_code == 200 and signed.get_json()["assignee"] == "shenpi1"
     assert_problem(client.post(f"/api/v1/tasks/{review['id']}/add-signer-after",
                                headers=approver, json={"to_user": "shenpi1"}), 403)
+
+
+def test_a_completion_reads_the_task_once_and_takes_the_write_lock_once(client, app, platform,
+                                                                       specialist):
+    from sqlalchemy import event
+
+    start_approval(platform)
+    task = group_task(client, specialist)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    engine = app.extensions["gongjian"].db
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=specialist,
+                               json={"data": PREPARE})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.get_json()
+    task_reads = [s for s in statements if s.startswith("SELECT human_task.id, human_task.spiff")]
+    assert len(task_reads) == 1, task_reads
+    assert sum(s.startswith("BEGIN IMMEDIATE") for s in statements) <= 1

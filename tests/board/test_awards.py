@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.core import organisation
-from engine.bpm import runtime
+from engine.bpm import inbox, task_actions
 from engine.county import awards
 from engine.core.errors import TaskDataError
 from engine.core.identity import Actor
@@ -38,22 +38,22 @@ def quarter(county):
 
 def _nomination_task(platform, field):
     with platform.uow() as uow:
-        return next(t for t in runtime.list_tasks(uow, sub_commander(field))
+        return next(t for t in inbox.list_tasks(uow, sub_commander(field))
                     if t.element_id == "nominate")
 
 
 def _nominate(platform, field, best, worst):
     task = _nomination_task(platform, field)
     with platform.uow() as uow:
-        runtime.complete_task(uow, task.id, sub_commander(field),
+        task_actions.complete(uow, task.id, sub_commander(field),
                               {"best_project": best, "worst_project": worst})
 
 
 def _choose(platform, antelope, snail):
     with platform.uow() as uow:
-        task = next(t for t in runtime.list_tasks(uow, OFFICE) if t.element_id == "choose_awards")
+        task = next(t for t in inbox.list_tasks(uow, OFFICE) if t.element_id == "choose_awards")
     with platform.uow() as uow:
-        runtime.complete_task(uow, task.id, OFFICE, {"antelope_projects": antelope,
+        task_actions.complete(uow, task.id, OFFICE, {"antelope_projects": antelope,
                                                      "snail_projects": snail})
 
 

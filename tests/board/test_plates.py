@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine.bpm import runtime
+from engine.bpm import inbox, runtime, task_actions
 from engine.county import plates
 from engine.core.identity import Actor
 from engine.core.models import HumanTask
@@ -126,9 +126,9 @@ def test_progress_report_task_records_the_month(county):
                                             "sub_command": "sc_industry", "month": "2026-11"})
     unit = Actor.of("unit_materials", "unit:co_materials")
     with platform.uow() as uow:
-        task = runtime.list_tasks(uow, unit)[0]
+        task = inbox.list_tasks(uow, unit)[0]
     with platform.uow() as uow:
-        runtime.complete_task(uow, task.id, unit, {"actual_investment": 80,
+        task_actions.complete(uow, task.id, unit, {"actual_investment": 80,
                                                    "milestone_done": True,
                                                    "progress_text": "主体施工"})
     with platform.uow() as uow:

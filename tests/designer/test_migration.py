@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.bpm import runtime
+from engine.bpm import inbox, runtime, task_actions
 from engine.core.identity import Actor
 from engine.bpm.instance_migration import migrate_instances, preview_migration
 from engine.core.models import AuditEvent, ProcessInstance
@@ -22,10 +22,10 @@ def _start(platform) -> int:
 
 def _complete_first(platform, actor) -> None:
     with platform.uow() as uow:
-        task = runtime.list_tasks(uow, actor)[0]
-        runtime.claim_task(uow, task.id, actor)
+        task = inbox.list_tasks(uow, actor)[0]
+        task_actions.claim(uow, task.id, actor)
     with platform.uow() as uow:
-        runtime.complete_task(uow, task.id, actor, {})
+        task_actions.complete(uow, task.id, actor, {})
 
 
 def test_the_preview_maps_by_element_id_and_changes_nothing(platform):
@@ -55,7 +55,7 @@ def test_a_mapped_instance_moves_and_follows_the_new_flow(platform):
         assert event.instance_id == instance
     _complete_first(platform, SPECIALIST)
     with platform.uow() as uow:
-        assert [t.element_id for t in runtime.list_tasks(uow, OFFICE)] == ["check"]
+        assert [t.element_id for t in inbox.list_tasks(uow, OFFICE)] == ["check"]
 
 
 def test_an_unmappable_instance_is_listed_with_the_reason_and_left_alone(platform):

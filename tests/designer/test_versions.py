@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine.bpm import definition_admin as admin
 from engine.core import organisation
-from engine.bpm import runtime
+from engine.bpm import inbox, runtime, task_actions
 from engine.core.errors import InvalidStateError
 from engine.core.identity import Actor
 from engine.core.models import AuditEvent, ProcessInstance
@@ -24,11 +24,11 @@ def test_a_camunda_modeler_file_deploys_and_runs_unchanged(platform):
                                          data={"title": "路灯", "dueDate": "2026-12-10"})
     office = Actor.of("bangongshi", "office")
     with platform.uow() as uow:
-        task = runtime.list_tasks(uow, office)[0]
+        task = inbox.list_tasks(uow, office)[0]
         assert task.element_id == "Task_review"
-        runtime.claim_task(uow, task.id, office)
+        task_actions.claim(uow, task.id, office)
     with platform.uow() as uow:
-        done = runtime.complete_task(uow, task.id, office, {"approved": True})
+        done = task_actions.complete(uow, task.id, office, {"approved": True})
     assert done.status == "completed" and started.version == 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from engine.bpm import definitions, runtime
+from engine.bpm import definitions, inbox, runtime, task_actions
 from engine.ops import cli
 from engine.core.audit import verify_audit
 from engine.core.identity import Actor
@@ -24,8 +24,8 @@ def audited(platform):
         with platform.uow() as uow:
             runtime.start_instance(uow, "lanes_gateway", SPECIALIST)
     with platform.uow() as uow:
-        task = runtime.list_tasks(uow, SPECIALIST)[0]
-        runtime.complete_task(uow, task.id, SPECIALIST, {"title": "t", "amount": amount})
+        task = inbox.list_tasks(uow, SPECIALIST)[0]
+        task_actions.complete(uow, task.id, SPECIALIST, {"title": "t", "amount": amount})
     with platform.uow() as uow:
         assert verify_audit(uow.session).ok
     return platform

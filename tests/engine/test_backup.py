@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from engine.bpm import definitions, runtime
+from engine.bpm import definitions, inbox, runtime
 from engine.ops import backup, cli
 from engine.core.audit import verify_audit
 from engine.core.identity import Actor
@@ -52,7 +52,7 @@ def test_a_backup_taken_while_the_platform_writes_restores_with_an_intact_chain(
         report = verify_audit(uow.session)
         assert report.ok and report.events == result.audit_events
         # One deploy, then each start wrote two events (started, task created).
-        assert len(runtime.list_tasks(uow, SPECIALIST)) == (result.audit_events - 1) // 2
+        assert len(inbox.list_tasks(uow, SPECIALIST)) == (result.audit_events - 1) // 2
     again.close()
 
 

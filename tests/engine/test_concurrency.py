@@ -8,7 +8,7 @@ import pytest
 
 from sqlalchemy import func, select
 
-from engine.bpm import definitions, runtime
+from engine.bpm import definitions, inbox, runtime, task_actions
 from engine.core.audit import verify_audit
 from engine.core.errors import ConflictError
 from engine.core.identity import Actor
@@ -25,7 +25,7 @@ def test_two_threads_completing_one_task_one_succeeds_and_one_conflicts(platform
     with platform.uow() as uow:
         instance = runtime.start_instance(uow, "timers", APPROVERS[0])
     with platform.uow() as uow:
-        [task] = runtime.list_tasks(uow, APPROVERS[0])
+        [task] = inbox.list_tasks(uow, APPROVERS[0])
 
     barrier = threading.Barrier(2)
     outcomes: dict[str, object] = {}
@@ -34,7 +34,7 @@ def test_two_threads_completing_one_task_one_succeeds_and_one_conflicts(platform
         barrier.wait()
         try:
             with platform.uow() as uow:
-                runtime.complete_task(uow, task.id, actor)
+                task_actions.complete(uow, task.id, actor)
             outcomes[actor.username] = "completed"
         except ConflictError as exc:
             outcomes[actor.username] = exc
@@ -65,7 +65,7 @@ def test_a_stale_row_version_is_a_conflict_and_writes_nothing(platform):
     with platform.uow() as uow:
         instance = runtime.start_instance(uow, "timers", APPROVERS[0])
     with platform.uow() as uow:
-        [task] = runtime.list_tasks(uow, APPROVERS[0])
+        [task] = inbox.list_tasks(uow, APPROVERS[0])
 
     # A writer that read the instance before another commit must lose at its own commit.
     with platform.uow() as stale:
@@ -73,7 +73,7 @@ def test_a_stale_row_version_is_a_conflict_and_writes_nothing(platform):
         stale.session.expunge(row)
 
     with platform.uow() as uow:
-        runtime.complete_task(uow, task.id, APPROVERS[0])
+        task_actions.complete(uow, task.id, APPROVERS[0])
 
     with platform.uow() as uow:
         uow.begin_write()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.bpm import runtime
+from engine.bpm import inbox, runtime, task_actions
 from engine.core.identity import Actor
 from engine.core.models import HumanTask, TaskCandidate
 
@@ -33,44 +33,44 @@ def _all_pages(platform, actor, scope="open", size=3, **filters) -> list:
     seen, after = [], None
     while True:
         with platform.uow() as uow:
-            page = runtime.list_tasks(uow, actor, scope=scope, after=after, limit=size, **filters)
+            page = inbox.list_tasks(uow, actor, scope=scope, after=after, limit=size, **filters)
         seen.extend(page)
         if len(page) < size:
             return seen
-        after = runtime.task_key(page[-1])
+        after = inbox.task_key(page[-1])
 
 
 def test_pages_hold_every_visible_task_once_soonest_due_first_no_due_time_last(platform, clock):
     _start(platform, clock, 4)
     listed = _all_pages(platform, U1)
     assert len(listed) == 16 and len({t.id for t in listed}) == 16  # b is offered twice, listed once
-    keys = [runtime.task_key(t) for t in listed]
+    keys = [inbox.task_key(t) for t in listed]
     assert keys == sorted(keys)
     assert [t.element_id for t in listed[:4]] == ["a"] * 4  # an hour, then two, then three
     assert {t.element_id for t in listed[-4:]} == {"c"} and listed[-1].due_at is None
     assert [t.element_id for t in _all_pages(platform, U2)] == ["b"] * 4 + ["c"] * 4
     assert _all_pages(platform, OTHER) == []
     with platform.uow() as uow:
-        assert runtime.count_tasks(uow, U1) == {"mine": 0, "group": 16}
+        assert inbox.count_tasks(uow, U1) == {"mine": 0, "group": 16}
 
 
 def test_claim_unclaim_and_completion_move_a_task_between_the_lists(platform, clock):
     _start(platform, clock, 2)
     first_b = next(t for t in _all_pages(platform, U2) if t.element_id == "b")
     with platform.uow() as uow:
-        runtime.claim_task(uow, first_b.id, U2)
+        task_actions.claim(uow, first_b.id, U2)
     assert first_b.id not in {t.id for t in _all_pages(platform, U1, scope="group")}
     assert [t.id for t in _all_pages(platform, U2, scope="mine")] == [first_b.id]
     with platform.uow() as uow:
-        assert runtime.count_tasks(uow, U2) == {"mine": 1, "group": 3}
-        runtime.unclaim_task(uow, first_b.id, U2)
+        assert inbox.count_tasks(uow, U2) == {"mine": 1, "group": 3}
+        task_actions.unclaim(uow, first_b.id, U2)
     assert first_b.id in {t.id for t in _all_pages(platform, U1, scope="group")}
 
     with platform.uow() as uow:
-        runtime.complete_task(uow, first_b.id, U2)
+        task_actions.complete(uow, first_b.id, U2)
     assert first_b.id not in {t.id for t in _all_pages(platform, U1)}
     with platform.uow() as uow:
-        assert runtime.count_tasks(uow, U1) == {"mine": 0, "group": 7}
+        assert inbox.count_tasks(uow, U1) == {"mine": 0, "group": 7}
 
 
 def test_a_task_held_through_the_orm_leaves_the_group_list_too(platform, clock):
@@ -92,12 +92,12 @@ def test_the_process_and_sla_filters_are_applied_before_the_page_is_cut(platform
     _start(platform, clock, 3)
     clock.advance(minutes=90)  # the first instance's "a" (an hour) is now overdue
     with platform.uow() as uow:
-        overdue = runtime.list_tasks(uow, U1, sla_state="overdue", limit=1)
+        overdue = inbox.list_tasks(uow, U1, sla_state="overdue", limit=1)
         assert [t.element_id for t in overdue] == ["a"]
-        assert runtime.list_tasks(uow, U1, process_key="nothing_like_it") == []
+        assert inbox.list_tasks(uow, U1, process_key="nothing_like_it") == []
     assert len(_all_pages(platform, U1, size=2, process_key="inbox")) == 12
 
 
 def test_an_unknown_scope_is_refused(platform):
     with platform.uow() as uow, pytest.raises(ValueError):
-        runtime.list_tasks(uow, U1, scope="everything")
+        inbox.list_tasks(uow, U1, scope="everything")

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.bpm import runtime
+from engine.bpm import inbox
 from engine.core.db import upgrade_database
 from engine.core.identity import Actor
 from engine.core.models import NO_DUE
@@ -63,9 +63,9 @@ def test_the_copies_are_filled_from_the_existing_task_rows(url):
             ("t-held", "cc", False), ("t-held", "group", False),
             ("t-nodue", "cc", False), ("t-nodue", "group", True),
             ("t-open", "cc", False), ("t-open", "group", True)]
-        listed = runtime.list_tasks(uow, Actor.of("u2", "specialist"))
+        listed = inbox.list_tasks(uow, Actor.of("u2", "specialist"))
         assert [t.id for t in listed] == ["t-open", "t-nodue"]  # no due time last
-        assert runtime.task_key(listed[-1])[0] == NO_DUE
+        assert inbox.task_key(listed[-1])[0] == NO_DUE
         assert listed[0].due_at == datetime(2026, 12, 3, 9, tzinfo=timezone.utc)
-        assert runtime.count_tasks(uow, Actor.of("u1", "specialist")) == {"mine": 1, "group": 2}
+        assert inbox.count_tasks(uow, Actor.of("u1", "specialist")) == {"mine": 1, "group": 2}
     platform.close()

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.bpm import definitions, runtime
+from engine.bpm import definitions, inbox, runtime, task_actions
 from engine.core.audit import verify_audit
 from engine.core.errors import (
     ConflictError, NotFoundError, PermissionDeniedError, TaskDataError,
@@ -43,12 +43,12 @@ def start(platform, key, **kwargs):
 
 def tasks_of(platform, actor):
     with platform.uow() as uow:
-        return runtime.list_tasks(uow, actor)
+        return inbox.list_tasks(uow, actor)
 
 
 def complete(platform, task_id, actor, data=None):
     with platform.uow() as uow:
-        return runtime.complete_task(uow, task_id, actor, data)
+        return task_actions.complete(uow, task_id, actor, data)
 
 
 def only_task(platform, actor):
@@ -173,14 +173,14 @@ def test_claim_makes_a_group_task_personal_and_unclaim_gives_it_back(platform):
     other = Actor.of("shenpi2", "approver")
     task = only_task(platform, APPROVER)
     with platform.uow() as uow:
-        assert runtime.claim_task(uow, task.id, APPROVER).assignee == "shenpi1"
+        assert task_actions.claim(uow, task.id, APPROVER).assignee == "shenpi1"
     assert tasks_of(platform, other) == []
     with platform.uow() as uow, pytest.raises(ConflictError):
-        runtime.claim_task(uow, task.id, other)
+        task_actions.claim(uow, task.id, other)
     with platform.uow() as uow, pytest.raises(PermissionDeniedError):
-        runtime.complete_task(uow, task.id, other)
+        task_actions.complete(uow, task.id, other)
     with platform.uow() as uow:
-        runtime.unclaim_task(uow, task.id, APPROVER)
+        task_actions.unclaim(uow, task.id, APPROVER)
     assert only_task(platform, other).id == task.id
 
 
@@ -189,18 +189,19 @@ def test_a_task_of_another_group_is_not_found(platform):
     start(platform, "lanes_gateway")
     task = only_task(platform, SPECIALIST)
     with platform.uow() as uow, pytest.raises(NotFoundError):
-        runtime.get_task(uow, task.id, APPROVER)
+        task_actions.get_task(uow, task.id, APPROVER)
     with platform.uow() as uow, pytest.raises(NotFoundError):
-        runtime.complete_task(uow, task.id, APPROVER, {"title": "x", "amount": 1})
+        task_actions.complete(uow, task.id, APPROVER, {"title": "x", "amount": 1})
 
 
 def test_cancel_needs_a_reason_and_closes_everything(platform):
     deploy(platform, "timers.bpmn")
     instance = start(platform, "timers")
     with platform.uow() as uow, pytest.raises(TaskDataError):
-        runtime.cancel_instance(uow, instance.id, ADMIN, " ")
+        runtime._cancel_instance(uow, runtime.load_for_write(uow, instance.id), ADMIN, " ")
     with platform.uow() as uow:
-        assert runtime.cancel_instance(uow, instance.id, ADMIN, "重复立项").status == "cancelled"
+        assert runtime._cancel_instance(uow, runtime.load_for_write(uow, instance.id), ADMIN,
+                                        "重复立项").status == "cancelled"
     assert tasks_of(platform, APPROVER) == []
     with platform.uow() as uow:
         assert uow.session.execute(select(TimerJob)).first() is None

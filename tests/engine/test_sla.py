@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from engine.bpm import definitions, runtime
+from engine.bpm import definitions, inbox, runtime, task_actions
 from engine.core.calendar_admin import load_calendar, mark_year_published, set_override
 from engine.core.clock import as_utc
 from engine.core.identity import Actor
@@ -34,7 +34,7 @@ def start_due_date(platform):
     with platform.uow() as uow:
         runtime.start_instance(uow, "due_date", APPROVER)
     with platform.uow() as uow:
-        [task] = runtime.list_tasks(uow, APPROVER)
+        [task] = inbox.list_tasks(uow, APPROVER)
         return task
 
 
@@ -101,9 +101,9 @@ def test_a_deadline_into_an_unpublished_year_is_provisional_and_recomputed_later
     clock.set(datetime(2026, 12, 20, 9, 0, tzinfo=SHANGHAI))
     first = start_due_date(platform)
     with platform.uow() as uow:
-        runtime.complete_task(uow, first.id, APPROVER)
+        task_actions.complete(uow, first.id, APPROVER)
     with platform.uow() as uow:
-        [review] = runtime.list_tasks(uow, APPROVER)
+        [review] = inbox.list_tasks(uow, APPROVER)
     row = task_row(platform, review.id)
     estimate = WorkingCalendar().add_working_days(clock.now(), 15)
     assert estimate.provisional

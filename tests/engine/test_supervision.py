@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.bpm import definitions, runtime
+from engine.bpm import definitions, inbox, runtime, task_actions
 from engine.core.audit import history, verify_audit
 from engine.core.errors import InvalidStateError, NotFoundError, TaskDataError
 from engine.core.identity import Actor
@@ -37,7 +37,7 @@ def start_escalation(platform, business_key="WT-001"):
     with platform.uow() as uow:
         instance = runtime.start_instance(uow, "escalation", STARTER, business_key=business_key)
     with platform.uow() as uow:
-        fix = runtime.list_tasks(uow, TOWNSHIP)
+        fix = inbox.list_tasks(uow, TOWNSHIP)
     assert [t.element_id for t in fix] == ["fix"]
     return instance, fix[0]
 
@@ -72,7 +72,7 @@ def test_a_supervisor_reminds_the_candidate_group_of_an_open_task(platform):
 def test_a_claimed_task_reminds_only_its_assignee(platform):
     _, fix = start_escalation(platform)
     with platform.uow() as uow:
-        runtime.claim_task(uow, fix.id, TOWNSHIP)
+        task_actions.claim(uow, fix.id, TOWNSHIP)
     with platform.uow() as uow:
         remind_task(uow, fix.id, SUPERVISOR)
     with platform.uow() as uow:
@@ -102,7 +102,7 @@ def test_reading_a_group_notification_marks_it_read_for_that_member_only(platfor
 def test_reminding_a_closed_or_unknown_task_is_refused(platform, clock):
     instance, fix = start_escalation(platform)
     with platform.uow() as uow:
-        runtime.complete_task(uow, fix.id, TOWNSHIP)
+        task_actions.complete(uow, fix.id, TOWNSHIP)
     with platform.uow() as uow, pytest.raises(InvalidStateError):
         remind_task(uow, fix.id, SUPERVISOR)
     with platform.uow() as uow, pytest.raises(NotFoundError):
@@ -181,7 +181,7 @@ def test_timers_remind_twice_then_escalate_to_the_next_rung(platform, clock):
         sub_id = uow.session.execute(select(HumanTask.id).where(
             HumanTask.element_id == "sub_command")).scalar_one()
     with platform.uow() as uow:
-        runtime.complete_task(uow, sub_id, SUB_COMMANDER)
+        task_actions.complete(uow, sub_id, SUB_COMMANDER)
     with platform.uow() as uow:
         assert len(escalation_history(uow.session, instance_id=instance.id)) == 1
         assert reminder_counts(uow.session, "task", fix.id, "2026-12") == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.core import organisation
-from engine.bpm import definitions, runtime, task_actions
+from engine.bpm import definitions, inbox, runtime, task_actions
 from engine.core.audit import verify_audit
 from engine.core.errors import (
     ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
@@ -37,7 +37,7 @@ def instance(platform, clock):
 
 def open_task(platform, actor):
     with platform.uow() as uow:
-        tasks = runtime.list_tasks(uow, actor)
+        tasks = inbox.list_tasks(uow, actor)
     assert len(tasks) == 1, tasks
     return tasks[0]
 
@@ -50,7 +50,9 @@ def act(platform, service, *args):
 def test_the_table_names_every_action_with_its_sources_and_who_may_act():
     for name, rule in task_actions.TRANSITIONS.items():
         assert rule.action == name and rule.sources and rule.label
-        assert rule.who in ("candidate", "holder", "assignee", "delegate", "completer")
+        assert rule.who in ("candidate", "holder", "assignee", "delegate", "completer",
+                            "overseer", "starter")
+        assert rule.subject in ("task", "instance")
 
 
 def test_claim_then_transfer_moves_the_task_to_the_other_user(platform, instance):
@@ -111,7 +113,7 @@ def test_carbon_copy_lets_another_user_read_but_not_act(platform, instance):
     assert seen.id == task.id
     with platform.uow() as uow:
         assert [t.id for t in task_actions.copied_to_me(uow, OUTSIDER)] == [task.id]
-        assert runtime.list_tasks(uow, OUTSIDER) == []
+        assert inbox.list_tasks(uow, OUTSIDER) == []
     with pytest.raises(PermissionDeniedError):
         act(platform, task_actions.claim, task.id, OUTSIDER)
 
@@ -182,7 +184,7 @@ def test_withdraw_recalls_a_completed_task_until_the_next_handler_acts(platform,
     assert (back.element_id, back.assignee) == ("prepare", "zhuanyuan1")
     with platform.uow() as uow:
         assert uow.session.get(HumanTask, review.id).state == "withdrawn"
-        assert runtime.list_tasks(uow, APPROVER) == []
+        assert inbox.list_tasks(uow, APPROVER) == []
 
     act(platform, task_actions.complete, back.id, SPECIALIST, {"title": "a", "amount": 3})
     review = open_task(platform, APPROVER)
@@ -222,3 +224,52 @@ def test_a_supervisor_may_read_any_open_task_but_not_act_on_it(platform, instanc
         assert task_actions.allowed_actions(row, supervisor) == ()
     with pytest.raises(PermissionDeniedError):
         act(platform, task_actions.complete, task.id, supervisor, {"title": "a", "amount": 1})
+
+
+def test_remind_is_for_those_the_oversight_rule_names_and_only_while_the_task_is_open(
+        platform, instance):
+    supervisor = Actor.of("ducha2", "supervisor")
+    task = open_task(platform, SPECIALIST)
+    with platform.uow() as uow:
+        row = task_actions.load_task(uow, task.id, supervisor)
+        assert task_actions.allowed_actions(row, supervisor, uow.oversight) == ("remind",)
+        assert "remind" not in task_actions.allowed_actions(row, SPECIALIST, uow.oversight)
+        # Without the domain's rule handed in, nobody reminds.
+        assert not task_actions.may("remind", row, supervisor)
+        with pytest.raises(PermissionDeniedError):
+            task_actions.prepare(uow, "remind", task.id, SPECIALIST)
+    act(platform, task_actions.complete, task.id, SPECIALIST, {"title": "a", "amount": 1})
+    with platform.uow() as uow:
+        row = task_actions.load_task(uow, task.id, SPECIALIST)
+        assert not task_actions.may("remind", row, supervisor, uow.oversight)
+
+
+def test_an_instance_is_cancelled_by_its_starter_or_an_administrator_while_it_runs(
+        platform, instance):
+    with pytest.raises(PermissionDeniedError, match="only the starter"):
+        act(platform, task_actions.cancel, instance.id, APPROVER, "重复")
+    with platform.uow() as uow:
+        row = runtime.load_for_write(uow, instance.id)
+        assert task_actions.may("cancel", row, Actor.of("guanli", "admin"))
+        assert task_actions.allowed_actions(row, Actor.of("guanli", "admin")) == ()  # tasks only
+    assert act(platform, task_actions.cancel, instance.id, SPECIALIST, "重复").status \
+        == "cancelled"
+    with pytest.raises(ConflictError, match="already cancelled"):
+        act(platform, task_actions.cancel, instance.id, Actor.of("guanli", "admin"), "再次")
+
+
+def test_a_checked_task_is_trusted_only_for_its_action_actor_and_transaction(platform, instance):
+    task = open_task(platform, SPECIALIST)
+    with platform.uow() as uow:
+        checked = task_actions.prepare(uow, "complete", task.id, SPECIALIST)
+        assert checked.covers(uow, "decide", task.id, SPECIALIST)  # the same rule
+        assert not checked.covers(uow, "claim", task.id, SPECIALIST)
+        assert not checked.covers(uow, "complete", task.id, COLLEAGUE)
+        uow.rollback()
+        assert not checked.covers(uow, "complete", task.id, SPECIALIST)
+        # Not trusted, so read and checked again: the colleague may not complete a task the
+        # specialist claimed meanwhile.
+    act(platform, task_actions.claim, task.id, SPECIALIST)
+    with platform.uow() as uow, pytest.raises(PermissionDeniedError):
+        task_actions.complete(uow, task.id, COLLEAGUE, {"title": "a", "amount": 1},
+                              checked=checked)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from engine.bpm import definitions, runtime
+from engine.bpm import definitions, inbox, runtime
 from engine.ops import worker
 from engine.core.identity import Actor
 
@@ -33,7 +33,7 @@ def test_the_worker_fires_due_timers_until_stopped(platform, clock):
     assert not thread.is_alive()
     assert any(line.startswith("timers fired 2") for line in lines), lines
     with platform.uow() as uow:
-        assert [t.element_id for t in runtime.list_tasks(uow, Actor.of("s", "sub_commander"))] \
+        assert [t.element_id for t in inbox.list_tasks(uow, Actor.of("s", "sub_commander"))] \
             == ["escalate"]
 
 

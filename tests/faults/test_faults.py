@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from engine.bpm import runtime
+from engine.bpm import task_actions
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 
 from ..api.conftest import (  # noqa: F401  (fixtures)
@@ -26,7 +26,7 @@ DATA = {"title": "光伏电站", "amount": 1200, "start_date": "2027-03-01", "ke
 
 KILLED_BEFORE_COMMIT = textwrap.dedent("""
     import os, signal, sys
-    from engine.bpm import runtime
+    from engine.bpm import task_actions
     from engine.ops.platform import Platform
     from engine.core.uow import UnitOfWork
     from engine.core.identity import Actor
@@ -38,7 +38,7 @@ KILLED_BEFORE_COMMIT = textwrap.dedent("""
     url, task_id = sys.argv[1], sys.argv[2]
     actor = Actor.of("zhuanyuan1", "specialist", "unit:fgj", "specialist@fgj")
     with Platform(url).uow() as uow:
-        runtime.complete_task(uow, task_id, actor, %r)
+        task_actions.complete(uow, task_id, actor, %r)
 """ % (DATA,))
 
 
@@ -73,7 +73,7 @@ def test_a_process_killed_just_before_commit_leaves_everything_as_before(platfor
     assert _snapshot(platform, instance.id) == before
     # the retry completes the task exactly once
     with platform.uow() as uow:
-        runtime.complete_task(uow, task_id, SPECIALIST, DATA)
+        task_actions.complete(uow, task_id, SPECIALIST, DATA)
     with platform.uow() as uow:
         assert uow.session.get(HumanTask, task_id).state == "completed"
         completions = uow.session.scalar(select(func.count()).select_from(AuditEvent).where(

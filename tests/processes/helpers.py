@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.bpm import definitions, messages, runtime
+from engine.bpm import definitions, inbox, messages, runtime, task_actions
 from engine.core.identity import Actor
 from engine.bpm.timers import fire_due_timers
 
@@ -51,7 +51,7 @@ def start(platform, key, data, business_key=None, actor=SPECIALIST):
 def tasks_of(platform, actor):
     """The open tasks an actor sees."""
     with platform.uow() as uow:
-        return runtime.list_tasks(uow, actor)
+        return inbox.list_tasks(uow, actor)
 
 
 def task_of(platform, actor, element_id, instance_id=None):
@@ -75,7 +75,7 @@ def complete(platform, actor, element_id, data=None, instance_id=None):
     assert found, (element_id, [(t.element_id, t.instance_id) for t in tasks_of(platform, actor)])
     task = found[0]
     with platform.uow() as uow:
-        return runtime.complete_task(uow, task.id, actor, data or {})
+        return task_actions.complete(uow, task.id, actor, data or {})
 
 
 def instance(platform, instance_id):

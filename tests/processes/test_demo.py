@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine.bpm import runtime
+from engine.bpm.inbox import list_tasks
 from engine.ops.demo import DEMO_PASSWORD, GUIDE_ACCOUNTS, load_demo
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 from engine.core.organisation import OrgUnit, UserAccount, actor_for, authenticate
@@ -64,7 +64,7 @@ def test_demo_instances_of_all_three_processes_wait_in_inboxes(platform):
             select(ProcessInstance).where(ProcessInstance.status == "running")).scalars()}
         assert keys == {"permit_approval", "issue_lifecycle", "instruction_13710",
                         "monthly_plates"}
-        inbox = {name: {t.element_id for t in runtime.list_tasks(uow, actor_for(uow.session, name))}
+        inbox = {name: {t.element_id for t in list_tasks(uow, actor_for(uow.session, name))}
                  for name in ("office_window", "specialist2", "approver_zrzy", "supervisor1",
                               "head_magedang", "county_head", "head_zj", "unit_materials")}
     assert inbox["office_window"] == {"receive_request"}

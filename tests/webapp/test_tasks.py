@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.bpm import runtime
+from engine.bpm import runtime, task_actions
 from engine.core.identity import Actor
 from engine.core.models import HumanTask, ProcessInstance
 
@@ -159,6 +159,24 @@ def test_a_supervisor_reads_any_open_task_but_cannot_claim_it(platform, client, 
     assert auth.post(f"/tasks/{task.id}/claim").status_code in (403, 409)
 
 
+def test_remind_is_offered_and_allowed_by_the_table_only(platform, client, auth):
+    from engine.county.supervision import reminders
+
+    instance = start(platform)
+    task = open_task(platform, instance.id)
+    auth.login()
+    assert "催办" not in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert auth.post(f"/tasks/{task.id}/remind", {"message": "快"}).status_code == 403
+    auth.logout()
+    auth.login("ducha1")
+    response = auth.post(f"/tasks/{task.id}/remind", {"message": "请加快"},
+                         page=f"/tasks/{task.id}")
+    assert response.status_code == 302
+    with platform.uow() as uow:
+        assert [(r.by, r.message) for r in reminders(uow.session, "task", task.id)] \
+            == [("ducha1", "请加快")]
+
+
 def test_a_task_completed_by_someone_else_gives_a_clear_message_and_changes_nothing(
         platform, client, auth):
     instance = start(platform)
@@ -169,7 +187,7 @@ def test_a_task_completed_by_someone_else_gives_a_clear_message_and_changes_noth
     token = csrf_token_of(client.get(token_page).get_data(as_text=True))
     # Meanwhile a colleague completes it.
     with platform.uow() as uow:
-        runtime.complete_task(uow, task.id, Actor.of("zhuanyuan2", "specialist"),
+        task_actions.complete(uow, task.id, Actor.of("zhuanyuan2", "specialist"),
                               {"title": "别人填的", "amount": 1})
     response = client.post(f"/tasks/{task.id}/complete",
                            data={"title": "我填的", "amount": "2", "csrf_token": token})
@@ -191,7 +209,7 @@ def test_a_task_claimed_by_someone_else_cannot_be_claimed_again(platform, client
     from .conftest import csrf_token_of
     token = csrf_token_of(client.get("/tasks/group").get_data(as_text=True))
     with platform.uow() as uow:
-        runtime.claim_task(uow, task.id, Actor.of("zhuanyuan2", "specialist"))
+        task_actions.claim(uow, task.id, Actor.of("zhuanyuan2", "specialist"))
     response = client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token})
     assert response.status_code == 409
     assert "有人先一步处理了这项工作" in response.get_data(as_text=True)

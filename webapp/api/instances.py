@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, or_, select
 
-from engine.bpm import runtime, start_forms
-from engine.core.errors import NotFoundError, PermissionDeniedError
-from engine.core.identity import Actor
-from engine.core.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.bpm import runtime, start_forms, task_actions
 from engine.bpm.projection import OPEN_STATES
+from engine.bpm.task_access import seen_by
+from engine.core.errors import NotFoundError
+from engine.core.identity import Actor
+from engine.core.models import HumanTask, ProcessInstance
 
 from ..converters import MAX_ID
 from ..db import get_uow, write_uow
@@ -29,15 +31,10 @@ bp = api_blueprint("api_instances", __name__, "/instances",
 
 
 def involved(actor: Actor):
-    """SQL condition: the actor started the instance or holds or is offered one of its tasks."""
-    offered = exists().where(
-        HumanTask.instance_id == ProcessInstance.id,
-        or_(HumanTask.assignee == actor.username, HumanTask.ended_by == actor.username,
-            exists().where(TaskCandidate.task_id == HumanTask.id, or_(
-                and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(actor.groups)),
-                and_(TaskCandidate.kind.in_(("user", "cc", "owner")),
-                     TaskCandidate.name == actor.username)))))
-    return or_(ProcessInstance.started_by == actor.username, offered)
+    """SQL condition: the actor started the instance or may see one of its tasks (holds,
+    ended, is offered, delegated or was copied one: engine/bpm/task_access.py)."""
+    return or_(ProcessInstance.started_by == actor.username,
+               exists().where(HumanTask.instance_id == ProcessInstance.id, seen_by(actor)))
 
 
 def visible_instance(session, instance_id: int, actor: Actor) -> ProcessInstance:
@@ -148,14 +145,14 @@ class Instance(MethodView):
 
 
 def _may_cancel(instance_id: int) -> None:
-    """Before the body: 404 unless visible, 412 for a stale If-Match, 403 unless the caller
-    started the instance or is an administrator."""
-    actor = current_actor()
-    row = visible_instance(get_uow().session, instance_id, actor)
+    """Before the body, the write declared and the instance read once: 404 unless visible,
+    412 for a stale If-Match, then the table's `cancel` (403 unless the caller started the
+    instance or is an administrator, 409 once it ended)."""
+    actor, uow = current_actor(), write_uow()
+    row = visible_instance(uow.session, instance_id, actor)
     check_if_match(instance_etag(row.row_version))
-    if row.started_by != actor.username and "admin" not in actor.groups:
-        raise PermissionDeniedError(f"only the starter ({row.started_by}) or an "
-                                    "administrator cancels an instance")
+    # The table reads the row from the session (no second statement) and checks it.
+    g.checked = task_actions.prepare(uow, "cancel", instance_id, actor)
 
 
 @bp.route("/<int:instance_id>/cancel")
@@ -171,6 +168,6 @@ class Cancel(MethodView):
     @bp.alt_response(412, description="If-Match does not match the row version")
     def post(self, args, instance_id):
         """Cancel a running instance, with a reason; send If-Match to guard against races."""
-        view = runtime.cancel_instance(write_uow(), instance_id, current_actor(),
-                                       args["reason"])
+        view = task_actions.cancel(get_uow(), instance_id, current_actor(), args["reason"],
+                                   checked=g.checked)
         return detail(get_uow(), instance_id), 200, {"ETag": instance_etag(view.row_version)}

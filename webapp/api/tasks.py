@@ -41,6 +41,8 @@ def _task(row: HumanTask | TaskRecord) -> dict:
     actor = current_actor()
     return {**view.__dict__, "form_fields": view.form.get("fields", []),
             "decision": task_actions.has_decision(view.form),
+            # The task actions this API serves: without the oversight rule, so no 催办
+            # (reminders go through /issues/<id>/remind).
             "actions": list(task_actions.allowed_actions(row, actor)),
             "delegated_by": task_actions.delegated_by(row)}
 
@@ -50,7 +52,7 @@ API_SLA = {"ok": sla.ON_TIME, "due_soon": sla.DUE_SOON, "overdue": sla.OVERDUE}
 
 
 def _open_page(args) -> dict:
-    """A page of open tasks, filtered, ordered and cut in the database (see list_tasks)."""
+    """A page of open tasks, filtered, ordered and cut in the database (see inbox.list_tasks)."""
     after = decode_cursor(args["cursor"])
     if after is not None:
         try:
@@ -60,14 +62,14 @@ def _open_page(args) -> dict:
             abort(422, message="the cursor does not fit this list; start again without it",
                   errors={"cursor": ["cursor of another list"]})
     limit = args["limit"]
-    views = runtime.list_tasks(get_uow(), current_actor(), scope=args["scope"],
-                               process_key=args.get("process"),
-                               sla_state=API_SLA.get(args.get("sla")), after=after,
-                               limit=limit + 1)
+    views = inbox.list_tasks(get_uow(), current_actor(), scope=args["scope"],
+                             process_key=args.get("process"),
+                             sla_state=API_SLA.get(args.get("sla")), after=after,
+                             limit=limit + 1)
     cursor = None
     if len(views) > limit:
         views = views[:limit]
-        due, created, task_id = runtime.task_key(views[-1])
+        due, created, task_id = inbox.task_key(views[-1])
         cursor = encode_cursor([due.isoformat(), created.isoformat(), task_id])
     return {"items": views, "next_cursor": cursor}
 
@@ -102,7 +104,7 @@ class Tasks(MethodView):
     @bp.response(200, TaskPageSchema)
     def get(self, args):
         """My open tasks (held and offered to my groups), done, or copied to me."""
-        if args["scope"] in runtime.TASK_SCOPES:
+        if args["scope"] in inbox.TASK_SCOPES:
             result = _open_page(args)
         else:
             views, key = _listed(args)
@@ -126,13 +128,13 @@ class Task(MethodView):
 
 
 def _may(action: str):
-    """The check run before the body is read: 404 for a task the caller may not see, 412 when
-    If-Match is stale, then 403 or 409 when the transition table refuses the action now."""
+    """The check run before the body is read: the write is declared and the task read once;
+    404 for a task the caller may not see, 412 when If-Match is stale, then 403 or 409 when
+    the transition table refuses the action now. The view hands the checked task on to the
+    service, which neither reads nor checks it again."""
     def check(task_id: str) -> None:
-        row = task_actions.load_task(get_uow(), task_id, current_actor())
-        check_if_match(task_etag(row))
-        task_actions.check(action, row, current_actor())
-        g.checked_task = row  # the view reads its form from it instead of loading it again
+        g.checked = task_actions.prepare(write_uow(), action, task_id, current_actor(),
+                                         guard=lambda row: check_if_match(task_etag(row)))
     return check
 
 
@@ -149,7 +151,8 @@ def _action(name: str, service: str, doc: str, args_schema=None, call=lambda arg
     (uow, task_id, actor); answers with the task as it stands afterwards. The transition
     table's `action` (default: the service's name) is checked before the body is read."""
     def run(task_id, args=None):
-        getattr(task_actions, service)(write_uow(), task_id, current_actor(), *call(args))
+        getattr(task_actions, service)(get_uow(), task_id, current_actor(), *call(args),
+                                       checked=g.checked)
         return _after(task_id)
 
     if args_schema:
@@ -204,18 +207,16 @@ _action("withdraw", "withdraw", "撤回: recall a task I completed while nothing
 def complete(args, task_id):
     """提交 with form data, or 同意/退回/不同意 on a decision task (an opinion is required to
     return or reject). Answers with the instance as it stands after the engine ran on."""
-    actor = current_actor()
-    task = g.checked_task  # read by the check before the body (the service checks again)
-    uow = write_uow()
-    if task_actions.has_decision(task.form):
+    actor, uow, checked = current_actor(), get_uow(), g.checked
+    if task_actions.has_decision(checked.subject.form):
         if not args.get("decision"):
             raise TaskDataError("this task needs a decision: approve, return or reject",
                                 {"decision": ["required"]})
         view = task_actions.decide(uow, task_id, actor, args["decision"], args["opinion"],
-                                   args["data"])
+                                   args["data"], checked=checked)
     else:
         if args.get("decision"):
             raise TaskDataError("this task has no decision; send only `data`",
                                 {"decision": ["not a decision task"]})
-        view = task_actions.complete(uow, task_id, actor, args["data"])
+        view = task_actions.complete(uow, task_id, actor, args["data"], checked=checked)
     return detail(get_uow(), view.id, view), 200, {"ETag": instance_etag(view.row_version)}
