@@ -41,6 +41,7 @@ ROLES: dict[str, str] = {
     "office": "指挥部办公室",
     "designer": "流程设计员",
     "admin": "系统管理员",
+    "integration": "系统对接",  # another system's token that sends BPMN messages
 }
 
 UNIT_KINDS: dict[str, str] = {
