@@ -10,6 +10,10 @@ runs here under two fences:
   a service call gets one budget of its own). The code is traced while it runs and stopped
   at the first line past the budget. The time is the thread's CPU time, a measure of work,
   not the platform's clock.
+- **Engine steps**: the steps the engine runs between two waits in one service call are
+  counted (`MAX_ENGINE_STEPS`) and their CPU time with the scripts' is bounded
+  (`ENGINE_SECONDS`), so a process that loops without waiting stops instead of holding a
+  worker, and the write lock it holds, indefinitely.
 - **Sizes**: the operators and methods that can make a value much larger than their
   operands (`*`, `+`, `**`, `join`, `replace`, `extend`, `range`) are rewritten to checked
   calls that refuse a result over `MAX_ITEMS` items or an integer over `MAX_INT_BITS` bits
@@ -30,9 +34,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..core.errors import GongjianError
+from ..core.errors import WorkflowExecutionError
 
 BUDGET_SECONDS = 2.0
+ENGINE_SECONDS = 5.0        # CPU for everything the engine does in one service call
+MAX_ENGINE_STEPS = 10_000   # engine steps between two waits in one service call
 MAX_ITEMS = 1_000_000       # characters of a string, items of a list, tuple, dict or set
 MAX_INT_BITS = 100_000      # about 30,000 decimal digits
 
@@ -51,16 +57,33 @@ METHOD = "__gj_method__"
 GROWING_METHODS = frozenset({"join", "replace", "extend"})
 
 
-class BudgetExceededError(GongjianError):
-    """An expression or script used more CPU time or memory than a service call may."""
+class BudgetExceededError(WorkflowExecutionError):
+    """A service call's scripts or engine steps used more CPU time or memory than allowed."""
 
 
 class Budget:
     """CPU seconds left for the expressions and scripts of one service call."""
 
-    def __init__(self, seconds: float = BUDGET_SECONDS):
+    def __init__(self, seconds: float = BUDGET_SECONDS, engine_seconds: float = ENGINE_SECONDS,
+                 max_steps: int | None = None):
         self.seconds = seconds
         self.left = seconds
+        self.engine_seconds = engine_seconds
+        self.engine_deadline = time.thread_time() + engine_seconds
+        self.max_steps = MAX_ENGINE_STEPS if max_steps is None else max_steps
+        self.steps_left = self.max_steps
+
+    def engine_step(self, _task=None) -> None:
+        """Count one engine step; stop the call when it ran too many or too long."""
+        self.steps_left -= 1
+        if self.steps_left < 0:
+            raise BudgetExceededError(
+                f"流程在一次办理中连续运行了超过 {self.max_steps:,} 步而没有停下等待，已被停止，"
+                "本次办理未做任何更改。请流程设计人员检查流程中没有等待环节的循环。")
+        if time.thread_time() > self.engine_deadline:
+            raise BudgetExceededError(
+                f"流程在一次办理中运行超过了 {self.engine_seconds:g} 秒计算时限，已被停止，"
+                "本次办理未做任何更改。")
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:

@@ -22,7 +22,9 @@ from ..core.clock import bind_clock
 from ..core.errors import ConflictError, NotFoundError, TaskDataError
 from ..core.identity import Actor
 from ..core.models import ProcessInstance
-from .runtime import InstanceView, _engine_errors, instance_view, load_instance, save_instance
+from .runtime import (
+    InstanceView, _engine_errors, instance_view, load_instance, run_engine, save_instance,
+)
 from ..core.uow import UnitOfWork
 
 
@@ -74,7 +76,7 @@ def send_message(uow: UnitOfWork, name: str, actor: Actor, *, business_key: str 
                       payload={"payload": payload, "result_var": f"{name}_payload"})
     with bind_clock(uow.clock), _engine_errors(row.process_key):
         workflow.send_event(event)
-        workflow.do_engine_steps()
+        run_engine(workflow)
         save_instance(uow, live, actor)
     uow.commit()
     return instance_view(row, workflow)

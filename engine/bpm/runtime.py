@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..core.audit import history
 from ..core.clock import bind_clock
+from .budget import current_budget, service_budget
 from .changes import finished_ids, summarise
 from .compaction import compact
 from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
@@ -117,12 +118,19 @@ def instance_view(row: ProcessInstance, workflow: BpmnWorkflow | None = None) ->
 
 @contextlib.contextmanager
 def _engine_errors(where: str):
-    """Turn a failing script, condition or decision into a domain error."""
+    """Run engine work within the call's budget; a failing script, condition or decision
+    becomes a domain error."""
     try:
-        yield
+        with service_budget():
+            yield
     except SpiffWorkflowException as exc:
         element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or where
         raise WorkflowExecutionError(f"element '{element}' failed: {exc}; nothing was changed") from exc
+
+
+def run_engine(workflow: BpmnWorkflow) -> None:
+    """Run the workflow to its next wait, each step counted against the call's budget."""
+    workflow.do_engine_steps(did_complete_task=current_budget().engine_step)
 
 
 @dataclass
@@ -215,7 +223,7 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data or {})
     with bind_clock(uow.clock), _engine_errors(process_key):
-        workflow.do_engine_steps()
+        run_engine(workflow)
     now = uow.clock.now()
     row = ProcessInstance(process_key=process_key, deployment_id=deployment.id, bundle=bundle,
                           business_key=business_key, status="running", state=b"",
@@ -252,7 +260,7 @@ def _complete_task(uow: UnitOfWork, task: TaskRecord, actor: Actor,
     with bind_clock(uow.clock), _engine_errors(task.element_id):
         spiff_task.data.update(data)
         spiff_task.run()
-        workflow.do_engine_steps()
+        run_engine(workflow)
         save_instance(uow, live, actor,
                       closed={task.spiff_task_id: ("completed", actor.username)})
     uow.commit()

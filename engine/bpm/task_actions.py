@@ -449,7 +449,7 @@ def _reopen(uow: UnitOfWork, live: runtime.LiveInstance, earlier, actor: Actor,
     row, workflow = live.row, live.workflow
     with bind_clock(uow.clock), runtime._engine_errors(row.process_key):
         workflow.reset_from_task_id(earlier.id)
-        workflow.do_engine_steps()
+        runtime.run_engine(workflow)
         runtime.save_instance(uow, live, actor, closed=closed)
     reopened = uow.session.execute(
         select(HumanTask).where(HumanTask.instance_id == row.id,

@@ -30,7 +30,8 @@ from ..core.identity import TIMER
 from ..core.models import ProcessInstance, TimerJob
 from .changes import all_tasks
 from .projection import waiting_timers
-from .runtime import load_instance, save_instance
+from .budget import service_budget
+from .runtime import load_instance, run_engine, save_instance
 from ..core.uow import UnitOfWork
 
 MAX_ATTEMPTS = 5
@@ -88,13 +89,13 @@ def fire_one(uow: UnitOfWork, job: TimerJob) -> list[str]:
     # and timers started on the way count from when they should have started (SpiffWorkflow
     # fires a timer strictly after its time, hence the microsecond). The projection (task
     # creation times, due dates) is written at the real time: people get the task now.
-    with bind_clock(FrozenClock(job.due_at + timedelta(microseconds=1))):
+    with service_budget(), bind_clock(FrozenClock(job.due_at + timedelta(microseconds=1))):
         workflow.refresh_timers()
         with _later_timers_wait(workflow):
-            workflow.do_engine_steps()
-    skip_missed_ticks(workflow, uow.clock.now())
-    with bind_clock(uow.clock):
-        save_instance(uow, live, TIMER)
+            run_engine(workflow)
+        skip_missed_ticks(workflow, uow.clock.now())
+        with bind_clock(uow.clock):
+            save_instance(uow, live, TIMER)
     waiting = waiting_timers(workflow)
     fired = sorted((job_id for job_id, due in due_before.items()
                     if job_id not in waiting or waiting[job_id][1] != due),

@@ -180,3 +180,16 @@ def test_a_pattern_is_matched_whole_by_re2():
     assert forms.validate_task_data(form, {"code": "a" * 29}) == {"code": "a" * 29}
     validator = forms.schema_for(form).fields["code"].validators[-1]
     assert type(validator.regex).__module__.startswith("re2")
+
+
+def test_a_process_that_loops_without_waiting_is_stopped_and_nothing_is_written(platform,
+                                                                             monkeypatch):
+    from engine.bpm import budget
+
+    path = FIXTURES / "limits" / "loop_without_wait.bpmn"
+    with platform.uow() as uow:
+        definitions.deploy_files(uow, [(path.name, path.read_bytes())], "designer")
+    monkeypatch.setattr(budget, "MAX_ENGINE_STEPS", 300)  # the same rule, sooner
+    with platform.uow() as uow, pytest.raises(WorkflowExecutionError, match="超过 300 步"):
+        runtime.start_instance(uow, "loop_without_wait", STARTER, data={"n": 0})
+    assert nothing_was_written(platform)
