@@ -69,7 +69,7 @@ def test_without_a_database_units_and_deployed_processes_are_not_judged():
     assert [f.message for f in findings_of("unknown_group.bpmn", None)
             if f.rule == "candidate-group"] == [
         "userTask '填写金额' (fill): candidate group 'approvers' names no role (roles: admin, "
-        "approver, county_head, department_head, deputy_commander, designer, office, "
+        "approver, county_head, department_head, deputy_commander, designer, integration, office, "
         "project_unit, specialist, sub_commander, supervisor, township_head)"]
 
 
