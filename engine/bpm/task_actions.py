@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select, update
 
@@ -443,12 +444,48 @@ def return_targets(uow: UnitOfWork, task_id: str, actor: Actor) -> list[tuple[st
             for t in _earlier_user_tasks(current)]
 
 
+def _refuse_inside_multi_instance(workflow, earlier, what: str) -> None:
+    """Refuse a reset that would reach into one branch of a multi-instance activity.
+
+    SpiffWorkflow 3.2 resets one instance of a multi-instance activity (a permit item of a
+    request for several) but merges it into the activity's output again on the way out,
+    which corrupts the collected results; so this is refused with a clear answer until the
+    reset handles it (it still works in plain parallel branches).
+    """
+    task = earlier
+    while task is not None:
+        if isinstance(task.task_spec, LoopTask):
+            raise InvalidStateError(
+                f"“{earlier.task_spec.bpmn_name or earlier.task_spec.bpmn_id}”在多实例（逐项办理）"
+                f"环节之中，暂不能{what}；请联系指挥部办公室处理。")
+        parent = task.parent
+        if parent is None and task.workflow.parent_task_id is not None:
+            parent = workflow.get_task_from_id(task.workflow.parent_task_id)
+        task = parent
+
+
+def _forget_removed_waits(workflow) -> None:
+    """Drop the events the reset removed from SpiffWorkflow's register of waiting events.
+
+    Resetting to a task inside a called process (a permit item of a request with several)
+    removes the other branches' tasks, timers included, but SpiffWorkflow 3.2 keeps them in
+    its event register, and the next timer refresh fails on a task without a parent.
+    """
+    live = set(workflow.tasks)
+    for sub in workflow.subprocesses.values():
+        live.update(sub.tasks)
+    waiting = workflow.event_manager.tasks
+    for task_id in [task_id for task_id in waiting if task_id not in live]:
+        del waiting[task_id]
+
+
 def _reopen(uow: UnitOfWork, live: runtime.LiveInstance, earlier, actor: Actor,
             closed: dict[str, tuple[str, str]], assignee: str | None) -> HumanTask:
     """Make an earlier task ready again, save, and give the new row to `assignee`."""
     row, workflow = live.row, live.workflow
     with bind_clock(uow.clock), runtime._engine_errors(row.process_key):
         workflow.reset_from_task_id(earlier.id)
+        _forget_removed_waits(workflow)
         runtime.run_engine(workflow)
         runtime.save_instance(uow, live, actor, closed=closed)
     reopened = uow.session.execute(
@@ -476,6 +513,7 @@ def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
     if earlier is None:
         raise TaskDataError(f"'{to_element_id}' is not an earlier task of this process that "
                             "can be returned to", {"to_element_id": ["not an earlier task"]})
+    _refuse_inside_multi_instance(workflow, earlier, "退回")
     previous = uow.session.execute(
         select(HumanTask).where(HumanTask.instance_id == row.id,
                                 HumanTask.spiff_task_id == str(earlier.id),
@@ -537,6 +575,7 @@ def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "", *,
     earlier = live.workflow.get_task_from_id(UUID(done.spiff_task_id))
     if earlier is None or earlier.state != TaskState.COMPLETED:
         raise ConflictError(f"'{done.name}' can no longer be withdrawn")
+    _refuse_inside_multi_instance(live.workflow, earlier, "撤回")
     following = list(uow.session.execute(
         select(HumanTask).where(HumanTask.instance_id == row.id,
                                 HumanTask.state.in_(OPEN_STATES))).scalars())

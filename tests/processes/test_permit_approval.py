@@ -184,3 +184,18 @@ def test_approving_in_time_leaves_no_timer_behind(platform, request_for, clock):
     clock.set(datetime(2027, 6, 1, 9, 0, tzinfo=SHANGHAI))
     assert fire(platform) == []
     assert [t.element_id for t in tasks_of(platform, OFFICE)] == ["hand_back"]
+
+
+def test_withdrawing_one_item_s_filing_is_refused_plainly_not_a_server_error(platform,
+                                                                             request_for):
+    """撤回 inside one item of a request for several answered 500 (security issue, finding 11);
+    the engine cannot yet reset one instance of the items safely, so it says so."""
+    from engine.bpm import task_actions
+    from engine.core.errors import InvalidStateError
+
+    request_for("planning", "land")
+    filed = next(t for t in tasks_of(platform, SPECIALIST) if t.element_id == "file_for_unit")
+    complete(platform, SPECIALIST, "file_for_unit", {"filing_note": "代办材料"})
+    with platform.uow() as uow, pytest.raises(InvalidStateError, match="暂不能撤回"):
+        task_actions.withdraw(uow, filed.id, SPECIALIST, "重新填报")
+    assert elements_of(platform, approver("zrzy")) == ["approval"]  # nothing changed
