@@ -20,13 +20,15 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..bpm.hooks import FinishedStep, SaveHook, SaveSummary
+from ..core.errors import PermissionDeniedError
 from ..core.identity import Actor
 from ..core.models import HumanTask
 from ..core.uow import UnitOfWork
 from .awards import publish_awards, record_nomination
 from .issue_ledger import project_ledger
 from .plates import evaluate_plates
-from .projects import month_of, record_progress
+from .policy import may_report_progress
+from .projects import Project, month_of, record_progress
 from .supervision_hook import apply_supervision_actions
 
 
@@ -51,6 +53,12 @@ def _evaluate_plates(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep,
 def _record_progress(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep,
                      actor: Actor) -> None:
     data = step.data
+    project = uow.session.get(Project, data.get("project_code"))
+    if project is not None and not may_report_progress(actor, project):
+        # Facts about a project are written by its own unit: a report for another
+        # company's project undoes the whole completion.
+        raise PermissionDeniedError(f"{actor.username} may not report the progress of "
+                                    f"project {project.code}; its project unit does")
     record_progress(uow, data["project_code"], _month(uow, step),
                     int(data.get("actual_investment") or 0), bool(data.get("milestone_done")),
                     data.get("progress_text"), _reporter(uow, summary))

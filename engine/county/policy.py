@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import false, or_, true
 
-from ..core.identity import Actor
+from ..core.identity import TIMER, Actor
 from .projects import Project
 
 # The roles that see the whole county (and so every project, issue, instance and trail).
@@ -142,6 +142,14 @@ def oversees(actor: Actor) -> bool:
 def may_see_project(actor: Actor, project: Project) -> bool:
     """Whether the actor may see the project (its sheet, its row in lists)."""
     return scope_of(actor).sees_project(project)
+
+
+def may_report_progress(actor: Actor, project: Project) -> bool:
+    """Whether the actor may write a project's monthly progress: its own unit, the office
+    and administrators (who correct a report), or the worker acting for the process."""
+    return (f"{_UNIT}{project.project_unit}" in actor.groups
+            or any(role in actor.groups for role in ("office", "admin"))
+            or actor == TIMER)
 
 
 def may_supervise(actor: Actor) -> bool:

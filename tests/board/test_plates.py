@@ -137,3 +137,27 @@ def test_progress_report_task_records_the_month(county):
         assert (row.actual_investment, row.milestone_done, row.reported_by) == (
             80, True, "unit_materials")
     assert view.id
+
+
+def test_a_progress_report_for_another_company_s_project_is_refused_and_nothing_is_written(
+        county):
+    """The forged start of the security issue (finding 1), had it got in: the task reaches the
+    forging company, and its report of another company's project must not be recorded."""
+    from engine.core.errors import PermissionDeniedError
+    from engine.county.projects import ProgressReport
+
+    platform = county
+    with platform.uow() as uow:
+        runtime.start_instance(uow, "progress_report", OFFICE, business_key="PROGRESS-P-1",
+                               data={"project_code": "P-1", "project_name": "新材料项目",
+                                     "project_unit": "co_solar", "sub_command": "sc_industry",
+                                     "month": "2026-11"})
+    forger = Actor.of("unit_solar", "unit:co_solar")
+    with platform.uow() as uow:
+        task = inbox.list_tasks(uow, forger)[0]
+    with platform.uow() as uow, pytest.raises(PermissionDeniedError, match="project unit"):
+        task_actions.complete(uow, task.id, forger, {"actual_investment": 0,
+                                                     "milestone_done": False,
+                                                     "progress_text": "伪造"})
+    with platform.uow() as uow:
+        assert uow.session.get(ProgressReport, ("P-1", "2026-11")) is None
