@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
-    Boolean, ForeignKey, Integer, String, UniqueConstraint, and_, case, delete, literal, or_,
-    select,
+    Boolean, ForeignKey, Integer, String, UniqueConstraint, and_, case, delete, false, literal,
+    or_, select, true,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -68,6 +68,8 @@ class OrgUnit(Base):
     kind: Mapped[str] = mapped_column(String(30))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"))
     sort: Mapped[int] = mapped_column(Integer, default=0)
+    # A deactivated unit keeps its history; it is offered for nothing new.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class UserAccount(Base):
@@ -85,6 +87,9 @@ class UserAccount(Base):
     # generation are ended at their next request.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set with a one-time password (a new account, a reset): the next login must change it.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
 
     grants: Mapped[list[RoleGrant]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     unit: Mapped[OrgUnit | None] = relationship(lazy="joined")
@@ -187,6 +192,7 @@ def change_password(session: Session, username: str, current: str, new: str,
         raise PasswordRuleError(["新密码不能与当前密码相同"])
     account.password_hash = hash_password(new)
     account.password_changed_at = now
+    account.must_change_password = False
     account.session_generation = (account.session_generation or 0) + 1
     return account.session_generation
 

@@ -6,6 +6,8 @@ from engine.core.db import make_engine
 import engine.core.organisation  # noqa: F401  (registers its tables on Base)
 import engine.core.calendar_admin  # noqa: F401
 import engine.core.notifications  # noqa: F401
+import engine.core.org_admin  # noqa: F401
+import engine.core.imports  # noqa: F401
 import engine.county.supervision  # noqa: F401
 import engine.county.projects  # noqa: F401
 import engine.county.issue_ledger  # noqa: F401
