@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, current_app, g
+
+from engine.core.calendar_admin import refresh_calendar
 
 from engine.ops.platform import Platform
 from engine.core.uow import UnitOfWork
@@ -48,6 +52,25 @@ def close_uow(exc: BaseException | None = None) -> None:
         uow.__exit__(None, None, None)
 
 
+# How long a web process counts with the working calendar it loaded before it looks again:
+# an administrator's override made in another process (the CLI, another web node) reaches
+# this one within that time; one made here is installed at once.
+CALENDAR_REFRESH = timedelta(minutes=1)
+
+
+def refresh_calendar_now_and_then() -> None:
+    """Load the administrator's working calendar at the first request and every minute after."""
+    platform = get_platform()
+    now = platform.clock.now()
+    last = current_app.extensions.get("gongjian_calendar_at")
+    if last is not None and timedelta(0) <= now - last < CALENDAR_REFRESH:
+        return
+    with platform.uow() as uow:
+        refresh_calendar(uow.session)
+    current_app.extensions["gongjian_calendar_at"] = now
+
+
 def init_app(app: Flask) -> None:
-    """Register the teardown."""
+    """Register the calendar refresh and the teardown."""
+    app.before_request(refresh_calendar_now_and_then)
     app.teardown_appcontext(close_uow)

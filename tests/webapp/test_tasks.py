@@ -235,3 +235,27 @@ def test_every_list_page_renders(platform, client, auth, url):
     start(platform)
     auth.login()
     assert client.get(url).status_code == 200
+
+
+def test_the_web_counts_with_an_override_another_process_made(platform, client, auth, clock):
+    """A day off set through the CLI (another process) reaches the web within a minute."""
+    from datetime import date
+
+    from engine.core import calendar_admin
+    from engine.core.identity import Actor
+    from engine.core.workcalendar import WorkingCalendar
+
+    auth.login()
+    client.get("/tasks/")  # the web process loads the calendar
+    monday = date(2026, 12, 7)
+    assert calendar_admin.current_calendar().is_working_day(monday)
+    with platform.uow() as uow:
+        calendar_admin.set_override(uow, monday, False, Actor.of("admin1", "admin"), "临时调休")
+    calendar_admin.install_calendar(WorkingCalendar())  # as the web process still knows it
+    clock.advance(minutes=2)
+    auth.login()
+    client.get("/tasks/")
+    try:
+        assert not calendar_admin.current_calendar().is_working_day(monday)
+    finally:
+        calendar_admin.install_calendar(WorkingCalendar())  # this process, for later tests
