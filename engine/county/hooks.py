@@ -8,7 +8,8 @@ in step:
 1. supervision: `remind` and `escalate` steps record reminders (催办) and escalations (升级);
 2. command actions: `evaluate_plates` (the monthly plates), `record_progress` (a unit's
    monthly progress report), `record_nomination` and `publish_awards` (the quarterly
-   awards);
+   awards), `start_construction` (a finished permit approval moves its project 前期 → 建设,
+   engine/county/registry.py);
 3. the ledger: an issue's or a 13710 instruction's row in the issue ledger follows its
    instance.
 
@@ -29,6 +30,7 @@ from .issue_ledger import project_ledger
 from .plates import evaluate_plates
 from .policy import may_report_progress
 from .projects import Project, month_of, record_progress
+from .registry import start_construction
 from .supervision_hook import apply_supervision_actions
 
 
@@ -86,6 +88,7 @@ COMMAND_ACTIONS = {
     "record_progress": _record_progress,
     "record_nomination": _record_nomination,
     "publish_awards": _publish_awards,
+    "start_construction": start_construction,
 }
 
 

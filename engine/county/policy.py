@@ -152,6 +152,19 @@ def may_report_progress(actor: Actor, project: Project) -> bool:
             or actor == TIMER)
 
 
+# Who keeps the project registry (registers, edits, moves stages, imports) anywhere.
+REGISTRY_ROLES = ("office", "admin")
+
+
+def may_manage_projects(actor: Actor, sub_command: str | None = None) -> bool:
+    """Whether the actor keeps the registry's projects of a field (None: of any field): the
+    office and administrators everywhere, a sub-commander in the field it commands."""
+    if any(role in actor.groups for role in REGISTRY_ROLES):
+        return True
+    fields = scope_of(actor).sub_commands
+    return bool(fields) if sub_command is None else sub_command in fields
+
+
 def may_supervise(actor: Actor) -> bool:
     """Whether the actor reminds, escalates and sends supervision messages at all.
 

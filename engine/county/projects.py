@@ -1,8 +1,9 @@
-"""The project registry's seed: the projects the headquarters drives, one row each.
+"""The project registry's rows: the projects the headquarters drives, one row each.
 
-What a project is, its field (the sub-command that owns it), its stage, where it is, who
-leads, builds and serves it, its key level and planned investment; its monthly schedule
-(序时进度), the progress its unit reports each month, and its audited stage moves.
+What a project is, its field (the sub-command that owns it), its stage (a reserve project
+also its class and track), where it is, who leads, builds and serves it, its key level and
+total investment; its monthly schedule (序时进度), the progress its unit reports each month,
+and its audited stage moves. Registering and editing by people is engine/county/registry.py.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from ..core.models import Base, UTCDateTime
 from ..core.workcalendar import SHANGHAI
 
 STAGES: dict[str, str] = {
-    "planning": "谋划", "prework": "前期", "construction": "建设",
+    "reserve": "储备", "planning": "谋划", "prework": "前期", "construction": "建设",
     "completion": "竣工", "production": "投产",
 }
 KEY_LEVELS: dict[str, str] = {"province": "省重点工程", "city": "市重点工程",
                               "county": "县重点工程", "none": "一般项目"}
 FUNDING: dict[str, str] = {"government": "政府投资", "enterprise": "企业投资"}
+# A project of the reserve library (项目储备库) has a class and a track.
+RESERVE_CLASSES: dict[str, str] = {"intent": "意向", "proposed": "动议", "negotiating": "谈判"}
+RESERVE_TRACKS: dict[str, str] = {"study": "远期研究", "signing": "近期签约",
+                                  "landing": "争取落地", "groundbreaking": "开工建设"}
 
 
 class Project(Base):
@@ -41,16 +46,28 @@ class Project(Base):
     specialist: Mapped[str | None] = mapped_column(ForeignKey("user_account.username"))
     key_level: Mapped[str] = mapped_column(String(20), default="none")
     funding: Mapped[str] = mapped_column(String(20), default="enterprise")
-    planned_investment: Mapped[int] = mapped_column(Integer, default=0)  # 万元
+    planned_investment: Mapped[int] = mapped_column(Integer, default=0)  # 万元, the total
+    reserve_class: Mapped[str | None] = mapped_column(String(20))  # RESERVE_CLASSES
+    reserve_track: Mapped[str | None] = mapped_column(String(20))  # RESERVE_TRACKS
+    # Raised at every change: an edit made on a stale copy is a conflict, not a lost update.
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
 
 def add_project(session: Session, code: str, name: str, *, sub_command: str, stage: str,
                 township: str, lead_department: str, project_unit: str,
                 specialist: str | None, key_level: str = "none", funding: str = "enterprise",
-                planned_investment: int = 0) -> Project:
-    """Create or update a project."""
+                planned_investment: int = 0, reserve_class: str | None = None,
+                reserve_track: str | None = None) -> Project:
+    """Create or update a project (unaudited: the demo's and tests' seed; people register
+    through engine/county/registry.py)."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; one of {sorted(STAGES)}")
+    if reserve_class is not None and reserve_class not in RESERVE_CLASSES:
+        raise ValueError(f"unknown reserve class {reserve_class!r}")
+    if reserve_track is not None and reserve_track not in RESERVE_TRACKS:
+        raise ValueError(f"unknown reserve track {reserve_track!r}")
     if key_level not in KEY_LEVELS:
         raise ValueError(f"unknown key level {key_level!r}; one of {sorted(KEY_LEVELS)}")
     if funding not in FUNDING:
@@ -61,6 +78,7 @@ def add_project(session: Session, code: str, name: str, *, sub_command: str, sta
     project.project_unit, project.specialist = project_unit, specialist
     project.key_level, project.funding = key_level, funding
     project.planned_investment = planned_investment
+    project.reserve_class, project.reserve_track = reserve_class, reserve_track
     session.add(project)
     return project
 
@@ -89,7 +107,6 @@ def start_data(project: Project) -> dict:
 # reports are what its unit says it did. Amounts are 万元 for the month, not cumulative.
 
 STAGE_ORDER = list(STAGES)
-RESERVE_CLASSES: dict[str, str] = {"intent": "意向", "proposed": "动议", "negotiating": "谈判"}
 
 
 class ScheduleMonth(Base):
@@ -129,19 +146,34 @@ class ProgressPoint:
     reported: bool
 
 
-def set_schedule(uow, code: str, months: list[tuple[str, int, str | None]], actor: str) -> None:
-    """Replace a project's monthly schedule: (month, planned investment, milestone) rows."""
+def set_schedule(uow, code: str, months: list[tuple[str, int, str | None]], actor: str) -> bool:
+    """Replace a project's monthly schedule: (month, planned investment, milestone) rows.
+
+    Audited when it changes; the same schedule again changes nothing (returns False).
+    """
     project = _project(uow.session, code)
-    for row in uow.session.execute(select(ScheduleMonth).where(
-            ScheduleMonth.project_code == code)).scalars():
+    for month, _planned, _milestone in months:
+        _check_month(month)
+    wanted = sorted((m, int(p), ms or None) for m, p, ms in months)
+    rows = list(uow.session.execute(select(ScheduleMonth).where(
+        ScheduleMonth.project_code == code)).scalars())
+    if sorted((r.month, r.planned_investment, r.milestone) for r in rows) == wanted:
+        return False
+    for row in rows:
         uow.session.delete(row)
     uow.session.flush()
-    for month, planned, milestone in months:
-        _check_month(month)
+    for month, planned, milestone in wanted:
         uow.session.add(ScheduleMonth(project_code=code, month=month,
-                                      planned_investment=int(planned), milestone=milestone))
+                                      planned_investment=planned, milestone=milestone))
     uow.audit.record(actor, "schedule_set", subject=f"project:{project.code}",
-                     months=[[m, p, ms] for m, p, ms in months])
+                     months=[[m, p, ms] for m, p, ms in wanted])
+    return True
+
+
+def schedule_of(session: Session, code: str) -> list[ScheduleMonth]:
+    """A project's monthly schedule, by month."""
+    return list(session.execute(select(ScheduleMonth).where(
+        ScheduleMonth.project_code == code).order_by(ScheduleMonth.month)).scalars())
 
 
 def record_progress(uow, code: str, month: str, actual_investment: int, milestone_done: bool,
@@ -192,18 +224,26 @@ def on_schedule(session: Session, code: str, month: str) -> bool | None:
     return points[-1].actual >= points[-1].planned
 
 
-def move_stage(uow, code: str, to_stage: str, actor: str, reason: str) -> Project:
-    """Move a project one stage on (谋划→前期→建设→竣工→投产), audited; no skipping or going back."""
+def move_stage(uow, code: str, to_stage: str, actor: str, reason: str, *,
+               instance_id: int | None = None, **detail) -> Project:
+    """Move a project to another stage with the reason, audited (before → after, why).
+
+    Projects move on one stage at a time (储备→谋划→前期→建设→竣工→投产); a skip or a move
+    back corrects the registry, and its reason says why. `instance_id` and `detail` name the
+    process a move was made for.
+    """
     project = _project(uow.session, code)
     if to_stage not in STAGES:
-        raise TaskDataError(f"unknown stage {to_stage!r}", {"stage": [f"one of {STAGE_ORDER}"]})
-    here = STAGE_ORDER.index(project.stage)
-    if STAGE_ORDER.index(to_stage) != here + 1:
-        raise InvalidStateError(f"project {code} is at {STAGES[project.stage]}; it can only move "
-                                f"to the next stage, not to {STAGES[to_stage]}")
+        raise TaskDataError(f"unknown stage {to_stage!r}; one of {STAGE_ORDER}",
+                            {"stage": ["请从列表中选择阶段"]})
+    if to_stage == project.stage:
+        raise InvalidStateError(f"project {code} is already at {STAGES[to_stage]}")
+    if not (reason or "").strip():
+        raise TaskDataError("a stage move needs its reason", {"reason": ["请填写转阶段的理由"]})
     before, project.stage = project.stage, to_stage
     uow.audit.record(actor, "project_stage_moved", subject=f"project:{code}",
-                     before=before, after=to_stage, why=reason)
+                     instance_id=instance_id, before=before, after=to_stage,
+                     why=reason.strip(), **detail)
     return project
 
 

@@ -12,23 +12,24 @@ out of scope is not found (engine/county/policy.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..bpm.projection import OPEN_STATES
 from ..core.errors import NotFoundError
 from ..core.identity import Actor
-from ..core.models import HumanTask
+from ..core.models import AuditEvent, HumanTask
 from ..core.organisation import OrgUnit, UserAccount
 from ..core.uow import UnitOfWork
 from .issue_ledger import IssueLedgerRow
 from .plates import PLATES, PlateView, latest_plate_month, on_battle_map, plate_history
 from .plates import plates_of_month
 from .policy import COUNTY, scope_of
-from .projects import (FUNDING, KEY_LEVELS, STAGES, Project, ProgressPoint, month_of,
-                       progress_curve)
+from .projects import (FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES, Project,
+                       ProgressPoint, month_of, progress_curve)
 from .supervision_desk import IssueRecord, OpenTask, issue_records
 
 
@@ -46,6 +47,7 @@ class MapProject:
     percent: int | None  # actual / planned to date
     plate: str | None
     plate_label: str
+    stage_moved_at: datetime | None = None  # the last stage move, if any
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def _names(session) -> dict[str, str]:
     return dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
 
 
-def _map_project(session, project: Project, plates: dict[str, PlateView], month: str | None):
+def _map_project(session, project: Project, plates: dict[str, PlateView], month: str | None,
+                 moved: dict[str, datetime]):
     points = progress_curve(session, project.code, until=month)
     planned = points[-1].planned if points else 0
     actual = points[-1].actual if points else 0
@@ -79,7 +82,20 @@ def _map_project(session, project: Project, plates: dict[str, PlateView], month:
     return MapProject(project.code, project.name, project.stage, project.key_level,
                       project.funding, planned, actual,
                       round(actual * 100 / planned) if planned else None,
-                      plate.plate if plate else None, plate.label if plate else "未评定")
+                      plate.plate if plate else None, plate.label if plate else "未评定",
+                      moved.get(project.code))
+
+
+def _last_stage_moves(session) -> dict[str, datetime]:
+    """Project code → when its stage last moved (from the audit log, one query)."""
+    rows = session.execute(select(AuditEvent.subject, func.max(AuditEvent.seq)).where(
+        AuditEvent.action == "project_stage_moved").group_by(AuditEvent.subject)).all()
+    if not rows:
+        return {}
+    at = dict(session.execute(select(AuditEvent.seq, AuditEvent.at).where(
+        AuditEvent.seq.in_([seq for _subject, seq in rows]))).all())
+    return {subject.removeprefix("project:"): at[seq] for subject, seq in rows
+            if subject and subject.startswith("project:")}
 
 
 def battle_map(uow: UnitOfWork, actor: Actor, month: str | None = None) -> BattleMap:
@@ -89,12 +105,13 @@ def battle_map(uow: UnitOfWork, actor: Actor, month: str | None = None) -> Battl
     month = month or latest_plate_month(session)
     plates = plates_of_month(session, month) if month else {}
     names = _names(session)
+    moved = _last_stage_moves(session)
     grouped: dict[str, list[MapProject]] = {}
     for project in session.execute(select(Project).where(scope_of(actor).project_condition())
                                    .order_by(Project.code)).scalars():
         if on_battle_map(project):
             grouped.setdefault(project.sub_command, []).append(
-                _map_project(session, project, plates, month))
+                _map_project(session, project, plates, month, moved))
     groups, totals = [], {key: 0 for key in [*PLATES, "none"]}
     for code in sorted(grouped):
         counts = {key: 0 for key in [*PLATES, "none"]}
@@ -129,6 +146,18 @@ class SheetIssue:
 
 
 @dataclass(frozen=True)
+class StageMove:
+    """One stage move of the project: when, from and to (in Chinese), who, why."""
+
+    at: datetime
+    before: str
+    after: str
+    actor: str
+    why: str | None
+    instance_id: int | None
+
+
+@dataclass(frozen=True)
 class ProjectSheet:
     """一图三单: the chart's points and the lists of tasks, responsibilities and issues."""
 
@@ -142,6 +171,23 @@ class ProjectSheet:
     tasks: list[SheetTask]
     responsibilities: list[tuple[str, str]]
     issues: list[SheetIssue]
+    stage_moves: list[StageMove] = field(default_factory=list)
+    sub_command: str = ""
+
+
+def stage_moves(session, code: str) -> list[StageMove]:
+    """The project's stage moves, oldest first, from the audit log."""
+    names = dict(session.execute(select(UserAccount.username, UserAccount.display_name)).all())
+    moves = []
+    for event in session.execute(select(AuditEvent).where(
+            AuditEvent.subject == f"project:{code}", AuditEvent.action == "project_stage_moved")
+            .order_by(AuditEvent.seq)).scalars():
+        detail = json.loads(event.detail or "{}")
+        actor = "系统" if event.actor == "system" else names.get(event.actor, event.actor)
+        moves.append(StageMove(event.at, STAGES.get(detail.get("before"), "") or "",
+                               STAGES.get(detail.get("after"), "") or "", actor,
+                               detail.get("why"), event.instance_id))
+    return moves
 
 
 def visible_project(uow: UnitOfWork, actor: Actor, code: str) -> Project:
@@ -174,7 +220,10 @@ def project_sheet(uow: UnitOfWork, actor: Actor, code: str) -> ProjectSheet:
     ]
     facts = [("重点级别", KEY_LEVELS.get(project.key_level, project.key_level)),
              ("投资性质", FUNDING.get(project.funding, project.funding)),
-             ("计划总投资（万元）", str(project.planned_investment))]
+             ("总投资（万元）", str(project.planned_investment))]
+    if project.stage == "reserve":
+        facts += [("储备类别", RESERVE_CLASSES.get(project.reserve_class or "", "未填")),
+                  ("储备方向", RESERVE_TRACKS.get(project.reserve_track or "", "未填"))]
     tasks = [SheetTask(t.name, t.business_key, t.process_key,
                        t.assignee or "、".join(c.name for c in t.candidates), t.due_at)
              for t in _open_tasks(session, code)]
@@ -185,7 +234,8 @@ def project_sheet(uow: UnitOfWork, actor: Actor, code: str) -> ProjectSheet:
               ).scalars()]
     return ProjectSheet(project.code, project.name, project.stage, STAGES[project.stage], facts,
                         progress_curve(session, code), plate_history(session, code), tasks,
-                        responsibilities, issues)
+                        responsibilities, issues, stage_moves(session, code),
+                        project.sub_command)
 
 
 def current_month(uow: UnitOfWork) -> str:

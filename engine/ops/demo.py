@@ -97,13 +97,15 @@ PROJECTS = [
      "co_agri", "specialist3", "city", "enterprise", 9500),
     ("XM-2026-009", "高标准农田建设项目", "sc_rural", "construction", "t_pingcheng", "nync",
      "co_urban", "specialist1", "county", "government", 5200),
-    ("XM-2026-010", "县城商贸物流园", "sc_services", "planning", "t_liyi", "swj",
+    ("XM-2026-010", "县城商贸物流园", "sc_services", "reserve", "t_liyi", "swj",
      "co_logistics", "specialist2", "none", "enterprise", 18000),
     ("XM-2026-011", "县城集中供热管网改造", "sc_infra", "completion", "t_chongwen", "zj",
      "co_urban", "specialist1", "county", "government", 7600),
     ("XM-2026-012", "农村公路提质改造工程", "sc_infra", "production", "t_yangcun", "jtj",
      "co_urban", "specialist3", "city", "government", 11000),
 ]
+# The reserve library's projects (储备): class and track.
+RESERVE = {"XM-2026-010": ("negotiating", "signing")}
 
 
 @dataclass(frozen=True)
@@ -207,9 +209,11 @@ def _load_organisation(platform: Platform) -> tuple[int, int, int, int]:
         session.flush()
         for row in PROJECTS:
             code, name, field, stage, township, dept, unit, specialist, level, funding, amount = row
+            reserve_class, reserve_track = RESERVE.get(code, (None, None))
             add_project(session, code, name, sub_command=field, stage=stage, township=township,
                         lead_department=dept, project_unit=unit, specialist=specialist,
-                        key_level=level, funding=funding, planned_investment=amount)
+                        key_level=level, funding=funding, planned_investment=amount,
+                        reserve_class=reserve_class, reserve_track=reserve_track)
         uow.commit()
     return unit_count, len(accounts), created, len(PROJECTS)
 
