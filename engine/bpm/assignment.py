@@ -94,3 +94,23 @@ def resolve_candidates(task, script_engine) -> Candidates:
     if not groups and not users and not assignees and spec.lane:
         groups = [role_code(spec.lane)]
     return Candidates(tuple(groups), tuple(users), assignees[0] if assignees else None)
+
+
+def skip_disabled(who: Candidates, disabled: set[str], lane: str | None,
+                  element_id: str) -> Candidates:
+    """The candidates without the disabled accounts among its users and assignee (a
+    disabled account holds no new work). A task that named only disabled people goes to its
+    lane's role; without a lane it is refused (WorkflowExecutionError, nothing written)."""
+    if not disabled:
+        return who
+    users = tuple(u for u in who.users if u not in disabled)
+    assignee = None if who.assignee in disabled else who.assignee
+    groups = who.groups
+    if not groups and not users and assignee is None:
+        if not lane:
+            named = "、".join(sorted(disabled))
+            raise WorkflowExecutionError(
+                f"task '{element_id}': it is assigned only to disabled accounts ({named}); "
+                "an administrator enables the account, or a designer changes the assignment")
+        groups = (role_code(lane),)
+    return Candidates(groups, users, assignee)

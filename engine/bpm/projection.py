@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from .assignment import resolve_candidates
+from .assignment import resolve_candidates, skip_disabled
 from ..core.calendar_admin import current_calendar
 from ..core.clock import as_utc
 from ..core.errors import WorkflowExecutionError
+from ..core.org_admin import inactive_users
 from .expression_scan import due_date_as_python
 from .expression_helpers import record_deadlines
 from ..core.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
@@ -251,6 +252,9 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
             continue
         spec = task.task_spec
         who = resolve_candidates(task, workflow.script_engine)
+        if who.users or who.assignee:
+            who = skip_disabled(who, inactive_users(session, [*who.users, who.assignee]),
+                                spec.lane, spec.bpmn_id)
         due = due_of(task, now)
         new = TaskRecord(
             id=str(uuid4()), spiff_task_id=spiff_id, instance_id=row.id,

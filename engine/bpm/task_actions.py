@@ -16,7 +16,9 @@ Who may act is one of:
   predicate the platform hands in (`UnitOfWork.oversight`; the county's is
   engine/county/supervision.py `may_remind_task`), since this engine knows no county roles;
   without one, nobody;
-- `starter`: the user who started the instance, or an administrator (to cancel it).
+- `starter`: the user who started the instance, or an administrator (to cancel it);
+- `administrator`: an administrator, on any open task (改派: the work of a disabled account
+  handed to another person; the service checks the account is disabled).
 
 Who a task is for and who may see it is engine/bpm/task_access.py's one rule. Delegation
 and carbon copies are kept as extra `task_candidate` rows (kinds `owner` and `cc`), which
@@ -40,12 +42,15 @@ from ..core.errors import (
 )
 from ..core.identity import Actor
 from ..core.models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
+from ..core.org_admin import inactive_users
 from ..core.organisation import actor_for
 from ..core.clock import bind_clock
 from ..core.notifications import notify
 from .projection import OFFERING_KINDS, OPEN_STATES, TaskRecord
 from .runtime import InstanceView, TaskView, task_view
-from .task_access import CC, OWNER, delegated_by, handlers_of, is_candidate, may_see, named
+from .task_access import (
+    CC, OWNER, USER, delegated_by, handlers_of, is_candidate, may_see, named,
+)
 from ..core.uow import UnitOfWork
 
 DECISIONS = ("approve", "return", "reject")
@@ -81,6 +86,7 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("withdraw", ("completed",), "withdrawn", "completer", "撤回"),
     Transition("remind", OPEN_STATES, "(unchanged)", "overseer", "催办"),
     Transition("cancel", ("running",), "cancelled", "starter", "撤销", subject="instance"),
+    Transition("reassign", OPEN_STATES, "claimed", "administrator", "改派"),
 )}
 
 
@@ -98,6 +104,8 @@ def may(action: str, subject, actor: Actor, oversight: Oversight | None = None) 
         return False
     if rule.who == "starter":
         return subject.started_by == actor.username or ADMIN in actor.groups
+    if rule.who == "administrator":
+        return ADMIN in actor.groups
     task = subject
     if rule.who == "overseer":
         return oversight is not None and oversight(actor, task)
@@ -189,6 +197,10 @@ def prepare(uow: UnitOfWork, action: str, ref, actor: Actor, *,
     uow.begin_write()
     if rule.subject == "instance":
         subject = runtime.load_for_write(uow, int(ref))
+    elif rule.who == "administrator" and ADMIN in actor.groups:
+        subject = projection.load_task(uow.session, ref)  # any task, not only those it sees
+        if subject is None:
+            raise NotFoundError(f"task {ref} does not exist")
     else:
         subject = load_task(uow, ref, actor)
     if guard is not None:
@@ -323,6 +335,35 @@ def transfer(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
     _record(uow, actor, "task_transferred", task, before=before, after=target.username,
             why=why.strip() or None)
     _tell(uow, "transferred", f"转办给您：{task.name}", target.username, task, body=why or None)
+    uow.commit()
+    return task_view(task)
+
+
+def reassign(uow: UnitOfWork, task_id: str, actor: Actor, from_user: str, to_user: str,
+             why: str = "", *, checked: Checked | None = None) -> TaskView:
+    """改派: an administrator hands what a disabled account holds, was named for or waits
+    for (as delegator) to another user, who then holds it (or waits for it)."""
+    task = _write(uow, "reassign", task_id, actor, checked)
+    if from_user not in inactive_users(uow.session, [from_user]):
+        raise InvalidStateError(f"'{from_user}' is not a disabled account; only the work of a "
+                                "disabled account is reassigned by an administrator")
+    target = _target_user(uow, to_user, actor)
+    if target.username == from_user:
+        raise TaskDataError("choose another user", {"to_user": ["not the same user"]})
+    named_rows = [c for c in task.candidates if c.name == from_user and c.kind in (USER, OWNER)]
+    if task.assignee != from_user and not named_rows:
+        raise InvalidStateError(f"task '{task.name}' is not held by, named for or waiting for "
+                                f"'{from_user}'")
+    # Named for or waiting for (as delegator) the disabled account: now the new holder.
+    task.candidates = [c for c in task.candidates if c not in named_rows]
+    task.candidates.extend(TaskCandidate(kind=c.kind, name=target.username) for c in named_rows
+                           if (c.kind, target.username) not in
+                           {(k.kind, k.name) for k in task.candidates})
+    if task.assignee == from_user or not any(c.kind == OWNER for c in named_rows):
+        task.assignee, task.state = target.username, "claimed"
+    _record(uow, actor, "task_reassigned", task, before=from_user, after=target.username,
+            why=why.strip() or None)
+    _tell(uow, "transferred", f"改派给您：{task.name}", target.username, task, body=why or None)
     uow.commit()
     return task_view(task)
 

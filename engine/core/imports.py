@@ -98,17 +98,19 @@ class Workbook:
     sheets: dict[str, list[Row]]
     errors: list[CellError] = field(default_factory=list)
 
-    def content(self) -> dict[str, list[list[Any]]]:
-        """The rows as plain JSON data (kept between preview and confirmation)."""
-        return {name: [[row.number, row.values] for row in rows]
-                for name, rows in self.sheets.items()}
+    def content(self) -> dict[str, Any]:
+        """The rows and the reading errors as plain JSON data (kept between preview and
+        confirmation)."""
+        return {"sheets": {name: [[row.number, row.values] for row in rows]
+                           for name, rows in self.sheets.items()},
+                "errors": [[e.sheet, e.row, e.column, e.reason] for e in self.errors]}
 
     @classmethod
-    def from_content(cls, content: dict[str, list[list[Any]]],
-                     errors: list[CellError] | None = None) -> Workbook:
+    def from_content(cls, content: dict[str, Any]) -> Workbook:
         """The workbook `content()` described."""
         return cls({name: [Row(int(n), dict(values)) for n, values in rows]
-                    for name, rows in content.items()}, list(errors or ()))
+                    for name, rows in content["sheets"].items()},
+                   [CellError(str(s), int(r), str(c), str(m)) for s, r, c, m in content["errors"]])
 
 
 # ---------------------------------------------------------------- reading a file safely

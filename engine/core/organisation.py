@@ -120,8 +120,26 @@ def hash_password(password: str) -> str:
     return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
 
 
+def hash_one_time_password(secret: str) -> str:
+    """A salted SHA-256, `sha256$salt$hash`, for a random one-time password the system made
+    (90 bits and more: out of reach of guessing however fast the hash, like an API token's).
+    A password a person chooses always gets `hash_password`'s scrypt."""
+    salt = os.urandom(16)
+    return f"sha256${salt.hex()}${hashlib.sha256(salt + secret.encode('utf-8')).hexdigest()}"
+
+
 def verify_password(stored: str, password: str) -> bool:
-    """Whether `password` matches a hash made by `hash_password` (constant-time compare)."""
+    """Whether `password` matches a hash made by `hash_password` or `hash_one_time_password`
+    (constant-time compare)."""
+    if stored.startswith("sha256$"):
+        _scheme, salt, digest = (stored.split("$") + ["", ""])[:3]
+        # As long as a scrypt check, so timing tells nobody which accounts have one.
+        hashlib.scrypt(password.encode("utf-8"), salt=bytes(16), dklen=32, **_SCRYPT)
+        try:
+            candidate = hashlib.sha256(bytes.fromhex(salt) + password.encode("utf-8"))
+        except ValueError:
+            return False
+        return hmac.compare_digest(candidate.hexdigest(), digest)
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
     except ValueError:

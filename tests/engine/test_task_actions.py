@@ -51,7 +51,7 @@ def test_the_table_names_every_action_with_its_sources_and_who_may_act():
     for name, rule in task_actions.TRANSITIONS.items():
         assert rule.action == name and rule.sources and rule.label
         assert rule.who in ("candidate", "holder", "assignee", "delegate", "completer",
-                            "overseer", "starter")
+                            "overseer", "starter", "administrator")
         assert rule.subject in ("task", "instance")
 
 
