@@ -284,11 +284,17 @@ def register_project(uow: UnitOfWork, actor: Actor, values: Mapping[str, Any]) -
     if uow.session.get(Project, checked.code) is not None:
         raise TaskDataError(f"project {checked.code} is already registered",
                             {"code": ["该项目编号已被使用"]})
+    return insert_project(uow, actor, checked)
+
+
+def insert_project(uow: UnitOfWork, actor: Actor, checked: ProjectFields,
+                   why: str | None = None) -> Project:
+    """Add a checked new project, audited `project_registered` (`why`: e.g. the import)."""
     project = Project(**checked.as_dict())
     uow.session.add(project)
-    uow.session.flush()
     uow.audit.record(actor.username, "project_registered", subject=f"project:{project.code}",
-                     after={k: v for k, v in checked.as_dict().items() if v is not None})
+                     after={k: v for k, v in checked.as_dict().items() if v is not None},
+                     why=why)
     return project
 
 
@@ -310,15 +316,22 @@ def update_project(uow: UnitOfWork, actor: Actor, code: str, values: Mapping[str
                                                   "stage": project.stage}, current=before)
     if checked.sub_command != project.sub_command:
         _check_field_allowed(actor, checked.sub_command)
-    after = checked.as_dict()
+    return change_project(uow, actor, project, checked)
+
+
+def change_project(uow: UnitOfWork, actor: Actor, project: Project, checked: ProjectFields,
+                   why: str | None = None) -> dict[str, tuple[Any, Any]]:
+    """Give a project the checked values of its editable fields, audited `project_updated`
+    with what changed (nothing when nothing did); the changes, field → (before, after)."""
+    before, after = fields_of(project), checked.as_dict()
     changes = {f: (before[f], after[f]) for f in EDITABLE if before[f] != after[f]}
     if not changes:
         return {}
     for field, (_old, new) in changes.items():
         setattr(project, field, new)
-    uow.audit.record(actor.username, "project_updated", subject=f"project:{code}",
+    uow.audit.record(actor.username, "project_updated", subject=f"project:{project.code}",
                      before={f: old for f, (old, _new) in changes.items()},
-                     after={f: new for f, (_old, new) in changes.items()})
+                     after={f: new for f, (_old, new) in changes.items()}, why=why)
     return changes
 
 
