@@ -77,6 +77,24 @@ class UnitOfWork:
         self.session.rollback()
 
 
+class EnlistedUnitOfWork:
+    """The caller's unit of work lent to a service that commits: its commit only flushes.
+
+    For work that must be one transaction although it calls services that each commit
+    (the monthly plates starting follow-ups, a scheduled run starting many instances); the
+    caller commits or rolls back everything at once."""
+
+    def __init__(self, uow: UnitOfWork):
+        self._uow = uow
+
+    def __getattr__(self, name):
+        return getattr(self._uow, name)
+
+    def commit(self) -> None:
+        """Flush only; the caller commits everything at once."""
+        self._uow.session.flush()
+
+
 def _as_conflict(exc: BaseException) -> ConflictError | None:
     """The ConflictError a lost race or a busy database amounts to, if it is one."""
     if isinstance(exc, StaleDataError):

@@ -6,10 +6,10 @@ the reminders (催办) of the last two months and the plate history, keeps that 
 `project_plate`, and starts a `plate_followup` instance for each yellow plate (约谈 by the
 sub-commander) and red plate (表态发言 by the lead department's head).
 
-Plates are evaluated by the long-running `monthly_plates` process: its timer waits for the
-first working day of the next month, then its script task marked
-`<camunda:property name="action" value="evaluate_plates" />` completes, and the county's
-save hook (engine.county.hooks) evaluates the month named by the task's `month_variable`.
+Plates are evaluated on the first working day of each month by the schedule
+(engine/ops/schedule.py, run by the worker). A process may evaluate them too: a script task
+marked `<camunda:property name="action" value="evaluate_plates" />` makes the county's save
+hook (engine.county.hooks) evaluate the month named by the task's `month_variable`.
 """
 
 from __future__ import annotations
@@ -31,18 +31,17 @@ from ..bpm.parser import GongjianParser
 from ..core.errors import DefinitionError
 from ..bpm.expression_helpers import HELPERS
 from ..core.identity import Actor
-from ..core.models import Base, ProcessInstance, UTCDateTime
+from ..core.models import Base, UTCDateTime
 from .projects import Project, on_schedule, progress_curve, shift_month
 from .projects import start_data as project_start_data
 from ..bpm.sandbox import make_script_engine
 from .supervision import reminder_counts
-from ..core.uow import UnitOfWork
+from ..core.uow import EnlistedUnitOfWork, UnitOfWork
 
 DECISION = "plate_colour"
 RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "plate_colour.dmn"
 PLATES = {"blue": "蓝牌", "yellow": "黄牌", "red": "红牌", "under_reminder": "催办中"}
 FOLLOWUP_PROCESS = "plate_followup"
-CYCLE_PROCESS, CYCLE_KEY = "monthly_plates", "PLATES"
 
 
 class ProjectPlate(Base):
@@ -152,20 +151,6 @@ def evaluate_plates(uow: UnitOfWork, month: str, actor: Actor | str, *,
     return views
 
 
-class _Enlisted:
-    """The caller's unit of work, lent to a service that commits: its commit is the caller's."""
-
-    def __init__(self, uow: UnitOfWork):
-        self._uow = uow
-
-    def __getattr__(self, name):
-        return getattr(self._uow, name)
-
-    def commit(self) -> None:
-        """Flush only; the caller commits everything at once."""
-        self._uow.session.flush()
-
-
 def _start_followup(uow: UnitOfWork, project: Project, month: str, plate: str,
                     username: str) -> int | None:
     if latest_deployment(uow.session, FOLLOWUP_PROCESS) is None:
@@ -174,20 +159,9 @@ def _start_followup(uow: UnitOfWork, project: Project, month: str, plate: str,
     data = project_start_data(project) | {"plate": plate, "month": month,
                                           "plate_name": PLATES[plate]}
     actor = Actor.of(username)
-    view = runtime.start_instance(_Enlisted(uow), FOLLOWUP_PROCESS, actor,
+    view = runtime.start_instance(EnlistedUnitOfWork(uow), FOLLOWUP_PROCESS, actor,
                                   business_key=f"PLATE-{project.code}-{month}", data=data)
     return view.id
-
-
-def start_plate_cycle(uow: UnitOfWork, actor: Actor, *, until_month: str = "2099-12") -> int:
-    """Start the long-running monthly evaluation (one instance; returns the running one)."""
-    running = uow.session.execute(select(ProcessInstance.id).where(
-        ProcessInstance.process_key == CYCLE_PROCESS, ProcessInstance.status == "running")
-    ).scalar()
-    if running is not None:
-        return running
-    return runtime.start_instance(uow, CYCLE_PROCESS, actor, business_key=CYCLE_KEY,
-                                  data={"until_month": until_month}).id
 
 
 # ---------------------------------------------------------------- queries

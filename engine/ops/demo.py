@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from ..bpm import definitions, inbox, runtime, task_actions
-from ..county import plates
 from ..core.clock import FrozenClock
 from ..core.models import ProcessInstance
 from ..core.organisation import UserAccount, actor_for, add_unit, add_user
 from ..core.workcalendar import SHANGHAI
+from . import schedule
 from .platform import Platform
 from ..county.agendas import MeetingDecision, record_decision
 from ..county.awards import QuarterAward, previous_quarter, quarter_of, start_award_round
@@ -458,10 +458,11 @@ def load_demo(platform: Platform, *, history_days: int = 0) -> DemoSummary:
     _load_plates(platform)
     _load_awards(platform)
     _load_decisions(platform)
-    # From now on the monthly evaluation runs by itself: its timer waits for the first
-    # working day of next month (starting it again finds the running one).
+    # From now on the recurring work (progress reports, plates, awards, dispatch) comes from
+    # the schedule the worker runs, as in a county set up by `gongjian init`.
     with platform.uow() as uow:
-        plates.start_plate_cycle(uow, actor_for(uow.session, "office_director"))
+        schedule.ensure_schedule(uow)
+        uow.commit()
     summary = DemoSummary(units, accounts, created, project_count, started, DEMO_PASSWORD)
     print(summary)
     return summary

@@ -1,4 +1,5 @@
-"""The background worker: fires due timers and sends due webhook deliveries, until stopped.
+"""The background worker: fires due timers, runs the due entries of the schedule (the county's
+recurring work, engine/ops/schedule.py) and sends due webhook deliveries, until stopped.
 
 `gongjian worker` runs it as a process (several may run against one PostgreSQL database);
 `gongjian serve` runs it in a thread beside the web server.
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from ..core.clock import Clock
 from ..bpm.timers import fire_due_timers, next_due_time
 from ..core.uow import UnitOfWork
+from . import schedule
 from .webhooks import TargetPolicy, deliver_due_webhooks
 
 
@@ -31,6 +33,9 @@ def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
             if report.fired or report.failed:
                 log(f"timers fired {len(report.fired)}, failed {len(report.failed)}, "
                     f"incidents {len(report.incidents)}")
+            ran = schedule.run_due(make_uow)
+            for result in ran.results:
+                log(f"schedule {result.name} {result.period}: {result.outcome}")
             sent = deliver_due_webhooks(make_uow, targets=targets)
             if sent.delivered or sent.failed:
                 log(f"webhooks delivered {sent.delivered}, retried {sent.retried}, "

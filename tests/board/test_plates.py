@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from engine.bpm import inbox, runtime, task_actions
 from engine.county import plates
+from engine.ops import schedule
 from engine.core.identity import Actor
 from engine.core.models import HumanTask
 from engine.county.projects import record_progress, set_schedule
 from engine.county.supervision import remind_subject
-from engine.bpm.timers import fire_due_timers
 from engine.core.workcalendar import SHANGHAI
 
 OFFICE = Actor.of("office1", "office")
@@ -63,17 +63,17 @@ def _remind(platform, code, times):
 
 
 def _next_first_working_day(platform, clock):
-    """Move the clock to the monthly timer and let the worker fire it."""
+    """Move the clock to the schedule's next plates run and let the worker's pass run it."""
     with platform.uow() as uow:
-        from engine.core.models import TimerJob
-        due = uow.session.execute(select(TimerJob.due_at)).scalars().all()
-    clock.set(min(due))
-    fire_due_timers(platform.uow)
+        due = uow.session.get(schedule.ScheduleEntry, "monthly_plates").next_run_at
+    clock.set(due)
+    assert schedule.run_entry(platform.uow, "monthly_plates").outcome == "done"
 
 
 def test_a_project_goes_blue_under_reminder_yellow_then_red(county, clock):
     platform = county
-    clock.advance(days=-60)  # 2026-10-02: the cycle starts, evaluating October first
+    # 2026-10-09, after the National Day holiday: the schedule starts, evaluating October first
+    clock.advance(days=-53)
     with platform.uow() as uow:
         uow.begin_write()
         set_schedule(uow, "P-1", [("2026-10", 100, "基础完工"), ("2026-11", 200, "主体封顶"),
@@ -82,7 +82,8 @@ def test_a_project_goes_blue_under_reminder_yellow_then_red(county, clock):
         set_schedule(uow, "P-2", [("2026-10", 50, None)], "office1")
         uow.commit()
     with platform.uow() as uow:
-        plates.start_plate_cycle(uow, OFFICE, until_month="2027-01")
+        schedule.ensure_schedule(uow)
+        uow.commit()
 
     _report(platform, "P-1", "2026-10", 120)          # October: ahead of plan
     _report(platform, "P-2", "2026-10", 50)
