@@ -89,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         processes, supervision, tasks,
     )
     from . import security
+    from . import projects
 
     security.init_app(app)  # CSRF, security headers, request size limit
     i18n.init_app(app)
@@ -103,6 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(designer.bp)
     app.register_blueprint(battle_map.bp)
     app.register_blueprint(audit_trails.bp)
+    app.register_blueprint(projects.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")

@@ -12,11 +12,13 @@ from flask import Blueprint, abort, g, render_template, request, send_file, url_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.county import audit_trails, policy
+from engine.county import audit_trails, policy, registry
 from engine.county.audit_trails import EXPORT_LIMIT, Trail, TrailEvent, TrailFilters, TrailInstance
 from engine.county.supervision_desk import unit_names
 from engine.county.plates import PLATES
-from engine.county.projects import STAGES
+from engine.county.projects import (
+    FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES,
+)
 from engine.core.spreadsheets import append_rows, workbook_bytes
 
 from .auth import login_required
@@ -48,8 +50,18 @@ FACT_LABELS = {
     "title": _l("标题"), "responsible_unit": _l("责任单位"), "scope": _l("范围"),
     "severity": _l("严重程度"), "plate": _l("三色牌"), "source": _l("批示来源"),
     "complexity": _l("复杂程度"), "instruction": _l("批示内容"),
+    # the project registry (engine/county/registry.py, project_import.py)
+    "code": _l("项目编号"), "name": _l("项目名称"), "stage": _l("阶段"),
+    "reserve_class": _l("储备类别"), "reserve_track": _l("储备方向"), "specialist": _l("项目专员"),
+    "key_level": _l("重点级别"), "planned_investment": _l("总投资（万元）"),
+    "completed_by": _l("办结人"), "process": _l("流程"), "filename": _l("文件"),
+    "sha256": _l("文件校验值"), "added": _l("新增"), "changed": _l("修改"),
+    "moved": _l("转阶段"), "schedules": _l("更新月度计划"),
 }
 UNIT_KEYS = {"sub_command", "project_unit", "lead_department", "township", "responsible_unit"}
+PERSON_KEYS = {"specialist", "completed_by"}  # usernames, named from `units` as "user:<name>"
+CODE_LABELS = {"stage": STAGES, "reserve_class": RESERVE_CLASSES, "reserve_track": RESERVE_TRACKS,
+               "key_level": KEY_LEVELS, "funding": FUNDING}
 COLUMNS = [("seq", _l("序号")), ("at", _l("时间")), ("who", _l("操作人")),
            ("username", _l("用户名")), ("what", _l("操作")), ("where", _l("事项")),
            ("task", _l("环节")), ("why", _l("理由或意见")), ("facts", _l("内容")),
@@ -91,10 +103,17 @@ def value_text(action: str, key: str, value: Any, units: dict[str, str] | None =
     if isinstance(value, list):
         return "、".join(value_text(action, key, v, units) for v in value)
     if isinstance(value, dict):
-        return "；".join(f"{k}：{value_text(action, k, v, units)}" for k, v in value.items())
+        return "；".join(f"{FACT_LABELS.get(k, k)}：{value_text(action, k, v, units)}"
+                        for k, v in value.items())
+    if value is None:
+        return _("（空）")
     if isinstance(value, str):
         if key in UNIT_KEYS and units and value in units:
             return units[value]
+        if key in PERSON_KEYS and units and f"user:{value}" in units:
+            return units[f"user:{value}"]
+        if key in CODE_LABELS and value in CODE_LABELS[key]:
+            return CODE_LABELS[key][value]
         if key == "decision" and value in DECISIONS:
             return str(DECISIONS[value])
         if action == "project_stage_moved" and value in STAGES:
@@ -130,7 +149,9 @@ def row_cells(event: TrailEvent, instances: dict[int, TrailInstance],
 
 def _rows(trail: Trail) -> list[tuple[TrailEvent, dict[str, str]]]:
     instances = {i.id: i for i in trail.instances}
-    units = unit_names(get_uow().session)
+    session = get_uow().session
+    units = {**unit_names(session), **{f"user:{username}": name for username, name in
+                                       registry.choices(session).people.items()}}
     return [(event, row_cells(event, instances, units)) for event in trail.events]
 
 

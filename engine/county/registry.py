@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from ..bpm.hooks import FinishedStep, SaveSummary
 from ..core.errors import ConflictError, NotFoundError, PermissionDeniedError, TaskDataError
@@ -438,3 +438,75 @@ def start_construction(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep
                      instance_id=summary.instance.id, why=why,
                      stage=project.stage if project else None,
                      process=summary.instance.process_key)
+
+
+# ---------------------------------------------------------------- the registry's list
+
+@dataclass(frozen=True)
+class RegistryRow:
+    """One project of the registry's list, by name, and whether the reader may change it."""
+
+    code: str
+    name: str
+    stage: str
+    stage_label: str
+    reserve: str
+    sub_command: str
+    lead_department: str
+    township: str
+    project_unit: str
+    specialist: str
+    key_level: str
+    funding: str
+    planned_investment: int
+    may_change: bool
+
+
+@dataclass(frozen=True)
+class RegistryPage:
+    """One page of the registry's list."""
+
+    rows: list[RegistryRow]
+    total: int
+    page: int
+    pages: int
+
+
+def registry_page(uow: UnitOfWork, actor: Actor, *, text: str | None = None,
+                  sub_command: str | None = None, stage: str | None = None, page: int = 1,
+                  page_size: int = 100) -> RegistryPage:
+    """The projects in the actor's scope by code, filtered by a text in the code or name,
+    a field and a stage; one page of them."""
+    query = select(Project).where(scope_of(actor).project_condition())
+    if text:
+        query = query.where(or_(Project.code.contains(text, autoescape=True),
+                                Project.name.contains(text, autoescape=True)))
+    if sub_command:
+        query = query.where(Project.sub_command == sub_command)
+    if stage:
+        query = query.where(Project.stage == stage)
+    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    picks = choices(uow.session)
+    rows = []
+    for project in uow.session.execute(query.order_by(Project.code).offset(
+            (page - 1) * page_size).limit(page_size)).scalars():
+        reserve = ("、".join(filter(None, (picks.name_of("reserve_class", project.reserve_class),
+                                           picks.name_of("reserve_track", project.reserve_track))))
+                   if project.stage == "reserve" else "")
+        rows.append(RegistryRow(
+            project.code, project.name, project.stage, STAGES[project.stage], reserve,
+            *(picks.name_of(f, getattr(project, f)) for f in (
+                "sub_command", "lead_department", "township", "project_unit", "specialist",
+                "key_level", "funding")),
+            project.planned_investment, may_manage_projects(actor, project.sub_command)))
+    return RegistryPage(rows, total, page, pages)
+
+
+def managed_version(uow: UnitOfWork, code: str) -> int:
+    """A project's row version (its ETag); NotFoundError when there is none."""
+    project = uow.session.get(Project, code)
+    if project is None:
+        raise NotFoundError(f"project {code} does not exist")
+    return project.row_version

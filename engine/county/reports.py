@@ -29,7 +29,7 @@ from .plates import PLATES, PlateView, latest_plate_month, on_battle_map, plate_
 from .plates import plates_of_month
 from .policy import COUNTY, scope_of
 from .projects import (FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES, Project,
-                       ProgressPoint, month_of, progress_curve)
+                       ProgressPoint, month_of, progress_curve, schedule_of)
 from .supervision_desk import IssueRecord, OpenTask, issue_records
 
 
@@ -260,22 +260,34 @@ class ProjectView:
     key_level: str
     funding: str
     planned_investment: int
+    reserve_class: str | None = None
+    reserve_track: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleLine:
+    """One month of a project's schedule."""
+
+    month: str
+    planned_investment: int
+    milestone: str | None
 
 
 @dataclass(frozen=True)
 class ProjectRecord:
-    """One project with its issues (问题清单) and open tasks (任务清单)."""
+    """One project with its issues (问题清单), open tasks (任务清单) and monthly schedule."""
 
     project: ProjectView
     issues: list[IssueRecord]
     open_tasks: list[OpenTask]
+    schedule: list[ScheduleLine] = field(default_factory=list)
 
 
 def _view(project: Project) -> ProjectView:
     return ProjectView(project.code, project.name, project.sub_command, project.stage,
                        project.township, project.lead_department, project.project_unit,
                        project.specialist, project.key_level, project.funding,
-                       project.planned_investment)
+                       project.planned_investment, project.reserve_class, project.reserve_track)
 
 
 def project_list(uow: UnitOfWork, actor: Actor, *, sub_command: str | None = None,
@@ -300,4 +312,7 @@ def project_record(uow: UnitOfWork, actor: Actor, code: str) -> ProjectRecord:
     of its sheet); NotFoundError otherwise."""
     project = visible_project(uow, actor, code)
     tasks = [OpenTask(t.id, t.name, t.assignee, t.due_at) for t in _open_tasks(uow.session, code)]
-    return ProjectRecord(_view(project), issue_records(uow, COUNTY, project_code=code), tasks)
+    schedule = [ScheduleLine(m.month, m.planned_investment, m.milestone)
+                for m in schedule_of(uow.session, code)]
+    return ProjectRecord(_view(project), issue_records(uow, COUNTY, project_code=code), tasks,
+                         schedule)

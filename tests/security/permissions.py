@@ -139,6 +139,34 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("battle_map.awards_page", "GET"):                   "login deny  deny  ok    deny  deny  ok    deny  deny  ok",
     ("battle_map.bulletin_page", "GET"):                 "login deny  deny  ok    deny  deny  ok    deny  deny  ok",
     ("battle_map.dispatch_page", "GET"):                 "login deny  deny  ok    deny  deny  ok    deny  deny  ok",
+    # 项目库: the list (scoped) for everyone; registering, editing, stage moves and the import
+    # for those who keep the registry — administrators (and the office) anywhere, the
+    # sub-commander in the field (sc_culture: XM-2026-006 and 007); a project one sees but
+    # does not keep is forbidden, one out of scope not found. The walk posts empty forms and
+    # bodies ("bad"), and a PATCH without a body changes nothing ("ok")
+    ("projects.index", "GET"):                           "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
+    ("projects.new", "GET"):                             "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("projects.new", "POST"):                            "login deny  deny  deny  deny  deny  bad   deny  deny  bad",
+    ("projects.edit", "GET", "XM-2026-006"):             "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("projects.edit", "GET", "XM-2026-007"):             "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("projects.edit", "GET", "XM-2026-008"):             "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
+    ("projects.edit", "POST", "XM-2026-006"):            "login deny  deny  deny  deny  deny  bad   deny  deny  bad",
+    ("projects.edit", "POST", "XM-2026-008"):            "login deny  deny  deny  deny  deny  bad   deny  deny  deny",
+    ("projects.stage", "GET", "XM-2026-006"):            "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("projects.stage", "GET", "XM-2026-007"):            "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("projects.stage", "GET", "XM-2026-008"):            "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
+    ("projects.stage", "POST", "XM-2026-006"):           "login deny  deny  deny  deny  deny  bad   deny  deny  bad",
+    ("projects.stage", "POST", "XM-2026-008"):           "login deny  deny  deny  deny  deny  bad   deny  deny  deny",
+    ("projects.template", "GET"):                        "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("projects.import_projects", "GET"):                 "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("projects.import_projects", "POST"):                "login deny  deny  deny  deny  deny  bad   deny  deny  bad",
+    ("projects.confirm_import", "POST"):                 "login deny  deny  deny  deny  deny  bad   deny  deny  bad",
+    ("api_projects.Projects", "POST"):                   "login deny  deny  deny  deny  deny  bad   deny  deny  bad",
+    ("api_projects.OneProject", "PATCH", "XM-2026-006"): "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("api_projects.OneProject", "PATCH", "XM-2026-007"): "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
+    ("api_projects.OneProject", "PATCH", "XM-2026-008"): "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
+    ("api_projects.Stage", "POST", "XM-2026-006"):       "login deny  deny  deny  deny  deny  bad   deny  deny  bad",
+    ("api_projects.Stage", "POST", "XM-2026-008"):       "login deny  deny  deny  deny  deny  bad   deny  deny  deny",
     # 查账: audit trails for the oversight roles, and for a sub-commander the field's; everyone
     # else finds nothing
     ("audit_trails.project", "GET", "XM-2026-006"):      "login deny  deny  ok    deny  deny  ok    deny  deny  ok",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from engine.county.projects import STAGES
+from engine.county.projects import FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES
 from engine.ops.webhooks import EVENT_KINDS, FORMATS
 
 from ..converters import MAX_ID
@@ -405,8 +405,12 @@ class ProjectSchema(Schema):
     key_level = fields.String(required=True)
     funding = fields.String(required=True)
     planned_investment = fields.Integer(required=True, metadata={"description": "万元"})
+    reserve_class = fields.String(allow_none=True, metadata={"enum": list(RESERVE_CLASSES)})
+    reserve_track = fields.String(allow_none=True, metadata={"enum": list(RESERVE_TRACKS)})
     issues = fields.List(fields.Nested(IssueSchema), metadata={"description": "问题清单"})
     open_tasks = fields.List(fields.Nested(OpenTaskSchema), metadata={"description": "任务清单"})
+    schedule = fields.List(fields.Nested(lambda: ScheduleMonthSchema()),
+                           metadata={"description": "月度计划（序时进度）, by month"})
 
 
 class ProjectPageSchema(PageSchema):
@@ -420,6 +424,74 @@ class ProjectListArgs(PageArgs):
 
     sub_command = fields.String(validate=validate.Length(min=1, max=50))
     stage = fields.String(validate=validate.OneOf(list(STAGES)))
+
+
+class ScheduleMonthSchema(Schema):
+    """One month of a project's schedule: the investment planned for it and its milestone."""
+
+    month = fields.String(required=True, validate=validate.Length(max=20),
+                          metadata={"description": "YYYY-MM", "example": "2027-03"})
+    planned_investment = fields.Integer(required=True, metadata={"description": "万元"})
+    milestone = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+def _unit(required: bool = False) -> fields.String:
+    return fields.String(required=required, validate=validate.Length(max=50),
+                         metadata={"description": "org unit code (a picker's value)"})
+
+
+class ProjectEditArgs(Schema):
+    """Changes to a project: the fields given, the others kept. Its code never changes and
+    its stage moves on its own endpoint, with a reason. Values are checked by the registry
+    (engine/county/registry.py): a unit or person it does not offer is refused at its field."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    reserve_class = fields.String(allow_none=True, validate=validate.Length(max=20),
+                                  metadata={"enum": list(RESERVE_CLASSES)})
+    reserve_track = fields.String(allow_none=True, validate=validate.Length(max=20),
+                                  metadata={"enum": list(RESERVE_TRACKS)})
+    sub_command = _unit()
+    lead_department = _unit()
+    township = _unit()
+    project_unit = _unit()
+    specialist = fields.String(allow_none=True, validate=validate.Length(max=100),
+                               metadata={"description": "username of a specialist, or null"})
+    key_level = fields.String(validate=validate.Length(max=20),
+                              metadata={"enum": list(KEY_LEVELS)})
+    funding = fields.String(validate=validate.Length(max=20), metadata={"enum": list(FUNDING)})
+    planned_investment = fields.Integer(validate=validate.Range(min=0, max=100_000_000),
+                                        metadata={"description": "total, 万元"})
+    schedule = fields.List(fields.Nested(ScheduleMonthSchema), validate=validate.Length(max=600),
+                           metadata={"description": "replaces the whole monthly schedule"})
+
+
+class ProjectCreateArgs(ProjectEditArgs):
+    """A new project of the registry (储备 needs its class and track)."""
+
+    code = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    stage = fields.String(required=True, validate=validate.Length(max=20),
+                          metadata={"enum": list(STAGES)})
+    sub_command = _unit(required=True)
+    lead_department = _unit(required=True)
+    township = _unit(required=True)
+    project_unit = _unit(required=True)
+    key_level = fields.String(load_default="none", validate=validate.Length(max=20),
+                              metadata={"enum": list(KEY_LEVELS)})
+    funding = fields.String(load_default="enterprise", validate=validate.Length(max=20),
+                            metadata={"enum": list(FUNDING)})
+
+
+class StageMoveArgs(Schema):
+    """Move a project to another stage, with the reason (into 储备 with class and track)."""
+
+    stage = fields.String(required=True, validate=validate.Length(max=20),
+                          metadata={"enum": list(STAGES)})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reserve_class = fields.String(allow_none=True, validate=validate.Length(max=20),
+                                  metadata={"enum": list(RESERVE_CLASSES)})
+    reserve_track = fields.String(allow_none=True, validate=validate.Length(max=20),
+                                  metadata={"enum": list(RESERVE_TRACKS)})
 
 
 # ---------------------------------------------------------------- tokens and webhooks
