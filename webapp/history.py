@@ -63,6 +63,10 @@ ACTIONS = {
     "api_token_revoked": _l("吊销接口令牌"),
     "webhook_registered": _l("登记事件推送"),
     "webhook_removed": _l("删除事件推送"),
+    "schedule_created": _l("登记定时任务"),
+    "schedule_run": _l("运行定时任务"),
+    "schedule_run_failed": _l("定时任务运行失败"),
+    "schedule_rescheduled": _l("定时任务随工作日历改期"),
 }
 DECISIONS = {"approve": _l("同意"), "return": _l("退回"), "reject": _l("不同意")}
 

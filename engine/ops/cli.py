@@ -12,7 +12,8 @@ from datetime import date
 
 from ..core import audit, calendar_admin, organisation
 from ..bpm import definitions, inbox, runtime, sla, task_actions, timers
-from . import tokens, backup, worker
+from . import tokens, backup, schedule, worker
+from . import init as county_init
 from .demo import load_demo
 from ..core.clock import Clock
 from ..core.config import Settings
@@ -117,6 +118,33 @@ def cmd_demo_load(platform: Platform, args: argparse.Namespace) -> int:
     """Load the demo organisation, projects and running instances (idempotent)."""
     load_demo(platform, history_days=args.history_days)
     return 0
+
+
+def cmd_init(platform: Platform, args: argparse.Namespace) -> int:
+    """Set up a county without demo data: schema, definitions, first administrator, schedule."""
+    for line in county_init.init_county(platform, admin=args.admin).lines():
+        print(line)
+    return 0
+
+
+def cmd_schedule_list(platform: Platform, args: argparse.Namespace) -> int:
+    """Show the schedule: each entry's next run and its last result."""
+    with platform.uow() as uow:
+        entries = schedule.list_entries(uow.session)
+    _print([{"name": e.name, "title": e.title, "next_run_at": e.next_run_at,
+             "next_period": e.next_period, "last_run_at": e.last_run_at,
+             "last_outcome": e.last_outcome_label, "last_result": e.last_result}
+            for e in entries])
+    return 0
+
+
+def cmd_schedule_run(platform: Platform, args: argparse.Namespace) -> int:
+    """Run one schedule entry now (for today's period); exit 1 when it fails."""
+    with platform.uow() as uow:
+        actor = _actor(uow, args)
+    result = schedule.run_entry(platform.uow, args.name, actor, manual=True)
+    print(f"{result.name} {result.period}: {result.message}")
+    return 1 if result.outcome == "failed" else 0
 
 
 def cmd_calendar_set(platform: Platform, args: argparse.Namespace) -> int:
@@ -228,6 +256,18 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
     p.set_defaults(func=cmd_demo_load)
     p.add_argument("--history-days", type=int, default=21,
                    help="start the demo instances this many days ago and replay the timers")
+    p = sub.add_parser("init", help="set up a county without demo data (idempotent)")
+    p.set_defaults(func=cmd_init)
+    p.add_argument("--admin", default="admin", help="the first administrator's user name")
+    sc = sub.add_parser("schedule", help="the recurring work the worker runs").add_subparsers(
+        dest="schedule_command", required=True)
+    sc.add_parser("list", help="each entry's next run and last result").set_defaults(
+        func=cmd_schedule_list)
+    p = sc.add_parser("run", help="run one entry now (administrators)")
+    p.set_defaults(func=cmd_schedule_run)
+    p.add_argument("name", choices=sorted(schedule.JOBS))
+    p.add_argument("--user", default="admin")
+    p.add_argument("--groups", default="")
     cal = sub.add_parser("calendar", help="working-day calendar").add_subparsers(
         dest="calendar_command", required=True)
     p = cal.add_parser("set", help="override one day")
