@@ -109,7 +109,7 @@ def _schedule_rows(form) -> list[dict[str, str]]:
 def _form_page(template_values: dict, *, project=None, months=None, errors=None,
                status: int = 200):
     picks = registry.choices(get_uow().session)
-    months = list(months or [])
+    months = [m for m in months or [] if any(m.values())]
     months += [{"month": "", "planned": "", "milestone": ""}] * BLANK_MONTHS
     return render_template("projects/form.html", project=project, values=template_values,
                            months=months, errors=errors or {}, picks=picks, labels=LABELS,
@@ -129,7 +129,8 @@ def new():
     """登记项目: a new project with its monthly schedule."""
     _require_keeper()
     if request.method == "GET":
-        return _form_page({"stage": "reserve", "key_level": "none", "funding": "enterprise"})
+        return _form_page({"stage": "reserve", "key_level": "none", "funding": "enterprise",
+                           "planned_investment": "0"})
     values, rows = _values(request.form, registry.FIELDS), _schedule_rows(request.form)
     errors: dict[str, list[str]] = {}
     uow = write_uow()
