@@ -86,7 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import (
         api, audit_trails, auth, battle_map, db, designer, errors, filters, i18n, notifications,
-        processes, supervision, tasks,
+        processes, schedule, supervision, tasks,
     )
     from . import security
     from . import projects
@@ -104,6 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(designer.bp)
     app.register_blueprint(battle_map.bp)
     app.register_blueprint(audit_trails.bp)
+    app.register_blueprint(schedule.bp)
     app.register_blueprint(projects.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 

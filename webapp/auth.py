@@ -57,7 +57,7 @@ def load_actor() -> None:
     Ends the session when it is idle or too old, when it logged out (a copy of its cookie
     replayed), or when the account logged out everywhere.
     """
-    g.actor, g.display_name = None, None
+    g.actor, g.display_name, g.must_change_password = None, None, False
     username = session.get("username")
     if username is None:
         return
@@ -82,8 +82,30 @@ def load_actor() -> None:
             session.clear()
             return
         g.actor, g.display_name = actor, account.display_name
+        g.must_change_password = bool(account.must_change_password)
     if _is_a_visit():
         session["seen_at"] = now.isoformat()
+
+
+# What an account with a one-time password may still open: the change itself, logging
+# out, the language and static files.
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.logout",
+                                         "auth.logout_everywhere", "set_language", "static"})
+
+
+@bp.before_app_request
+def require_password_change():
+    """An account with a one-time password (the first administrator, a new or reset account)
+    changes it before anything else: a page sends it to the change-password page, and the API
+    answers it as a caller not signed in."""
+    if g.get("actor") is None or not g.get("must_change_password"):
+        return None
+    if request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+        return None
+    if request.path.startswith("/api/"):
+        g.actor = None
+        return None
+    return redirect(url_for("auth.change_password"))
 
 
 def _is_a_visit() -> bool:
@@ -184,11 +206,15 @@ def login():
                 flash(_("用户名或密码不正确"), "error")
                 return render_template("auth/login.html", username=username), 401
             uow.begin_write()
+            must_change = uow.session.get(organisation.UserAccount,
+                                          actor.username).must_change_password
             generation = organisation.session_generation(uow.session, actor.username)
             token = login_sessions.start_session(uow.session, actor.username, now,
                                                  _absolute_limit())
             uow.commit()
         _start_session(actor.username, generation or 0, now, token)
+        if must_change:
+            return redirect(url_for("auth.change_password"))
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", username="")
 
