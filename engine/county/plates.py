@@ -132,7 +132,7 @@ def evaluate_plates(uow: UnitOfWork, month: str, actor: Actor | str, *,
     username = actor if isinstance(actor, str) else actor.username
     views = []
     for project in uow.session.execute(select(Project).order_by(Project.code)).scalars():
-        if not on_battle_map(project) or project.stage == "planning":
+        if not on_battle_map(project) or project.stage in ("reserve", "planning"):
             continue
         inputs = plate_inputs(uow.session, project.code, month)
         decided = decide_plate(inputs, uow.session)
