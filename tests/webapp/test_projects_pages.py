@@ -279,3 +279,22 @@ def test_the_project_s_trail_shows_each_change_by_name_in_chinese(app, platform)
     cells = re.findall(r"<td>([^<]*)</td>", trail)
     for code in ("sc_industry", "co_a", "zhuanyuan1", "prework", "enterprise", "city"):
         assert not any(code in cell for cell in cells), code
+
+
+def test_a_workbook_carrying_a_dtd_is_refused_whole_and_nothing_is_kept(app, platform):
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(workbook_with([NEW_ROW])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as hostile:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaa">]>', 1)
+            hostile.writestr(item, data)
+    response = upload(browser(app, "bangong1"), out.getvalue())
+    assert response.status_code == 400
+    assert field_error(response.get_data(as_text=True), "file") == [
+        "工作簿中含有 DTD 声明，已拒绝（可能是恶意文件）"]
+    with platform.uow() as uow:
+        assert uow.session.get(Project, "XM-2027-002") is None
