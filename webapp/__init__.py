@@ -89,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         processes, schedule, supervision, tasks,
     )
     from . import security
+    from . import admin
     from . import projects
 
     security.init_app(app)  # CSRF, security headers, request size limit
@@ -104,6 +105,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(designer.bp)
     app.register_blueprint(battle_map.bp)
     app.register_blueprint(audit_trails.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(schedule.bp)
     app.register_blueprint(projects.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers

@@ -34,9 +34,6 @@ ACTIONS = {
     "task_due_recomputed": _l("重算办理时限"),
     "message_received": _l("收到消息"),
     "instance_migrated": _l("迁移流程版本"),
-    "task_migrated": _l("待办随新版本更新"),
-    "task_cancelled": _l("待办无需再办"),
-    "signal_received": _l("收到信号"),
     "timer_failed": _l("定时任务出错"),
     "timer_incident": _l("定时任务故障"),
     "timer_retried": _l("重试定时任务"),
@@ -66,6 +63,18 @@ ACTIONS = {
     "api_token_revoked": _l("吊销接口令牌"),
     "webhook_registered": _l("登记事件推送"),
     "webhook_removed": _l("删除事件推送"),
+    "unit_created": _l("新建单位"),
+    "unit_changed": _l("修改单位"),
+    "unit_deactivated": _l("停用单位"),
+    "unit_activated": _l("启用单位"),
+    "unit_post_set": _l("任命分指挥部指挥长、副指挥长"),
+    "account_created": _l("新建账户"),
+    "account_changed": _l("修改账户"),
+    "account_password_reset": _l("重置密码"),
+    "account_disabled": _l("停用账户"),
+    "account_enabled": _l("启用账户"),
+    "organisation_imported": _l("导入组织机构与账户"),
+    "task_reassigned": _l("改派"),
     "schedule_created": _l("登记定时任务"),
     "schedule_run": _l("运行定时任务"),
     "schedule_run_failed": _l("定时任务运行失败"),
@@ -100,7 +109,8 @@ def timeline(uow: UnitOfWork, instance_id: int) -> list[TimelineEntry]:
         data = detail.get("data") or {}
         decision = detail.get("decision") or data.get("decision")
         subject = detail.get("name") or ""
-        if item.action in ("task_transferred", "task_delegated", "task_carbon_copied"):
+        if item.action in ("task_transferred", "task_delegated", "task_carbon_copied",
+                           "task_reassigned"):
             target = detail.get("after") or detail.get("to")
             subject = f"{subject} → {names.get(target, target)}"
         entries.append(TimelineEntry(

@@ -561,6 +561,8 @@ def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
                                 HumanTask.state == "completed")
         .order_by(HumanTask.ended_at.desc()).limit(1)).scalar_one_or_none()
     handler = previous.ended_by if previous is not None else None
+    if handler in inactive_users(uow.session, [handler]):
+        handler = None  # a disabled account gets nothing back: the task is offered again
     _record(uow, actor, "task_returned", task, to=to_element_id, to_user=handler, opinion=opinion)
     reopened = _reopen(uow, live, earlier, actor,
                        {task.spiff_task_id: ("returned", actor.username)}, handler)

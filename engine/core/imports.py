@@ -330,6 +330,7 @@ def save_preview(uow: UnitOfWork, actor: Actor, kind: str, filename: str, data: 
     Previews older than `PREVIEW_LIFETIME` are removed on the way.
     """
     now = uow.clock.now()
+    uow.rollback()  # the planning reads are done: the write starts afresh (SQLite's lock)
     uow.begin_write()
     uow.session.execute(delete(ImportBatch).where(ImportBatch.created_at < now - PREVIEW_LIFETIME,
                                                   ImportBatch.applied_at.is_(None)))

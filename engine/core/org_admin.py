@@ -40,6 +40,7 @@ POST_ROLE = "sub_commander"
 PERSON_ROLES: dict[str, str] = {code: label for code, label in ROLES.items()
                                 if code != "integration"}
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,59}$")
+RESERVED_USERNAMES = frozenset({"new", "system", "timer", "admin-new"})  # page paths, actors
 UNIT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 MAX_NAME = 100
 
@@ -100,6 +101,9 @@ class UnitNode:
     commander: str | None
     deputy: str | None
     accounts: int
+    # Of a sub-command: the others who act in `sub_commander@<code>` (e.g. set up before the
+    # posts were recorded), by name.
+    also_commanding: tuple[str, ...] = ()
 
     @property
     def kind_label(self) -> str:
@@ -130,6 +134,8 @@ def unit_tree(session: Session) -> list[UnitNode]:
     counts = dict(session.execute(select(UserAccount.unit_code, func.count())
                                   .where(UserAccount.active.is_(True))
                                   .group_by(UserAccount.unit_code)).all())
+    commanding = _commanding(session, {u.code for u in units if u.kind == "sub_command"},
+                             {p.username for p in posts})
     codes = {u.code for u in units}
     children: dict[str | None, list[OrgUnit]] = {}
     for unit in units:
@@ -145,11 +151,32 @@ def unit_tree(session: Session) -> list[UnitNode]:
             seen.add(unit.code)
             out.append(UnitNode(unit.code, unit.name, unit.kind, unit.parent_code, unit.sort,
                                 unit.active, depth, held.get((unit.code, "commander")),
-                                held.get((unit.code, "deputy")), counts.get(unit.code, 0)))
+                                held.get((unit.code, "deputy")), counts.get(unit.code, 0),
+                                tuple(commanding.get(unit.code, ()))))
             walk(unit.code, depth + 1)
 
     walk(None, 0)
     return out
+
+
+def _commanding(session: Session, sub_commands: set[str], posted: set[str]
+                ) -> dict[str, list[str]]:
+    """sub-command → the labels of active accounts without a post there in its group."""
+    from .organisation import groups_of
+
+    found: dict[str, list[str]] = {}
+    names = _names(session)
+    accounts = session.execute(select(UserAccount).where(
+        UserAccount.active.is_(True),
+        UserAccount.username.in_(select(RoleGrant.username).where(RoleGrant.role == POST_ROLE))
+    ).order_by(UserAccount.username)).scalars()
+    for account in accounts:
+        for group in groups_of(account):
+            role, _at, unit = group.partition("@")
+            if role == POST_ROLE and unit in sub_commands and account.username not in posted:
+                found.setdefault(unit, []).append(person_label(
+                    account.display_name, names.get(account.unit_code)))
+    return found
 
 
 def get_unit(session: Session, code: str) -> OrgUnit:
@@ -353,6 +380,8 @@ def set_unit_active(uow: UnitOfWork, actor: Actor, code: str, active: bool,
     unit = get_unit(uow.session, code)
     if unit.active == active:
         return unit
+    if not active and not (why or "").strip():
+        raise OrgInputError({"why": ["请填写停用原因"]})
     if not active:
         members = uow.session.scalar(select(func.count()).where(
             UserAccount.unit_code == code, UserAccount.active.is_(True))) or 0
@@ -382,9 +411,11 @@ def _gives_post_role(account: UserAccount, unit_code: str) -> bool:
 
 
 def assign_post(uow: UnitOfWork, actor: Actor, unit_code: str, post: str,
-                username: str | None, why: str | None = None) -> bool:
+                username: str | None, why: str | None = None, *, other_holder=_UNSET) -> bool:
     """Give a sub-command's post to an account (None: leave it vacant), granting the role at
-    the sub-command and taking it from the holder replaced. Does not commit; True if changed."""
+    the sub-command and taking it from the holder replaced (unless that one holds the other
+    post). `other_holder`: who will hold the other post (default: who holds it now). Does
+    not commit; True if changed."""
     session = uow.session
     unit = get_unit(session, unit_code)
     if post not in POSTS:
@@ -403,11 +434,12 @@ def assign_post(uow: UnitOfWork, actor: Actor, unit_code: str, post: str,
         if not account.active:
             raise OrgInputError({post: [f"账户“{account.display_name}”已停用"]})
         other = "deputy" if post == "commander" else "commander"
-        if held.get(other) == username:
+        if (held.get(other) if other_holder is _UNSET else other_holder) == username:
             raise OrgInputError({post: [f"{account.display_name}已是本分指挥部的{POSTS[other]}"]})
     previous = held.get(post)
     row = session.get(OrgPost, (unit_code, post))
-    if previous is not None:
+    if previous is not None and previous not in (
+            held.get(p) for p in POSTS if p != post):
         former = session.get(UserAccount, previous)
         if former is not None:
             former.grants = [g for g in former.grants
@@ -432,12 +464,41 @@ def assign_post(uow: UnitOfWork, actor: Actor, unit_code: str, post: str,
 def set_post(uow: UnitOfWork, actor: Actor, unit_code: str, post: str, username: str | None,
              why: str | None = None) -> bool:
     """设置分指挥部指挥长 / 副指挥长 (None: vacant); True when something changed."""
+    return set_posts(uow, actor, unit_code, {post: username}, why)
+
+
+def set_posts(uow: UnitOfWork, actor: Actor, unit_code: str, wanted: dict[str, str | None],
+              why: str | None = None) -> bool:
+    """Set several posts of a sub-command at once (the two may swap); True when changed."""
     require_admin(actor)
     uow.begin_write()
-    changed = assign_post(uow, actor, unit_code, post, username, why)
+    wanted = {post: (name or "").strip() or None for post, name in wanted.items()}
+    if wanted.get("commander") and wanted.get("commander") == wanted.get("deputy"):
+        raise OrgInputError({"deputy": ["指挥长和副指挥长不能是同一人"]})
+    held = posts_of_unit(uow.session, get_unit(uow.session, unit_code).code)
+    final = {**held, **wanted}
+    changed = False
+    for post, username in wanted.items():
+        other = "deputy" if post == "commander" else "commander"
+        changed |= assign_post(uow, actor, unit_code, post, username, why,
+                               other_holder=final.get(other))
     if changed:
         uow.commit()
     return changed
+
+
+def descendants(session: Session, code: str) -> set[str]:
+    """The codes of every unit below a unit."""
+    children: dict[str | None, list[str]] = {}
+    for child, parent in session.execute(select(OrgUnit.code, OrgUnit.parent_code)).all():
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), list(children.get(code, []))
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(children.get(current, []))
+    return found
 
 
 # ---------------------------------------------------------------- accounts
@@ -503,7 +564,7 @@ def add_account(uow: UnitOfWork, actor: Actor, username: str, display_name: str,
     username, display_name = (username or "").strip(), (display_name or "").strip()
     grants = _normal_grants(grants)
     errors: dict[str, list[str]] = {}
-    if not USERNAME.match(username):
+    if not USERNAME.match(username) or username in RESERVED_USERNAMES:
         errors["username"] = ["用户名为 2–60 位小写字母、数字、下划线、点或连字符，以字母或数字开头"]
     elif session.get(UserAccount, username) is not None:
         errors["username"] = [f"用户名“{username}”已被使用"]
@@ -659,3 +720,87 @@ def inactive_users(session: Session, usernames) -> set[str]:
         return set()
     return set(session.execute(select(UserAccount.username).where(
         UserAccount.username.in_(names), UserAccount.active.is_(False))).scalars())
+
+
+# ---------------------------------------------------------------- the administration log
+
+ACTIONS = ("unit_created", "unit_changed", "unit_deactivated", "unit_activated",
+           "unit_post_set", "account_created", "account_changed", "account_password_reset",
+           "account_disabled", "account_enabled", "organisation_imported", "task_reassigned",
+           "api_token_revoked", "api_token_created")
+FIELD_LABELS = {"name": "名称", "kind": "类别", "parent": "上级单位", "sort": "排序",
+                "display_name": "姓名", "unit": "所在单位", "roles": "角色"}
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One administration event as people read it: by name, fields in Chinese."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    changes: tuple[tuple[str, str, str], ...]  # (field, before, after)
+    why: str | None
+
+
+def administration_log(session: Session, subject: str | None = None,
+                       limit: int = 200) -> list[LogEntry]:
+    """The newest administration events (of one `unit:…` or `account:…` subject), by name."""
+    import json
+
+    from .models import AuditEvent
+
+    query = select(AuditEvent).where(AuditEvent.action.in_(ACTIONS))
+    if subject:
+        query = query.where(AuditEvent.subject == subject)
+    events = list(session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
+    details = [json.loads(e.detail or "{}") for e in events]
+    users = {e.actor for e in events}
+    for event, detail in zip(events, details):
+        if (event.subject or "").startswith("account:"):
+            users.add(event.subject.split(":", 1)[1])
+        for key in ("before", "after"):
+            if isinstance(detail.get(key), str):
+                users.add(detail[key])
+    who, units = people(session, users), _names(session)
+
+    def value(key: str, raw) -> str:
+        if raw is None or raw == "":
+            return "（无）"
+        if key in ("parent", "unit"):
+            return units.get(raw, raw)
+        if key == "kind":
+            return UNIT_KINDS.get(raw, raw)
+        if key == "roles":
+            return "、".join(_grant_label(*(r.split("@", 1) + [None])[:2], None, units)
+                            for r in raw) or "（无）"
+        return str(raw)
+
+    out = []
+    for event, detail in zip(events, details):
+        kind, _colon, code = (event.subject or "").partition(":")
+        name = (units.get(code, code) if kind == "unit" else
+                who.get(code, code) if kind == "account" else detail.get("name") or
+                detail.get("filename") or code)
+        before, after = detail.get("before"), detail.get("after")
+        changes: list[tuple[str, str, str]] = []
+        if isinstance(after, dict):
+            for key, new in after.items():
+                old = before.get(key) if isinstance(before, dict) else None
+                changes.append((FIELD_LABELS.get(key, key),
+                                value(key, old) if isinstance(before, dict) else "",
+                                value(key, new)))
+        elif event.action in ("unit_post_set", "task_reassigned"):
+            label = POSTS.get(detail.get("post"), "办理人")
+            changes.append((label, who.get(before, before) if before else "（空缺）",
+                            who.get(after, after) if after else "（空缺）"))
+        elif event.action == "organisation_imported":
+            changes.append(("新增", "", str(detail.get("added", 0))))
+            changes.append(("修改", "", str(detail.get("changed", 0))))
+        if event.action == "task_reassigned":
+            name = detail.get("name") or name
+        out.append(LogEntry(event.seq, event.at, who.get(event.actor, event.actor),
+                            event.action, name, tuple(changes), detail.get("why")))
+    return out

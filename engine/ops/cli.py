@@ -14,6 +14,7 @@ from ..core import audit, calendar_admin, organisation
 from ..bpm import definitions, inbox, runtime, sla, task_actions, timers
 from . import tokens, backup, schedule, worker
 from . import init as county_init
+from . import admin_cli
 from .demo import load_demo
 from ..core.clock import Clock
 from ..core.config import Settings
@@ -307,6 +308,7 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
     p = sub.add_parser("restore", help="restore the SQLite database from a backup")
     p.set_defaults(func=cmd_restore)
     p.add_argument("backup")
+    admin_cli.add_commands(sub, _actor)  # user add|disable|enable|reset-password, unit add
     if extend is not None:
         extend(sub)
     return parser

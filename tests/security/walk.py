@@ -76,6 +76,9 @@ class World:
     kind: str = "task"
     code: str = "zh_CN"
     filename: str = "style.css"
+    username: str = "zhuanyuan2"  # an account no role of the walk logs in as
+    unit_code: str = "wlj"
+    batch_id: str = "no-such-preview"
 
     def fill(self, rule: str, project: str | None = None) -> str:
         """The rule's URL with the world's ids in it (`project`: the project code, when not
@@ -90,6 +93,8 @@ class World:
             "<int:token_id>": self.token_id, "<int:subscription_id>": self.webhook_id,
             "<job_id>": self.job_id, "<name>": self.name, "<kind>": self.kind,
             "<ref>": str(self.instance_id), "<path:filename>": self.filename,
+            "<username>": self.username, "<unit_code>": self.unit_code,
+            "<batch_id>": self.batch_id,
         }.items():
             url = url.replace(arg, str(value))
         if url.startswith("/lang/"):
