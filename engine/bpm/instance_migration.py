@@ -3,8 +3,9 @@
 An instance's state names its tasks by BPMN element id. It can move when every element it
 waits at exists in the new version with the same type, and when its whole task tree (finished
 steps included) restores against the new definition; the instance row then points at the new
-deployment. Instances that cannot move are listed with the reason and left untouched. The
-preview changes nothing; the run is one audited operation per instance.
+deployment, and its open task rows follow the new version in the same transaction
+(engine/bpm/migrated_tasks.py). Instances that cannot move are listed with the reason and left
+untouched. The preview changes nothing; the run is one audited operation per instance.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from lxml import etree
 from sqlalchemy import select
 
 from .definitions import SPEC_CACHE, resolve_bundle
+from .expression_helpers import HELPERS
+from .migrated_tasks import projection_problem, reproject_open_tasks
+from .runtime import load_instance
+from .sandbox import make_script_engine
 from .definition_admin import (
     READY, WAITING, deployment_of, waiting_elements,
 )
@@ -96,13 +101,17 @@ def _plan_one(uow: UnitOfWork, row: ProcessInstance, old_types: dict[str, str],
                                 f"it waits at '{element}', a {old_types[element]} that version "
                                 f"{target.version} made a {new_types[element]}")
     try:
-        restore_on(uow, row, target)
+        workflow, _bundle = restore_on(uow, row, target)
     except (GongjianError, KeyError, ValueError, TypeError, AttributeError) as exc:
         missing = _missing_history(row.state, new_types, old_types)
         why = (f"its history passes through '{missing}', which version {target.version} "
                "no longer has" if missing else f"its state does not restore on version "
                f"{target.version}: {type(exc).__name__}: {exc}")
         return InstancePlan(row.id, row.business_key, waiting, False, why)
+    problem = projection_problem(uow, row, workflow)
+    if problem:
+        return InstancePlan(row.id, row.business_key, waiting, False,
+                            f"its open tasks do not fit version {target.version}: {problem}")
     return InstancePlan(row.id, row.business_key, waiting, True)
 
 
@@ -156,6 +165,7 @@ def _migrate_one(uow: UnitOfWork, instance_id: int, key: str, from_version: int,
     if not plan.mappable:
         uow.rollback()
         return False
+    old_workflow = load_instance(uow.session, row).workflow
     workflow, bundle = restore_on(uow, row, target)
     old_bundle = row.bundle
     row.state = dump_state(workflow)
@@ -164,6 +174,8 @@ def _migrate_one(uow: UnitOfWork, instance_id: int, key: str, from_version: int,
     uow.audit.record(actor, "instance_migrated", subject=f"instance:{row.id}", instance_id=row.id,
                      key=key, from_version=from_version, to_version=to_version,
                      waiting_at=list(plan.waiting_at), before=old_bundle, after=bundle)
+    # The inbox follows: open rows take the new version's names, offer, due dates and forms.
+    reproject_open_tasks(uow, row, old_workflow, workflow, actor)
     uow.commit()
     return True
 
@@ -198,6 +210,7 @@ def restore_on(uow: UnitOfWork, row: ProcessInstance, target: Deployment):
     bundle = _new_bundle(uow, row, target)
     spec, subprocess_specs = SPEC_CACHE.get(uow.session, bundle)
     workflow = load_state(_without_predictions(row.state), spec, subprocess_specs)
+    workflow.script_engine = make_script_engine(HELPERS)
     for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
         task._sync_children(task.task_spec.outputs, TaskState.FUTURE)
         for child in task.children:

@@ -214,6 +214,26 @@ def written_to_loaded(session: Session, task_id: str, **values) -> None:
             set_committed_value(loaded, name, value)
 
 
+def project_task(session: Session, row: ProcessInstance, task, now: datetime) -> TaskRecord:
+    """The row a ready user task projects to (a new id, created at `now`; not written)."""
+    spec = task.task_spec
+    who = resolve_candidates(task, task.workflow.script_engine)
+    if who.users or who.assignee:
+        who = skip_disabled(who, inactive_users(session, [*who.users, who.assignee]),
+                            spec.lane, spec.bpmn_id)
+    due = due_of(task, now)
+    return TaskRecord(
+        id=str(uuid4()), spiff_task_id=str(task.id), instance_id=row.id,
+        process_key=row.process_key, business_key=row.business_key,
+        element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+        assignee=who.assignee, state="claimed" if who.assignee else "open",
+        created_at=now, due_at=due.at, due_provisional=due.provisional,
+        due_basis_at=due.basis_at, due_working_days=due.working_days, ended_at=None,
+        ended_by=None, form=form_of(spec), documentation=spec.documentation,
+        candidates=tuple(dict.fromkeys([Candidate("group", g) for g in who.groups]
+                                       + [Candidate("user", u) for u in who.users])))
+
+
 def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
                      now: datetime, closed: dict[str, tuple[str, str]] | None = None
                      ) -> list[TaskRecord]:
@@ -250,25 +270,10 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
     for spiff_id, task in ready.items():
         if spiff_id in existing:
             continue
-        spec = task.task_spec
-        who = resolve_candidates(task, workflow.script_engine)
-        if who.users or who.assignee:
-            who = skip_disabled(who, inactive_users(session, [*who.users, who.assignee]),
-                                spec.lane, spec.bpmn_id)
-        due = due_of(task, now)
-        new = TaskRecord(
-            id=str(uuid4()), spiff_task_id=spiff_id, instance_id=row.id,
-            process_key=row.process_key, business_key=row.business_key,
-            element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
-            assignee=who.assignee, state="claimed" if who.assignee else "open",
-            created_at=now, due_at=due.at, due_provisional=due.provisional,
-            due_basis_at=due.basis_at, due_working_days=due.working_days, ended_at=None,
-            ended_by=None, form=form_of(spec), documentation=spec.documentation,
-            candidates=tuple(dict.fromkeys([Candidate("group", g) for g in who.groups]
-                                           + [Candidate("user", u) for u in who.users])))
+        new = project_task(session, row, task, now)
         task_rows.append(new.row())
         candidate_rows.extend({"task_id": new.id, "kind": c.kind, "name": c.name,
-                               "offered": new.state == "open", "due_sort": due.at or NO_DUE,
+                               "offered": new.state == "open", "due_sort": new.due_at or NO_DUE,
                                "created_at": now} for c in new.candidates)
         created.append(new)
     if task_rows:
