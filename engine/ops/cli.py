@@ -18,6 +18,7 @@ from . import admin_cli
 from .demo import load_demo
 from ..core.clock import Clock
 from ..core.config import Settings
+from ..core.workcalendar import SHANGHAI
 from ..core.errors import GongjianError, NotFoundError
 from ..core.identity import Actor
 from .platform import Platform
@@ -132,11 +133,15 @@ def cmd_schedule_list(platform: Platform, args: argparse.Namespace) -> int:
     """Show the schedule: each entry's next run and its last result."""
     with platform.uow() as uow:
         entries = schedule.list_entries(uow.session)
-    _print([{"name": e.name, "title": e.title, "next_run_at": e.next_run_at,
-             "next_period": e.next_period, "last_run_at": e.last_run_at,
+    _print([{"name": e.name, "title": e.title, "next_run_at": _local(e.next_run_at),
+             "next_period": e.next_period, "last_run_at": _local(e.last_run_at),
              "last_outcome": e.last_outcome_label, "last_result": e.last_result}
             for e in entries])
     return 0
+
+
+def _local(moment):
+    return None if moment is None else f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
 
 
 def cmd_schedule_run(platform: Platform, args: argparse.Namespace) -> int:

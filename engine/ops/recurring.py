@@ -154,7 +154,7 @@ def request_progress_reports(uow: UnitOfWork, month: str, actor: Actor) -> tuple
     if not started:
         return False, f"{label}进度填报已全部发出（{already} 个项目），未重复发出"
     more = f"，{already} 个此前已发出" if already else ""
-    return True, f"已向 {started} 个项目单位发出{label}进度填报{more}"
+    return True, f"已为 {started} 个项目向其项目单位发出{label}进度填报{more}"
 
 
 def evaluate_month_plates(uow: UnitOfWork, month: str, actor: Actor) -> tuple[bool, str]:
@@ -191,11 +191,13 @@ def announce_dispatch(uow: UnitOfWork, week: str, actor: Actor) -> tuple[bool, s
     report = dispatch.dispatch_report(uow, "week", date.fromisoformat(week))
     total = report.totals
     label = _week_label(week)
+    if not report.rows:
+        return False, f"尚未建立分指挥部，{label} 没有调度报告"
     figures = (f"{len(report.rows)} 个分指挥部、{total.projects} 个项目；本周新增问题 "
                f"{total.opened} 个，销号 {total.cleared} 个，逾期 {total.overdue} 个")
     notify(uow, kind="info", title=f"周调度报告（{label}）已生成", groups=["office"],
            body=f"{figures}。请到“挂图作战 › 调度报告”查看、打印或导出 Excel。")
-    return True, f"已通知指挥部办公室：{label}周调度报告（{figures}）"
+    return True, f"已通知指挥部办公室：{label} 的周调度报告已生成（{figures}）"
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,13 @@ def test_init_sets_up_an_empty_database_once(tmp_path, monkeypatch, capsys):
     assert all(e.next_run_at is not None and e.last_run_at is None for e in entries)
     assert {"deploy", "account_created", "schedule_created"} <= actions
 
+    assert cli.main(["schedule", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "月度进度填报" in listed and "三色牌月度评定" in listed
+    assert cli.main(["schedule", "run", "weekly_dispatch", "--user", "admin"]) == 0
+    assert "没有调度报告" in capsys.readouterr().out  # no sub-command yet: nothing to report
+    counts = _counts(url)
+
     # a second run: nothing deployed, no new administrator, no password, no new entry
     assert cli.main(["init"]) == 0
     again = capsys.readouterr().out

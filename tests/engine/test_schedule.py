@@ -154,7 +154,7 @@ def test_the_progress_reports_reach_each_project_unit_once(county, clock):
         [task] = inbox.list_tasks(uow, Actor.of("unit_materials", "unit:co_materials"))
     assert task.process_key == "progress_report" and task.business_key == "PROGRESS-P-1-2026-12"
     entry = _entry(platform, "progress_reports")
-    assert entry.last_outcome == "done" and "已向 3 个项目单位发出2026年12月进度填报" in entry.last_result
+    assert entry.last_outcome == "done" and "已为 3 个项目向其项目单位发出2026年12月进度填报" in entry.last_result
     assert entry.next_run_at == at(2027, 1, 25, 9) and entry.next_period == "2027-01"
 
     assert schedule.run_due(platform.uow).results == []  # a second pass, a second worker

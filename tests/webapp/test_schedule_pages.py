@@ -18,8 +18,8 @@ from .conftest import PASSWORD, AuthActions, csrf_token_of
 @pytest.fixture
 def admin(platform, clock, accounts):
     """An administrator, and the schedule as `gongjian init` leaves it."""
-    add_accounts(platform, clock.now(), [], {"admin1": ("系统管理员", None, ["admin"])},
-                 PASSWORD)
+    add_accounts(platform, clock.now(), [("sc_infra", "基础设施分指挥部", "sub_command")],
+                 {"admin1": ("系统管理员", None, ["admin"])}, PASSWORD)
     with platform.uow() as uow:
         schedule.ensure_schedule(uow)
         uow.commit()
@@ -51,7 +51,7 @@ def test_run_now_runs_an_entry_for_today_audited_in_the_administrator_s_name(
                          page="/admin/schedule/")
     assert response.status_code == 302
     page = _visible(client.get("/admin/schedule/").get_data(as_text=True))
-    assert "周调度：已通知指挥部办公室：2026-11-23 至 2026-11-29周调度报告" in page
+    assert "周调度：已通知指挥部办公室：2026-11-23 至 2026-11-29 的周调度报告已生成" in page
     assert "已完成" in page and "系统管理员" in page
     with platform.uow() as uow:
         [event] = uow.session.execute(select(AuditEvent).where(
