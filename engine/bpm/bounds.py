@@ -11,7 +11,8 @@ specs, before the engine acts on it:
 
 `bound_spec` swaps the library's classes for the bounded ones on a parsed spec, as
 SpiffWorkflow's own parser picks classes; the state of an instance does not name spec
-classes, so stored instances are unaffected.
+classes, so stored instances are unaffected. The same swap gives multi-instance specs the
+completion condition of 会签 / 或签 / 比例签 (engine/bpm/countersign.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
 )
 
 from .budget import MAX_CYCLE_REPEATS, MAX_INSTANCES, MIN_CYCLE_SECONDS
+from .countersign import CountersignMixin
 
 
 class _BoundedInstances:
@@ -62,9 +64,13 @@ class _BoundedSequential(_BoundedInstances):
     """Mixin for a sequential multi-instance activity: check the count before the first."""
 
     def _update_hook(self, my_task):
-        if not my_task.internal_data.get("merged"):
+        # After the library's hook: the Camunda dialect sets the data input (its collection)
+        # only there. Refusing once the first instance exists still changes nothing.
+        first = not my_task.internal_data.get("merged")
+        ready = super()._update_hook(my_task)
+        if first:
             self._refuse_too_many(my_task)
-        return super()._update_hook(my_task)
+        return ready
 
 
 class BoundedCycleTimer(CycleTimerEventDefinition):
@@ -92,11 +98,12 @@ class BoundedCycleTimer(CycleTimerEventDefinition):
 
 @functools.cache
 def _bounded_class(cls: type) -> type | None:
-    """The bounded subclass of a multi-instance spec class (None for other classes)."""
+    """The bounded subclass of a multi-instance spec class (None for other classes); it also
+    evaluates the completion condition with the signers' counters (engine/bpm/countersign.py)."""
     for library, mixin in ((ParallelMultiInstanceTask, _BoundedParallel),
                            (SequentialMultiInstanceTask, _BoundedSequential)):
         if issubclass(cls, library) and not issubclass(cls, mixin):
-            return type(f"Bounded{cls.__name__}", (mixin, cls), {})
+            return type(f"Bounded{cls.__name__}", (mixin, CountersignMixin, cls), {})
     return None
 
 

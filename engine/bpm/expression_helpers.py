@@ -3,6 +3,8 @@
 Designers write, for example, a due date of `add_working_days(now(), 5)` ("five working
 days from when the task starts") or a timer date of `working_days_later(3)`. The working-day
 helpers count with the calendar in force (`engine.core.calendar_admin.current_calendar`).
+`approved_count` and `approved_share` read the results of a multi-instance approval (会签,
+或签, 比例签; engine/bpm/countersign.py), e.g. on the gateway after it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Any
 
 from ..core.calendar_admin import current_calendar
 from ..core.clock import current_time
@@ -70,12 +73,45 @@ def is_working_day(day: date | datetime | str) -> bool:
     return current_calendar().is_working_day(day)
 
 
+# A signer's decision (task_actions.DECISIONS): 同意, and the two that do not approve.
+APPROVE = "approve"
+NOT_APPROVED = ("reject", "return")
+
+
+def is_approval(entry: Any) -> bool:
+    """Whether one signer's result is 同意: decision "approve", approved true, or True."""
+    if isinstance(entry, dict):
+        return entry.get("decision") == APPROVE or entry.get("approved") is True
+    return entry is True or entry == APPROVE
+
+
+def is_refusal(entry: Any) -> bool:
+    """Whether one signer's result is 不同意 or 退回."""
+    if isinstance(entry, dict):
+        return entry.get("decision") in NOT_APPROVED or entry.get("approved") is False
+    return entry is False or entry in NOT_APPROVED
+
+
+def approved_count(results: list) -> int:
+    """How many signers approved, over a multi-instance task's results (`sign_results`)."""
+    return sum(1 for entry in results or () if is_approval(entry))
+
+
+def approved_share(results: list) -> float:
+    """The share of all signers who approved (0 with no signers): `approved_share(sign_results)
+    >= 2/3` after a 比例签. Each signer has an entry, None until they complete."""
+    results = list(results or ())
+    return approved_count(results) / len(results) if results else 0.0
+
+
 HELPERS = HelperRegistry({
     "now": now,
     "add_working_days": add_working_days,
     "working_days_later": working_days_later,
     "working_days_between": working_days_between,
     "is_working_day": is_working_day,
+    "approved_count": approved_count,
+    "approved_share": approved_share,
 })
 
 

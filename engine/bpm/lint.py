@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from ..core.errors import DefinitionError
 from ..core.models import Deployment
 from .expression_scan import DMN_INPUT_NAME, find_expressions
+from .countersign import COUNTERS, results_variable
 from .expression_helpers import registered_helper_names
 from ..core.organisation import ROLES, OrgUnit, role_code
 from .forms import pattern_problem
@@ -457,6 +458,9 @@ def names_set_in(process: etree._Element, context: LintContext) -> set[str]:
                 if element.get(f"{{{CAMUNDA}}}{attr}"):
                     names.add(element.get(f"{{{CAMUNDA}}}{attr}"))
             names.add("loopCounter")
+            names.update(COUNTERS)  # read by its completion condition (engine/bpm/countersign.py)
+            if element.getparent() is not None and element.getparent().get("id"):
+                names.add(results_variable(element.getparent().get("id")))
         if ns == BPMN and local == "businessRuleTask" and element.get(f"{{{CAMUNDA}}}resultVariable"):
             names.add(element.get(f"{{{CAMUNDA}}}resultVariable"))
         if ns == CAMUNDA and local == "property" and element.get("name") == "sets":

@@ -27,6 +27,7 @@ from ..core.clock import bind_clock
 from .budget import current_budget, service_budget
 from .changes import finished_ids, summarise
 from .compaction import compact
+from .countersign import record_cut_short
 from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
 from .forms import validate_task_data
 from ..core.errors import (
@@ -174,6 +175,7 @@ def save_instance(uow: UnitOfWork, live: LiveInstance, actor: Actor,
                          instance_id=row.id)
     uow.session.flush()
     opened = tuple(sync_human_tasks(uow.session, row, workflow, now, closed))
+    record_cut_short(uow, row, workflow, live.finished_before, actor.username)
     for task in opened:
         uow.audit.record(actor.username, "task_created", subject=f"instance:{row.id}",
                          instance_id=row.id, task_id=task.id, element=task.element_id,
