@@ -4,6 +4,10 @@ Field types are Camunda's: string, long, boolean, date, enum. Constraints are Ca
 validation names: required, minlength, maxlength, min, max, plus `pattern` (a regular
 expression the whole value must match) and `readonly` (the value cannot be submitted).
 
+A string field with the property `picker` (engine/bpm/pickers.py) takes only a value of its
+list: the caller hands in `pick`, which answers whether a value is one the person filling
+in the form may pick, and any other value is refused at its field ("Not a known unit: ...").
+
 Patterns come from deployed files, so they are untrusted: they run on RE2 (google-re2),
 which matches in time linear in the value, so `(a|a)+` cannot hold a worker (and the write
 lock) for seconds; a pattern RE2 cannot run (back-references, look-arounds) or one over
@@ -15,12 +19,14 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import re2
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..core.errors import TaskDataError
+from .pickers import Choice, PickerKind, picker_of
 
 MAX_TEXT = 10_000
 MAX_PATTERN = 1_000
@@ -135,8 +141,28 @@ def schema_for(form: dict) -> Schema:
     return _schema_for(json.dumps(form, sort_keys=True))
 
 
-def validate_task_data(form: dict, data: dict[str, Any]) -> dict[str, Any]:
-    """Validated, typed task data, or TaskDataError with the errors of each field."""
+Pick = Callable[[PickerKind, str], Choice | None]
+
+
+def _picker_problems(form: dict, loaded: dict[str, Any], pick: Pick | None) -> dict[str, list[str]]:
+    """The errors of picker fields whose value is not in their list (no `pick`: none is)."""
+    errors = {}
+    for spec in form.get("fields", []):
+        kind, value = picker_of(spec), loaded.get(spec["id"])
+        if kind is None or value in (None, ""):
+            continue
+        if pick is None or not isinstance(value, str) or pick(kind, value) is None:
+            errors[spec["id"]] = [f"Not a known {kind.noun}: choose one from the list."]
+    return errors
+
+
+def validate_task_data(form: dict, data: dict[str, Any], pick: Pick | None = None
+                       ) -> dict[str, Any]:
+    """Validated, typed task data, or TaskDataError with the errors of each field.
+
+    `pick` checks the values of picker fields (engine/bpm/pickers.py `checker`); without it
+    a picker field takes no value.
+    """
     if not isinstance(data, dict):
         raise TaskDataError("task data must be an object of field values")
     unfit: dict[str, list[str]] = {}
@@ -156,11 +182,16 @@ def validate_task_data(form: dict, data: dict[str, Any]) -> dict[str, Any]:
                                 {str(k): ["this step has no form field of that name"]
                                  for k in list(data)[:50]})
         return {}
+    errors: dict[str, list[str]] = {}
     try:
         loaded = schema_for(form).load(data)
     except ValidationError as exc:
         errors = {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
+        loaded = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+    for name, problems in _picker_problems(form, loaded, pick).items():
+        errors.setdefault(name, problems)
+    if errors:
         raise TaskDataError("the form has errors: " + "; ".join(
-            f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()), errors) from exc
+            f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()), errors)
     # Dates travel as ISO strings in process data, so the state stays plain JSON.
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in loaded.items()}

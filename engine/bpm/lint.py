@@ -11,7 +11,8 @@ designer and do not. The rules:
 - `no-path-to-end` (error): an element from which every path loops without reaching an end;
 - `gateway-default` (warning): an exclusive or inclusive gateway with conditions but no default
   flow, which fails at run time when no condition holds;
-- `candidate-group` (error): a literal candidate group that names no role or org unit;
+- `candidate-group` (error): a literal candidate group (of a user task, or a process's
+  candidate starter group) that names no role or org unit;
 - `call-activity` (error): a call activity to a process that is neither in the file nor known;
 - `call-cycle` (error): a process that calls itself, directly or through other processes
   (in the file or deployed), which would start instances without end;
@@ -22,8 +23,14 @@ designer and do not. The rules:
   `MIN_CYCLE_SECONDS` or repeating more than `MAX_CYCLE_REPEATS` times;
 - `form-pattern` (error): a form field `pattern` that RE2 cannot match in linear time
   (back-references, look-arounds) or that is too long;
+- `form-picker` (error): a form field `picker` property that names nothing to pick, or is
+  on a field that is not a string (engine/bpm/pickers.py);
 - `unknown-variable` (warning): an expression reading a name that no form field, script,
-  decision output, start data or multi-instance variable sets.
+  decision output, start data or multi-instance variable sets;
+- `start-form` (warning): a start event people can start from 发起流程 (not marked
+  `startable=false`; when another process calls it, only if marked `startable=true`) whose
+  process reads names that nothing sets: nobody starting it by hand can give them
+  (engine/bpm/start_forms.py).
 
 Dynamic parts (`${...}`) of candidate groups are skipped. The variable rule does not follow
 the order of the flow: a name set anywhere in the process counts as set.
@@ -48,6 +55,11 @@ from .countersign import COUNTERS, results_variable
 from .expression_helpers import registered_helper_names
 from ..core.organisation import ROLES, OrgUnit, role_code
 from .forms import pattern_problem
+from .pickers import PICKER, parse_kind
+from .starts import (
+    called_processes, has_form_fields, marked_not_startable, none_start_events, startable_mark,
+    starter_groups,
+)
 from .budget import MAX_CYCLE_REPEATS, MAX_FAN_OUT, MAX_INSTANCES, MIN_CYCLE_SECONDS
 from .sandbox import SAFE_BUILTINS
 
@@ -147,7 +159,9 @@ def lint(root: etree._Element, context: LintContext | None = None) -> list[Findi
         findings.extend(_candidate_group_findings(process, context))
         findings.extend(_call_activity_findings(process, own_processes, context))
         findings.extend(_limit_findings(process))
+        findings.extend(_picker_findings(process))
         findings.extend(_variable_findings(process, context))
+        findings.extend(_start_form_findings(process, called_processes(root), context))
     findings.extend(_call_cycle_findings(root, context))
     return sorted(findings, key=lambda f: (f.severity != ERROR, f.line or 0))
 
@@ -287,6 +301,12 @@ def split_names(text: str) -> list[str]:
 
 def _candidate_group_findings(process: etree._Element, context: LintContext) -> list[Finding]:
     findings = []
+    for name in starter_groups(process):
+        problem = group_problem(name, context.unit_codes)
+        if problem:
+            findings.append(Finding(ERROR, process.get("id"),
+                                    f"candidate starter group '{name}' {problem}",
+                                    process.sourceline, "candidate-group"))
     for task in process.iter(f"{{{BPMN}}}userTask"):
         for name in split_names(task.get(f"{{{CAMUNDA}}}candidateGroups") or ""):
             problem = group_problem(name, context.unit_codes)
@@ -492,14 +512,21 @@ def _assigned_in(tree: ast.AST) -> set[str]:
     return bound
 
 
-def _variable_findings(process: etree._Element, context: LintContext) -> list[Finding]:
+def _unknown_reads(process: etree._Element, context: LintContext):
+    """Each expression of the process with the names it reads that nothing sets."""
     known = (names_set_in(process, context) | set(SAFE_BUILTINS) | registered_helper_names()
              | _ENGINE_NAMES)
-    findings = []
     for expression in find_expressions(process):
         if expression.mode == "name" or expression.kind.startswith("dmn_"):
             continue
         unknown = sorted(_read(expression.python_source, expression.mode) - known)
+        if unknown:
+            yield expression, unknown
+
+
+def _variable_findings(process: etree._Element, context: LintContext) -> list[Finding]:
+    findings = []
+    for expression, unknown in _unknown_reads(process, context):
         if unknown:
             listing = ", ".join(f"'{n}'" for n in unknown)
             findings.append(Finding(WARNING, expression.element_id, (
@@ -522,3 +549,53 @@ def refuse_lint_errors(root: etree._Element, filename: str,
     listing = "\n".join(f"- line {e.line}, element {e.element_id}: {e.message}" for e in errors)
     raise DefinitionError(f"{len(errors)} lint errors:\n{listing}", filename=filename,
                           line=first.line, element_id=first.element_id)
+
+
+# ---------------------------------------------------------------- pickers and start forms
+
+def _picker_findings(process: etree._Element) -> list[Finding]:
+    findings = []
+    for field_el in process.iter(f"{{{CAMUNDA}}}formField"):
+        for prop in field_el.iterfind(f"{{{CAMUNDA}}}properties/{{{CAMUNDA}}}property"):
+            if prop.get("id") != PICKER:
+                continue
+            owner = next((e.get("id") for e in field_el.iterancestors()
+                          if etree.QName(e).namespace == BPMN and e.get("id")), None)
+            where = f"form field '{field_el.get('id')}'"
+            try:
+                parse_kind(prop.get("value") or "")
+            except ValueError as exc:
+                findings.append(Finding(ERROR, owner, f"{where}: {exc}", prop.sourceline,
+                                        "form-picker"))
+                continue
+            if (field_el.get("type") or "string") != "string":
+                findings.append(Finding(ERROR, owner, (
+                    f"{where} is a picker but of type '{field_el.get('type')}'; a picker "
+                    "is a string field (its value is the code of what is picked)"),
+                    prop.sourceline, "form-picker"))
+    return findings
+
+
+def _start_form_findings(process: etree._Element, called_here: frozenset[str],
+                         context: LintContext) -> list[Finding]:
+    """A start offered to people whose process reads names nobody starting it can give."""
+    key = process.get("id")
+    called = set(called_here).union(*context.deployed_calls.values())
+    starts = none_start_events(process)
+    if not starts or marked_not_startable(starts[0]):
+        return []
+    if key in called and startable_mark(starts[0]) is not True:
+        return []  # the caller gives the data
+    unknown = sorted({n for _, names in _unknown_reads(process, context) for n in names})
+    if not unknown:
+        return []
+    event = starts[0]
+    listing = ", ".join(f"'{n}'" for n in unknown[:10])
+    where = ("its start form has no field for them" if has_form_fields(event)
+             else "its start has no form")
+    return [Finding(WARNING, event.get("id"), (
+        f"{_label(event)}: people can start this process from 发起流程, but it reads "
+        f"{listing}, which nothing sets and {where}; add start form fields (pickers for "
+        "units, people and projects) or, when the system or another process starts it, "
+        "mark the start event with the property startable=false and declare its start data "
+        "with the property sets"), event.sourceline, "start-form")]

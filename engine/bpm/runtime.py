@@ -30,6 +30,7 @@ from .compaction import compact
 from .countersign import record_cut_short
 from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
 from .forms import validate_task_data
+from .pickers import checker
 from ..core.errors import (
     ConflictError, NotFoundError, TaskDataError, WorkflowExecutionError,
 )
@@ -250,7 +251,7 @@ def _complete_task(uow: UnitOfWork, task: TaskRecord, actor: Actor,
     after declaring the write and checked it against the transition table; this checks only
     that the workflow still waits on it.
     """
-    data = validate_task_data(task.form, dict(data or {}))
+    data = validate_task_data(task.form, dict(data or {}), checker(uow, actor))
     live = load_instance(uow.session, load_for_write(uow, task.instance_id))
     row, workflow = live.row, live.workflow
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -24,18 +24,22 @@ class UnitOfWork:
     instance (engine.bpm.hooks); `audit_subscribers` see every batch of audit events
     appended, inside the same transaction; `oversight` is the domain's rule for who may
     remind (催办) the handlers of a task, `(actor, task) → bool`, which the task-action
-    table asks (engine.bpm.task_actions; None: nobody).
+    table asks (engine.bpm.task_actions; None: nobody); `choice_sources` are the domain's
+    lists for form pickers that the engine cannot answer itself, by what they pick, e.g.
+    `project` (engine.bpm.pickers).
     """
 
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock | None = None, *,
                  save_hooks: Sequence[Callable[..., Any]] = (),
                  audit_subscribers: Sequence[AppendSubscriber] = (),
-                 oversight: Callable[..., bool] | None = None):
+                 oversight: Callable[..., bool] | None = None,
+                 choice_sources: Mapping[str, Any] | None = None):
         self.session_factory = session_factory
         self.clock: Clock = clock or SystemClock()
         self.save_hooks = tuple(save_hooks)
         self.audit_subscribers = tuple(audit_subscribers)
         self.oversight = oversight
+        self.choice_sources: Mapping[str, Any] = dict(choice_sources or {})
         self.session: Session
         self.audit: AuditTrail
 

@@ -22,6 +22,13 @@ A project's sheet (一图三单, on the page and in the API) lists the project's
 tasks to whoever may see the project: the issue list is part of the project's sheet. Opening
 one issue — its detail, its history, acting on it — follows the issue's own scope.
 
+An issue is registered (问题登记) by whoever the issue process names as its candidate starters
+(bpmn/issue_lifecycle.bpmn: supervisors, the office, sub-commanders, department and township
+heads, specialists) for a project in their scope (`Scope.sees_project`): the project picker
+of its start form offers and accepts only those (engine/county/project_choices.py), so a
+township registers for the projects on its ground, a specialist for those it serves, the
+supervision group for any.
+
 Rows out of scope are "not found", never "forbidden", so ids reveal nothing. Pages of the
 headquarters as a whole (agendas, dispatch reports, bulletins, awards, the double assessment)
 are refused outright to those who do not command or supervise (see `may_read_headquarters`).

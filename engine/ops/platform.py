@@ -3,17 +3,19 @@
 This is the one place where the BPM engine meets the county: the platform hands every unit
 of work the county's save hooks (engine.county.hooks.SAVE_HOOKS, in their order), its rule
 for who may remind a task's handlers (engine.county.supervision.may_remind_task, asked by
-the task-action table) and the audit subscribers (webhook queueing), and the services find
-them there.
+the task-action table), the audit subscribers (webhook queueing) and the county's lists for
+form pickers (projects: engine.county.project_choices.CHOICE_SOURCES), and the services
+find them there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine
 
 from ..bpm.hooks import SaveHook
+from ..bpm.pickers import ChoiceSource
 from ..bpm.task_actions import Oversight
 from ..core.audit import AppendSubscriber
 from ..core.clock import Clock, SystemClock
@@ -21,6 +23,7 @@ from ..core.config import host_list
 from ..core.db import make_engine, make_session_factory, upgrade_database
 from ..core.uow import UnitOfWork
 from ..county.hooks import SAVE_HOOKS
+from ..county.project_choices import CHOICE_SOURCES
 from ..county.supervision import may_remind_task
 from .webhooks import TargetPolicy, queue_for
 
@@ -38,6 +41,7 @@ class Platform:
                  save_hooks: Sequence[SaveHook] = SAVE_HOOKS,
                  audit_subscribers: Sequence[AppendSubscriber] = AUDIT_SUBSCRIBERS,
                  oversight: Oversight | None = may_remind_task,
+                 choice_sources: Mapping[str, ChoiceSource] = CHOICE_SOURCES,
                  webhook_allow_hosts: str | Iterable[str] = ()):
         self.database_url = database_url
         self.webhook_targets = TargetPolicy(host_list(webhook_allow_hosts))
@@ -45,13 +49,15 @@ class Platform:
         self.save_hooks = tuple(save_hooks)
         self.audit_subscribers = tuple(audit_subscribers)
         self.oversight = oversight
+        self.choice_sources = dict(choice_sources)
         self.db: Engine = make_engine(database_url)
         self.session_factory = make_session_factory(self.db)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (use it in a `with` block)."""
         return UnitOfWork(self.session_factory, self.clock, save_hooks=self.save_hooks,
-                          audit_subscribers=self.audit_subscribers, oversight=self.oversight)
+                          audit_subscribers=self.audit_subscribers, oversight=self.oversight,
+                          choice_sources=self.choice_sources)
 
     def upgrade(self) -> None:
         """Create or migrate the schema."""

@@ -12,6 +12,7 @@ from engine.bpm import definitions, runtime
 from engine.ops import tokens
 from engine.core.clock import FrozenClock
 from engine.core.identity import Actor
+from engine.county.projects import add_project
 from engine.ops.platform import Platform
 from webapp import create_app
 
@@ -35,11 +36,18 @@ USERS = {
 
 @pytest.fixture
 def accounts(platform, clock):
-    """Units and accounts of the tests."""
-    return add_accounts(platform, clock.now(), [
+    """Units and accounts of the tests, and the project the test issues are about (an issue
+    is registered for a project that exists: its start form picks it from a list)."""
+    users = add_accounts(platform, clock.now(), [
         ("fgj", "县发改局", "department"), ("duban", "督办监督组", "working_group"),
         ("t_magedang", "马家庄乡", "township"), ("sc_culture", "文旅康养分指挥部", "sub_command")],
         USERS, PASSWORD)
+    with platform.uow() as uow:
+        add_project(uow.session, ISSUE["project_code"], "马家庄光伏", sub_command="sc_culture",
+                    stage="construction", township="t_magedang", lead_department="fgj",
+                    project_unit="fgj", specialist=None)
+        uow.session.commit()
+    return users
 
 
 @pytest.fixture(scope="session")

@@ -25,12 +25,43 @@ def test_registering_an_issue_assigns_it_to_the_responsible_unit(registered, cli
     assert [t["instance_id"] for t in tasks] == [registered["id"]]
 
 
-def test_only_the_supervision_lane_registers_and_fields_are_checked(client, specialist,
-                                                                    supervisor):
-    assert_problem(client.post("/api/v1/issues", headers=specialist, json=ISSUE), 403)
+def test_the_issue_process_names_who_registers_and_fields_are_checked(client, approver,
+                                                                       supervisor):
+    # Registering is for the issue process's candidate starters: an approver is not one.
+    assert_problem(client.post("/api/v1/issues", headers=approver, json=ISSUE), 403)
     body = assert_problem(client.post("/api/v1/issues", headers=supervisor,
                                       json={**ISSUE, "scope": "galaxy", "title": ""}), 422)
     assert {"scope", "title"} <= set(body["errors"])
+
+
+def test_a_township_and_a_specialist_register_issues_for_projects_they_see(client, township,
+                                                                           specialist,
+                                                                           make_token):
+    # The township hosts the project; the specialist's bureau (fgj) leads it.
+    by_township = client.post("/api/v1/issues", headers=township, json=ISSUE)
+    assert by_township.status_code == 201, by_township.get_data(as_text=True)
+    assert by_township.headers["Location"].endswith(f"/issues/{by_township.get_json()['id']}")
+    # The specialist's issue goes to the township: it gets it back once and follows the
+    # instance it started.
+    by_specialist = client.post("/api/v1/issues", headers=specialist, json=ISSUE)
+    assert by_specialist.status_code == 201, by_specialist.get_data(as_text=True)
+    issue_id = by_specialist.get_json()["id"]
+    assert by_specialist.get_json()["responsible_unit"] == "t_magedang"
+    assert by_specialist.headers["Location"] == f"/api/v1/instances/{issue_id}"
+    assert client.get(f"/api/v1/instances/{issue_id}", headers=specialist).status_code == 200
+    # A specialist of another field does not see the project: refused at the field.
+    stranger = make_token(("specialist",), "duban", name="stranger")
+    body = assert_problem(client.post("/api/v1/issues", headers=stranger, json=ISSUE), 422)
+    assert list(body["errors"]) == ["project_code"]
+
+
+def test_unknown_units_and_projects_are_refused_at_their_fields(client, supervisor):
+    body = assert_problem(client.post("/api/v1/issues", headers=supervisor, json={
+        **ISSUE, "project_code": "XM-0000", "responsible_unit": "no_such_unit",
+        "sub_command": "fgj"}), 422)
+    assert set(body["errors"]) == {"project_code", "responsible_unit", "sub_command"}
+    assert "Not a known unit" in body["errors"]["sub_command"][0]  # fgj is no sub-command
+    assert client.get("/api/v1/issues", headers=supervisor).get_json()["items"] == []
 
 
 def test_the_ledger_lists_issues_to_those_who_may_see_them(registered, client, supervisor,

@@ -146,11 +146,30 @@ def test_a_supervisor_escalates_by_hand_and_lists_the_issue(platform, issue):
     assert done.data["listed"] is True and done.data["status"] == "cleared"
 
 
+def _seed_project(platform):
+    """The units and the project a start form's pickers choose from."""
+    from engine.core.organisation import add_unit
+    from engine.county.projects import add_project
+
+    with platform.uow() as uow:
+        for code, name, kind in (("t_magedang", "马家庄乡", "township"),
+                                 (SUB_COMMAND, "文旅康养分指挥部", "sub_command"),
+                                 ("wlj", "县文旅局", "department"),
+                                 ("co_solar", "示例光伏公司", "company")):
+            add_unit(uow.session, code, name, kind)
+        uow.session.flush()
+        add_project(uow.session, "XM-2026-006", "马家庄光伏", sub_command=SUB_COMMAND,
+                    stage="construction", township="t_magedang", lead_department="wlj",
+                    project_unit="co_solar", specialist=None)
+        uow.session.commit()
+
+
 def test_a_supervisor_registers_an_issue_through_its_start_form(platform):
     from engine.bpm import start_forms
     from engine.core.errors import TaskDataError
 
     deploy_all(platform)
+    _seed_project(platform)
     with platform.uow() as uow:
         process = start_forms.startable_process(uow, "issue_lifecycle", SUPERVISOR)
     assert [f["id"] for f in process.form["fields"]] == [
@@ -164,3 +183,6 @@ def test_a_supervisor_registers_an_issue_through_its_start_form(platform):
             "title": "进场道路未硬化", "project_code": "XM-2026-006", "scope": "unit",
             "severity": "normal", "responsible_unit": "t_magedang", "sub_command": SUB_COMMAND})
     assert elements_of(platform, TOWNSHIP) == ["commit_plan"]
+    # the picked project brought its name and township into the issue
+    data = data_of(platform, task_of(platform, TOWNSHIP, "commit_plan").instance_id)
+    assert (data["project_name"], data["township"]) == ("马家庄光伏", "t_magedang")

@@ -81,7 +81,9 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("api_definitions.Definitions", "POST"):             "login deny  deny  deny  deny  bad   bad   deny  deny  deny",
     ("api_instances.Instances", "POST"):                 "login bad   bad   bad   bad   bad   bad   bad   bad   bad",
     ("api_instances.Cancel", "POST"):                    "login deny  deny  deny  deny  deny  bad   deny  deny  deny",
-    ("api_issues.Issues", "POST"):                       "login deny  deny  bad   deny  deny  deny  deny  deny  deny",
+    # 问题登记: the issue process's candidate starters (specialists, supervisors, township and
+    # department heads, sub-commanders, the office); the walk sends no body, so "bad"
+    ("api_issues.Issues", "POST"):                       "login bad   deny  bad   bad   deny  deny  bad   deny  bad",
     ("api_issues.Escalate", "POST"):                     "login deny  deny  bad   deny  deny  bad   deny  deny  bad",
     ("api_issues.Listing", "DELETE"):                    "login deny  deny  bad   deny  deny  bad   deny  deny  deny",
     ("api_issues.Listing", "POST"):                      "login deny  deny  bad   deny  deny  bad   deny  deny  deny",

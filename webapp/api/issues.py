@@ -13,7 +13,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from engine.bpm import start_forms
-from engine.core.errors import PermissionDeniedError
+from engine.core.errors import NotFoundError, PermissionDeniedError
 from engine.county import desk_actions, policy, supervision, supervision_desk
 from engine.county.issue_ledger import ISSUE_PROCESS
 from engine.county.supervision_desk import IssueRecord
@@ -56,7 +56,9 @@ def _before(args) -> int | None:
 
 
 def _may_register(**_view_args) -> None:
-    """Before the body: 404 when issue_lifecycle is not deployed, 403 outside its start lane."""
+    """Before the body: 404 when issue_lifecycle is not deployed, 403 for who is not one of
+    its candidate starters (supervision, office, sub-commanders, department and township
+    heads, specialists); which projects, the start form's project picker checks."""
     start_forms.startable_process(get_uow(), ISSUE_PROCESS, current_actor())
 
 
@@ -95,14 +97,29 @@ class Issues(MethodView):
     @before_body(_may_register)
     @bp.arguments(RegisterIssueArgs)
     @bp.response(201, IssueSchema)
-    @bp.alt_response(403, description="Only the supervision lane registers issues")
+    @bp.alt_response(403, description="Only the issue process's candidate starters register "
+                                      "issues (supervision, office, sub-commanders, department "
+                                      "and township heads, specialists)")
     @bp.alt_response(404, description="issue_lifecycle is not deployed")
     def post(self, args):
-        """问题登记: put an issue into the ledger; routing and assignment follow at once."""
+        """问题登记: put an issue into the ledger; routing and assignment follow at once.
+
+        The project must be one the caller may see, the responsible unit a department,
+        township, zone or company, the sub-command one of the sub-commands (422 at the
+        field otherwise)."""
         view = start_forms.start_with_form(write_uow(), ISSUE_PROCESS, current_actor(),
                                            business_key=args["project_code"], data=args)
-        body, _, headers = _one(view.id)
-        return body, 201, {**headers, "Location": f"/api/v1/issues/{view.id}"}
+        try:
+            body, _, headers = _one(view.id)
+            return body, 201, {**headers, "Location": f"/api/v1/issues/{view.id}"}
+        except NotFoundError:
+            # A township or specialist may register an issue that another unit handles:
+            # the registrant gets it back this once and follows it as the instance it
+            # started (the issue itself is seen by its responsible unit and field).
+            record = supervision_desk.issue_records(get_uow(), policy.COUNTY,
+                                                    before=view.id + 1, limit=1)[0]
+            return issue_body(record), 201, {"ETag": instance_etag(record.row_version),
+                                             "Location": f"/api/v1/instances/{view.id}"}
 
 
 @bp.route("/<int:issue_id>")
