@@ -1,4 +1,5 @@
-// bpmn-js modeler with the Camunda 7 properties panel (forms, assignment, timers, multi-instance).
+// bpmn-js modeler with the Camunda 7 properties panel (forms, assignment, timers, multi-instance)
+// and the 会签 / 或签 / 比例签 choice of multi-instance user tasks (signing.js).
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import {
   BpmnPropertiesPanelModule,
@@ -8,6 +9,7 @@ import {
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import { translateModule } from './common.js';
+import { signingModule } from './signing.js';
 
 export { mark, clearMarks, badge, select, importWithLayout } from './common.js';
 
@@ -21,6 +23,7 @@ export function createModeler(canvas, panel) {
       CamundaPlatformPropertiesProviderModule,
       CamundaBehaviorsModule,
       translateModule,
+      signingModule,
     ],
     moddleExtensions: { camunda: camundaModdle },
   });

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.bpm import definitions
 from engine.core import organisation
 
 from ..conftest import FIXTURES
@@ -86,3 +87,34 @@ def test_lint_findings_are_listed_and_marked_on_the_diagram(designer_account, li
     page.screenshot(path=str(OUTPUT / "designer-lint-errors.png"))
     assert "Task_review" in page.inner_text("#findings")
     assert page.locator(".djs-element.lint-error").count() >= 3
+
+
+def test_the_designer_chooses_a_ratio_signing_which_is_written_as_the_completion_condition(
+        designer_account, live_url, wide_page, platform):  # noqa: F811
+    page = wide_page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    deploy(platform, FIXTURES / "countersign" / "countersign_all.bpmn")
+    login(page, live_url, "sheji1")
+    page.goto(f"{live_url}/designer/countersign_all/edit")
+    page.wait_for_selector("#editor[data-ready='1']", state="attached", timeout=20000)
+    page.click("[data-element-id='sign']")
+    header = page.locator(".bio-properties-panel-group-header:has-text('会签方式')")
+    header.click()
+    mode = page.locator("#bio-properties-panel-signingMode")
+    assert mode.input_value() == "all"
+    mode.select_option("ratio")
+    ratio = page.locator("#bio-properties-panel-signingRatio")
+    assert ratio.input_value() == "2/3"
+    ratio.fill("150%")
+    page.wait_for_selector(".bio-properties-panel-error:has-text('不超过 1')", timeout=3000)
+    ratio.fill("3/4")
+    page.wait_for_timeout(600)  # the panel's input debounce
+    page.screenshot(path=str(OUTPUT / "designer-signing.png"))
+    assert not errors, errors
+    page.click("#deploy")
+    page.wait_for_url(f"{live_url}/designer/countersign_all/")
+    with platform.uow() as uow:
+        deployed = definitions.latest_deployment(uow.session, "countersign_all")
+        assert deployed.version == 2
+        assert "nrOfApprovedInstances / nrOfInstances &gt;= 3/4" in deployed.xml
