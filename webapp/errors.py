@@ -1,19 +1,23 @@
 """Engine errors to HTTP: not found 404, forbidden 403, conflicts 409 with the page again,
-too large 413, the database unavailable 503 ("try again"; nothing was written)."""
+too large 413, a process step that failed 422 (nothing was written; an incident number to
+quote), the database unavailable 503 ("try again"; nothing was written)."""
 
 from __future__ import annotations
 
-from flask import Flask, flash, g, render_template, request
+from flask import Flask, current_app, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
+from engine.bpm.budget import BudgetExceededError
+from engine.bpm.incidents import record_failure
+from engine.bpm.start_forms import NotStartableError
 from engine.core.errors import (
-    ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError,
-    WorkflowExecutionError,
+    ConflictError, GongjianError, InvalidStateError, NotFoundError, PermissionDeniedError,
+    TaskDataError, WorkflowExecutionError,
 )
 
-from .db import discard_uow
+from .db import discard_uow, get_platform
 
 
 def _page(template: str, status: int, **context):
@@ -56,6 +60,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(PermissionDeniedError)
     @app.errorhandler(403)
     def forbidden(exc):
+        if isinstance(exc, NotStartableError):
+            return _page("errors/message.html", 403, title=_("不能手动发起"),
+                         message=_("这个流程由系统按计划或由其他流程发起，不能在这里手动发起。"))
         return _page("errors/message.html", 403, title=_("无权操作"),
                      message=_("您没有权限执行这个操作。"))
 
@@ -92,11 +99,56 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(WorkflowExecutionError)
     def workflow_failed(exc):
-        app.logger.error("workflow error: %s", exc)
-        return _page("errors/message.html", 500, title=_("流程执行出错"),
-                     message=_("流程执行出错，没有做任何更改。请联系流程设计员。"))
+        return workflow_failure(exc)
+
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):
         return _page("errors/message.html", 400, title=_("页面已过期"),
                      message=_("表单已过期或来源不明，请刷新页面后重试。"))
+
+
+def _incident(exc: WorkflowExecutionError) -> int | None:
+    """Record the failure for the administrator (after the call was rolled back); its number."""
+    args = request.view_args or {}
+    actor = g.actor.username if g.get("actor") is not None else "anonymous"
+    try:
+        with get_platform().uow() as uow:
+            return record_failure(uow, actor, exc, process_key=args.get("key"),
+                                  task_id=args.get("task_id"))
+    except Exception:  # the page must still say what happened
+        current_app.logger.exception("the failure could not be recorded")
+        return None
+
+
+def workflow_failure(exc: WorkflowExecutionError):
+    """422: a step of the process failed; nothing was changed; the incident number to quote.
+
+    The page the person acted on comes back (the start form or the task, with what was
+    filled in) with the message on top; elsewhere a message page.
+    """
+    discard_uow()
+    incident = _incident(exc)
+    current_app.logger.error("workflow error (incident %s): %s", incident, exc)
+    if isinstance(exc, BudgetExceededError):
+        what = str(exc)  # the budget says in Chinese what was stopped
+    else:
+        what = _("“%(step)s”执行出错：流程设计中的脚本、条件或决策表未能处理这些数据。",
+                 step=exc.element_name or _("流程中的一个自动环节"))
+    tell = (_("请把事件编号 %(n)s 告诉系统管理员或流程设计员。", n=incident) if incident
+            else _("请告诉系统管理员或流程设计员。"))
+    message = _("%(what)s 没有做任何更改。%(tell)s", what=what, tell=tell)
+    args = request.view_args or {}
+    try:
+        if request.endpoint == "processes.start" and args.get("key"):
+            from .processes import start_page
+            flash(message, "error")
+            return start_page(args["key"], status=422, values=request.form)
+        if args.get("task_id"):
+            from .tasks import render_task
+            flash(message, "error")
+            return render_task(args["task_id"], status=422, values=request.form)
+    except GongjianError:
+        discard_uow()  # the page is gone meanwhile: the message alone
+    return render_template("errors/message.html", title=_("流程执行出错"),
+                           message=message), 422

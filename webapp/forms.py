@@ -1,4 +1,8 @@
-"""Between HTML forms and engine task forms: submitted strings in, field errors out (in Chinese)."""
+"""Between HTML forms and engine task forms: submitted strings in, field errors out (in Chinese).
+
+Picker fields (engine/bpm/pickers.py) are drawn as a searchable list of names: `with_choices`
+puts each picker field's list (value, name) on the field for the template.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,12 @@ def input_fields(form: dict, *, decision: bool) -> list[dict]:
     return [f for f in form.get("fields", [])
             if "readonly" not in f.get("validation", {})
             and not (decision and f["id"] in DECISION_FIELDS)]
+
+
+def with_choices(fields: list[dict], lists: dict[str, list]) -> list[dict]:
+    """The fields with `choices` [(value, name)] on each picker field (copies, not the form's)."""
+    return [{**f, "choices": [(c.value, c.label) for c in lists[f["id"]]]}
+            if f["id"] in lists else f for f in fields]
 
 
 def data_from(form: dict, submitted: MultiDict, *, decision: bool) -> dict[str, Any]:
@@ -45,6 +55,10 @@ _MESSAGES = [
     (r"required to return", _l("退回时必须填写退回意见")),
     (r"not an earlier task", _l("请选择本流程中已办理过的环节")),
     (r"no such user", _l("没有这个用户")),
+    (r"Not a known unit: .*", _l("没有这个单位，请从列表中选择")),
+    (r"Not a known person: .*", _l("没有这个人员，请从列表中选择")),
+    (r"Not a known project: .*", _l("没有这个项目，或不在您可以查看的项目中，请从列表中选择")),
+    (r"Not a known choice: .*", _l("请从列表中选择")),
     (r"not yourself", _l("请选择他人")),
     (r"Contains a lone surrogate.*", _l("含有无效的字符，请删除后重新填写")),
     (r"Contains the control character .*", _l("含有不能保存的控制字符，请删除后重新填写")),

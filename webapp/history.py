@@ -39,6 +39,7 @@ ACTIONS = {
     "signal_received": _l("收到信号"),
     "timer_failed": _l("定时任务出错"),
     "timer_incident": _l("定时任务故障"),
+    "workflow_failed": _l("流程执行出错"),
     "timer_retried": _l("重试定时任务"),
     "reminded": _l("催办"),
     "escalated": _l("提级"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.bpm import inbox, start_forms
+from engine.bpm import inbox, pickers, start_forms
 from engine.core.errors import TaskDataError
 from engine.core.models import ProcessInstance
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
-from .forms import data_from, field_errors, input_fields
+from .forms import data_from, field_errors, input_fields, with_choices
 from .history import timeline
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
@@ -25,10 +25,13 @@ def index():
                            processes=start_forms.startable_processes(get_uow(), g.actor))
 
 
-def _start_page(key: str, *, status: int = 200, errors=None, values=None):
-    process = start_forms.startable_process(get_uow(), key, g.actor)
-    return render_template("processes/start.html", process=process,
-                           fields=input_fields(process.form, decision=False),
+def start_page(key: str, *, status: int = 200, errors=None, values=None):
+    """The start form of a process (again, with what was sent and its errors)."""
+    uow = get_uow()
+    process = start_forms.startable_process(uow, key, g.actor)
+    fields = with_choices(input_fields(process.form, decision=False),
+                          pickers.choices_for(uow, g.actor, process.form))
+    return render_template("processes/start.html", process=process, fields=fields,
                            errors=errors or {}, values=values or {}), status
 
 
@@ -37,7 +40,7 @@ def _start_page(key: str, *, status: int = 200, errors=None, values=None):
 def start(key: str):
     """Start one process, with its start form when the start event has one."""
     if request.method == "GET":
-        return _start_page(key)
+        return start_page(key)
     process = start_forms.startable_process(get_uow(), key, g.actor)
     data = data_from(process.form, request.form, decision=False)
     try:
@@ -47,7 +50,7 @@ def start(key: str):
     except TaskDataError as exc:
         discard_uow()
         flash(_("请修改标出的内容后再提交。"), "error")
-        return _start_page(key, status=400, errors=field_errors(exc.field_errors),
+        return start_page(key, status=400, errors=field_errors(exc.field_errors),
                            values=request.form)
     flash(_("已发起：%(name)s（编号 %(id)s）", name=process.name, id=instance.id), "success")
     return redirect(url_for("processes.instance", instance_id=instance.id))

@@ -6,19 +6,17 @@ from flask import (
     Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from engine.bpm import inbox, runtime, task_actions
+from engine.bpm import inbox, pickers, runtime, task_actions
 from engine.county import supervision
 from engine.core.clock import as_utc
 from engine.core.errors import ConflictError, TaskDataError
-from engine.core.organisation import UserAccount
 from engine.bpm.sla import SLA_STATES
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
 from .filters import sla_of
-from .forms import data_from, field_errors, input_fields
+from .forms import data_from, field_errors, input_fields, with_choices
 from .history import timeline
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -111,16 +109,16 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
     row = task_actions.load_task(uow, task_id, g.actor)
     task = runtime.task_view(row)
     decision = task_actions.has_decision(task.form)
-    users = uow.session.execute(select(UserAccount.username, UserAccount.display_name).where(
-        UserAccount.active.is_(True), UserAccount.username != g.actor.username)
-        .order_by(UserAccount.username)).all()
+    # 转办, 委派, 加签, 抄送 go to a person picked by name: 张三（县自然资源局）.
+    users = [(c.value, c.label) for c in pickers.people(uow, g.actor)]
     actions = task_actions.allowed_actions(row, g.actor, uow.oversight)
     if "withdraw" in actions and task.id not in task_actions.withdrawable(uow, g.actor, [task.id]):
         actions = tuple(a for a in actions if a != "withdraw")
     diagram = inbox.task_diagram(uow, row)
     return render_template(
         "tasks/task.html", task=task, decision=decision,
-        fields=input_fields(task.form, decision=decision), actions=actions,
+        fields=with_choices(input_fields(task.form, decision=decision),
+                            pickers.choices_for(uow, g.actor, task.form)), actions=actions,
         return_targets=(task_actions.return_targets(uow, task_id, g.actor)
                         if "return" in actions else []),
         delegator=task_actions.delegated_by(row), diagram=diagram,
@@ -197,6 +195,12 @@ def _failed(task_id: str, exc: TaskDataError):
                        values=request.form)
 
 
+def _person(username: str) -> str:
+    """A person as pages name them, 张三（县自然资源局）; the username when it is unknown."""
+    picked = pickers.choice(get_uow(), g.actor, pickers.PickerKind("user"), username)
+    return picked.label if picked else username
+
+
 def _hand_over(task_id: str, service, message: str, *, stay: bool = False):
     """转办, 委派, 抄送 or 加签 to the user named in the form."""
     try:
@@ -204,7 +208,8 @@ def _hand_over(task_id: str, service, message: str, *, stay: bool = False):
                        request.form.get("why", ""))
     except TaskDataError as exc:
         return _failed(task_id, exc)
-    flash(message % {"name": task.name, "user": request.form.get("to_user")}, "success")
+    flash(message % {"name": task.name, "user": _person(request.form.get("to_user", ""))},
+          "success")
     return redirect(url_for("tasks.show", task_id=task_id) if stay else url_for("tasks.mine"))
 
 

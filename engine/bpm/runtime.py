@@ -126,8 +126,11 @@ def _engine_errors(where: str):
         with service_budget():
             yield
     except SpiffWorkflowException as exc:
-        element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or where
-        raise WorkflowExecutionError(f"element '{element}' failed: {exc}; nothing was changed") from exc
+        spec = getattr(exc, "task_spec", None)
+        element = getattr(spec, "bpmn_id", None) or where
+        raise WorkflowExecutionError(f"element '{element}' failed: {exc}; nothing was changed",
+                                     element_id=element,
+                                     element_name=getattr(spec, "bpmn_name", None)) from exc
 
 
 def run_engine(workflow: BpmnWorkflow) -> None:

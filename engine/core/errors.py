@@ -57,4 +57,13 @@ class TaskDataError(GongjianError):
 
 
 class WorkflowExecutionError(GongjianError):
-    """A script, condition or decision failed while the engine ran; the instance is unchanged."""
+    """A script, condition or decision failed while the engine ran; the instance is unchanged.
+
+    `element_id` and `element_name` name the BPMN element that failed, where known.
+    """
+
+    def __init__(self, message: str, *, element_id: str | None = None,
+                 element_name: str | None = None):
+        self.element_id = element_id
+        self.element_name = element_name
+        super().__init__(message)
