@@ -12,6 +12,10 @@ few others; script tasks and events get them here too, because the supervision c
 
 from __future__ import annotations
 
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH, TERMINATION_EVENT_XPATH,
+)
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.bpmn.specs.defaults import (
@@ -89,7 +93,21 @@ class PropertiesBoundaryEventParser(_CamundaProperties, CamundaBoundaryEventPars
 
 
 class PropertiesEndEventParser(_CamundaProperties, CamundaEndEventParser):
-    """An end event parser that keeps camunda:properties."""
+    """An end event parser that keeps camunda:properties and reads signal end events.
+
+    SpiffWorkflow 3.2 reads no `signalEventDefinition` on an end event: a signal end event ran
+    as a none end event and threw nothing, so a sub-process ending with one was never
+    interrupted by its own boundary signal event (engine/bpm/signals.py).
+    """
+
+    def create_task(self):
+        """The end event with every event definition the library reads, and signals."""
+        definition = self.get_event_definition([
+            MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+            ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH])
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
+        return task
 
 
 class SupervisionTaskParser(CamundaTaskParser):

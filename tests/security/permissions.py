@@ -89,6 +89,7 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("api_issues.Listing", "POST"):                      "login deny  deny  bad   deny  deny  bad   deny  deny  deny",
     ("api_issues.Remind", "POST"):                       "login deny  deny  ok    deny  deny  ok    deny  deny  ok",
     ("api_messages.Message", "POST"):                    "login deny  deny  deny  deny  deny  deny  deny  deny  deny",
+    ("api_signals.Signal", "POST"):                      "login deny  deny  deny  deny  deny  bad   deny  deny  deny",
     ("api_tasks.task_add_signer_after", "POST"):         "login bad   deny  deny  deny  deny  deny  bad   deny  deny",
     ("api_tasks.task_add_signer_before", "POST"):        "login bad   deny  deny  deny  deny  deny  bad   deny  deny",
     ("api_tasks.task_carbon_copy", "POST"):              "login bad   deny  deny  deny  deny  deny  bad   deny  deny",

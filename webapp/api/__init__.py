@@ -64,8 +64,9 @@ def init_app(app: Flask) -> Api:
             "type": "http", "scheme": "bearer", "description": "an API token (gj_…)"}}},
     })
     api = Api(app)
-    from . import admin, definitions, instances, issues, messages, org, projects, tasks
-    for module in (definitions, instances, tasks, messages, issues, projects, admin, org):
+    from . import admin, definitions, instances, issues, messages, org, projects, signals, tasks
+    for module in (definitions, instances, tasks, messages, signals, issues, projects, admin,
+                   org):
         bp = module.bp
         csrf.exempt(bp)  # auth.authenticate applies CSRF to session calls itself
         api.register_blueprint(bp, url_prefix=API_PREFIX + bp.url_prefix)

@@ -7,8 +7,9 @@ the schema built from the task's own form: engine/forms.py).
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from engine.bpm.signals import SCOPES as SIGNAL_SCOPES
 from engine.county.projects import FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES
 from engine.ops.webhooks import EVENT_KINDS, FORMATS
 
@@ -258,6 +259,44 @@ class MessageResultSchema(Schema):
     instance_id = fields.Integer(allow_none=True)
     status = fields.String(allow_none=True)
     row_version = fields.Integer(allow_none=True)
+
+
+# ---------------------------------------------------------------- signals
+
+class SignalArgs(Schema):
+    """A BPMN signal: to every running instance in scope that waits for it."""
+
+    scope = fields.String(required=True, validate=validate.OneOf(SIGNAL_SCOPES), metadata={
+        "description": "all: every running instance that waits; business_key: those of one "
+                       "business key; instance: one instance id"})
+    business_key = fields.String(allow_none=True, validate=ID)
+    instance_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
+    payload = fields.Dict(keys=fields.String(), load_default=dict, metadata={
+        "description": "lands in the catching task's data as <name>_payload"})
+
+    @validates_schema
+    def _scope_names_its_target(self, data, **_kwargs):
+        """The scope's business key or instance id is given."""
+        if data.get("scope") == "business_key" and not data.get("business_key"):
+            raise ValidationError("required for scope business_key", "business_key")
+        if data.get("scope") == "instance" and data.get("instance_id") is None:
+            raise ValidationError("required for scope instance", "instance_id")
+
+
+class SignalFailureSchema(Schema):
+    """An instance that failed on the signal and was left as it was."""
+
+    instance_id = fields.Integer(required=True)
+    detail = fields.String(required=True)
+
+
+class SignalResultSchema(Schema):
+    """Where a signal went."""
+
+    signal = fields.String(required=True)
+    scope = fields.String(required=True)
+    delivered = fields.List(fields.Integer(), required=True)
+    failed = fields.List(fields.Nested(SignalFailureSchema), required=True)
 
 
 # ---------------------------------------------------------------- issues and supervision
