@@ -303,11 +303,12 @@ def _check_unit_fields(session: Session, code: str, name: str, kind: str,
 
 def _ancestors(session: Session, code: str) -> list[str]:
     """The codes above a unit, nearest first (stops at a loop)."""
-    parents = dict(session.execute(select(OrgUnit.code, OrgUnit.parent_code)).all())
-    chain, current = [], parents.get(code)
+    unit = session.get(OrgUnit, code)
+    chain, current = [], unit.parent_code if unit is not None else None
     while current and current not in chain:
         chain.append(current)
-        current = parents.get(current)
+        above = session.get(OrgUnit, current)
+        current = above.parent_code if above is not None else None
     return chain
 
 
@@ -564,9 +565,18 @@ def add_account(uow: UnitOfWork, actor: Actor, username: str, display_name: str,
     username, display_name = (username or "").strip(), (display_name or "").strip()
     grants = _normal_grants(grants)
     errors: dict[str, list[str]] = {}
+    # Without a flush per account (an import adds thousands): the ones added in this
+    # transaction and not yet written are remembered in the session's own `info`.
+    transaction = session.get_transaction()
+    remembered = session.info.get("org_admin.accounts_added")
+    if remembered is None or remembered[0] is not transaction:  # a new transaction: none yet
+        remembered = session.info["org_admin.accounts_added"] = (transaction, set())
+    added = remembered[1]
+    with session.no_autoflush:
+        taken = username in added or session.get(UserAccount, username) is not None
     if not USERNAME.match(username) or username in RESERVED_USERNAMES:
         errors["username"] = ["用户名为 2–60 位小写字母、数字、下划线、点或连字符，以字母或数字开头"]
-    elif session.get(UserAccount, username) is not None:
+    elif taken:
         errors["username"] = [f"用户名“{username}”已被使用"]
     _check_account_fields(session, display_name, unit_code, grants, errors)
     if errors:
@@ -578,7 +588,7 @@ def add_account(uow: UnitOfWork, actor: Actor, username: str, display_name: str,
                           must_change_password=True,
                           grants=[RoleGrant(role=r, unit_code=u) for r, u in grants])
     session.add(account)
-    session.flush()
+    added.add(username)
     uow.audit.record(actor.username, "account_created", subject=f"account:{username}",
                      after=_account_state(account), why=why or None)
     return password

@@ -529,7 +529,10 @@ def confirm(uow: UnitOfWork, actor: Actor, batch_id: str) -> ImportResult:
     org_admin.require_admin(actor)
     uow.begin_write()
     batch = imports.load_preview(uow, actor, KIND, batch_id)
-    found = plan(uow.session, Workbook.from_content(batch.content), actor)
+    # Held for the whole call: the session keeps what it loaded only while it is referenced,
+    # and the services below find every unit and account in it instead of asking again.
+    state = _Now.read(uow.session)
+    found = _Planner(state, Workbook.from_content(batch.content), actor).run()
     imports.check_unchanged(batch, found.plan)
     if not found.plan.ok:
         raise org_admin.OrgInputError({"file": ["文件中有错误，请修改后重新上传"]})
@@ -537,7 +540,8 @@ def confirm(uow: UnitOfWork, actor: Actor, batch_id: str) -> ImportResult:
     why = f"导入文件 {batch.filename}"
     for op in _parents_first(found.units):
         if op.new:
-            org_admin.create_unit(work, actor, op.code, op.name, op.kind, op.parent, op.sort, why)
+            state.units[op.code] = org_admin.create_unit(work, actor, op.code, op.name, op.kind,
+                                                         op.parent, op.sort, why)
         else:
             org_admin.change_unit(work, actor, op.code, name=op.name, kind=op.kind,
                                   parent_code=op.parent, sort=op.sort, why=why)

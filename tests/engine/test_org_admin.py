@@ -246,3 +246,15 @@ def test_accounts_are_searched_and_filtered(county):
         assert total == 5 and len(found) == 2
         with pytest.raises(NotFoundError):
             org_admin.get_account(uow.session, "nobody")
+
+
+def test_the_same_username_twice_in_one_transaction_is_refused(county):
+    with county.uow() as uow:
+        uow.begin_write()
+        org_admin.add_account(uow, ADMIN, "zhangsan", "张三", "gxj", [("approver", None)])
+        with pytest.raises(OrgInputError) as twice:
+            org_admin.add_account(uow, ADMIN, "zhangsan", "张三", "gxj", [("approver", None)])
+        uow.rollback()
+    assert "已被使用" in twice.value.field_errors["username"][0]
+    with county.uow() as uow:  # nothing was written, so the name is free again
+        org_admin.create_account(uow, ADMIN, "zhangsan", "张三", "gxj", [("approver", None)])
