@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -84,7 +85,20 @@ ACTIONS = {
     "schedule_run_failed": _l("定时任务运行失败"),
     "schedule_rescheduled": _l("定时任务随工作日历改期"),
 }
+ACTIONS.update({
+    "standing_delegation_set": _l("设置委托"),
+    "standing_delegation_changed": _l("修改委托"),
+    "standing_delegation_ended": _l("结束委托"),
+})
 DECISIONS = {"approve": _l("同意"), "return": _l("退回"), "reject": _l("不同意")}
+
+
+def acting(names: dict[str, str], actor: str, on_behalf_of: str | None) -> str:
+    """Who acted, by name: 李四, or 李四（代 张三） for a stand-in acting for another (委托)."""
+    who = names.get(actor, actor)
+    if not on_behalf_of:
+        return who
+    return _("%(actor)s（代 %(user)s）", actor=who, user=names.get(on_behalf_of, on_behalf_of))
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,7 @@ def timeline(uow: UnitOfWork, instance_id: int) -> list[TimelineEntry]:
             target = detail.get("after") or detail.get("to")
             subject = f"{subject} → {names.get(target, target)}"
         entries.append(TimelineEntry(
-            at=item.at, actor=names.get(item.actor, item.actor),
+            at=item.at, actor=acting(names, item.actor, detail.get("on_behalf_of")),
             action=str(ACTIONS.get(item.action, item.action)), subject=subject,
             decision=str(DECISIONS[decision]) if decision in DECISIONS else None,
             opinion=detail.get("opinion") or data.get("opinion") or detail.get("why")))

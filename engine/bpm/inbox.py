@@ -19,8 +19,9 @@ from ..core.uow import UnitOfWork
 from .definition_admin import COMPLETED
 from .projection import OPEN_STATES, load_tasks
 from .runtime import TaskView, task_view
+from . import standing
 from .sla import sla_condition
-from .task_access import principals
+from .task_access import GROUP, USER, principals
 
 # Which open tasks a list holds: held by the actor, offered to them (nobody holds it), or both.
 TASK_SCOPES = ("open", "mine", "group")
@@ -64,36 +65,62 @@ def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
     name, held by nobody) or "open" (both). Each group's offered tasks are read in order
     from an index and stop at `limit`, so a page costs the same with a thousand open tasks
     in the county as with a hundred thousand.
+
+    Standing delegation (委托, engine/bpm/standing.py) is read in the same statement: a
+    stand-in's lists hold the tasks of the users it acts for now (their held ones in "mine",
+    those offered to them by name in "group"), and theirs leave those tasks out meanwhile.
     """
     if scope not in TASK_SCOPES:
         raise ValueError(f"unknown task list scope {scope!r}; one of {TASK_SCOPES}")
     tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
-    filters = {"process_key": process_key, "sla_state": sla_state, "now": uow.clock.now(),
+    now = uow.clock.now()
+    filters = {"process_key": process_key, "sla_state": sla_state, "now": now,
                "calendar": load_calendar(uow.session) if sla_state is not None else None}
+    delegations, standing_in = standing.standing_for(actor.username, now)
     branches = []
     if scope in ("open", "mine"):
         due = func.coalesce(tasks.c.due_at, NO_DUE)
+        key = (due, tasks.c.created_at, tasks.c.id)
         query = select(tasks.c.id, due.label("due_sort"), tasks.c.created_at).where(
-            tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES))
+            tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES),
+            ~standing.handed_away(actor.username, tasks.c.created_at, now))
         branches.append(_page_of(_narrowed(query, due, tasks.c.process_key, **filters),
-                                 (due, tasks.c.created_at, tasks.c.id), after, limit))
+                                 key, after, limit))
+        held_for = (select(tasks.c.id, due.label("due_sort"), tasks.c.created_at)
+                    .join(delegations, delegations.c.delegator == tasks.c.assignee)
+                    .where(standing_in, standing.applies(now, tasks.c.created_at),
+                           tasks.c.state.in_(OPEN_STATES)))
+        branches.append(_page_of(_narrowed(held_for, due, tasks.c.process_key, **filters),
+                                 key, after, limit))
     if scope in ("open", "group"):
+        key = (candidates.c.due_sort, candidates.c.created_at, candidates.c.task_id)
+        offered = select(candidates.c.task_id.label("id"), candidates.c.due_sort,
+                         candidates.c.created_at)
         for kind, name in principals(actor):
-            query = select(candidates.c.task_id.label("id"), candidates.c.due_sort,
-                           candidates.c.created_at).where(
-                candidates.c.kind == kind, candidates.c.name == name,
-                candidates.c.offered == true())
-            if process_key is not None:
-                query = query.join(tasks, tasks.c.id == candidates.c.task_id)
-            query = _narrowed(query, candidates.c.due_sort, tasks.c.process_key, **filters)
-            branches.append(_page_of(query, (candidates.c.due_sort, candidates.c.created_at,
-                                             candidates.c.task_id), after, limit))
+            query = offered.where(candidates.c.kind == kind, candidates.c.name == name,
+                                  candidates.c.offered == true())
+            if kind == USER:
+                query = query.where(~standing.handed_away(name, candidates.c.created_at, now))
+            branches.append(_page_of(_offered_narrowed(query, **filters), key, after, limit))
+        offered_for = (offered.join(delegations, delegations.c.delegator == candidates.c.name)
+                       .where(standing_in, standing.applies(now, candidates.c.created_at),
+                              candidates.c.kind == USER, candidates.c.offered == true()))
+        branches.append(_page_of(_offered_narrowed(offered_for, **filters), key, after, limit))
     listed = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
     ids = list(uow.session.connection().execute(
         select(listed.c.id, listed.c.due_sort, listed.c.created_at).distinct()
         .order_by(listed.c.due_sort, listed.c.created_at, listed.c.id).limit(limit)).scalars())
-    records = load_tasks(uow.session, ids)
+    records = load_tasks(uow.session, ids, now)
     return [task_view(records[task_id]) for task_id in ids if task_id in records]
+
+
+def _offered_narrowed(query, *, process_key, **filters):
+    """A branch on candidate rows, narrowed like `_narrowed` (joining the task for its process)."""
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    if process_key is not None:
+        query = query.join(tasks, tasks.c.id == candidates.c.task_id)
+    return _narrowed(query, candidates.c.due_sort, tasks.c.process_key,
+                     process_key=process_key, **filters)
 
 
 def _page_of(query, key: tuple, after: TaskKey | None, limit: int):
@@ -104,16 +131,50 @@ def _page_of(query, key: tuple, after: TaskKey | None, limit: int):
 
 
 def count_tasks(uow: UnitOfWork, actor: Actor) -> dict[str, int]:
-    """How many open tasks the actor holds ("mine") and how many wait to be claimed ("group")."""
+    """How many open tasks the actor holds ("mine") and how many wait to be claimed ("group"),
+    as `list_tasks` lists them (with the tasks it stands in for, 委托)."""
     tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
     connection = uow.session.connection()
-    mine = connection.execute(select(func.count()).select_from(tasks).where(
-        tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES))).scalar_one()
-    group = connection.execute(select(func.count(candidates.c.task_id.distinct())).where(
-        or_(*(and_(candidates.c.kind == kind, candidates.c.name == name)
-              for kind, name in principals(actor))),
-        candidates.c.offered == true())).scalar_one()
+    now, me = uow.clock.now(), actor.username
+    delegations, standing_in = standing.standing_for(me, now)
+    own = select(func.count()).select_from(tasks).where(
+        tasks.c.assignee == me, tasks.c.state.in_(OPEN_STATES),
+        ~standing.handed_away(me, tasks.c.created_at, now)).scalar_subquery()
+    held_for = (select(func.count()).select_from(tasks)
+                .join(delegations, delegations.c.delegator == tasks.c.assignee)
+                .where(standing_in, standing.applies(now, tasks.c.created_at),
+                       tasks.c.state.in_(OPEN_STATES)).scalar_subquery())
+    mine = connection.execute(select(own + held_for)).scalar_one()
+    offered = union_all(
+        select(candidates.c.task_id).where(
+            or_(and_(candidates.c.kind == GROUP, candidates.c.name.in_(sorted(actor.groups))),
+                and_(candidates.c.kind == USER, candidates.c.name == me,
+                     ~standing.handed_away(me, candidates.c.created_at, now))),
+            candidates.c.offered == true()),
+        select(candidates.c.task_id)
+        .join(delegations, delegations.c.delegator == candidates.c.name)
+        .where(standing_in, standing.applies(now, candidates.c.created_at),
+               candidates.c.kind == USER, candidates.c.offered == true())).subquery()
+    group = connection.execute(select(func.count(offered.c.task_id.distinct()))).scalar_one()
     return {"mine": mine, "group": group}
+
+
+def handed_to_stand_in(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[TaskView]:
+    """The actor's open tasks by name that its stand-in acts on now (委托), soonest due first."""
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    now, me = uow.clock.now(), actor.username
+    offered = select(candidates.c.task_id).where(candidates.c.kind == USER,
+                                                 candidates.c.name == me)
+    ids = list(uow.session.connection().execute(
+        select(tasks.c.id).where(
+            tasks.c.state.in_(OPEN_STATES),
+            or_(tasks.c.assignee == me,
+                and_(tasks.c.assignee.is_(None), tasks.c.id.in_(offered))),
+            standing.handed_away(me, tasks.c.created_at, now))
+        .order_by(func.coalesce(tasks.c.due_at, NO_DUE), tasks.c.created_at, tasks.c.id)
+        .limit(limit)).scalars())
+    records = load_tasks(uow.session, ids, now)
+    return [task_view(records[task_id]) for task_id in ids if task_id in records]
 
 
 def completed_tasks(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[TaskView]:

@@ -14,11 +14,12 @@ from uuid import uuid4
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import and_, case, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from . import standing
 from .assignment import resolve_candidates, skip_disabled
 from ..core.calendar_admin import current_calendar
 from ..core.clock import as_utc
@@ -156,6 +157,8 @@ class TaskRecord:
     form: dict
     documentation: str | None
     candidates: tuple[Candidate, ...] = ()
+    # Its users by name whose stand-in acts for them now (委托), when read with `now`.
+    standing: tuple[standing.Standing, ...] = ()
 
     def row(self) -> dict:
         """The human_task columns."""
@@ -165,30 +168,49 @@ class TaskRecord:
 _TASK_COLUMNS = tuple(c.name for c in HumanTask.__table__.columns)
 
 
-def load_tasks(session: Session, task_ids) -> dict[str, TaskRecord]:
-    """Human tasks with their candidates, in one statement; by id (missing ids are left out)."""
+def load_tasks(session: Session, task_ids, now: datetime | None = None
+               ) -> dict[str, TaskRecord]:
+    """Human tasks with their candidates, in one statement; by id (missing ids are left out).
+
+    With `now`, the same statement reads who stands in now (委托, engine/bpm/standing.py)
+    for the open tasks' assignee and candidate users.
+    """
     tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    read = [tasks, candidates.c.kind.label("candidate_kind"),
+            candidates.c.name.label("candidate_name")]
+    if now is not None:
+        is_open = tasks.c.state.in_(OPEN_STATES)
+        read += [case((is_open, standing.stand_in_of(tasks.c.assignee, tasks.c.created_at, now)))
+                 .label("assignee_stand_in"),
+                 case((and_(is_open, candidates.c.kind == "user"),
+                       standing.stand_in_of(candidates.c.name, tasks.c.created_at, now)))
+                 .label("candidate_stand_in")]
     rows = session.connection().execute(
-        select(tasks, candidates.c.kind.label("candidate_kind"),
-               candidates.c.name.label("candidate_name"))
+        select(*read)
         .select_from(tasks.outerjoin(candidates, candidates.c.task_id == tasks.c.id))
         .where(tasks.c.id.in_(list(task_ids)))).all()
     columns: dict[str, dict] = {}
     found: dict[str, list[Candidate]] = {}
+    standing_in: dict[str, dict[str, str]] = {}
     for row in rows:
         mapping = row._mapping
         if row.id not in columns:
             columns[row.id] = {name: mapping[name] for name in _TASK_COLUMNS}
-            found[row.id] = []
+            found[row.id], standing_in[row.id] = [], {}
         if row.candidate_kind:
             found[row.id].append(Candidate(row.candidate_kind, row.candidate_name))
-    return {task_id: TaskRecord(**values, candidates=tuple(found[task_id]))
-            for task_id, values in columns.items()}
+        if now is not None and row.assignee_stand_in:
+            standing_in[row.id][row.assignee] = row.assignee_stand_in
+        if now is not None and row.candidate_stand_in:
+            standing_in[row.id][row.candidate_name] = row.candidate_stand_in
+    return {task_id: TaskRecord(**values, candidates=tuple(found[task_id]), standing=tuple(
+        standing.Standing(user, stand_in) for user, stand_in in standing_in[task_id].items()))
+        for task_id, values in columns.items()}
 
 
-def load_task(session: Session, task_id: str) -> TaskRecord | None:
-    """One human task with its candidates."""
-    return load_tasks(session, [task_id]).get(task_id)
+def load_task(session: Session, task_id: str, now: datetime | None = None) -> TaskRecord | None:
+    """One human task with its candidates (and, with `now`, who stands in for its users)."""
+    return load_tasks(session, [task_id], now).get(task_id)
 
 
 def offer_in_step(connection, task_id: str, state: str, assignee: str | None,

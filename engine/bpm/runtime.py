@@ -41,6 +41,7 @@ from .projection import TaskRecord, sync_human_tasks, sync_timers, waiting_timer
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
 from .state import dump_state, load_state
+from . import standing
 from .task_access import handlers_of
 from ..core.uow import UnitOfWork
 
@@ -82,6 +83,8 @@ class TaskView:
     ended_by: str | None
     form: dict
     documentation: str | None
+    # (user, stand-in) of its users by name whose stand-in acts for them now (委托).
+    standing: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def task_view(task: HumanTask | TaskRecord) -> TaskView:
         candidate_groups=tuple(c.name for c in task.candidates if c.kind == "group"),
         candidate_users=tuple(c.name for c in task.candidates if c.kind == "user"),
         created_at=task.created_at, due_at=task.due_at, ended_at=task.ended_at,
-        ended_by=task.ended_by, form=task.form, documentation=task.documentation)
+        ended_by=task.ended_by, form=task.form, documentation=task.documentation,
+        standing=tuple((s.delegator, s.stand_in) for s in getattr(task, "standing", ())))
 
 
 def instance_view(row: ProcessInstance, workflow: BpmnWorkflow | None = None) -> InstanceView:
@@ -198,6 +202,8 @@ def save_instance(uow: UnitOfWork, live: LiveInstance, actor: Actor,
 def _notify_assigned(uow: UnitOfWork, task: TaskRecord) -> None:
     """Tell the assignee, or else the candidates, that a task waits for them."""
     users, groups = handlers_of(task)
+    # A task for a user by name reaches their stand-in instead while one acts for them (委托).
+    users = standing.notified(uow.session, users, task.created_at, uow.clock.now())
     if users or groups:
         notify(uow, kind="assigned", title=f"新待办：{task.name}", users=users, groups=groups,
                instance_id=task.instance_id, task_id=task.id)

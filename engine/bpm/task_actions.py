@@ -20,7 +20,10 @@ Who may act is one of:
 - `administrator`: an administrator, on any open task (改派: the work of a disabled account
   handed to another person; the service checks the account is disabled).
 
-Who a task is for and who may see it is engine/bpm/task_access.py's one rule. Delegation
+Who a task is for and who may see it is engine/bpm/task_access.py's one rule. A stand-in
+(委托, engine/bpm/standing.py) takes the `PERSONAL` actions in the name of a user it acts
+for now: `acting_capacity` finds the capacity, and `prepare` marks every audit event of the
+call with that user (`on_behalf_of`). Delegation (委派)
 and carbon copies are kept as extra `task_candidate` rows (kinds `owner` and `cc`), which
 the inbox's queries ignore, so no column is added.
 """
@@ -48,8 +51,10 @@ from ..core.clock import bind_clock
 from ..core.notifications import notify
 from .projection import OFFERING_KINDS, OPEN_STATES, TaskRecord
 from .runtime import InstanceView, TaskView, task_view
+from . import standing
 from .task_access import (
-    CC, OWNER, USER, delegated_by, handlers_of, is_candidate, may_see, named,
+    CC, OWNER, USER, Capacity, capacities, delegated_by, handlers_of, may_see, named,
+    offered_to,
 )
 from ..core.uow import UnitOfWork
 
@@ -57,6 +62,8 @@ DECISIONS = ("approve", "return", "reject")
 ADMIN = "admin"  # the administrators' role (engine/core/organisation.py ROLES)
 # The domain's rule for who may remind (催办) the handlers of a task: (actor, task) → bool.
 Oversight = Callable[[Actor, TaskRecord | HumanTask], bool]
+# Who the person handling the task is: a stand-in may take these in the user's name (委托).
+PERSONAL = ("candidate", "holder", "assignee", "delegate", "completer")
 
 
 @dataclass(frozen=True)
@@ -109,19 +116,32 @@ def may(action: str, subject, actor: Actor, oversight: Oversight | None = None) 
     task = subject
     if rule.who == "overseer":
         return oversight is not None and oversight(actor, task)
+    return acting_capacity(action, task, actor) is not None
+
+
+def acting_capacity(action: str, task, actor: Actor) -> Capacity | None:
+    """The capacity in which the table lets the actor take a person's action on the task:
+    its own, else as the stand-in of one of the task's users (委托); None when neither."""
+    who = TRANSITIONS[action].who
+    return next((c for c in capacities(task, actor) if _allows(who, task, c)), None)
+
+
+def _allows(who: str, task, capacity: Capacity) -> bool:
     delegated = delegated_by(task)
-    if rule.who == "completer":
-        return task.ended_by == actor.username
-    if rule.who == "delegate":
-        return delegated is not None and task.assignee == actor.username
+    held = capacity.name is not None and task.assignee == capacity.name
+    if who == "completer":
+        return capacity.name is not None and task.ended_by == capacity.name
+    if who == "delegate":
+        return delegated is not None and held
     if delegated is not None:
         # While delegated, the delegate only hands it back; the rest waits.
         return False
-    if rule.who == "candidate":
-        return task.assignee is None and is_candidate(task, actor)
-    if rule.who == "assignee":
-        return task.assignee == actor.username
-    return task.assignee == actor.username or (task.assignee is None and is_candidate(task, actor))
+    offered = task.assignee is None and offered_to(task, capacity)
+    if who == "candidate":
+        return offered
+    if who == "assignee":
+        return held
+    return held or offered
 
 
 def allowed_actions(task: HumanTask | TaskRecord, actor: Actor,
@@ -131,9 +151,11 @@ def allowed_actions(task: HumanTask | TaskRecord, actor: Actor,
                  if rule.subject == "task" and may(a, task, actor, oversight))
 
 
-def check(action: str, subject, actor: Actor, oversight: Oversight | None = None) -> None:
+def check(action: str, subject, actor: Actor, oversight: Oversight | None = None
+          ) -> str | None:
     """ConflictError, InvalidStateError or PermissionDeniedError unless the table lets the
-    actor take the action on the task (or instance) now."""
+    actor take the action on the task (or instance) now; the user a stand-in takes it for
+    (委托), or None when the actor acts in its own right."""
     rule = TRANSITIONS[action]
     if rule.subject == "instance":
         if subject.status not in rule.sources:
@@ -141,7 +163,7 @@ def check(action: str, subject, actor: Actor, oversight: Oversight | None = None
         if not may(action, subject, actor):
             raise PermissionDeniedError(f"only the starter ({subject.started_by}) or an "
                                         f"administrator {action}s an instance")
-        return
+        return None
     task = subject
     if task.state not in rule.sources:
         who = f" by {task.ended_by}" if task.ended_by else ""
@@ -151,12 +173,14 @@ def check(action: str, subject, actor: Actor, oversight: Oversight | None = None
         if action == "claim" and task.assignee is not None:
             raise ConflictError(f"task '{task.name}' was already claimed by {task.assignee}")
         raise PermissionDeniedError(f"{actor.username} may not {action} task '{task.name}'")
+    capacity = acting_capacity(action, task, actor) if rule.who in PERSONAL else None
+    return capacity.on_behalf_of if capacity is not None else None
 
 
 def load_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
     """The task with its candidates, when the actor may see it (also as delegator or
     carbon-copy reader); read in one statement, for reading only."""
-    task = projection.load_task(uow.session, task_id)
+    task = projection.load_task(uow.session, task_id, uow.clock.now())
     if task is None or not may_see(task, actor):
         # Another unit's task is not found, not merely forbidden: ids reveal nothing.
         raise NotFoundError(f"task {task_id} does not exist or is not yours to see")
@@ -205,7 +229,8 @@ def prepare(uow: UnitOfWork, action: str, ref, actor: Actor, *,
         subject = load_task(uow, ref, actor)
     if guard is not None:
         guard(subject)
-    check(action, subject, actor, uow.oversight)
+    # A stand-in acts in its own name for another (委托): every event of the call says so.
+    uow.audit.on_behalf_of = check(action, subject, actor, uow.oversight)
     return Checked(action, actor.username, subject, uow.session.get_transaction())
 
 
@@ -262,7 +287,7 @@ def claim(uow: UnitOfWork, task_id: str, actor: Actor, *,
           checked: Checked | None = None) -> TaskView:
     """认领: take a group task as one's own."""
     task = _checked(uow, "claim", task_id, actor, checked)
-    task = _set_assignee(uow, task, actor.username, "claimed")
+    task = _set_assignee(uow, task, _in_whose_name(uow, actor), "claimed")
     uow.audit.record(actor.username, "task_claimed", subject=f"instance:{task.instance_id}",
                      instance_id=task.instance_id, task_id=task.id)
     uow.commit()
@@ -373,7 +398,7 @@ def delegate(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
     """委派: another user works on the task, then hands it back to the delegator to complete."""
     task = _write(uow, "delegate", task_id, actor, checked)
     target = _target_user(uow, to_user, actor)
-    task.candidates.append(TaskCandidate(kind=OWNER, name=actor.username))
+    task.candidates.append(TaskCandidate(kind=OWNER, name=_in_whose_name(uow, actor)))
     task.assignee, task.state = target.username, "claimed"
     _record(uow, actor, "task_delegated", task, before=actor.username, after=target.username,
             why=why.strip() or None)
@@ -431,7 +456,7 @@ def add_signer_before(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
     """前加签: another user signs first, then the task comes back to the actor to decide."""
     task = _write(uow, "add_signer_before", task_id, actor, checked)
     target = _target_user(uow, to_user, actor)
-    task.candidates.append(TaskCandidate(kind=OWNER, name=actor.username))
+    task.candidates.append(TaskCandidate(kind=OWNER, name=_in_whose_name(uow, actor)))
     task.assignee, task.state = target.username, "claimed"
     _record(uow, actor, "task_signer_added_before", task, before=actor.username,
             after=target.username, why=why.strip() or None)
@@ -632,13 +657,23 @@ def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "", *,
     return task_view(reopened)
 
 
+def _in_whose_name(uow: UnitOfWork, actor: Actor) -> str:
+    """The name an action leaves on the task: the user a stand-in acts for (委托), else the
+    actor's own."""
+    return uow.audit.on_behalf_of or actor.username
+
+
 def _tell(uow: UnitOfWork, kind: str, title: str, username: str, task: HumanTask,
           body: str | None = None) -> None:
-    notify(uow, kind=kind, title=title, users=[username], body=body,
+    # The work goes to a user by name: while a stand-in acts for them, it is told instead.
+    users = ([username] if kind == "cc"
+             else standing.notified(uow.session, [username], task.created_at, uow.clock.now()))
+    notify(uow, kind=kind, title=title, users=users, body=body,
            instance_id=task.instance_id, task_id=task.id)
 
 
 def _notify_task_handlers(uow: UnitOfWork, task: HumanTask, kind: str, title: str) -> None:
     users, groups = handlers_of(task)
+    users = standing.notified(uow.session, users, task.created_at, uow.clock.now())
     notify(uow, kind=kind, title=title, users=users, groups=groups,
            instance_id=task.instance_id, task_id=task.id)

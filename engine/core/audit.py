@@ -55,26 +55,36 @@ class _Pending:
 
 
 class AuditTrail:
-    """Collects the audit events of one unit of work and appends them at commit."""
+    """Collects the audit events of one unit of work and appends them at commit.
+
+    `on_behalf_of`: the user for whom the actor acts in this call (a stand-in's 委托, set
+    by the task-action check); every event recorded until the commit or rollback names
+    them beside the actor.
+    """
 
     def __init__(self, session: Session, subscribers: Sequence[AppendSubscriber] = ()):
         self.session = session
         self._subscribers = tuple(subscribers)
         self._pending: list[_Pending] = []
+        self.on_behalf_of: str | None = None
 
     def record(self, actor: str, action: str, *, subject: str | None = None,
                instance_id: int | None = None, task_id: str | None = None,
                **detail: Any) -> None:
         """Buffer one event; `detail` holds why, before/after and any data that matters."""
+        if self.on_behalf_of is not None:
+            detail.setdefault("on_behalf_of", self.on_behalf_of)
         self._pending.append(_Pending(actor, action, subject, instance_id, task_id,
                                       {k: v for k, v in detail.items() if v is not None}))
 
     def discard(self) -> None:
         """Forget buffered events (the transaction is being rolled back)."""
         self._pending.clear()
+        self.on_behalf_of = None
 
     def flush(self, now: datetime) -> None:
         """Append the buffered events to the chain inside the current transaction."""
+        self.on_behalf_of = None  # the call is over; the next one says for whom it acts
         if not self._pending:
             return
         count = len(self._pending)

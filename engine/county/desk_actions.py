@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..bpm import messages
+from ..bpm import messages, standing
 from ..bpm.projection import OPEN_STATES
 from ..core.calendar_admin import load_calendar
 from ..core.clock import as_utc
@@ -45,6 +45,7 @@ def _tell_handlers(uow: UnitOfWork, instance_id: int, kind: str, title: str,
     notified: list[str] = []
     for task in _open_tasks(uow, instance_id):
         users, groups = supervision.handlers_of(task)
+        users = standing.notified(uow.session, users, task.created_at, uow.clock.now())  # 委托
         notify(uow, kind=kind, title=title, body=body, users=users, groups=groups,
                instance_id=instance_id, task_id=task.id)
         notified += users + groups

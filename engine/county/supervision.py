@@ -18,6 +18,7 @@ from ..core.identity import Actor
 from ..core.models import Base, HumanTask, ProcessInstance, UTCDateTime
 from ..core.notifications import notify
 from ..bpm.projection import OPEN_STATES
+from ..bpm import standing
 from ..bpm.task_access import handlers_of
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
@@ -144,6 +145,7 @@ def record_reminder(uow: UnitOfWork, subject_kind: str, subject_id: str, by: str
     notified: list[str] = []
     for task in tasks:
         users, groups = handlers_of(task)
+        users = standing.notified(uow.session, users, task.created_at, now)  # 委托
         notify(uow, kind="reminder", title=f"催办：{task.name}", body=message, users=users,
                groups=groups, instance_id=task.instance_id, task_id=task.id)
         notified += users + groups
@@ -248,6 +250,7 @@ def record_escalation(uow: UnitOfWork, instance: ProcessInstance, by: str,
     uow.session.flush()
     for task in _open_tasks(uow.session, instance_id=instance.id):
         users, groups = handlers_of(task)
+        users = standing.notified(uow.session, users, task.created_at, uow.clock.now())  # 委托
         notify(uow, kind="escalated", title=f"升级：{task.name}（{from_rung or '—'} → {to_rung}）",
                body=reason, users=users, groups=groups, instance_id=instance.id, task_id=task.id)
     uow.audit.record(by, "escalated", subject=f"instance:{instance.id}", instance_id=instance.id,

@@ -110,7 +110,8 @@ class Tasks(MethodView):
             views, key = _listed(args)
             result = page(views, key, args["limit"], args["cursor"])
         # Rows and candidates of the whole page in one statement.
-        rows = load_tasks(get_uow().session, [t.id for t in result["items"]])
+        rows = load_tasks(get_uow().session, [t.id for t in result["items"]],
+                          get_uow().clock.now())  # with who stands in now (委托)
         result["items"] = [_task(rows[t.id]) for t in result["items"]]
         return result
 
