@@ -89,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         processes, schedule, supervision, tasks,
     )
     from . import security
+    from . import delegation
     from . import admin
     from . import projects
 
@@ -105,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(designer.bp)
     app.register_blueprint(battle_map.bp)
     app.register_blueprint(audit_trails.bp)
+    app.register_blueprint(delegation.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(schedule.bp)
     app.register_blueprint(projects.bp)
