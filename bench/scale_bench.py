@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select
 
-from engine.bpm import inbox, runtime
+from engine.bpm import inbox as inbox_queries, runtime
 from engine.core.clock import FrozenClock
 from engine.core.identity import Actor
 from engine.core.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
@@ -71,7 +71,7 @@ def inbox(rounds: int, small: int = 1_000, big: int = 100_000) -> dict[str, floa
 
             def page():
                 with platform.uow() as uow:
-                    return inbox.list_tasks(uow, actor, limit=PAGE)
+                    return inbox_queries.list_tasks(uow, actor, limit=PAGE)
 
             result[f"{label}_rows"] = len(page())
             result[f"{label}_ms"] = median_ms(page, rounds)
