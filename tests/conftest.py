@@ -21,6 +21,14 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_key_outside_the_checkout(tmp_path_factory):
+    """`gongjian init` in a test makes its audit key here, never in the checkout's instance/."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GONGJIAN_AUDIT_KEY", str(tmp_path_factory.mktemp("audit") / "key.pem"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory) -> Path:
     """One migrated SQLite file, copied for each test (migrating per test is slow)."""

@@ -34,7 +34,7 @@ def cmd_serve(platform: Platform, args: argparse.Namespace) -> int:
         target=worker.run_worker, args=(platform.uow, platform.clock),
         kwargs={"poll": args.poll, "stop": stop,
                 "log": functools.partial(engine_cli._log, platform.clock),
-                "targets": platform.webhook_targets},
+                "targets": platform.webhook_targets, "checkpoints": platform.checkpoints},
         name="worker", daemon=True)
     background.start()
     server = make_server(args.host, args.port, app, threaded=True)

@@ -2,7 +2,9 @@
 
 One row per sub-command: its projects by stage and plate, investment completed against
 the schedule, issues opened and cleared in the period, overdue issues and awards. The
-screen, the print view and the .xlsx all take the same rows from `dispatch_report`.
+screen, the print view and the .xlsx all take the same rows from `dispatch_report`. The
+bulletin also prints the audit chain's newest signed checkpoint (event, hash, time), so that
+the paper record anchors the chain (engine/core/checkpoints.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 
 from .awards import awards_of, latest_award_quarter
 from .issue_ledger import IssueLedgerRow
+from ..core.checkpoints import Checkpoint, latest_checkpoint
 from ..core.organisation import OrgUnit
 from .plates import PLATES, ProjectPlate, plates_of_month
 from .projects import STAGES, Project, progress_curve
@@ -71,6 +74,16 @@ class DispatchReport:
     rows: list[DispatchRow]
     totals: DispatchRow
     highlights: dict[str, list[str]] = field(default_factory=dict)
+    audit_anchor: Checkpoint | None = None  # the bulletin's: the newest signed checkpoint
+
+    @property
+    def anchor_line(self) -> str | None:
+        """The checkpoint as the bulletin prints it, in Lingchuan time."""
+        anchor = self.audit_anchor
+        if anchor is None:
+            return None
+        return (f"审计链签名检查点：截至第 {anchor.seq} 号事件，哈希 {anchor.hash}，"
+                f"{anchor.at.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 签名（密钥 {anchor.key_id}）")
 
 
 def period_bounds(kind: str, day: date) -> tuple[date, date]:
@@ -144,7 +157,8 @@ def dispatch_report(uow: UnitOfWork, kind: str, day: date) -> DispatchReport:
             sum(a.sub_command == unit.code and a.award == "antelope" for a in prizes),
             sum(a.sub_command == unit.code and a.award == "snail" for a in prizes)))
     report = DispatchReport(kind, PERIODS[kind], start, end, plate_month, quarter, rows,
-                            _sum_rows(rows))
+                            _sum_rows(rows), audit_anchor=latest_checkpoint(session)
+                            if kind == "month" else None)
     if kind == "month":
         report.highlights.update(_highlights(session, plates, prizes, rows))
     return report
@@ -174,5 +188,7 @@ def to_xlsx(report: DispatchReport) -> bytes:
     sheet.append([f"{report.title} {report.start:%Y-%m-%d} 至 {report.end:%Y-%m-%d}"
                   f"（三色牌 {report.plate_month}）"])
     append_rows(sheet, (row.cells() for row in [*report.rows, report.totals]), HEADERS)
+    if report.anchor_line:
+        sheet.append([report.anchor_line])
     sheet.column_dimensions["A"].width = 34
     return workbook_bytes(book)

@@ -10,11 +10,11 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from ..core import audit, calendar_admin, organisation
+from ..core import calendar_admin, organisation
 from ..bpm import definitions, inbox, runtime, sla, task_actions, timers
 from . import tokens, backup, schedule, worker
 from . import init as county_init
-from . import admin_cli
+from . import admin_cli, audit_cli
 from .demo import load_demo
 from ..core.clock import Clock
 from ..core.config import Settings
@@ -106,7 +106,7 @@ def cmd_worker(platform: Platform, args: argparse.Namespace) -> int:
     try:
         worker.run_worker(platform.uow, platform.clock, poll=args.poll, stop=stop,
                           log=functools.partial(_log, platform.clock),
-                          targets=platform.webhook_targets)
+                          targets=platform.webhook_targets, checkpoints=platform.checkpoints)
     except KeyboardInterrupt:
         stop.set()
     return 0
@@ -212,19 +212,6 @@ def cmd_token_create(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(platform: Platform, args: argparse.Namespace) -> int:
-    """Check the audit chain; exit 1 when it is broken."""
-    with platform.uow() as uow:
-        report = audit.verify_audit(uow.session)
-    if report.ok:
-        print(f"audit chain intact: {report.events} events")
-        return 0
-    print(f"audit chain BROKEN ({len(report.problems)} problems in {report.events} events):")
-    for problem in report.problems:
-        print(f"  - {problem}")
-    return 1
-
-
 def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = None
                  ) -> argparse.ArgumentParser:
     """The argument parser of every sub-command; `extend` may add more (the web layer's)."""
@@ -297,7 +284,7 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
     dl.add_parser("recompute", help="recompute provisional deadlines").set_defaults(
         func=cmd_deadlines_recompute)
     au = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
-    au.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    audit_cli.add_commands(au)  # verify (with the signed checkpoints), keygen, checkpoint
     tk = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command",
                                                                   required=True)
     p = tk.add_parser("create", help="issue an API token scoped to roles (administrators)")
@@ -324,7 +311,8 @@ def main(argv: Sequence[str] | None = None,
     """Entry point of the console script (the web layer passes a parser with `serve`)."""
     args = (parser or build_parser()).parse_args(argv)
     settings = Settings.from_env()
-    platform = Platform(settings.database_url, webhook_allow_hosts=settings.webhook_allow_hosts)
+    platform = Platform(settings.database_url, webhook_allow_hosts=settings.webhook_allow_hosts,
+                        checkpoints=settings.checkpoints())
     try:
         return args.func(platform, args)
     except GongjianError as exc:

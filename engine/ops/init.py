@@ -2,9 +2,10 @@
 
 Without any demo data: the schema is migrated, every file of `bpmn/` and `rules/` is deployed,
 the first administrator is created with a one-time password that the first login must change,
-and the recurring work is scheduled (engine/ops/schedule.py). Idempotent: a second run
-deploys nothing unchanged, creates no administrator once one exists (and so never shows a
-password again), and leaves the schedule as it is.
+the recurring work is scheduled (engine/ops/schedule.py), and the audit key that signs the
+chain's checkpoints is made where the settings say (engine/core/audit_keys.py). Idempotent:
+a second run deploys nothing unchanged, creates no administrator once one exists (and so
+never shows a password again), and leaves the schedule and the key as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from ..bpm import definitions
 from ..core import org_admin
+from ..core.audit_keys import KeyInfo, ensure_key
 from ..core.errors import InvalidStateError
 from ..core.identity import SYSTEM
 from ..core.organisation import RoleGrant, UserAccount, hash_one_time_password
@@ -35,6 +37,7 @@ class InitReport:
     admin_created: bool = False
     password: str | None = None
     scheduled: list[str] = field(default_factory=list)
+    audit_key: KeyInfo | None = None
 
     def lines(self) -> list[str]:
         """The report as the command prints it."""
@@ -48,6 +51,11 @@ class InitReport:
             out.append(f"administrator exists: {self.admin} (no password shown)")
         out.append(f"schedule: {len(self.scheduled)} entries added" if self.scheduled
                    else "schedule: unchanged")
+        if self.audit_key is not None:
+            key = self.audit_key
+            out.append(f"audit key {'created' if key.created else 'exists'}: {key.path} "
+                       f"(fingerprint {key.key_id}; public key {key.public_path}); keep it "
+                       "off the database host, owner-only (0600), and backed up")
         return out
 
 
@@ -103,4 +111,6 @@ def init_county(platform: Platform, *, admin: str = "admin", admin_name: str = "
     with platform.uow() as uow:
         report.scheduled = schedule.ensure_schedule(uow)
         uow.commit()
+    if platform.checkpoints is not None:
+        report.audit_key = ensure_key(platform.checkpoints.key_path)
     return report

@@ -18,6 +18,7 @@ from ..bpm.hooks import SaveHook
 from ..bpm.pickers import ChoiceSource
 from ..bpm.task_actions import Oversight
 from ..core.audit import AppendSubscriber
+from ..core.checkpoints import CheckpointPolicy
 from ..core.clock import Clock, SystemClock
 from ..core.config import host_list
 from ..core.db import make_engine, make_session_factory, upgrade_database
@@ -35,6 +36,8 @@ class Platform:
 
     `webhook_allow_hosts` (the setting GONGJIAN_WEBHOOK_ALLOW_HOSTS) are the hosts webhooks
     may reach although they resolve to private addresses; `webhook_targets` is that policy.
+    `checkpoints` says where the audit key and the export file are, for the worker that
+    signs the chain's checkpoints and for `gongjian init` that makes the key (None: neither).
     """
 
     def __init__(self, database_url: str, clock: Clock | None = None, *,
@@ -42,8 +45,10 @@ class Platform:
                  audit_subscribers: Sequence[AppendSubscriber] = AUDIT_SUBSCRIBERS,
                  oversight: Oversight | None = may_remind_task,
                  choice_sources: Mapping[str, ChoiceSource] = CHOICE_SOURCES,
-                 webhook_allow_hosts: str | Iterable[str] = ()):
+                 webhook_allow_hosts: str | Iterable[str] = (),
+                 checkpoints: CheckpointPolicy | None = None):
         self.database_url = database_url
+        self.checkpoints = checkpoints
         self.webhook_targets = TargetPolicy(host_list(webhook_allow_hosts))
         self.clock: Clock = clock or SystemClock()
         self.save_hooks = tuple(save_hooks)

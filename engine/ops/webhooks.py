@@ -46,6 +46,9 @@ EVENT_KINDS: dict[str, str] = {
     "escalation": "升级",
     "plate_changed": "亮牌变化",
     "issue_cleared": "问题销号",
+    # a signed checkpoint of the audit chain (engine/core/checkpoints.py), for a system
+    # outside that keeps them where the database cannot reach
+    "audit_checkpoint": "审计链签名检查点",
 }
 FORMATS = ("json", "dingtalk")
 MAX_ATTEMPTS = 12
@@ -340,8 +343,8 @@ def event_kind_of(session: Session, audit) -> str | None:
         return "escalation"
     if "plate" in action:
         return "plate_changed"
-    if action == "issue_cleared":
-        return "issue_cleared"
+    if action in ("issue_cleared", "audit_checkpoint"):
+        return action
     if action == "instance_completed" and audit.instance_id is not None:
         instance = session.get(ProcessInstance, audit.instance_id)
         if instance is not None and instance.process_key == ISSUE_PROCESS:

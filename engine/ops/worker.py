@@ -1,5 +1,6 @@
 """The background worker: fires due timers, runs the due entries of the schedule (the county's
-recurring work, engine/ops/schedule.py) and sends due webhook deliveries, until stopped.
+recurring work, engine/ops/schedule.py), signs and exports the audit chain's checkpoints
+(engine/ops/checkpoints.py) and sends due webhook deliveries, until stopped.
 
 `gongjian worker` runs it as a process (several may run against one PostgreSQL database);
 `gongjian serve` runs it in a thread beside the web server.
@@ -11,22 +12,27 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..core.checkpoints import CheckpointPolicy
 from ..core.clock import Clock
 from ..bpm.timers import fire_due_timers, next_due_time
 from ..core.uow import UnitOfWork
 from . import schedule
+from .checkpoints import CheckpointDuty
 from .webhooks import TargetPolicy, deliver_due_webhooks
 
 
 def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
                stop: threading.Event, log: Callable[[str], None] = print,
-               targets: TargetPolicy = TargetPolicy()) -> None:
+               targets: TargetPolicy = TargetPolicy(),
+               checkpoints: CheckpointPolicy | None = None) -> None:
     """Work until `stop` is set, sleeping until the next due timer or at most `poll` seconds.
 
     A failing pass is logged and retried on the next one, so a web process that runs the
     worker in a thread keeps serving while the database is away for a moment. Webhooks go
-    only where `targets` (the platform's `webhook_targets`) lets them.
+    only where `targets` (the platform's `webhook_targets`) lets them. With `checkpoints`
+    (the platform's), each pass signs a checkpoint when one is due and exports it.
     """
+    duty = CheckpointDuty(checkpoints) if checkpoints is not None else None
     while not stop.is_set():
         wait = poll
         try:
@@ -37,6 +43,8 @@ def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
             ran = schedule.run_due(make_uow)
             for result in ran.results:
                 log(f"schedule {result.name} {result.period}: {result.outcome}")
+            for line in duty.run(make_uow) if duty is not None else ():
+                log(line)
             sent = deliver_due_webhooks(make_uow, targets=targets)
             if sent.delivered or sent.failed:
                 log(f"webhooks delivered {sent.delivered}, retried {sent.retried}, "
