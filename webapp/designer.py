@@ -192,8 +192,8 @@ def migrate(key: str):
         ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()] or None
         result = instance_migration.migrate_instances(write_uow(), key, source, target,
                                                       g.actor.username, ids)
-        flash(_("已迁移 %(n)s 个实例，%(m)s 个无法迁移，保持不变。", n=len(result.migrated),
-                m=len(result.skipped)), "success")
+        flash(_("已迁移 %(n)s 个实例（%(t)s 个待办随新版本更新），%(m)s 个无法迁移，保持不变。",
+                n=len(result.migrated), t=result.tasks_moved, m=len(result.skipped)), "success")
         return redirect(url_for("designer.definition", key=key))
     try:
         plan = instance_migration.preview_migration(get_uow(), key, source, target)

@@ -68,6 +68,7 @@ class MigrationResult:
 
     migrated: list[int]
     skipped: list[InstancePlan]
+    tasks_moved: int = 0  # open task rows the new version changed (engine/bpm/migrated_tasks.py)
 
 
 def _element_types(xml: str, key: str) -> dict[str, str]:
@@ -143,28 +144,31 @@ def migrate_instances(uow: UnitOfWork, key: str, from_version: int, to_version: 
     """Move every mappable instance (or those of `instance_ids`), one audited commit each."""
     plan = preview_migration(uow, key, from_version, to_version)
     uow.rollback()
-    migrated, skipped = [], list(plan.unmappable)
+    migrated, skipped, tasks_moved = [], list(plan.unmappable), 0
     for item in plan.mappable:
         if instance_ids is not None and item.instance_id not in instance_ids:
             continue
-        if _migrate_one(uow, item.instance_id, key, from_version, to_version, actor):
+        moved = _migrate_one(uow, item.instance_id, key, from_version, to_version, actor)
+        if moved is not None:
             migrated.append(item.instance_id)
-    return MigrationResult(migrated, skipped)
+            tasks_moved += moved
+    return MigrationResult(migrated, skipped, tasks_moved)
 
 
 def _migrate_one(uow: UnitOfWork, instance_id: int, key: str, from_version: int,
-                 to_version: int, actor: str) -> bool:
+                 to_version: int, actor: str) -> int | None:
+    """Move one instance in its own commit; how many of its task rows changed (None: not moved)."""
     uow.begin_write()
     source, target = deployment_of(uow, key, from_version), deployment_of(uow, key, to_version)
     row = uow.session.get(ProcessInstance, instance_id)
     if row is None or row.deployment_id != source.id or row.status != "running":
         uow.rollback()
-        return False  # finished or moved since the preview
+        return None  # finished or moved since the preview
     plan = _plan_one(uow, row, _element_types(source.xml, key), _element_types(target.xml, key),
                      target)
     if not plan.mappable:
         uow.rollback()
-        return False
+        return None
     old_workflow = load_instance(uow.session, row).workflow
     workflow, bundle = restore_on(uow, row, target)
     old_bundle = row.bundle
@@ -175,9 +179,9 @@ def _migrate_one(uow: UnitOfWork, instance_id: int, key: str, from_version: int,
                      key=key, from_version=from_version, to_version=to_version,
                      waiting_at=list(plan.waiting_at), before=old_bundle, after=bundle)
     # The inbox follows: open rows take the new version's names, offer, due dates and forms.
-    reproject_open_tasks(uow, row, old_workflow, workflow, actor)
+    moved = reproject_open_tasks(uow, row, old_workflow, workflow, actor)
     uow.commit()
-    return True
+    return len(moved)
 
 
 PREDICTED = (MAYBE, LIKELY, FUTURE) = (1, 2, 4)

@@ -109,7 +109,8 @@ def _inbox_pair(platform) -> int:
 
 def _migrate_inbox(platform) -> None:
     with platform.uow() as uow:
-        assert migrate_instances(uow, "migrate_inbox", 1, 2, "designer").migrated
+        result = migrate_instances(uow, "migrate_inbox", 1, 2, "designer")
+    assert result.migrated and result.tasks_moved == 1
 
 
 def _fill_row(platform) -> HumanTask:
