@@ -7,18 +7,27 @@ That is why DMN parts are matched by local name in any namespace (SpiffWorkflow'
 takes the namespace from the file and matches rule cells by tag suffix), and why every child
 of a correlation retrieval expression is checked (the library reads the first child, whatever
 it is).
+
+Camunda Modeler files write conditions, due dates, timers, assignments and multi-instance
+settings in JUEL (`${approved && score >= 3}`) and timers as bare ISO 8601 texts (`P3D`).
+Those are read as the Python they stand for (engine.bpm.juel): the scan gives each
+expression its translation, the checks judge the translation, and `python_tree` hands
+SpiffWorkflow a copy of the document with the translations in place, so the stored file
+stays as the designer wrote it.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from copy import deepcopy
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from lxml import etree
 
 from ..core.errors import UnsafeExpressionError
+from .juel import JuelError, is_juel, juel_parts, translate, translate_body, translate_template
 from .sandbox import MAX_SOURCE_LENGTH, check_expression
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -58,9 +67,14 @@ KIND_LABELS = {
     "assignment": "assignment expression",
 }
 
-# `${…}` / `#{…}` parts of the assignment attributes (see engine/assignment.py).
-_EMBEDDED = re.compile(r"[$#]\{(.+?)\}")
+# Assignment attributes embed `${…}` / `#{…}` parts in names (see engine/bpm/assignment.py).
 _ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee")
+
+# Kinds whose texts Camunda writes in JUEL; a text holding `${...}` is read as JUEL there.
+JUEL_KINDS = frozenset({"condition", "timer", "completion_condition", "loop_cardinality",
+                        "loop_condition", "due_date", "assignment", "collection"})
+# Kinds in which a bare ISO 8601 date, duration or cycle (`P3D`) stands for itself.
+_ISO_KINDS = frozenset({"timer", "due_date"})
 
 # Elements that hold an expression but are not what a designer names: the error points past
 # them to the flow, event, task, input or rule around them.
@@ -71,26 +85,46 @@ _WRAPPERS = frozenset({
     "inputExpression", "inputEntry", "outputEntry", "text",
 })
 
-# Camunda's own expression language; our due dates and timers are Python (see `_hint`).
+# A text that is one `${...}` or `#{...}` (a due date's braces hold Python at run time).
 _CAMUNDA_EL = re.compile(r"\s*[$#]\{(.*)\}\s*", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Expression:
-    """One expression in a document: where it is, what it is for, and its text as written."""
+    """One expression in a document: where it is, what it is for, and its text as written.
+
+    `translated` is the Python of a JUEL or bare ISO text; `refusal` says why a JUEL text
+    cannot be read (it is outside the subset).
+    """
 
     element_id: str | None
     kind: str
     text: str
     mode: str
     line: int | None
+    translated: str | None = None
+    refusal: str | None = None
 
     @property
     def python_source(self) -> str:
         """The Python that will run for this text (a DMN input cell such as `< 5` differs)."""
         if self.kind == "dmn_input_entry":
             return dmn_unary_test_as_python(self.text)
-        return self.text
+        return self.translated if self.translated is not None else self.text
+
+
+def python_reading(kind: str, text: str) -> tuple[str | None, str | None]:
+    """How a text of a kind is read: (its Python, None) when it is JUEL or a bare ISO text,
+    (None, why) when it is JUEL outside the subset, (None, None) when it is Python already."""
+    if kind in JUEL_KINDS and is_juel(text):
+        try:
+            return translate(text), None
+        except JuelError as exc:
+            return None, exc.message
+    written = text.strip()
+    if kind in _ISO_KINDS and _ISO_LITERAL.fullmatch(written):
+        return repr(written), None
+    return None, None
 
 
 def dmn_unary_test_as_python(cell: str) -> str:
@@ -160,11 +194,9 @@ def _bpmn_expressions(node: etree._Element, local: str) -> Iterator[Expression]:
         for child in node:
             yield from _expression(child, child.text, "correlation", "eval")
     elif local == "userTask":
-        due = node.get(f"{{{CAMUNDA_NS}}}dueDate")
-        yield from _expression(node, due_date_as_python(due) if due else due, "due_date", "eval")
+        yield from _expression(node, node.get(f"{{{CAMUNDA_NS}}}dueDate"), "due_date", "eval")
         for attribute in _ASSIGNMENT_ATTRIBUTES:
-            for part in _EMBEDDED.findall(node.get(f"{{{CAMUNDA_NS}}}{attribute}") or ""):
-                yield from _expression(node, part.strip(), "assignment", "eval")
+            yield from _assignment_parts(node, node.get(f"{{{CAMUNDA_NS}}}{attribute}"))
     elif local == "messageEventDefinition":
         yield from _expression(node, node.get(f"{{{CAMUNDA_NS}}}expression"),
                                "message_payload", "eval")
@@ -174,15 +206,37 @@ def _bpmn_expressions(node: etree._Element, local: str) -> Iterator[Expression]:
                                "element_variable", "name")
 
 
-_ISO_LITERAL = re.compile(r"P[0-9YMWDTHS.,]+|\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]+)?")
+def _assignment_parts(node: etree._Element, written: str | None) -> Iterator[Expression]:
+    """Each `${...}` part of a candidate or assignee attribute, read as JUEL."""
+    if not written or not is_juel(written):
+        return
+    try:
+        parts = juel_parts(written)
+    except JuelError as exc:
+        yield Expression(_owner_id(node), "assignment", written, "eval", node.sourceline,
+                         refusal=exc.message)
+        return
+    for part in parts:
+        try:
+            python, refusal = translate_body(part.body), None
+        except JuelError as exc:
+            python, refusal = None, exc.message
+        yield Expression(_owner_id(node), "assignment", written[part.start:part.end], "eval",
+                         node.sourceline, python, refusal)
+
+
+# A bare ISO 8601 date or date-time, duration, or repeating interval (`R3/PT1H`).
+_ISO_LITERAL = re.compile(
+    r"(R\d*/)?(\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]+)?/)?P[0-9YMWDTHS.,]+"
+    r"|\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]+)?")
 
 
 def due_date_as_python(text: str) -> str:
-    """The Python behind a `camunda:dueDate` as Camunda Modeler writes it.
+    """The Python behind a `camunda:dueDate` as the parsed task spec holds it.
 
-    Camunda writes `${expression}` or a bare ISO date or duration; both are accepted so
-    that Modeler files run unchanged: the braces are unwrapped (their content is Python
-    here) and a bare ISO literal is quoted. Anything else is already Python.
+    The parser (see `python_tree`) has already turned a JUEL due date into `${python}`;
+    here the braces are unwrapped and a bare ISO literal is quoted. Anything else is
+    already Python. A file deployed before JUEL was read keeps its `${python}` reading.
     """
     written = text.strip()
     wrapped = _CAMUNDA_EL.fullmatch(written)
@@ -193,10 +247,60 @@ def due_date_as_python(text: str) -> str:
     return written
 
 
+def python_tree(root: etree._Element | etree._ElementTree) -> etree._Element | etree._ElementTree:
+    """The document as SpiffWorkflow should read it: JUEL and bare ISO texts replaced by Python.
+
+    Returns a copy when something was translated, else the document itself. A text outside
+    the subset is left as written: deployment refuses it, and a file deployed before JUEL
+    was read (whose `${...}` due dates and assignments held Python) keeps working.
+    """
+    element = root.getroot() if isinstance(root, etree._ElementTree) else root
+    if etree.QName(element).namespace != BPMN_NS or not _has_translatable(element):
+        return root
+    copy = deepcopy(element)
+    for node in copy.iter(etree.Element):
+        namespace, local = _split(node.tag)
+        if namespace != BPMN_NS:
+            continue
+        if local in _BPMN_TEXTS and node.text and node.text.strip():
+            translated, _ = python_reading(_BPMN_TEXTS[local][0], node.text)
+            if translated is not None:
+                node.text = translated
+        elif local == "userTask":
+            _translate_user_task(node)
+        elif local == "multiInstanceLoopCharacteristics":
+            name = f"{{{CAMUNDA_NS}}}collection"
+            translated, _ = python_reading("collection", node.get(name) or "")
+            if translated is not None:
+                node.set(name, translated)
+    return copy
+
+
+def _has_translatable(root: etree._Element) -> bool:
+    return any(expression.translated is not None for expression in find_expressions(root))
+
+
+def _translate_user_task(node: etree._Element) -> None:
+    due_name = f"{{{CAMUNDA_NS}}}dueDate"
+    translated, _ = python_reading("due_date", node.get(due_name) or "")
+    if translated is not None:
+        # The task spec keeps `${python}`; `due_date_as_python` unwraps it at run time.
+        node.set(due_name, "${" + translated + "}")
+    for attribute in _ASSIGNMENT_ATTRIBUTES:
+        name = f"{{{CAMUNDA_NS}}}{attribute}"
+        written = node.get(name)
+        if written and is_juel(written):
+            try:
+                node.set(name, translate_template(written))
+            except JuelError:
+                pass  # refused at deploy; see the docstring of `python_tree`
+
+
 def _expression(node: etree._Element, text: str | None, kind: str,
                 mode: str) -> Iterator[Expression]:
     if text is not None and text.strip():
-        yield Expression(_owner_id(node), kind, text, mode, node.sourceline)
+        translated, refusal = python_reading(kind, text)
+        yield Expression(_owner_id(node), kind, text, mode, node.sourceline, translated, refusal)
 
 
 def _owner_id(node: etree._Element) -> str | None:
@@ -236,6 +340,11 @@ def check_document(root: etree._Element, *, filename: str, helpers: Collection[s
 
 def _problem(expression: Expression, filename: str,
              helpers: Collection[str]) -> UnsafeExpressionError | None:
+    if expression.refusal is not None:
+        return UnsafeExpressionError(
+            f"The {KIND_LABELS[expression.kind]} {_excerpt(expression.text)} is JUEL that "
+            f"cannot be read here. {expression.refusal}", filename=filename,
+            line=expression.line, element_id=expression.element_id)
     try:
         check_expression(expression.python_source, mode=expression.mode, helpers=helpers,
                          element_id=expression.element_id, filename=filename,
@@ -249,9 +358,12 @@ def _problem(expression: Expression, filename: str,
 
 def _hint(expression: Expression) -> str:
     """What to write instead, for the mistakes designers coming from Camunda make."""
-    if _CAMUNDA_EL.fullmatch(expression.text):
-        return ("; Camunda '${...}' expressions are not supported here, write the Python "
-                "inside the braces")
+    if expression.translated is not None:
+        return f" (the JUEL {_excerpt(expression.text)} was read as {_excerpt(expression.translated)})"
+    if expression.kind not in JUEL_KINDS and is_juel(expression.text):
+        return ("; JUEL ('${...}') is read in conditions, timers, due dates, assignments and "
+                f"multi-instance settings, but a {KIND_LABELS[expression.kind]} is Python: "
+                "write the Python without the braces")
     written = expression.text.strip()
     if expression.kind in ("timer", "due_date") and written[:1] in "0123456789P":
         return f"; a fixed date or duration is written in quotes, e.g. \"{written}\""

@@ -30,7 +30,8 @@ designer and do not. The rules:
 - `start-form` (warning): a start event people can start from 发起流程 (not marked
   `startable=false`; when another process calls it, only if marked `startable=true`) whose
   process reads names that nothing sets: nobody starting it by hand can give them
-  (engine/bpm/start_forms.py).
+  (engine/bpm/start_forms.py);
+- `translated` (info): a JUEL or bare ISO 8601 text, with the Python it runs as.
 
 Dynamic parts (`${...}`) of candidate groups are skipped. The variable rule does not follow
 the order of the flow: a name set anywhere in the process counts as set.
@@ -50,7 +51,7 @@ from sqlalchemy.orm import Session
 
 from ..core.errors import DefinitionError
 from ..core.models import Deployment
-from .expression_scan import DMN_INPUT_NAME, find_expressions
+from .expression_scan import DMN_INPUT_NAME, KIND_LABELS, find_expressions, python_reading
 from .countersign import COUNTERS, results_variable
 from .expression_helpers import registered_helper_names
 from ..core.organisation import ROLES, OrgUnit, role_code
@@ -66,7 +67,8 @@ from .sandbox import SAFE_BUILTINS
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 
-ERROR, WARNING = "error", "warning"
+ERROR, WARNING, INFO = "error", "warning", "info"
+_SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 
 ACTIVITIES = frozenset({
     "task", "userTask", "serviceTask", "scriptTask", "manualTask", "businessRuleTask",
@@ -162,8 +164,9 @@ def lint(root: etree._Element, context: LintContext | None = None) -> list[Findi
         findings.extend(_picker_findings(process))
         findings.extend(_variable_findings(process, context))
         findings.extend(_start_form_findings(process, called_processes(root), context))
+        findings.extend(_translation_findings(process))
     findings.extend(_call_cycle_findings(root, context))
-    return sorted(findings, key=lambda f: (f.severity != ERROR, f.line or 0))
+    return sorted(findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 3), f.line or 0))
 
 
 def errors_of(findings: Iterable[Finding]) -> list[Finding]:
@@ -410,7 +413,7 @@ def _limit_findings(process: etree._Element) -> list[Finding]:
                 f"most {MAX_FAN_OUT} are allowed. Use a multi-instance activity over a list"),
                 gateway.sourceline, "fan-out"))
     for cardinality in process.iter(f"{{{BPMN}}}loopCardinality"):
-        count = _literal(cardinality.text)
+        count = _literal(_as_python("loop_cardinality", cardinality.text))
         if isinstance(count, int) and count > MAX_INSTANCES:
             findings.append(Finding(ERROR, _owner_id(cardinality), (
                 f"a multi-instance loop of {count} instances; at most {MAX_INSTANCES} are "
@@ -425,11 +428,17 @@ def _limit_findings(process: etree._Element) -> list[Finding]:
                     f"form field '{_owner_id(constraint)}': {problem}"), constraint.sourceline,
                     "form-pattern"))
     for cycle in process.iter(f"{{{BPMN}}}timeCycle"):
-        problem = _cycle_problem(_literal(cycle.text))
+        problem = _cycle_problem(_literal(_as_python("timer", cycle.text)))
         if problem:
             findings.append(Finding(ERROR, _owner_id(cycle), problem, cycle.sourceline,
                                     "timer-cycle"))
     return findings
+
+
+def _as_python(kind: str, text: str | None) -> str | None:
+    """The Python a text runs as (a JUEL or bare ISO text is translated)."""
+    translated, _refusal = python_reading(kind, text or "")
+    return translated if translated is not None else text
 
 
 def _literal(text: str | None):
@@ -533,6 +542,25 @@ def _variable_findings(process: etree._Element, context: LintContext) -> list[Fi
                 f"{expression.kind.replace('_', ' ')} reads {listing}, which no form field, "
                 "script, decision output, start data or multi-instance loop of this process sets; "
                 "check the spelling"), expression.line, "unknown-variable"))
+    return findings
+
+
+# ---------------------------------------------------------------- translations
+
+def _translation_findings(process: etree._Element) -> list[Finding]:
+    """What each JUEL or bare ISO text runs as, shown so the designer can check the reading."""
+    findings = []
+    for expression in find_expressions(process):
+        if expression.translated is None:
+            continue
+        label = KIND_LABELS[expression.kind]
+        written, python = expression.text.strip(), expression.translated
+        if "{" in written:
+            message = f"The {label} {written} is JUEL; it runs as the Python {python}."
+        else:
+            message = f"The {label} {written} is an ISO 8601 text; it runs as the Python {python}."
+        findings.append(Finding(INFO, expression.element_id, message, expression.line,
+                                "translated"))
     return findings
 
 

@@ -8,6 +8,9 @@ parser is extended here through `OVERRIDE_PARSER_CLASSES`, the library's own plu
 It reads `camunda:properties` into `task_spec.extensions` only for tasks, user tasks and a
 few others; script tasks and events get them here too, because the supervision convention
 (`action` = remind / escalate, see engine/supervision.py) is written on those elements.
+
+Every BPMN document is handed to the library as `python_tree` reads it: JUEL conditions,
+timers, due dates and assignments translated to Python, the stored file unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
 from .bounds import bound_spec
+from .expression_scan import python_tree
 
 SUPERVISION_ACTIONS = ("remind", "escalate")
 ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee", "dueDate")
@@ -138,6 +142,10 @@ class GongjianParser(CamundaParser):
         full_tag("boundaryEvent"): (PropertiesBoundaryEventParser, BoundaryEvent),
         full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
     }
+
+    def add_bpmn_xml(self, bpmn, filename=None):
+        """Add a BPMN document with its JUEL and bare ISO texts read as Python."""
+        super().add_bpmn_xml(python_tree(bpmn), filename)
 
     def get_spec(self, process_id, *args, **kwargs):
         """The process spec, with the run-time bounds of engine.bpm.bounds."""

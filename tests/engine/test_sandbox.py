@@ -340,6 +340,8 @@ def test_multi_instance_collection_must_be_a_plain_name() -> None:
         ".//bpmn:userTask[@id='Task_review']/bpmn:multiInstanceLoopCharacteristics",
         namespaces=NAMESPACES)
     loop.set("{http://camunda.org/schema/1.0/bpmn}collection", "${reviewers}")
+    check_document(root, filename="wait_then_review.bpmn", helpers=())  # JUEL for `reviewers`
+    loop.set("{http://camunda.org/schema/1.0/bpmn}collection", "${reviewers.all}")
     with pytest.raises(UnsafeExpressionError, match="must be a plain variable name") as refused:
         check_document(root, filename="wait_then_review.bpmn", helpers=())
     assert refused.value.element_id == "Task_review"
@@ -356,14 +358,19 @@ def test_camunda_style_due_dates_are_read_as_modeler_writes_them() -> None:
 def test_an_unsafe_expression_inside_camunda_braces_is_still_refused() -> None:
     root = load("wait_then_review.bpmn")
     (task,) = root.xpath(".//bpmn:userTask[@id='Task_sign']", namespaces=NAMESPACES)
-    task.set("{http://camunda.org/schema/1.0/bpmn}dueDate", "${().__class__}")
+    task.set("{http://camunda.org/schema/1.0/bpmn}dueDate", "${__class__}")
     with pytest.raises(UnsafeExpressionError, match="__class__") as refused:
         check_document(root, filename="wait_then_review.bpmn", helpers=())
     assert refused.value.element_id == "Task_sign"
 
 
-def test_unquoted_timer_date_is_refused_with_a_hint() -> None:
+def test_a_bare_iso_timer_date_is_read_as_camunda_modeler_writes_it() -> None:
     root, _ = document_with("timer", "2030-01-31T09:00:00")
+    check_document(root, filename="wait_then_review.bpmn", helpers=())
+
+
+def test_a_timer_date_that_is_not_iso_is_refused_with_a_hint() -> None:
+    root, _ = document_with("timer", "31.01.2030")
     with pytest.raises(UnsafeExpressionError, match="written in quotes") as refused:
         check_document(root, filename="wait_then_review.bpmn", helpers=())
     assert refused.value.element_id == "Event_wait"
