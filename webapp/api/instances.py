@@ -119,10 +119,13 @@ class Instances(MethodView):
 
     @bp.arguments(StartInstanceArgs)
     @bp.response(201, InstanceSchema)
-    @bp.alt_response(403, description="The caller is not in the start event's lane")
+    @bp.alt_response(403, description="The caller may not start it (not a candidate starter, "
+                                      "not in the start event's lane), or nobody starts it by "
+                                      "hand: the system or another process does")
     @bp.alt_response(404, description="No such process")
     def post(self, args):
-        """Start the latest version of a process (its start form is validated)."""
+        """Start the latest version of a process (its start form is validated: picker fields
+        take only a unit, person or project of their list, for the caller)."""
         uow = write_uow()
         view = start_forms.start_with_form(uow, args["process_key"], current_actor(),
                                            business_key=args.get("business_key"),
