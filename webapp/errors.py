@@ -39,13 +39,23 @@ def _back_on_the_page(message: str, status: int):
     return render_template("errors/message.html", title=_("操作未完成")), status
 
 
-def unavailable():
+def unavailable(exc: BaseException | None = None):
     """503 "try again": the database could not be reached or was busy; nothing was written."""
     g.actor = None  # the page must not query the database again (navigation counts)
+    if disk_full(exc):  # waiting will not help: someone must free space first
+        return _page("errors/message.html", 503, title=_("服务器磁盘已满"),
+                     message=_("服务器磁盘已满，您的操作没有保存任何内容，已保存的数据不受影响。"
+                               "请通知系统管理员释放磁盘空间后再试。"))
     response, status = _page("errors/message.html", 503, title=_("系统暂时繁忙"),
                              message=_("数据库暂时无法访问，您的操作没有保存任何内容。"
                                        "请稍等片刻后重试。"))
     return response, status, {"Retry-After": "5"}
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """Whether a database error (or its cause) says the disk is full."""
+    text = f"{exc} {getattr(exc, '__cause__', None)}".lower()
+    return "disk is full" in text or "no space left" in text
 
 
 def init_app(app: Flask) -> None:
@@ -75,7 +85,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def database_unavailable(exc):
         app.logger.error("database unavailable: %s", exc)
-        return unavailable()
+        return unavailable(exc)
 
     @app.errorhandler(DataError)
     def unstorable(exc):
@@ -85,7 +95,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ConflictError)
     def conflict(exc):
         if isinstance(exc.__cause__, OperationalError):
-            return unavailable()  # the database was busy, not another user first
+            return unavailable(exc)  # the database was busy, not another user first
         return _back_on_the_page(
             _("有人先一步处理了这项工作，您的操作没有生效，页面已刷新为最新状态。"), 409)
 

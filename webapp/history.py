@@ -68,6 +68,7 @@ ACTIONS = {
     "api_token_revoked": _l("吊销接口令牌"),
     "webhook_registered": _l("登记事件推送"),
     "webhook_removed": _l("删除事件推送"),
+    "audit_checkpoint": _l("审计链签名检查点"),
     "unit_created": _l("新建单位"),
     "unit_changed": _l("修改单位"),
     "unit_deactivated": _l("停用单位"),

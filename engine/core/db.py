@@ -12,6 +12,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 # Execution option asking SQLite to take the write lock when the transaction begins, so
 # two writers queue up instead of both reading the same row version and one failing late.
 WRITE_INTENT = "gongjian_write"
+# How long an SQLite writer waits for the lock another holds (a writer, a backup) before the
+# request fails with "database is locked", answered 503 with nothing written.
+SQLITE_BUSY_SECONDS = 30.0
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -20,7 +23,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
         return create_engine(url, echo=echo, pool_pre_ping=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+    busy = SQLITE_BUSY_SECONDS
+    engine = create_engine(url, echo=echo, connect_args={"timeout": busy,
+                                                         "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -36,7 +41,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute("PRAGMA mmap_size=268435456")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 from flask import Response, current_app, json, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from engine.core.errors import (
@@ -108,6 +108,8 @@ def from_http_exception(exc: HTTPException) -> Response:
 
 def from_domain_error(exc: GongjianError) -> Response:
     """A problem for an engine error."""
+    if isinstance(exc, ConflictError) and isinstance(exc.__cause__, OperationalError):
+        return from_database_unavailable(exc)  # the database was busy, not another user first
     discard_uow()
     for cls, status, kind in DOMAIN:
         if isinstance(exc, cls):
@@ -135,6 +137,11 @@ def from_database_unavailable(exc: Exception) -> Response:
     """503 with Retry-After: the database could not be reached; nothing was written."""
     discard_uow()
     log.error("database unavailable in %s %s: %s", request.method, request.path, exc)
+    text = f"{exc} {exc.__cause__}".lower()
+    if "disk is full" in text or "no space left" in text:  # waiting will not help
+        return problem(503, "the database's disk is full; nothing was saved, and what was "
+                       "saved before is intact. Ask the administrator to free disk space, then "
+                       "try again.", kind="unavailable")
     return problem(503, "the database is unavailable for the moment; nothing was saved. "
                    "Try again in a few seconds.", kind="unavailable", headers={"Retry-After": "5"})
 
