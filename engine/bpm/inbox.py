@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, or_, select, true, tuple_, union_all
+from sqlalchemy import and_, bindparam, func, literal, or_, select, true, tuple_, union_all
 
 from ..core.calendar_admin import load_calendar
 from ..core.identity import Actor
@@ -56,6 +56,41 @@ def _narrowed(query, due, process_column, *, process_key, sla_state, now, calend
     return query
 
 
+def _standing_pieces():
+    """The parts of the lists and counts that read standing delegation (委托), built once
+    with standing.NOW and standing.ME: the user's own by-name rows not handed to a stand-in,
+    and the rows of the users the stand-in acts for."""
+    tasks, candidates, delegations = HumanTask.__table__, TaskCandidate.__table__, standing.TABLE
+    due = func.coalesce(tasks.c.due_at, NO_DUE)
+    kept_task = ~standing.handed_away(tasks.c.created_at)
+    kept_offer = ~standing.handed_away(candidates.c.created_at)
+    held_for = (select(tasks.c.id, due.label("due_sort"), tasks.c.created_at)
+                .join(delegations, delegations.c.delegator == tasks.c.assignee)
+                .where(standing.standing_for(), standing.covers(tasks.c.created_at),
+                       tasks.c.state.in_(OPEN_STATES)))
+    offered_for = (select(candidates.c.task_id.label("id"), candidates.c.due_sort,
+                          candidates.c.created_at)
+                   .join(delegations, delegations.c.delegator == candidates.c.name)
+                   .where(standing.standing_for(), standing.covers(candidates.c.created_at),
+                          candidates.c.kind == USER, candidates.c.offered == true()))
+    own = select(func.count()).select_from(tasks).where(
+        tasks.c.assignee == standing.ME, tasks.c.state.in_(OPEN_STATES), kept_task)
+    mine = select(own.scalar_subquery()
+                  + select(func.count()).select_from(held_for.subquery()).scalar_subquery())
+    offered = union_all(
+        select(candidates.c.task_id).where(
+            or_(and_(candidates.c.kind == GROUP,
+                     candidates.c.name.in_(bindparam("groups", expanding=True))),
+                and_(candidates.c.kind == USER, candidates.c.name == standing.ME, kept_offer)),
+            candidates.c.offered == true()),
+        select(offered_for.subquery().c.id)).subquery()
+    group = select(func.count(offered.c.task_id.distinct()))
+    return kept_task, kept_offer, held_for, offered_for, mine, group
+
+
+_KEPT_TASK, _KEPT_OFFER, _HELD_FOR, _OFFERED_FOR, _COUNT_MINE, _COUNT_GROUP = _standing_pieces()
+
+
 def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
                process_key: str | None = None, sla_state: str | None = None,
                after: TaskKey | None = None, limit: int = 200) -> list[TaskView]:
@@ -76,40 +111,31 @@ def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
     now = uow.clock.now()
     filters = {"process_key": process_key, "sla_state": sla_state, "now": now,
                "calendar": load_calendar(uow.session) if sla_state is not None else None}
-    delegations, standing_in = standing.standing_for(actor.username, now)
     branches = []
     if scope in ("open", "mine"):
         due = func.coalesce(tasks.c.due_at, NO_DUE)
         key = (due, tasks.c.created_at, tasks.c.id)
-        query = select(tasks.c.id, due.label("due_sort"), tasks.c.created_at).where(
-            tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES),
-            ~standing.handed_away(actor.username, tasks.c.created_at, now))
-        branches.append(_page_of(_narrowed(query, due, tasks.c.process_key, **filters),
-                                 key, after, limit))
-        held_for = (select(tasks.c.id, due.label("due_sort"), tasks.c.created_at)
-                    .join(delegations, delegations.c.delegator == tasks.c.assignee)
-                    .where(standing_in, standing.applies(now, tasks.c.created_at),
-                           tasks.c.state.in_(OPEN_STATES)))
-        branches.append(_page_of(_narrowed(held_for, due, tasks.c.process_key, **filters),
-                                 key, after, limit))
+        held = select(tasks.c.id, due.label("due_sort"), tasks.c.created_at).where(
+            tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES), _KEPT_TASK)
+        for query in (held, _HELD_FOR):
+            branches.append(_page_of(_narrowed(query, due, tasks.c.process_key, **filters),
+                                     key, after, limit))
     if scope in ("open", "group"):
         key = (candidates.c.due_sort, candidates.c.created_at, candidates.c.task_id)
-        offered = select(candidates.c.task_id.label("id"), candidates.c.due_sort,
-                         candidates.c.created_at)
         for kind, name in principals(actor):
-            query = offered.where(candidates.c.kind == kind, candidates.c.name == name,
-                                  candidates.c.offered == true())
+            query = select(candidates.c.task_id.label("id"), candidates.c.due_sort,
+                           candidates.c.created_at).where(
+                candidates.c.kind == kind, candidates.c.name == name,
+                candidates.c.offered == true())
             if kind == USER:
-                query = query.where(~standing.handed_away(name, candidates.c.created_at, now))
+                query = query.where(_KEPT_OFFER)
             branches.append(_page_of(_offered_narrowed(query, **filters), key, after, limit))
-        offered_for = (offered.join(delegations, delegations.c.delegator == candidates.c.name)
-                       .where(standing_in, standing.applies(now, candidates.c.created_at),
-                              candidates.c.kind == USER, candidates.c.offered == true()))
-        branches.append(_page_of(_offered_narrowed(offered_for, **filters), key, after, limit))
+        branches.append(_page_of(_offered_narrowed(_OFFERED_FOR, **filters), key, after, limit))
     listed = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
     ids = list(uow.session.connection().execute(
         select(listed.c.id, listed.c.due_sort, listed.c.created_at).distinct()
-        .order_by(listed.c.due_sort, listed.c.created_at, listed.c.id).limit(limit)).scalars())
+        .order_by(listed.c.due_sort, listed.c.created_at, listed.c.id).limit(limit),
+        standing.parameters(now, actor.username)).scalars())
     records = load_tasks(uow.session, ids, now)
     return [task_view(records[task_id]) for task_id in ids if task_id in records]
 
@@ -133,29 +159,11 @@ def _page_of(query, key: tuple, after: TaskKey | None, limit: int):
 def count_tasks(uow: UnitOfWork, actor: Actor) -> dict[str, int]:
     """How many open tasks the actor holds ("mine") and how many wait to be claimed ("group"),
     as `list_tasks` lists them (with the tasks it stands in for, 委托)."""
-    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
     connection = uow.session.connection()
-    now, me = uow.clock.now(), actor.username
-    delegations, standing_in = standing.standing_for(me, now)
-    own = select(func.count()).select_from(tasks).where(
-        tasks.c.assignee == me, tasks.c.state.in_(OPEN_STATES),
-        ~standing.handed_away(me, tasks.c.created_at, now)).scalar_subquery()
-    held_for = (select(func.count()).select_from(tasks)
-                .join(delegations, delegations.c.delegator == tasks.c.assignee)
-                .where(standing_in, standing.applies(now, tasks.c.created_at),
-                       tasks.c.state.in_(OPEN_STATES)).scalar_subquery())
-    mine = connection.execute(select(own + held_for)).scalar_one()
-    offered = union_all(
-        select(candidates.c.task_id).where(
-            or_(and_(candidates.c.kind == GROUP, candidates.c.name.in_(sorted(actor.groups))),
-                and_(candidates.c.kind == USER, candidates.c.name == me,
-                     ~standing.handed_away(me, candidates.c.created_at, now))),
-            candidates.c.offered == true()),
-        select(candidates.c.task_id)
-        .join(delegations, delegations.c.delegator == candidates.c.name)
-        .where(standing_in, standing.applies(now, candidates.c.created_at),
-               candidates.c.kind == USER, candidates.c.offered == true())).subquery()
-    group = connection.execute(select(func.count(offered.c.task_id.distinct()))).scalar_one()
+    values = standing.parameters(uow.clock.now(), actor.username)
+    mine = connection.execute(_COUNT_MINE, values).scalar_one()
+    group = connection.execute(_COUNT_GROUP, {**values, "groups": sorted(actor.groups)}
+                               ).scalar_one()
     return {"mine": mine, "group": group}
 
 
@@ -170,9 +178,9 @@ def handed_to_stand_in(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> li
             tasks.c.state.in_(OPEN_STATES),
             or_(tasks.c.assignee == me,
                 and_(tasks.c.assignee.is_(None), tasks.c.id.in_(offered))),
-            standing.handed_away(me, tasks.c.created_at, now))
+            standing.handed_away(tasks.c.created_at))
         .order_by(func.coalesce(tasks.c.due_at, NO_DUE), tasks.c.created_at, tasks.c.id)
-        .limit(limit)).scalars())
+        .limit(limit), standing.parameters(now, me)).scalars())
     records = load_tasks(uow.session, ids, now)
     return [task_view(records[task_id]) for task_id in ids if task_id in records]
 

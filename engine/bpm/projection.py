@@ -14,7 +14,7 @@ from uuid import uuid4
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, case, event, insert, select, update
+from sqlalchemy import and_, bindparam, case, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -168,6 +168,28 @@ class TaskRecord:
 _TASK_COLUMNS = tuple(c.name for c in HumanTask.__table__.columns)
 
 
+def _task_reads():
+    """The statement reading tasks with their candidates, and the same reading who stands in
+    at standing.NOW for the open ones' assignee and candidate users; built once (it runs at
+    every completion and inbox page)."""
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    plain = (select(tasks, candidates.c.kind.label("candidate_kind"),
+                    candidates.c.name.label("candidate_name"))
+             .select_from(tasks.outerjoin(candidates, candidates.c.task_id == tasks.c.id))
+             .where(tasks.c.id.in_(bindparam("task_ids", expanding=True))))
+    is_open = tasks.c.state.in_(OPEN_STATES)
+    with_standing = plain.add_columns(
+        case((is_open, standing.stand_in_of(tasks.c.assignee, tasks.c.created_at)))
+        .label("assignee_stand_in"),
+        case((and_(is_open, candidates.c.kind == "user"),
+              standing.stand_in_of(candidates.c.name, tasks.c.created_at)))
+        .label("candidate_stand_in"))
+    return plain, with_standing
+
+
+_READ_TASKS, _READ_TASKS_STANDING = _task_reads()
+
+
 def load_tasks(session: Session, task_ids, now: datetime | None = None
                ) -> dict[str, TaskRecord]:
     """Human tasks with their candidates, in one statement; by id (missing ids are left out).
@@ -175,20 +197,10 @@ def load_tasks(session: Session, task_ids, now: datetime | None = None
     With `now`, the same statement reads who stands in now (委托, engine/bpm/standing.py)
     for the open tasks' assignee and candidate users.
     """
-    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
-    read = [tasks, candidates.c.kind.label("candidate_kind"),
-            candidates.c.name.label("candidate_name")]
-    if now is not None:
-        is_open = tasks.c.state.in_(OPEN_STATES)
-        read += [case((is_open, standing.stand_in_of(tasks.c.assignee, tasks.c.created_at, now)))
-                 .label("assignee_stand_in"),
-                 case((and_(is_open, candidates.c.kind == "user"),
-                       standing.stand_in_of(candidates.c.name, tasks.c.created_at, now)))
-                 .label("candidate_stand_in")]
+    ids = {"task_ids": list(task_ids)}
     rows = session.connection().execute(
-        select(*read)
-        .select_from(tasks.outerjoin(candidates, candidates.c.task_id == tasks.c.id))
-        .where(tasks.c.id.in_(list(task_ids)))).all()
+        _READ_TASKS if now is None else _READ_TASKS_STANDING,
+        ids if now is None else {**ids, **standing.parameters(now)}).all()
     columns: dict[str, dict] = {}
     found: dict[str, list[Candidate]] = {}
     standing_in: dict[str, dict[str, str]] = {}

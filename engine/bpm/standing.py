@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Boolean, ForeignKey, Index, Integer, String, and_, exists, false, literal, or_, select, true,
+    Boolean, ForeignKey, Index, Integer, String, and_, bindparam, exists, false, literal, or_,
+    select, true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -104,38 +105,54 @@ def _view(row: StandingDelegation) -> DelegationView:
 # ---------------------------------------------------------------- the rule, as SQL
 
 _D = StandingDelegation.__table__
+_ACCOUNTS = UserAccount.__table__
+# The hot statements (the inbox's lists and counts, the task reads) are built once with
+# these two parameters and executed with `parameters(now, me)`: building the SQL anew for
+# every page cost more than running it.
+NOW = bindparam("standing_now", type_=UTCDateTime())
+ME = bindparam("standing_me", type_=String(100))
+TABLE = _D
 
 
-def _at(now: datetime):
-    return literal(now, UTCDateTime())
+def parameters(now: datetime, me: str | None = None) -> dict:
+    """The values of NOW and ME: the time the tasks are read at, and whose lists they are."""
+    return {"standing_now": now, "standing_me": me}
 
 
-def applies(now: datetime, created_at):
-    """The delegation is in force at `now`, covers a task created at `created_at`, and its
-    stand-in can still log in."""
-    accounts = UserAccount.__table__
-    return and_(_D.c.starts_at <= _at(now), _D.c.ends_at > _at(now),
-                or_(_D.c.include_open == true(), _D.c.starts_at <= created_at),
-                exists().where(accounts.c.username == _D.c.stand_in,
-                               accounts.c.active == true()))
+def in_force(now: datetime | None = None):
+    """SQL: the delegation is in force at `now` (else at NOW)."""
+    at = NOW if now is None else literal(now, UTCDateTime())
+    return and_(_D.c.starts_at <= at, _D.c.ends_at > at)
 
 
-def stand_in_of(user, created_at, now: datetime):
-    """SQL: the stand-in acting now for `user` on a task created at `created_at`, or NULL."""
-    return (select(_D.c.stand_in).where(_D.c.delegator == user, applies(now, created_at))
+def covers(created_at):
+    """SQL: the delegation covers a task created at `created_at`."""
+    return or_(_D.c.include_open == true(), _D.c.starts_at <= created_at)
+
+
+def applies(created_at, now: datetime | None = None):
+    """SQL: the delegation is in force (at `now`, else NOW), covers a task created at
+    `created_at`, and its stand-in can still log in."""
+    return and_(in_force(now), covers(created_at),
+                exists().where(_ACCOUNTS.c.username == _D.c.stand_in,
+                               _ACCOUNTS.c.active == true()))
+
+
+def stand_in_of(user, created_at):
+    """SQL: the stand-in acting at NOW for `user` on a task created at `created_at`, or NULL."""
+    return (select(_D.c.stand_in).where(_D.c.delegator == user, applies(created_at))
             .limit(1).scalar_subquery())
 
 
-def handed_away(user, created_at, now: datetime):
-    """SQL: `user`'s by-name share of a task created at `created_at` is a stand-in's now."""
-    return exists().where(_D.c.delegator == user, applies(now, created_at))
+def handed_away(created_at):
+    """SQL: ME's by-name share of a task created at `created_at` is a stand-in's at NOW."""
+    return exists().where(_D.c.delegator == ME, applies(created_at))
 
 
-def standing_for(stand_in: str, now: datetime):
-    """The delegations table and, for joining it, the condition that it names `stand_in`
-    and is in force at `now` (with `applies`, whether it covers a task)."""
-    return _D, and_(_D.c.stand_in == stand_in, _D.c.starts_at <= _at(now),
-                    _D.c.ends_at > _at(now))
+def standing_for(stand_in: str | None = None, now: datetime | None = None):
+    """SQL, for joining the delegations table: it names `stand_in` (else ME) and is in force
+    at `now` (else NOW); with `covers`, it covers a task."""
+    return and_(_D.c.stand_in == (ME if stand_in is None else stand_in), in_force(now))
 
 
 def notified(session: Session, users: Iterable[str], created_at: datetime,
@@ -147,7 +164,7 @@ def notified(session: Session, users: Iterable[str], created_at: datetime,
         return users
     stand_ins = dict(session.execute(
         select(_D.c.delegator, _D.c.stand_in)
-        .where(_D.c.delegator.in_(users), applies(now, literal(created_at, UTCDateTime()))))
+        .where(_D.c.delegator.in_(users), applies(literal(created_at, UTCDateTime()), now)))
         .all())
     return list(dict.fromkeys(stand_ins.get(user, user) for user in users))
 

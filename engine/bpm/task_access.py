@@ -127,9 +127,10 @@ def seen_by(actor: Actor, now: datetime | None = None):
     watching = HumanTask.state.in_(OPEN_STATES) if WATCHER in actor.groups else false()
     standing_in = false()
     if now is not None:
-        delegations, in_force = standing.standing_for(actor.username, now)
+        delegations = standing.TABLE
         standing_in = and_(HumanTask.state.in_(OPEN_STATES), exists().where(
-            in_force, standing.applies(now, HumanTask.created_at), or_(
+            standing.standing_for(actor.username, now),
+            standing.applies(HumanTask.created_at, now), or_(
                 delegations.c.delegator == HumanTask.assignee,
                 exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == USER,
                                TaskCandidate.name == delegations.c.delegator)
