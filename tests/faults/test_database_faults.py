@@ -20,7 +20,7 @@ from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 from engine.ops.platform import Platform
 
 from ..api.conftest import (  # noqa: F401  (fixtures)
-    SPECIALIST, _deploy_files, _deployed_template, accounts, app, app_config, client,
+    _deploy_files, _deployed_template, accounts, app, app_config, client,
     database_url, make_token, specialist, start_approval,
 )
 from ..webapp.conftest import AuthActions
