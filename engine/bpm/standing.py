@@ -243,21 +243,19 @@ def _active(session: Session, username: str) -> UserAccount | None:
 
 
 def _overlapping(session: Session, column, username: str, starts_at: datetime,
-                 ends_at: datetime, besides: int | None) -> StandingDelegation | None:
-    query = select(StandingDelegation).where(
-        column == username, StandingDelegation.starts_at < ends_at,
-        StandingDelegation.ends_at > starts_at, StandingDelegation.ends_at > StandingDelegation.starts_at)
-    if besides is not None:
-        query = query.where(StandingDelegation.id != besides)
-    return session.execute(query.limit(1)).scalar_one_or_none()
+                 ends_at: datetime) -> bool:
+    """Whether a delegation naming `username` in `column` shares time with the period (one
+    called off before it started has no time at all)."""
+    D = StandingDelegation
+    query = select(D.id).where(column == username, D.starts_at < ends_at,
+                               D.ends_at > starts_at, D.ends_at > D.starts_at)
+    return session.execute(query.limit(1)).first() is not None
 
 
 def _check(session: Session, delegator: str, stand_in: str, starts_at: datetime | None,
-           ends_at: datetime | None, now: datetime, row: StandingDelegation | None
-           ) -> dict[str, list[str]]:
-    """Field → error codes (webapp/standing.py says them in Chinese); empty when all is well."""
+           ends_at: datetime | None, now: datetime) -> dict[str, list[str]]:
+    """Field → error codes (webapp/delegation.py says them in Chinese); empty when all is well."""
     errors: dict[str, list[str]] = {}
-    besides = row.id if row is not None else None
     if _active(session, delegator) is None:
         errors.setdefault("delegator", []).append("no such user")
     if not stand_in:
@@ -282,10 +280,9 @@ def _check(session: Session, delegator: str, stand_in: str, starts_at: datetime 
         return errors
     # One level only: a stand-in away in the period, or a delegator standing in for someone
     # in it, would leave the work with nobody at the desk.
-    if _overlapping(session, StandingDelegation.delegator, stand_in, starts_at, ends_at, None):
+    if _overlapping(session, StandingDelegation.delegator, stand_in, starts_at, ends_at):
         errors.setdefault("stand_in", []).append("away")
-    if _overlapping(session, StandingDelegation.stand_in, delegator, starts_at, ends_at,
-                    besides):
+    if _overlapping(session, StandingDelegation.stand_in, delegator, starts_at, ends_at):
         errors.setdefault("delegator", []).append("standing in")
     return errors
 
@@ -319,7 +316,7 @@ def set_delegation(uow: UnitOfWork, actor: Actor, delegator: str, stand_in: str,
         starts_at = row.starts_at
     elif starts_at is not None and starts_at < now:
         starts_at = now
-    errors = _check(uow.session, delegator, stand_in, starts_at, ends_at, now, row)
+    errors = _check(uow.session, delegator, stand_in, starts_at, ends_at, now)
     if errors:
         raise TaskDataError("the delegation was refused; see the fields", errors)
     if row is None:
