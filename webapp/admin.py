@@ -6,6 +6,7 @@ engine/ops/administration.py, which check the administrator again and audit ever
 from __future__ import annotations
 
 import functools
+import re
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -100,7 +101,7 @@ def unit(unit_code: str):
     if request.method == "POST":
         try:
             sort = form.get("sort", "").strip()
-            if sort and not sort.lstrip("-").isdigit():
+            if sort and not re.fullmatch(r"-?[0-9]+", sort):
                 raise org_admin.OrgInputError({"sort": [_("请填写整数")]})
             org_admin.change_unit(write_uow(), g.actor, unit_code, name=form.get("name", ""),
                                   kind=form.get("kind", ""),
@@ -160,7 +161,7 @@ def unit_active(unit_code: str):
 def accounts():
     """Accounts, searched by name or username and filtered by unit, role and status."""
     args = request.args
-    page = max(1, int(args["page"])) if args.get("page", "").isdigit() else 1
+    page = int(args["page"]) if re.fullmatch(r"[1-9][0-9]{0,5}", args.get("page", "")) else 1
     found, total = org_admin.list_accounts(
         get_uow().session, q=args.get("q", ""), unit=args.get("unit") or None,
         role=args.get("role") or None, status=args.get("status") or None, limit=PAGE,

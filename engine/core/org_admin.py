@@ -43,6 +43,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,59}$")
 RESERVED_USERNAMES = frozenset({"new", "system", "timer", "admin-new"})  # page paths, actors
 UNIT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 MAX_NAME = 100
+MAX_SORT = 1_000_000  # the display order of a unit: -MAX_SORT … MAX_SORT
 
 Grant = tuple[str, str | None]  # (role, the unit it is held at; None: the account's own)
 
@@ -301,6 +302,11 @@ def _check_unit_fields(session: Session, code: str, name: str, kind: str,
             errors.setdefault("parent_code", []).append("不能把单位移到它自己或它的下级单位之下")
 
 
+def _check_sort(sort, errors: dict[str, list[str]]) -> None:
+    if sort is not None and not (isinstance(sort, int) and -MAX_SORT <= sort <= MAX_SORT):
+        errors.setdefault("sort", []).append(f"排序应为 -{MAX_SORT} 到 {MAX_SORT} 之间的整数")
+
+
 def _ancestors(session: Session, code: str) -> list[str]:
     """The codes above a unit, nearest first (stops at a loop)."""
     unit = session.get(OrgUnit, code)
@@ -329,6 +335,7 @@ def create_unit(uow: UnitOfWork, actor: Actor, code: str, name: str, kind: str,
     elif uow.session.get(OrgUnit, code) is not None:
         errors["code"] = [f"单位编码“{code}”已被使用"]
     _check_unit_fields(uow.session, code, name, kind, parent_code, errors)
+    _check_sort(sort, errors)
     if errors:
         raise OrgInputError(errors)
     if sort is None:
@@ -356,6 +363,7 @@ def change_unit(uow: UnitOfWork, actor: Actor, code: str, *, name=_UNSET, kind=_
     errors: dict[str, list[str]] = {}
     _check_unit_fields(uow.session, code, new_name, new_kind,
                        new_parent if new_parent != unit.parent_code else None, errors)
+    _check_sort(None if sort is _UNSET else sort, errors)
     if new_kind != unit.kind and unit.kind == "sub_command" and posts_of_unit(uow.session, code):
         errors.setdefault("kind", []).append("该分指挥部已设置指挥长或副指挥长，请先撤销再改类别")
     if errors:

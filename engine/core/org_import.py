@@ -232,6 +232,9 @@ class _Planner:
                     sort = int(sort_text)
                 except ValueError:
                     self.error(UNITS, row, "sort", "请填写整数")
+                else:
+                    if abs(sort) > org_admin.MAX_SORT:
+                        self.error(UNITS, row, "sort", f"排序应在 ±{org_admin.MAX_SORT} 之内")
             if (UNITS.name, row.number) in self.bad_rows:
                 continue
             self.final_parent[code] = parent

@@ -90,6 +90,9 @@ def test_the_unit_tree_is_built_on_the_page(admin):
     body = text(refused)
     assert "单位编码“gxj”已被使用" in body and "请填写单位名称" in body
     assert "请从列表中选择单位类别" in body
+    huge = post(admin, "/admin/units/gxj", {"name": "县工信局", "kind": "department",
+                                            "sort": "9" * 30})
+    assert huge.status_code == 400 and "排序应为" in text(huge)
     moved = post(admin, "/admin/units/gxj", {"name": "县工业和信息化局", "kind": "department",
                                              "parent_code": "", "sort": "5", "why": "更名"})
     assert moved.status_code == 302

@@ -23,6 +23,7 @@ bp = api_blueprint("api_org", __name__, "/org",
 FORBIDDEN = "Administrators only"
 NAME = validate.Length(min=1, max=100)
 CODE = validate.Length(min=1, max=60)
+SORT = validate.Range(min=-org_admin.MAX_SORT, max=org_admin.MAX_SORT)
 WHY = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
                     metadata={"description": "why (kept in the audit log)"})
 
@@ -51,7 +52,7 @@ class UnitArgs(Schema):
     name = fields.String(required=True, validate=NAME)
     kind = fields.String(required=True, validate=validate.OneOf(list(UNIT_KINDS)))
     parent_code = fields.String(load_default=None, allow_none=True, validate=CODE)
-    sort = fields.Integer(load_default=None, allow_none=True)
+    sort = fields.Integer(load_default=None, allow_none=True, validate=SORT)
     why = WHY
 
 
@@ -62,7 +63,7 @@ class UnitChangeArgs(Schema):
     name = fields.String(validate=NAME)
     kind = fields.String(validate=validate.OneOf(list(UNIT_KINDS)))
     parent_code = fields.String(allow_none=True, validate=CODE)
-    sort = fields.Integer()
+    sort = fields.Integer(validate=SORT)
     active = fields.Boolean()
     commander = fields.String(allow_none=True, validate=CODE)
     deputy = fields.String(allow_none=True, validate=CODE)
