@@ -211,6 +211,7 @@ def test_a_caller_without_the_role_is_refused_whatever_the_body(platform, client
         ("/api/v1/admin/webhooks", supervisor, 403),
         ("/api/v1/definitions", specialist, 403),
         ("/api/v1/messages/escalate_issue", specialist, 403),
+        ("/api/v1/signals/funds_arrived", supervisor, 403),  # integration and admins only
         ("/api/v1/issues", approver, 403),  # registering is for the issue's starters
         (f"/api/v1/issues/{issue_id}/remind", township, 403),
         (f"/api/v1/issues/{issue_id}/escalate", specialist, 403),
