@@ -64,8 +64,10 @@ _RATIO = re.compile(r"\s*nrOfApprovedInstances\s*/\s*nrOfInstances\s*>=\s*"
 # ---------------------------------------------------------------- the designer's choice
 
 def parse_ratio(text: str) -> str:
-    """The ratio as written in a condition ("2/3", "0.6") from "2/3", "0.6" or "60%";
-    ValueError unless it is a share above 0 and at most 1."""
+    """The ratio as a condition writes it ("2/3", "0.6") from "2/3", "0.6" or "60%".
+
+    ValueError (in Chinese) unless it is a share above 0 and at most 1.
+    """
     written = (text or "").strip().replace("％", "%").replace("／", "/")
     try:
         if written.endswith("%"):
@@ -206,8 +208,11 @@ def _result_of(spec, child) -> dict[str, Any]:
 
 
 def cut_short(workflow, finished_before) -> list[tuple[Any, Any]]:
-    """(signer's task, activity task) of each signer a completion condition cancelled in
-    this call (the activity itself went on; one cancelled by an event is not counted)."""
+    """(signer's task, activity task) of each signer a completion condition cancelled now.
+
+    "Now" is since `finished_before`; an activity cancelled as a whole (by an event) is not
+    counted, its signers' tasks went with it.
+    """
     found = []
     for task in all_tasks(workflow):
         spec = task.task_spec
@@ -236,8 +241,10 @@ def reason(spec, activity) -> str:
 
 def record_cut_short(uow: UnitOfWork, row: ProcessInstance, workflow, finished_before,
                      actor: str) -> None:
-    """Audit each signer's task a completion condition closed in this call, with the reason,
-    and tell its handlers it needs nothing more (called after the rows were synchronised)."""
+    """Audit each signer's task a completion condition closed in this call, and tell them.
+
+    Called by the runtime after the task rows were synchronised (the rows are 'cancelled').
+    """
     for child, activity in cut_short(workflow, finished_before):
         task = uow.session.execute(select(HumanTask).where(
             HumanTask.instance_id == row.id, HumanTask.spiff_task_id == str(child.id),

@@ -98,8 +98,10 @@ def approved_count(results: list) -> int:
 
 
 def approved_share(results: list) -> float:
-    """The share of all signers who approved (0 with no signers): `approved_share(sign_results)
-    >= 2/3` after a 比例签. Each signer has an entry, None until they complete."""
+    """The share of all signers who approved (0 with none), e.g. after a 比例签.
+
+    `approved_share(sign_results) >= 2/3`: each signer has an entry, None until they complete.
+    """
     results = list(results or ())
     return approved_count(results) / len(results) if results else 0.0
 

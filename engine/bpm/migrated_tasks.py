@@ -60,8 +60,10 @@ class MovedTask:
 
 def reproject_open_tasks(uow: UnitOfWork, row: ProcessInstance, old: BpmnWorkflow,
                          new: BpmnWorkflow, actor: str) -> list[MovedTask]:
-    """Bring the instance's open task rows in line with `new` (the workflow on the new
-    version; `old` on the version it leaves), audited; the rows that changed."""
+    """Bring the instance's open task rows in line with the new version; those that changed.
+
+    `new` is the workflow restored on the new version, `old` on the version it leaves.
+    """
     ready_old = {str(t.id): t for t in ready_human_tasks(old)}
     ready_new = {str(t.id): t for t in ready_human_tasks(new)}
     task_ids = uow.session.execute(select(HumanTask.id).where(
@@ -83,8 +85,10 @@ def reproject_open_tasks(uow: UnitOfWork, row: ProcessInstance, old: BpmnWorkflo
 
 
 def projection_problem(uow: UnitOfWork, row: ProcessInstance, new: BpmnWorkflow) -> str | None:
-    """Why the instance's open tasks would not project on the version of `new` (an assignment
-    or due-date expression failing on this instance's data), or None; writes nothing."""
+    """Why the open tasks would not project on the new version, or None; writes nothing.
+
+    The reason is an assignment or due-date expression failing on this instance's data.
+    """
     open_since = dict(uow.session.execute(select(HumanTask.spiff_task_id, HumanTask.created_at)
                                           .where(HumanTask.instance_id == row.id,
                                                  HumanTask.state.in_(OPEN_STATES))).all())
