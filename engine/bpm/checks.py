@@ -5,6 +5,13 @@ of the atomic type 'xs:ID'" without naming the first use. A sequence flow whose 
 passes the schema (IDREFs are not resolved) and SpiffWorkflow then fails with a message that
 points elsewhere. A process without a start event parses, and fails only when it is started.
 These checks run on the parsed tree before schema validation, so their plain messages win.
+
+Some states of a file in the middle of modelling pass the schema but make SpiffWorkflow's
+parser fail with a Python error (found by deploying mutated copies of every file, see
+tests/designer/test_mutations.py): a business rule task without a decision, a boundary event
+without a trigger, a reference to a message, signal, error or escalation that the file does
+not define, and decision tables without ids, without a table or with rules that do not fit
+their columns. They are refused here with the element's id.
 """
 
 from __future__ import annotations
@@ -31,10 +38,15 @@ _CONTAINER_NAMES = {
 
 
 def check_references(root: etree._Element, filename: str) -> None:
-    """Refuse duplicate ids, sequence flows to missing elements and processes without a start event."""
+    """Refuse duplicate ids, sequence flows to missing elements, processes without a start
+    event, business rule tasks without a decision, boundary events without a trigger and
+    event references to nothing."""
     check_unique_ids(root, filename)
     _check_sequence_flows(root, filename)
     _check_start_events(root, filename)
+    _check_business_rule_tasks(root, filename)
+    _check_boundary_events(root, filename)
+    _check_event_references(root, filename)
 
 
 def check_unique_ids(root: etree._Element, filename: str) -> None:
@@ -93,6 +105,137 @@ def _check_start_events(root: etree._Element, filename: str) -> None:
                 f"{_capitalized(_describe_container(container))} has no start event. "
                 "Add a start event so that it can begin.",
                 filename=filename, line=container.sourceline, element_id=container.get("id"))
+
+
+def _check_business_rule_tasks(root: etree._Element, filename: str) -> None:
+    """A business rule task names its decision table (SpiffWorkflow reads no other kind)."""
+    for task in root.iter(f"{{{BPMN_MODEL_NS}}}businessRuleTask"):
+        if not (task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip():
+            raise DefinitionError(
+                f"The business rule task '{task.get('id', '(without id)')}' names no decision "
+                "table. Choose the decision in the properties panel (Implementation: DMN, "
+                "Decision reference), or make the task another kind of task.",
+                filename=filename, line=task.sourceline, element_id=task.get("id"))
+
+
+# What a boundary event can be triggered by, as SpiffWorkflow reads it.
+_BOUNDARY_TRIGGERS = tuple(f"{{{BPMN_MODEL_NS}}}{local}EventDefinition" for local in (
+    "cancel", "error", "escalation", "message", "signal", "timer", "conditional"))
+
+
+def _check_boundary_events(root: etree._Element, filename: str) -> None:
+    """A boundary event says what triggers it; SpiffWorkflow cannot read one that does not."""
+    for event in root.iter(f"{{{BPMN_MODEL_NS}}}boundaryEvent"):
+        if not any(child.tag in _BOUNDARY_TRIGGERS for child in event):
+            raise DefinitionError(
+                f"The boundary event '{event.get('id', '(without id)')}' has no trigger. Choose "
+                "one in the modeler (timer, message, signal, error, escalation, conditional or "
+                "cancel), or delete the event.",
+                filename=filename, line=event.sourceline, element_id=event.get("id"))
+
+
+# Event references: attribute -> the element kind it must name (its local name).
+_EVENT_REFERENCES = {"messageRef": "message", "signalRef": "signal", "errorRef": "error",
+                     "escalationRef": "escalation"}
+_NAMED = frozenset({"message", "signal"})
+_REFERRING = frozenset({"messageEventDefinition", "signalEventDefinition", "errorEventDefinition",
+                        "escalationEventDefinition", "receiveTask", "sendTask"})
+
+
+def _check_event_references(root: etree._Element, filename: str) -> None:
+    """A message, signal, error or escalation reference names one defined in the file."""
+    defined: dict[str, dict[str, etree._Element]] = {
+        kind: {} for kind in _EVENT_REFERENCES.values()}
+    for element in root:
+        local = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        if local in defined and element.get("id"):
+            defined[local][element.get("id")] = element
+    for element in root.iter(etree.Element):
+        if etree.QName(element).namespace != BPMN_MODEL_NS:
+            continue
+        if etree.QName(element).localname not in _REFERRING:
+            continue
+        for attribute, kind in _EVENT_REFERENCES.items():
+            ref = element.get(attribute)
+            if ref is None:
+                continue
+            owner = _owner(element)
+            target = defined[kind].get(ref)
+            if target is not None and kind in _NAMED and not (target.get("name") or "").strip():
+                # SpiffWorkflow delivers messages and signals by name; without one it fails.
+                raise DefinitionError(
+                    f"The {kind} '{ref}' that the {_kind_of(owner)} '{owner.get('id', '')}' "
+                    f"refers to has no name. A {kind} is delivered by its name; give it one.",
+                    filename=filename, line=target.sourceline, element_id=ref)
+            if target is not None:
+                continue
+            raise DefinitionError(
+                f"The {_kind_of(owner)} '{owner.get('id', '(without id)')}' refers to the "
+                f"{kind} '{ref}', which this file does not define. Choose a {kind} in the "
+                f"properties panel, or add a {kind} with that id.",
+                filename=filename, line=element.sourceline, element_id=owner.get("id"))
+
+
+def _owner(element: etree._Element) -> etree._Element:
+    """The event or task an event definition belongs to (the element itself for a task)."""
+    parent = element.getparent()
+    if etree.QName(element).localname.endswith("EventDefinition") and parent is not None:
+        return parent
+    return element
+
+
+# Parts of a decision table that SpiffWorkflow reads by id.
+_DMN_IDENTIFIED = frozenset({"decision", "decisionTable", "input", "output", "rule",
+                             "inputEntry", "outputEntry"})
+
+
+def check_decision_tables(root: etree._Element, filename: str) -> None:
+    """Refuse duplicate ids and decision tables that SpiffWorkflow cannot read."""
+    check_unique_ids(root, filename)
+    namespace = etree.QName(root).namespace
+    if root.nsmap.get(None) != namespace and root.nsmap.get("dmn") != namespace:
+        raise DefinitionError(
+            "The DMN namespace is declared under another prefix. Declare it as the default "
+            "namespace or as 'dmn', as Camunda Modeler does.",
+            filename=filename, line=root.sourceline, element_id=root.get("id"))
+    for element in root.iter(f"{{{namespace}}}*"):
+        local = etree.QName(element).localname
+        if local in _DMN_IDENTIFIED and not element.get("id"):
+            raise DefinitionError(
+                f"The {local} on line {element.sourceline} has no id. Camunda Modeler gives "
+                "every part of a decision table an id; add one, or export the file again.",
+                filename=filename, line=element.sourceline, element_id=_nearest_id(element))
+    for decision in root.iter(f"{{{namespace}}}decision"):
+        table = decision.find(f"{{{namespace}}}decisionTable")
+        if table is None:
+            raise DefinitionError(
+                f"The decision '{decision.get('id')}' has no decision table. Only decision "
+                "tables can run here; model the decision as a table.",
+                filename=filename, line=decision.sourceline, element_id=decision.get("id"))
+        _check_rules(table, namespace, filename)
+
+
+def _check_rules(table: etree._Element, namespace: str, filename: str) -> None:
+    """Each rule has one entry for each input and one for each output of its table."""
+    inputs = len(table.findall(f"{{{namespace}}}input"))
+    outputs = len(table.findall(f"{{{namespace}}}output"))
+    for rule in table.findall(f"{{{namespace}}}rule"):
+        entries = (len(rule.findall(f"{{{namespace}}}inputEntry")),
+                   len(rule.findall(f"{{{namespace}}}outputEntry")))
+        if entries != (inputs, outputs):
+            raise DefinitionError(
+                f"The rule '{rule.get('id')}' has {entries[0]} input and {entries[1]} output "
+                f"entries, but its table has {inputs} inputs and {outputs} outputs. Give the "
+                "rule one entry for each column.",
+                filename=filename, line=rule.sourceline, element_id=rule.get("id"))
+
+
+def _nearest_id(element: etree._Element | None) -> str | None:
+    while element is not None:
+        if element.get("id"):
+            return element.get("id")
+        element = element.getparent()
+    return None
 
 
 def _describe_container(container: etree._Element) -> str:

@@ -24,6 +24,7 @@ from .parser import GongjianParser
 from ..core.errors import DefinitionError, NotFoundError
 from .expression_scan import check_document
 from .lint import refuse_lint_errors
+from .parse_errors import definition_error, library_errors
 from ..core.models import Deployment
 from .expression_helpers import registered_helper_names
 from ..core.uow import UnitOfWork
@@ -75,6 +76,10 @@ def _main_process(document: ParsedDocument) -> tuple[str, str | None]:
                               filename=document.filename)
     called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
     mains = [p for p in executable if p.get("id") not in called] or executable
+    if not mains[0].get("id"):
+        raise DefinitionError("The process has no id. Give it an id: the process is deployed "
+                              "and started under it.", filename=document.filename,
+                              line=mains[0].sourceline)
     return mains[0].get("id"), mains[0].get("name")
 
 
@@ -85,6 +90,10 @@ def _decision(document: ParsedDocument) -> tuple[str, str | None]:
         raise DefinitionError(f"a DMN file must hold exactly one decision, this one has "
                               f"{len(decisions)}; split it into one file per decision",
                               filename=document.filename)
+    if not decisions[0].get("id"):
+        raise DefinitionError("The decision has no id. Give it an id: business rule tasks "
+                              "refer to the decision by it.", filename=document.filename,
+                              line=decisions[0].sourceline)
     return decisions[0].get("id"), decisions[0].get("name")
 
 
@@ -110,33 +119,15 @@ def check_file(data: bytes, filename: str) -> _Checked:
 
 # ---------------------------------------------------------------- parsing into specs
 
-def _line_of(root: etree._Element, element_id: str | None) -> int | None:
-    if not element_id:
-        return None
-    found = root.xpath("//*[@id=$id]", id=element_id)
-    return found[0].sourceline if found else None
-
-
 def _build_parser(bpmn: list[ParsedDocument], dmn: list[ParsedDocument]) -> GongjianParser:
     parser = GongjianParser()
     for doc in dmn:
-        try:
+        with library_errors(doc):
             parser.add_dmn_xml(doc.root, filename=doc.filename)
-        except (ValidationException, SpiffWorkflowException) as exc:
-            raise _definition_error(exc, doc) from exc
     for doc in bpmn:
-        try:
+        with library_errors(doc):
             parser.add_bpmn_xml(doc.root, filename=doc.filename)
-        except (ValidationException, SpiffWorkflowException) as exc:
-            raise _definition_error(exc, doc) from exc
     return parser
-
-
-def _definition_error(exc: Exception, doc: ParsedDocument) -> DefinitionError:
-    element_id = getattr(exc, "id", None) or None
-    message = str(exc).split("\n")[0]
-    return DefinitionError(message, filename=getattr(exc, "file_name", None) or doc.filename,
-                           line=_line_of(doc.root, element_id), element_id=element_id)
 
 
 def parse_specs(bpmn: list[ParsedDocument], dmn: list[ParsedDocument], main_key: str):
@@ -149,7 +140,18 @@ def parse_specs(bpmn: list[ParsedDocument], dmn: list[ParsedDocument], main_key:
         subprocess_specs = parser.get_subprocess_specs(main_key)
     except (ValidationException, SpiffWorkflowException) as exc:
         raise _unknown_reference_error(exc, main_doc) from exc
+    except Exception as exc:  # noqa: BLE001 - any other library failure is a finding too
+        raise definition_error(exc, main_doc) from exc
     return spec, subprocess_specs
+
+
+def parse_decision(doc: ParsedDocument) -> None:
+    """Read a DMN document as SpiffWorkflow will when a business rule task first needs it."""
+    parser = GongjianParser()
+    with library_errors(doc):
+        parser.add_dmn_xml(doc.root, filename=doc.filename)
+        for decision_id in list(parser.dmn_parsers):
+            parser.get_engine(decision_id, doc.root)
 
 
 def _unknown_reference_error(exc: Exception, doc: ParsedDocument) -> DefinitionError:
@@ -160,7 +162,7 @@ def _unknown_reference_error(exc: Exception, doc: ParsedDocument) -> DefinitionE
                                    "which is neither in this file nor deployed; deploy it first",
                                    filename=doc.filename, line=call.sourceline,
                                    element_id=call.get("id"))
-    return _definition_error(exc, doc)
+    return definition_error(exc, doc)
 
 
 class SpecCache:
@@ -264,10 +266,12 @@ def deploy_files(uow: UnitOfWork, files: list[tuple[str, bytes]],
 
 
 def check_parses(session: Session, checked: list[_Checked]) -> None:
-    """Parse each BPMN file with the batch and the latest deployments it calls."""
+    """Parse each file as SpiffWorkflow will: a BPMN file with the batch and the latest
+    deployments it calls, a DMN file on its own."""
     batch = {c.key: c.document for c in checked}
     for item in checked:
         if item.document.kind != "bpmn":
+            parse_decision(item.document)
             continue
         bpmn, dmn, pending = [item.document], [], list(requirements_of(item.document).processes)
         pending_dmn = list(requirements_of(item.document).decisions)
@@ -277,24 +281,54 @@ def check_parses(session: Session, checked: list[_Checked]) -> None:
             if key in seen:
                 continue
             seen.add(key)
-            doc = batch.get(key) or _deployed_document(session, key)
+            doc = _needed(session, batch, key, "bpmn", bpmn)
             if doc is not None:
                 bpmn.append(doc)
                 pending.extend(requirements_of(doc).processes)
                 pending_dmn.extend(requirements_of(doc).decisions)
         for key in sorted(set(pending_dmn)):
-            doc = batch.get(key) or _deployed_document(session, key)
+            doc = _needed(session, batch, key, "dmn", bpmn)
             if doc is None:
-                task = item.document.root.xpath(
-                    "//bpmn:businessRuleTask[@camunda:decisionRef=$k]", k=key,
-                    namespaces={**NS, "camunda": "http://camunda.org/schema/1.0/bpmn"})
-                raise DefinitionError(f"business rule task refers to decision '{key}', which is "
-                                      "neither in this deployment nor deployed; deploy it first",
-                                      filename=item.document.filename,
-                                      line=task[0].sourceline if task else None,
-                                      element_id=task[0].get("id") if task else None)
+                doc, task = _referring(bpmn, "businessRuleTask", _DECISION_REF, key)
+                raise DefinitionError(f"The business rule task refers to the decision '{key}', "
+                                      "which is neither in this deployment nor deployed. Deploy "
+                                      "the decision table first.", filename=doc.filename,
+                                      line=task.sourceline if task is not None else None,
+                                      element_id=task.get("id") if task is not None else None)
             dmn.append(doc)
         parse_specs(bpmn, dmn, item.key)
+
+
+_DECISION_REF = "{http://camunda.org/schema/1.0/bpmn}decisionRef"
+
+
+def _needed(session: Session, batch: dict[str, ParsedDocument], key: str, kind: str,
+            referrers: list[ParsedDocument]) -> ParsedDocument | None:
+    """The document deployed (or in the batch) under `key`; refuses one of the wrong kind."""
+    doc = batch.get(key) or _deployed_document(session, key)
+    if doc is None or doc.kind == kind:
+        return doc
+    if kind == "bpmn":
+        owner, call = _referring(referrers, "callActivity", "calledElement", key)
+        message = (f"The call activity calls '{key}', which is a decision table, not a "
+                   "process. Call a process, or use a business rule task for a decision.")
+    else:
+        owner, call = _referring(referrers, "businessRuleTask", _DECISION_REF, key)
+        message = (f"The business rule task refers to '{key}', which is a process, not a "
+                   "decision table. Choose a decision, or use a call activity for a process.")
+    raise DefinitionError(message, filename=owner.filename,
+                          line=call.sourceline if call is not None else None,
+                          element_id=call.get("id") if call is not None else None)
+
+
+def _referring(docs: list[ParsedDocument], local: str, attribute: str,
+               key: str) -> tuple[ParsedDocument, etree._Element | None]:
+    """The first element `local` of the documents whose `attribute` is `key`, and its file."""
+    for doc in docs:
+        for element in doc.root.iter(f"{{{BPMN_NS}}}{local}"):
+            if (element.get(attribute) or "").strip() == key:
+                return doc, element
+    return docs[0], None
 
 
 def _deployed_document(session: Session, key: str) -> ParsedDocument | None:

@@ -124,8 +124,12 @@ class SupervisionTaskParser(CamundaTaskParser):
     def parse_node(self):
         """Parse the task and, when it carries a supervision action, make it automatic."""
         spec = super().parse_node()
-        if self.task.extensions.get("action") in SUPERVISION_ACTIONS:
+        if self.parse_extensions().get("action") in SUPERVISION_ACTIONS:
             self.task.manual = False
+            # A loop or multi-instance task wraps the task spec that carries out each round.
+            inner = self.spec.task_specs.get(getattr(self.task, "task_spec", None) or "")
+            if inner is not None:
+                inner.manual = False
         return spec
 
 

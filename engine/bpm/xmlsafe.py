@@ -4,8 +4,9 @@ Uploaded XML is hostile until proven otherwise. ``parse_definition_xml`` refuses
 files over the size limit; bytes that are not UTF-8; any DOCTYPE or entity declaration (the
 gate for external entities, external DTDs, parameter entities and "billion laughs"); malformed
 XML; processing instructions; bombs made of depth, element count or attribute length; a root
-that is not a BPMN 2.0, DMN 1.3 or DMN 1.2 ``definitions`` element; duplicate ids and broken
-BPMN references (see ``engine.bpmn_checks``); and finally anything the standard's XSD refuses.
+that is not a BPMN 2.0, DMN 1.3 or DMN 1.2 ``definitions`` element; duplicate ids, broken
+BPMN references and decision tables SpiffWorkflow cannot read (see ``engine.bpm.checks``); and
+finally anything the standard's XSD refuses.
 
 Processing instructions are refused because no modeler writes them and some, such as
 ``<?xml-stylesheet?>``, make a browser fetch and run remote code when the stored file is shown
@@ -31,7 +32,7 @@ import SpiffWorkflow.bpmn.parser
 import SpiffWorkflow.dmn.parser
 from lxml import etree
 
-from .checks import BPMN_MODEL_NS, check_references, check_unique_ids
+from .checks import BPMN_MODEL_NS, check_decision_tables, check_references
 from ..core.errors import DefinitionError
 
 DMN13_MODEL_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -98,7 +99,7 @@ def parse_definition_xml(data: bytes, filename: str, *, max_bytes: int = MAX_BYT
     if kind == "bpmn":
         check_references(root, filename)
     else:
-        check_unique_ids(root, filename)
+        check_decision_tables(root, filename)
     _validate_schema(root, filename, standard, xsd_path)
     return ParsedDocument(root=root, kind=kind, filename=filename)
 
