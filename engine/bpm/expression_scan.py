@@ -221,6 +221,10 @@ def _assignment_parts(node: etree._Element, written: str | None) -> Iterator[Exp
             python, refusal = translate_body(part.body), None
         except JuelError as exc:
             python, refusal = None, exc.message
+        if python is not None and "}" in python:
+            # The assignment reads each `${...}` up to its first '}' (engine/bpm/assignment.py).
+            python, refusal = None, ("A '}' inside a text of a candidate or assignee "
+                                     "expression cannot be read. Remove it from the text.")
         yield Expression(_owner_id(node), "assignment", written[part.start:part.end], "eval",
                          node.sourceline, python, refusal)
 

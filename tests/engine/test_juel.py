@@ -6,7 +6,9 @@ import ast
 import time
 
 import pytest
+from lxml import etree
 
+from engine.bpm.expression_scan import find_expressions
 from engine.bpm.juel import JuelError, is_juel, juel_parts, translate, translate_template
 from engine.bpm.sandbox import check_expression
 
@@ -160,6 +162,15 @@ def test_names_with_embedded_parts_keep_their_text_and_translate_each_part(writt
 def test_a_refused_part_of_a_name_names_its_construct() -> None:
     with pytest.raises(JuelError, match="method call"):
         translate_template("approver@${dept.lower()}")
+
+
+def test_a_brace_inside_a_text_of_an_assignment_is_refused_at_deploy() -> None:
+    task = etree.fromstring(
+        '<bpmn:userTask xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="t" '
+        'camunda:assignee="${a == \'}\' ? b : c}" />')
+    [expression] = find_expressions(task)
+    assert expression.translated is None and "'}'" in expression.refusal
 
 
 def test_translation_never_runs_the_text() -> None:
