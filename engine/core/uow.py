@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -50,7 +50,12 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.rollback()
+        try:
+            self.rollback()
+        except (OperationalError, InterfaceError):
+            # The connection died under us (a database restart): there is nothing left to
+            # roll back, and the pool replaces the connection; the cleanup must not fail.
+            self.session.invalidate()
         self.session.close()
         conflict = _as_conflict(exc) if exc is not None else None
         if conflict is not None:
