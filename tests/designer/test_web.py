@@ -10,6 +10,7 @@ from engine.core import organisation
 from engine.bpm import runtime
 from engine.core.identity import Actor
 
+from ..conftest import FIXTURES
 from ..webapp.conftest import PASSWORD, AuthActions, csrf_token_of
 from ..webapp.conftest import accounts, app, auth, client  # noqa: F401
 from .conftest import deploy_as, read
@@ -88,6 +89,20 @@ def test_validate_returns_findings_with_element_and_line(designer):
     assert not report["ok"]
     orphan = next(f for f in report["findings"] if f["element_id"] == "orphan")
     assert orphan["severity"] == "error" and orphan["line"]
+
+
+def test_validate_shows_each_juel_translation_as_a_note(designer):
+    camunda = FIXTURES / "camunda" / "juel_approval.bpmn"
+    body = {"filename": camunda.name, "xml": camunda.read_text(encoding="utf-8")}
+    report = post_json(designer, "/designer/validate", body).get_json()
+    notes = {f["element_id"]: f["message"] for f in report["findings"] if f["severity"] == "info"}
+    assert "runs as the Python amount > 1000" in notes["Flow_county"]
+    token = csrf_token_of(designer.get("/designer/").get_data(as_text=True))
+    page = designer.post("/designer/deploy", data={
+        "csrf_token": token, "file": (io.BytesIO(camunda.read_bytes()), camunda.name)},
+        content_type="multipart/form-data")  # refused: its decision table is not deployed
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and "提示" in text and "错误" in text
 
 
 def test_deploy_from_the_editor_creates_a_version_and_diff_shows_it(designer):

@@ -62,7 +62,7 @@ function showFindings(findings) {
     li.className = f.severity;
     const sev = document.createElement('span');
     sev.className = 'sev';
-    sev.textContent = f.severity === 'error' ? '错误' : '警告';
+    sev.textContent = f.severity === 'error' ? '错误' : (f.severity === 'info' ? '提示' : '警告');
     li.append(sev);
     if (f.element_id) {
       const code = document.createElement('code');
@@ -74,7 +74,9 @@ function showFindings(findings) {
     msg.textContent = f.message;
     li.append(msg);
     if (f.element_id && bpmnHelpers) {
-      bpmnHelpers.mark(editor, [f.element_id], f.severity === 'error' ? 'lint-error' : 'lint-warning');
+      if (f.severity !== 'info') {  // a translation (JUEL read as Python) is no problem
+        bpmnHelpers.mark(editor, [f.element_id], f.severity === 'error' ? 'lint-error' : 'lint-warning');
+      }
       li.addEventListener('click', () => bpmnHelpers.select(editor, f.element_id));
     }
     findingsList.append(li);
@@ -97,7 +99,8 @@ async function validate() {
   const report = await post(root.dataset.validateUrl);
   showFindings(report.findings);
   const errors = report.findings.filter((f) => f.severity === 'error').length;
-  say(errors ? `有 ${errors} 个错误，不能部署` : `校验通过（${report.findings.length} 个警告）`);
+  const warnings = report.findings.filter((f) => f.severity === 'warning').length;
+  say(errors ? `有 ${errors} 个错误，不能部署` : `校验通过（${warnings} 个警告）`);
   return report;
 }
 
