@@ -126,7 +126,8 @@ _BOUNDARY_TRIGGERS = tuple(f"{{{BPMN_MODEL_NS}}}{local}EventDefinition" for loca
 def _check_boundary_events(root: etree._Element, filename: str) -> None:
     """A boundary event says what triggers it; SpiffWorkflow cannot read one that does not."""
     for event in root.iter(f"{{{BPMN_MODEL_NS}}}boundaryEvent"):
-        if not any(child.tag in _BOUNDARY_TRIGGERS for child in event):
+        if _in_executable_process(event) and not any(child.tag in _BOUNDARY_TRIGGERS
+                                                      for child in event):
             raise DefinitionError(
                 f"The boundary event '{event.get('id', '(without id)')}' has no trigger. Choose "
                 "one in the modeler (timer, message, signal, error, escalation, conditional or "
@@ -137,7 +138,6 @@ def _check_boundary_events(root: etree._Element, filename: str) -> None:
 # Event references: attribute -> the element kind it must name (its local name).
 _EVENT_REFERENCES = {"messageRef": "message", "signalRef": "signal", "errorRef": "error",
                      "escalationRef": "escalation"}
-_NAMED = frozenset({"message", "signal"})
 _REFERRING = frozenset({"messageEventDefinition", "signalEventDefinition", "errorEventDefinition",
                         "escalationEventDefinition", "receiveTask", "sendTask"})
 
@@ -153,7 +153,8 @@ def _check_event_references(root: etree._Element, filename: str) -> None:
     for element in root.iter(etree.Element):
         if etree.QName(element).namespace != BPMN_MODEL_NS:
             continue
-        if etree.QName(element).localname not in _REFERRING:
+        local = etree.QName(element).localname
+        if local not in _REFERRING or not _in_executable_process(element):
             continue
         for attribute, kind in _EVENT_REFERENCES.items():
             ref = element.get(attribute)
@@ -161,7 +162,7 @@ def _check_event_references(root: etree._Element, filename: str) -> None:
                 continue
             owner = _owner(element)
             target = defined[kind].get(ref)
-            if target is not None and kind in _NAMED and not (target.get("name") or "").strip():
+            if target is not None and _needs_name(kind, element) and target.get("name") is None:
                 # SpiffWorkflow delivers messages and signals by name; without one it fails.
                 raise DefinitionError(
                     f"The {kind} '{ref}' that the {_kind_of(owner)} '{owner.get('id', '')}' "
@@ -174,6 +175,24 @@ def _check_event_references(root: etree._Element, filename: str) -> None:
                 f"{kind} '{ref}', which this file does not define. Choose a {kind} in the "
                 f"properties panel, or add a {kind} with that id.",
                 filename=filename, line=element.sourceline, element_id=owner.get("id"))
+
+
+def _in_executable_process(element: etree._Element) -> bool:
+    """Whether SpiffWorkflow parses the element: a process marked isExecutable="false" (a
+    documentation pool) is never parsed, so files deployed with such pools still load."""
+    for ancestor in element.iterancestors(_PROCESS):
+        return ancestor.get("isExecutable", "true") != "false"
+    return True
+
+
+def _needs_name(kind: str, element: etree._Element) -> bool:
+    """Whether SpiffWorkflow fails on a reference to a nameless message or signal here.
+
+    It looks signals up by name everywhere, messages only for receive and send tasks (the
+    Camunda event parser takes a nameless message as it is, so such files may be deployed).
+    """
+    return kind == "signal" or (kind == "message" and
+                                etree.QName(element).localname in ("receiveTask", "sendTask"))
 
 
 def _owner(element: etree._Element) -> etree._Element:
@@ -216,13 +235,14 @@ def check_decision_tables(root: etree._Element, filename: str) -> None:
 
 
 def _check_rules(table: etree._Element, namespace: str, filename: str) -> None:
-    """Each rule has one entry for each input and one for each output of its table."""
+    """No rule has more entries than its table has inputs or outputs (columns)."""
+    # Fewer entries are read (a rule tests fewer inputs), so files deployed with them still load.
     inputs = len(table.findall(f"{{{namespace}}}input"))
     outputs = len(table.findall(f"{{{namespace}}}output"))
     for rule in table.findall(f"{{{namespace}}}rule"):
         entries = (len(rule.findall(f"{{{namespace}}}inputEntry")),
                    len(rule.findall(f"{{{namespace}}}outputEntry")))
-        if entries != (inputs, outputs):
+        if entries[0] > inputs or entries[1] > outputs:
             raise DefinitionError(
                 f"The rule '{rule.get('id')}' has {entries[0]} input and {entries[1]} output "
                 f"entries, but its table has {inputs} inputs and {outputs} outputs. Give the "

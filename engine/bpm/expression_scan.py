@@ -363,7 +363,8 @@ def _problem(expression: Expression, filename: str,
 def _hint(expression: Expression) -> str:
     """What to write instead, for the mistakes designers coming from Camunda make."""
     if expression.translated is not None:
-        return f" (the JUEL {_excerpt(expression.text)} was read as {_excerpt(expression.translated)})"
+        return (f" (the JUEL {_excerpt(expression.text)} was read as "
+                f"{_excerpt(expression.translated)})")
     if expression.kind not in JUEL_KINDS and is_juel(expression.text):
         return ("; JUEL ('${...}') is read in conditions, timers, due dates, assignments and "
                 f"multi-instance settings, but a {KIND_LABELS[expression.kind]} is Python: "

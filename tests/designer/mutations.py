@@ -9,7 +9,7 @@ mutant can be named and found again; `sample` picks a seeded subset of it.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lxml import etree
@@ -48,7 +48,10 @@ def _local(element: etree._Element) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
-def _path(root: etree._Element, element: etree._Element) -> str:
+Change = Callable[[list[etree._Element]], None]
+
+
+def _path(element: etree._Element) -> str:
     """A readable address of an element: its id, else its tag and line."""
     return element.get("id") or f"{_local(element)}@line{element.sourceline}"
 
@@ -62,10 +65,10 @@ def _serialise(root: etree._Element) -> bytes:
 
 
 def _elements(root: etree._Element) -> list[etree._Element]:
-    return [el for el in root.iter(etree.Element)]
+    return list(root.iter(etree.Element))
 
 
-def _variants(data: bytes) -> Iterator[tuple[str, callable]]:
+def _variants(data: bytes) -> Iterator[tuple[str, Change]]:
     """(description, change) pairs; each change edits a fresh tree in place."""
     root = etree.fromstring(data, _safe_parser())
     elements = _elements(root)
@@ -75,7 +78,7 @@ def _variants(data: bytes) -> Iterator[tuple[str, callable]]:
         if element.get("id"):
             by_kind.setdefault(_local(element), element.get("id"))
     for index, element in enumerate(elements):
-        where = _path(root, element)
+        where = _path(element)
         for name in element.attrib:
             short = etree.QName(name).localname
             yield f"drop attribute {short} of {where}", _drop_attribute(index, name)
@@ -87,20 +90,23 @@ def _variants(data: bytes) -> Iterator[tuple[str, callable]]:
         for name in REFERENCE_ATTRIBUTES:
             if element.get(name) is not None:
                 short = etree.QName(name).localname
-                yield f"point {short} of {where} at nothing", _set_attribute(index, name, "Nowhere_1")
+                yield (f"point {short} of {where} at nothing",
+                       _set_attribute(index, name, "Nowhere_1"))
                 yield f"empty {short} of {where}", _set_attribute(index, name, "")
                 for kind, other in _wrong_kinds(by_kind, element.get(name)):
                     yield (f"point {short} of {where} at the {kind} {other}",
                            _set_attribute(index, name, other))
         if _local(element) in REFERENCE_TEXTS and (element.text or "").strip():
-            yield f"point {_local(element)} text of {where} at nothing", _set_text(index, "Nowhere_1")
+            yield (f"point {_local(element)} text of {where} at nothing",
+                   _set_text(index, "Nowhere_1"))
             for kind, other in _wrong_kinds(by_kind, element.text.strip()):
                 yield (f"point {_local(element)} text of {where} at the {kind} {other}",
                        _set_text(index, other))
         if _local(element) in EXPRESSION_TEXTS and (element.text or "").strip():
             text = element.text.strip()
             yield f"empty the {_local(element)} of {where}", _set_text(index, "")
-            yield f"cut short the {_local(element)} of {where}", _set_text(index, text[: len(text) // 2])
+            yield (f"cut short the {_local(element)} of {where}",
+                   _set_text(index, text[: len(text) // 2]))
 
 
 def _wrong_kinds(by_kind: dict[str, str], current: str) -> list[tuple[str, str]]:
@@ -114,25 +120,25 @@ def _wrong_kinds(by_kind: dict[str, str], current: str) -> list[tuple[str, str]]
     return picks[:3]
 
 
-def _drop_attribute(index: int, name: str):
+def _drop_attribute(index: int, name: str) -> Change:
     def change(elements: list[etree._Element]) -> None:
         del elements[index].attrib[name]
     return change
 
 
-def _set_attribute(index: int, name: str, value: str):
+def _set_attribute(index: int, name: str, value: str) -> Change:
     def change(elements: list[etree._Element]) -> None:
         elements[index].set(name, value)
     return change
 
 
-def _set_text(index: int, value: str):
+def _set_text(index: int, value: str) -> Change:
     def change(elements: list[etree._Element]) -> None:
         elements[index].text = value
     return change
 
 
-def _drop_element(index: int):
+def _drop_element(index: int) -> Change:
     def change(elements: list[etree._Element]) -> None:
         element = elements[index]
         element.getparent().remove(element)

@@ -151,7 +151,8 @@ def test_parts_of_a_name_are_found_with_their_places() -> None:
     ("approver@${department}", "approver@${department}"),
     ("unit:${project.unit}", "unit:${project['unit']}"),
     ("${handler}", "${handler}"),
-    ("office, #{lead ? 'county_head' : 'office'}", "office, ${'county_head' if lead else 'office'}"),
+    ("office, #{lead ? 'county_head' : 'office'}",
+     "office, ${'county_head' if lead else 'office'}"),
     ("specialist", "specialist"),
 ])
 def test_names_with_embedded_parts_keep_their_text_and_translate_each_part(written: str,
