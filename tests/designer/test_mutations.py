@@ -34,7 +34,7 @@ REPO = FIXTURES.parents[1]
 FOLDERS = (REPO / "rules", REPO / "bpmn", FIXTURES)
 SOURCES = sorted(path for folder in FOLDERS for path in folder.rglob("*")
                  if path.suffix in (".bpmn", ".dmn") and can_be_mutated(path.read_bytes()))
-_SETTING = os.environ.get("GONGJIAN_MUTANTS", "40")
+_SETTING = os.environ.get("GONGJIAN_MUTANTS", "60")
 SAMPLE = None if _SETTING == "all" else int(_SETTING)
 SECONDS_PER_FILE = 20.0
 
