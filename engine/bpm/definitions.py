@@ -247,7 +247,17 @@ def _collect(path: Path) -> list[Path]:
 def deploy_path(uow: UnitOfWork, path: str | Path, deployed_by: str) -> list[DeployResult]:
     """Deploy a file or every .bpmn/.dmn file under a folder, all or nothing."""
     files = _collect(Path(path))
-    return deploy_files(uow, [(p.name, p.read_bytes()) for p in files], deployed_by)
+    return deploy_files(uow, [(p.name, _read(p)) for p in files], deployed_by)
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of a file to deploy; a file that cannot be read is a finding."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DefinitionError(f"The file cannot be read ({exc.strerror or exc}). Check that it "
+                              "exists and that this user may read it.",
+                              filename=path.name) from exc
 
 
 def deploy_files(uow: UnitOfWork, files: list[tuple[str, bytes]],

@@ -70,6 +70,22 @@ def test_the_command_line_prints_the_finding_without_a_traceback(database_url, m
     assert "permit_route.bpmn, line 6, element decide" in err
 
 
+def test_a_file_that_cannot_be_read_is_a_finding_on_the_command_line(database_url, monkeypatch,
+                                                                      capsys, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    locked = tmp_path / "locked.bpmn"
+    locked.write_bytes((ENGINE / "timers.bpmn").read_bytes())
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(type(locked), "read_bytes", refuse)  # tests run as root here
+    code = cli.main(["deploy", str(locked)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "locked.bpmn: The file cannot be read (Permission denied)" in err
+
+
 def test_a_decision_reference_to_a_process_is_a_finding(platform):
     # SpiffWorkflow read the process's BPMN as DMN: XPathEvalError "Undefined namespace prefix".
     with platform.uow() as uow:
