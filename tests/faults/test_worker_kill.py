@@ -183,7 +183,8 @@ def test_two_workers_on_postgresql_pass_by_an_instance_whose_timer_the_other_is_
         platform, clock, database_url, monkeypatch):
     needs_postgresql(database_url)
     # Two reminders (a cycle) and the escalation that cancels them are all due: firing the
-    # first reminder moves the cycle's row, firing the escalation deletes it. A second worker
+    # first reminder moves the cycle's row (its second tick, passed too, is missed and fires
+    # with it — a worker catching up reminds once), firing the escalation deletes the row. A second worker
     # that took the escalation while the first held the reminder used to lock the instance,
     # wait for the reminder's row, and deadlock with the first waiting for the instance;
     # PostgreSQL failed one of them, and recording that failure then crashed its pass.
@@ -218,9 +219,9 @@ def test_two_workers_on_postgresql_pass_by_an_instance_whose_timer_the_other_is_
     assert isinstance(reports["second"], timers.FireReport), reports["second"]
     assert (reports["second"].fired, reports["second"].failed) == ([], [])
     assert isinstance(reports["first"], timers.FireReport), reports["first"]
-    assert (len(reports["first"].fired), reports["first"].failed) == (3, [])
+    assert (len(reports["first"].fired), reports["first"].failed) == (2, []), reports["first"].fired
     with platform.uow() as uow:
         actions = Counter(uow.session.execute(select(AuditEvent.action).where(
             AuditEvent.action.like("timer_%"))).scalars())
-        assert actions == {"timer_fired": 3}
+        assert actions == {"timer_fired": 2}
         assert uow.session.scalar(select(func.count()).select_from(TimerJob)) == 0
