@@ -7,11 +7,15 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from engine.core import organisation
+from engine.core.identity import Actor
 from engine.core.models import HumanTask, ProcessInstance
+from engine.ops import administration
 
 from .permissions import IN_THE_API, ON_THE_MAP, ROLES, TABLE
 from .walk import ROLES as WALK_ROLES
-from .walk import Callers, make_world, outcome
+from .conftest import PASSWORD, AuthActions, csrf_token_of
+from .walk import PAGE_USERS, Callers, make_world, outcome
 
 
 def _routes(app) -> list[tuple[str, str, str]]:
@@ -111,3 +115,65 @@ def test_task_ids_are_not_guessable(app, platform, client, make_token):
     with platform.uow() as uow:
         ids = list(uow.session.execute(select(HumanTask.id)).scalars())
     assert ids and all(len(i) == 36 and i.count("-") == 4 for i in ids), world
+
+
+def _get_routes(app) -> list[tuple[str, str]]:
+    return [(endpoint, rule) for endpoint, method, rule in _routes(app) if method == "GET"]
+
+
+def _as_anonymous(world, callers, app) -> dict[str, str]:
+    """What an anonymous caller gets on every GET route: the outcome a dead session must get."""
+    return {rule: outcome(callers.call("anon", "GET", world.fill(rule, None)))
+            for _, rule in _get_routes(app)}
+
+
+def test_a_disabled_accounts_session_and_the_tokens_it_issued_get_nothing_on_any_route(
+        app, platform, client, make_token):
+    world = make_world(app, platform, client, make_token)
+    callers = Callers(app, make_token)
+    session = callers.browser("supervisor")
+    tokens = {role: callers.token(role) for role in ("specialist", "supervisor", "admin")}
+    assert session.get("/supervision/").status_code == 200
+    assert client.get("/api/v1/tasks", headers=tokens["admin"]).status_code == 200
+    with platform.uow() as uow:  # another administrator disables both accounts
+        organisation.add_user(uow.session, "admin9", "备用管理员", "Another-Admin-2026",
+                              unit=None, roles=["admin"], now=uow.clock.now())
+        uow.commit()
+    for username in (PAGE_USERS["supervisor"], "admin1"):
+        with platform.uow() as uow:
+            administration.disable_account(uow, Actor.of("admin9", "admin"), username, "离职",
+                                           reassign_to="admin9")
+    anonymous = _as_anonymous(world, callers, app)
+    wrong = []
+    for _, rule in _get_routes(app):
+        url = world.fill(rule, None)
+        if rule.startswith("/api/"):
+            for role, header in tokens.items():
+                got = outcome(client.get(url, headers=header))
+                if got != anonymous[rule]:
+                    wrong.append(f"{url} with the {role} token: {got}")
+        else:
+            got = outcome(session.get(url))
+            if got != anonymous[rule]:
+                wrong.append(f"{url} in the disabled account's session: {got}")
+    assert wrong == []
+
+
+def test_a_password_change_ends_the_accounts_other_sessions_on_every_route(
+        app, platform, client, make_token):
+    world = make_world(app, platform, client, make_token)
+    callers = Callers(app, make_token)
+    here, elsewhere = app.test_client(), app.test_client()
+    for browser in (here, elsewhere):
+        assert AuthActions(browser).login(PAGE_USERS["approver"], PASSWORD).status_code == 302
+    page = here.get("/auth/password").get_data(as_text=True)
+    changed = here.post("/auth/password", data={
+        "csrf_token": csrf_token_of(page), "current_password": PASSWORD,
+        "new_password": "A-new-password-2026", "confirm_password": "A-new-password-2026"})
+    assert changed.status_code == 302
+    assert here.get("/tasks/").status_code == 200  # the session that changed it goes on
+    anonymous = _as_anonymous(world, callers, app)
+    wrong = [f"{rule}: {got}" for _, rule in _get_routes(app) if not rule.startswith("/api/")
+             for got in [outcome(elsewhere.get(world.fill(rule, None)))]
+             if got != anonymous[rule]]
+    assert wrong == []
