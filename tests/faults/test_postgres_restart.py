@@ -25,7 +25,6 @@ from engine.core.checkpoints import AuditCheckpoint, stored_checkpoints, verify_
 from engine.core.models import AuditEvent
 from engine.ops.platform import Platform
 
-from .throwaway_postgres import ThrowawayPostgres, why_unavailable
 
 ROOT = Path(__file__).parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -35,18 +34,6 @@ import load_bench  # noqa: E402
 USERS = 6
 OUTAGE_SECONDS = 3.0
 RECOVERY_LIMIT = 10.0  # seconds from the server's return to the app's first 200
-
-
-@pytest.fixture
-def postgres():
-    """A throw-away server on a free port of 127.0.0.1, removed afterwards."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("brings its own server: it ran in the suite's SQLite pass already")
-    reason = why_unavailable()
-    if reason:
-        pytest.skip(reason)
-    with ThrowawayPostgres() as server:
-        yield server
 
 
 class Worker:
