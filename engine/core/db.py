@@ -15,6 +15,9 @@ WRITE_INTENT = "gongjian_write"
 # How long an SQLite writer waits for the lock another holds (a writer, a backup) before the
 # request fails with "database is locked", answered 503 with nothing written.
 SQLITE_BUSY_SECONDS = 30.0
+# Execution option for a write that may be skipped: on SQLite the lock is taken only if it
+# is free now (no wait); the caller goes on without writing when it is not.
+WRITE_IF_FREE = "gongjian_write_if_free"
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -46,8 +49,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        immediate = connection.get_execution_options().get(WRITE_INTENT)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(WRITE_IF_FREE):
+            connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy * 1000)}")
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_INTENT) else "BEGIN")
 
     return engine
 

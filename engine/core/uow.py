@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .audit import AppendSubscriber, AuditTrail
 from .clock import Clock, SystemClock
-from .db import WRITE_INTENT
+from .db import WRITE_IF_FREE, WRITE_INTENT
 from .errors import ConflictError
 
 
@@ -67,6 +67,20 @@ class UnitOfWork:
         """Declare that this unit of work will write (on SQLite: take the write lock now)."""
         if not self.session.in_transaction():
             self.session.connection(execution_options={WRITE_INTENT: True})
+
+    def begin_write_if_free(self) -> bool:
+        """Declare a write that may be skipped: False (nothing begun) when SQLite's write
+        lock is held by another right now, instead of waiting for it (PostgreSQL: True)."""
+        if self.session.in_transaction():
+            return True
+        try:
+            self.session.connection(execution_options={WRITE_IF_FREE: True})
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            self.session.rollback()
+            return False
+        return True
 
     def commit(self) -> None:
         """Append the buffered audit events and commit, or raise ConflictError."""

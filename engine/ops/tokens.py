@@ -172,12 +172,14 @@ def authenticate_token(uow: UnitOfWork, secret: str) -> Actor | None:
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
     now = uow.clock.now()
-    # Stamp at most once a minute, so a busy integration does not write on every call.
+    actor = Actor(username_of(row.name), groups_for(row.roles, row.unit_code))
+    # Stamp at most once a minute, so a busy integration does not write on every call; and
+    # only when the write lock is free: a read must not wait for (or fail on) another's
+    # write for the sake of a stamp, which the next call makes.
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() >= 60:
         token_id = row.id
         uow.rollback()
-        uow.begin_write()
-        row = uow.session.get(ApiToken, token_id)
-        row.last_used_at = now
-        uow.commit()
-    return Actor(username_of(row.name), groups_for(row.roles, row.unit_code))
+        if uow.begin_write_if_free():
+            uow.session.get(ApiToken, token_id).last_used_at = now
+            uow.commit()
+    return actor

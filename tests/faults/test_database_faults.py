@@ -258,3 +258,22 @@ def test_a_write_refused_for_want_of_space_is_a_503_with_nothing_written(
     again = client.post(f"/api/v1/tasks/{task_id}/complete", headers=specialist,
                         json={"data": DATA})
     assert again.status_code == 200, again.get_json()
+
+
+def test_a_read_with_a_token_is_not_held_up_by_a_lock_for_the_sake_of_its_use_stamp(
+        app, platform, client, specialist, database_url):
+    """The token's `last_used_at` is stamped only when the write lock is free: a GET while a
+    backup holds it answers at once (not 503 after the busy timeout), the next one stamps."""
+    from engine.ops.tokens import ApiToken
+
+    path = needs_sqlite(database_url)
+    with platform.uow() as uow:
+        assert uow.session.scalar(select(ApiToken.last_used_at)) is None
+    with LockHolder(path):
+        response = client.get("/api/v1/tasks", headers=specialist)
+        assert response.status_code == 200, response.get_json()
+    with platform.uow() as uow:
+        assert uow.session.scalar(select(ApiToken.last_used_at)) is None
+    assert client.get("/api/v1/tasks", headers=specialist).status_code == 200
+    with platform.uow() as uow:
+        assert uow.session.scalar(select(ApiToken.last_used_at)) is not None
