@@ -52,6 +52,10 @@ def _tell_handlers(uow: UnitOfWork, instance_id: int, kind: str, title: str,
     return sorted(set(notified))
 
 
+def _matter(row: IssueLedgerRow) -> str:
+    return f"{row.project_name}「{row.title}」" if row.project_name else row.title
+
+
 def _acting_on(uow: UnitOfWork, actor: Actor, instance_id: int, allowed) -> IssueLedgerRow:
     uow.begin_write()
     row = issue_row(uow, actor, instance_id)
@@ -94,11 +98,11 @@ def escalate_issue(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str)
     if (row.rung or 0) >= TOP_RUNG:
         raise InvalidStateError(f"issue {instance_id} is already with the county head")
     before, after = row.rung, (row.rung or 0) + 1
-    notified = _tell_handlers(uow, instance_id, "escalated",
-                              f"问题提级：{row.title}（{before} → {after}）", reason)
+    # The process's escalate step records the escalation and tells the handlers of the rung
+    # left and of the rung reached, once each (supervision.record_escalation): telling them
+    # here as well sent every escalation twice.
     uow.audit.record(actor.username, "issue_escalation_requested", subject=f"issue:{instance_id}",
-                     instance_id=instance_id, before=before, after=after, why=reason,
-                     notified=notified or None)
+                     instance_id=instance_id, before=before, after=after, why=reason)
     _deliver(uow, instance_id, "escalate_issue", actor, {"reason": reason, "by": actor.username})
     uow.commit()
     return after
@@ -122,7 +126,7 @@ def list_issue(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str,
                           due_at=due_at, reason=reason)
     uow.session.add(period)
     uow.session.flush()
-    notified = _tell_handlers(uow, instance_id, "info", f"挂牌督办：{row.title}", reason)
+    notified = _tell_handlers(uow, instance_id, "info", f"挂牌督办：{_matter(row)}", reason)
     uow.audit.record(actor.username, "issue_listed", subject=f"issue:{instance_id}",
                      instance_id=instance_id, why=reason, due_at=due_at.isoformat(),
                      notified=notified or None)
@@ -145,7 +149,7 @@ def lift_listing(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str) -
     period.lifted_by, period.lifted_at, period.lift_reason = (actor.username, uow.clock.now(),
                                                               reason)
     row.listed, row.listed_due_at = False, None
-    notified = _tell_handlers(uow, instance_id, "info", f"摘牌：{row.title}", reason)
+    notified = _tell_handlers(uow, instance_id, "info", f"摘牌：{_matter(row)}", reason)
     uow.audit.record(actor.username, "issue_listing_lifted", subject=f"issue:{instance_id}",
                      instance_id=instance_id, why=reason, notified=notified or None)
     uow.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, and_, func, or_, select
+from sqlalchemy import Boolean, Index, Integer, String, Text, and_, func, literal, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core.clock import as_utc
@@ -22,7 +22,9 @@ from ..bpm import standing
 from ..bpm.task_access import handlers_of
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
+from .issue_ledger import IssueLedgerRow, InstructionDeskRow
 from .policy import may_supervise
+from .projects import Project
 
 SUBJECT_KINDS = ("task", "issue", "project", "instance")
 
@@ -129,6 +131,32 @@ def _open_tasks(session: Session, *, instance_id: int | None = None,
     return list(session.execute(query).scalars())
 
 
+def matter_of(session: Session, instance_id: int | None, business_key: str | None) -> str | None:
+    """What a reminder or an escalation is about, in words: 项目「问题」 for an issue, the
+    instruction's title under 13710, else the project its business key names."""
+    if instance_id is not None:
+        issue = session.get(IssueLedgerRow, instance_id)
+        if issue is not None:
+            return f"{issue.project_name}「{issue.title}」" if issue.project_name else issue.title
+        instruction = session.get(InstructionDeskRow, instance_id)
+        if instruction is not None:
+            return instruction.title
+    if business_key:
+        project = session.get(Project, business_key)
+        if project is None:
+            # A key ending in a project's code (as the desk reads it, supervision_desk.py).
+            project = session.execute(select(Project).where(
+                literal(business_key).endswith(Project.code))
+                .order_by(func.length(Project.code).desc()).limit(1)).scalar_one_or_none()
+        if project is not None:
+            return project.name
+    return None
+
+
+def _about(matter: str | None, what: str) -> str:
+    return f"{matter} · {what}" if matter else what
+
+
 def record_reminder(uow: UnitOfWork, subject_kind: str, subject_id: str, by: str,
                     tasks: list[HumanTask], message: str | None, *, automatic: bool,
                     instance_id: int | None = None, business_key: str | None = None) -> Reminder:
@@ -146,8 +174,10 @@ def record_reminder(uow: UnitOfWork, subject_kind: str, subject_id: str, by: str
     for task in tasks:
         users, groups = handlers_of(task)
         users = standing.notified(uow.session, users, task.created_at, now)  # 委托
-        notify(uow, kind="reminder", title=f"催办：{task.name}", body=message, users=users,
-               groups=groups, instance_id=task.instance_id, task_id=task.id)
+        matter = matter_of(uow.session, task.instance_id, task.business_key)
+        notify(uow, kind="reminder", title=f"催办：{_about(matter, task.name)}",
+               body=message or "请尽快办理。", users=users, groups=groups,
+               instance_id=task.instance_id, task_id=task.id)
         notified += users + groups
     uow.audit.record(by, "reminded", subject=f"{subject_kind}:{subject_id}",
                      instance_id=instance_id, task_id=row.task_id, why=message,
@@ -239,23 +269,49 @@ def reminders(session: Session, subject_kind: str, subject_id: str) -> list[Remi
     return [_reminder_view(row) for row in rows]
 
 
+def rung_text(rung: str | None) -> str:
+    """A rung as people say it: 第3级, or the rung's own name."""
+    if rung is None or rung == "":
+        return "—"
+    return f"第{rung}级" if str(rung).isdigit() else str(rung)
+
+
 def record_escalation(uow: UnitOfWork, instance: ProcessInstance, by: str,
                       from_rung: str | None, to_rung: str, reason: str | None, *,
                       automatic: bool) -> Escalation:
-    """Write one escalation, notify the handlers of the instance's open tasks, audit it."""
+    """Write one escalation, tell each handler once, audit it.
+
+    Told are the handlers of the instance's open tasks (the rung reached) and, for an issue,
+    the holder of the rung it left (the ledger's handler, which the ledger hook brings up to
+    date only after this one): one 升级 message each, so that the holder of the new rung
+    reads one 升级 beside the one 新待办 of its new task.
+    """
+    now = uow.clock.now()
     row = Escalation(instance_id=instance.id, business_key=instance.business_key,
                      from_rung=from_rung, to_rung=to_rung, by=by, automatic=automatic,
-                     reason=reason, at=uow.clock.now())
+                     reason=reason, at=now)
     uow.session.add(row)
     uow.session.flush()
+    matter = matter_of(uow.session, instance.id, instance.business_key)
+    title = f"升级：{_about(matter, f'{rung_text(from_rung)} → {rung_text(to_rung)}')}"
+    told: set[tuple[str, str]] = set()
     for task in _open_tasks(uow.session, instance_id=instance.id):
         users, groups = handlers_of(task)
-        users = standing.notified(uow.session, users, task.created_at, uow.clock.now())  # 委托
-        notify(uow, kind="escalated", title=f"升级：{task.name}（{from_rung or '—'} → {to_rung}）",
-               body=reason, users=users, groups=groups, instance_id=instance.id, task_id=task.id)
+        users = standing.notified(uow.session, users, task.created_at, now)  # 委托
+        users = [u for u in users if ("user", u) not in told]
+        groups = [g for g in groups if ("group", g) not in told]
+        told |= {("user", u) for u in users} | {("group", g) for g in groups}
+        notify(uow, kind="escalated", title=title, body=reason, users=users, groups=groups,
+               instance_id=instance.id, task_id=task.id)
+    issue = uow.session.get(IssueLedgerRow, instance.id)
+    if issue is not None and issue.handler and ("group", issue.handler) not in told:
+        told.add(("group", issue.handler))
+        notify(uow, kind="escalated", title=title, body=reason, groups=[issue.handler],
+               instance_id=instance.id)
     uow.audit.record(by, "escalated", subject=f"instance:{instance.id}", instance_id=instance.id,
                      before=from_rung, after=to_rung, why=reason, automatic=automatic,
-                     business_key=instance.business_key)
+                     business_key=instance.business_key,
+                     notified=sorted(name for _kind, name in told) or None)
     return row
 
 
