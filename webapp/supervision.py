@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from engine.bpm import inbox
 from engine.county import desk_actions, supervision_desk
 from engine.core.calendar_admin import load_calendar
-from engine.core.errors import TaskDataError
+from engine.core.errors import PermissionDeniedError, TaskDataError
 from engine.county.issue_ledger import refresh_projections
 from engine.county.policy import scope_of
 from engine.core.spreadsheets import append_rows, workbook_bytes
@@ -84,15 +84,22 @@ def _choices(uow) -> dict:
 
 def _labels(uow) -> dict:
     return {"names": supervision_desk.unit_names(uow.session), "RUNG_LABELS": RUNG_LABELS,
-            "STEP_LABELS": STEP_LABELS, "scope": scope_of(g.actor)}
+            "STEP_LABELS": STEP_LABELS, "scope": scope_of(g.actor),
+            "people": supervision_desk.people_names(uow.session)}
 
 
-def render_board(status: int = 200):
-    """The board page (also shown again, with the error, when an action was refused)."""
+def render_board(status: int = 200, errors: dict | None = None):
+    """The board page (also shown again, with the error at its field, when an action was
+    refused)."""
     uow = _refreshed_uow()
     board = supervision_desk.overdue_board(uow, g.actor, _filters())
-    return render_template("supervision/board.html", board=board, **_choices(uow),
-                           **_labels(uow)), status
+    return render_template("supervision/board.html", board=board, errors=errors or {},
+                           actions_of=_actions_of, **_choices(uow), **_labels(uow)), status
+
+
+def _actions_of(item) -> desk_actions.IssueActions:
+    """What the actor may do to a board line or an issue (desk_actions.actions_on)."""
+    return desk_actions.actions_on(g.actor, item.step, item.rung, item.listed)
 
 
 @bp.get("/")
@@ -119,43 +126,148 @@ def remind(kind: str, ref: str):
     return _back()
 
 
-def _act(action, message: str, *args):
+@bp.post("/remind")
+@login_required
+def remind_many():
+    """催办 several board lines at once (the ticked ones), each audited and told."""
+    if not scope_of(g.actor).may_remind:
+        raise PermissionDeniedError(f"{g.actor.username} may not remind")
+    picked = [value.split(":", 1) for value in request.form.getlist("item") if ":" in value]
+    if not picked:
+        flash(_("请先勾选要催办的事项，没有做任何更改。"), "error")
+        return render_board(400, {"form": "remind_many", "item": _("请先勾选要催办的事项。")})
+    uow = write_uow()
+    message = request.form.get("message")
+    for kind, ref in picked:
+        desk_actions.remind_item(uow, g.actor, "issue" if kind == "issue" else "task", ref,
+                                 message)
+    flash(_("已催办 %(n)s 项，办理人已收到提醒。", n=len(picked)), "success")
+    return _back()
+
+
+# The words at a refused field, by action and field.
+FIELD_ERRORS = {
+    ("escalate", "reason"): _l("请填写提级理由。"),
+    ("list", "reason"): _l("请填写挂牌理由。"),
+    ("list", "due"): _l("挂牌办结时限应为今天或以后的日期。"),
+    ("lift", "reason"): _l("请填写摘牌理由。"),
+}
+
+
+def _act(form: str, instance_id: int, action, message: str, *args):
+    """Run a desk action; refused input is shown again at its field, on the page it came from."""
     try:
-        action(write_uow(), g.actor, *args)
-    except TaskDataError:
+        action(write_uow(), g.actor, instance_id, *args)
+    except TaskDataError as exc:
         discard_uow()
-        flash(_("请填写理由后再提交，没有做任何更改。"), "error")
-        return render_board(400)
+        errors = {"form": form, "ref": str(instance_id)}
+        for field in exc.field_errors or {"reason": []}:
+            errors[field] = str(FIELD_ERRORS.get((form, field), _("请检查填写的内容。")))
+        flash(_("填写的内容有误，没有做任何更改。"), "error")
+        if request.form.get("origin") == "issue":
+            return render_issue(instance_id, 400, errors)
+        return render_board(400, errors)
     flash(message, "success")
     return _back()
+
+
+def _due() -> date | None:
+    """The listing's deadline as typed; a text that is not a date is refused at its field."""
+    raw = request.form.get("due", "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise TaskDataError("the listing's deadline is not a date", {"due": ["not a date"]})
 
 
 @bp.post("/issues/<int:instance_id>/escalate")
 @login_required
 def escalate(instance_id: int):
     """提级: one rung up the ladder, with a reason."""
-    return _act(desk_actions.escalate_issue, _("已提级，新的责任主体已收到交办。"), instance_id,
-                request.form.get("reason", ""))
+    return _act("escalate", instance_id, desk_actions.escalate_issue,
+                _("已提级，新的责任主体已收到交办。"), request.form.get("reason", ""))
 
 
 @bp.post("/issues/<int:instance_id>/list")
 @login_required
 def list_issue(instance_id: int):
     """挂牌督办 with its own deadline."""
-    raw = request.form.get("due", "")
-    try:
-        due = date.fromisoformat(raw) if raw else None
-    except ValueError:
-        due = None
-    return _act(desk_actions.list_issue, _("已挂牌督办。"), instance_id, request.form.get("reason", ""),
-                due)
+    def listing(uow, actor, issue, reason):
+        return desk_actions.list_issue(uow, actor, issue, reason, _due())
+
+    return _act("list", instance_id, listing, _("已挂牌督办。"), request.form.get("reason", ""))
 
 
 @bp.post("/issues/<int:instance_id>/lift")
 @login_required
 def lift(instance_id: int):
     """摘牌: lift listed supervision."""
-    return _act(desk_actions.lift_listing, _("已摘牌。"), instance_id, request.form.get("reason", ""))
+    return _act("lift", instance_id, desk_actions.lift_listing, _("已摘牌。"),
+                request.form.get("reason", ""))
+
+
+# The desk's columns, on the screen's lines and in its Excel export alike.
+BOARD_COLUMNS = [
+    ("section", _l("类别")), ("title", _l("事项")), ("process", _l("流程")),
+    ("business_key", _l("编号")), ("responsible_unit", _l("责任单位")),
+    ("sub_command", _l("分指挥部")), ("township", _l("乡镇")), ("rung", _l("处置层级")),
+    ("step", _l("办理环节")), ("due_at", _l("时限")), ("sla", _l("状态")),
+    ("reminders", _l("催办次数")), ("listed", _l("挂牌督办")),
+]
+
+
+def board_cells(item, section: str, names: dict, processes: dict) -> list[str]:
+    """One desk line as the texts of BOARD_COLUMNS."""
+    if section == "listed":
+        due, state, days = item.listed_due_at, item.listed_sla, item.listed_overdue_days
+    else:
+        due, state, days = item.due_at, item.sla, item.overdue_days
+    sla_text = (_("超期 %(n)s 个工作日", n=days) if state == "overdue"
+                else _("即将到期") if state == "due_soon" else _("未到期") if state else "")
+    values = {
+        "section": _("挂牌督办") if section == "listed" else _("超期与即将到期"),
+        "title": item.title, "process": processes.get(item.process_key, ""),
+        "business_key": item.business_key or "",
+        "responsible_unit": names.get(item.responsible_unit, item.responsible_unit or ""),
+        "sub_command": names.get(item.sub_command, item.sub_command or ""),
+        "township": names.get(item.township, item.township or ""),
+        "rung": f"{item.rung} {RUNG_LABELS.get(item.rung, '')}".strip() if item.rung else "",
+        "step": str(STEP_LABELS.get(item.step, "")), "due_at": local_time(due),
+        "sla": str(sla_text), "reminders": str(item.reminder_count),
+        "listed": _("挂牌中") if item.listed else "",
+    }
+    return [str(values[key]) for key, _label in BOARD_COLUMNS]
+
+
+@bp.get("/board.xlsx")
+@login_required
+def board_xlsx():
+    """The desk as it is on the screen (the same filters), as an Excel workbook: its lines,
+    and the counts by unit and by field."""
+    from openpyxl import Workbook
+
+    uow = _refreshed_uow()
+    board = supervision_desk.overdue_board(uow, g.actor, _filters())
+    names, processes = supervision_desk.unit_names(uow.session), inbox.process_names(uow)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("督办台")
+    lines = ([board_cells(i, "late", names, processes) for i in board.items]
+             + [board_cells(i, "listed", names, processes) for i in board.listed])
+    append_rows(sheet, lines, [label for _key, label in BOARD_COLUMNS])
+    sheet.freeze_panes = "A2"
+    for title, column, groups in ((_("按责任单位"), _("责任单位"), board.by_unit),
+                                  (_("按分指挥部"), _("分指挥部"), board.by_sub_command)):
+        counts = book.create_sheet(title)
+        append_rows(counts, ([names.get(grp.code, grp.code or _("未指定")), grp.overdue,
+                              grp.due_soon] for grp in groups),
+                    [column, _("已超期"), _("即将到期")])
+    stamp = get_platform().clock.now().strftime("%Y%m%d")
+    return send_file(BytesIO(workbook_bytes(book)), as_attachment=True,
+                     download_name=f"supervision-desk-{stamp}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 # ---------------------------------------------------------------- the ledger
@@ -220,14 +332,25 @@ def ledger_xlsx():
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+def render_issue(instance_id: int, status: int = 200, errors: dict | None = None):
+    """One issue's page (also shown again, with the error at its field, when an action on it
+    was refused)."""
+    uow = _refreshed_uow()
+    detail = supervision_desk.issue_detail(uow, g.actor, instance_id)
+    row = detail.row
+    return render_template(
+        "supervision/issue.html", d=detail, history=timeline(uow, instance_id),
+        actions=desk_actions.actions_on(g.actor, row.step, row.rung, row.listed),
+        holders=supervision_desk.holders(uow.session, detail), errors=errors or {},
+        ACTION_LABELS=ACTION_LABELS, **_labels(uow)), status
+
+
 @bp.get("/issues/<int:instance_id>")
 @login_required
 def issue(instance_id: int):
-    """One issue: its rung, steps, reminders, escalations, listings and history."""
-    uow = _refreshed_uow()
-    detail = supervision_desk.issue_detail(uow, g.actor, instance_id)
-    return render_template("supervision/issue.html", d=detail, history=timeline(uow, instance_id),
-                           ACTION_LABELS=ACTION_LABELS, **_labels(uow))
+    """One issue: its rung, steps, reminders, escalations, listings and history, and the
+    supervision actions the actor may take on it at any rung, whatever its due state."""
+    return render_issue(instance_id)
 
 
 # ---------------------------------------------------------------- 13710 and the county head

@@ -7,6 +7,7 @@ What the desk shows is in supervision_desk.py; this module only acts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,12 +22,46 @@ from ..core.identity import Actor
 from ..core.models import HumanTask
 from ..core.notifications import notify
 from ..core.uow import UnitOfWork
+from ..core.workcalendar import SHANGHAI
 from . import supervision
 from .issue_ledger import IssueLedgerRow, IssueListing, ListingView, view_of
 from .policy import scope_of
-from .supervision_desk import RECTIFYING_STEPS, TOP_RUNG, issue_row, task_line
+from .supervision_desk import OPEN_ISSUE_STEPS, RECTIFYING_STEPS, TOP_RUNG, issue_row, task_line
 
 DEFAULT_LISTING_DAYS = 5
+
+
+@dataclass(frozen=True)
+class IssueActions:
+    """What an actor may do to one issue now, on its page and on the desk alike.
+
+    Who may is the policy's (scope_of: may_remind, may_escalate, may_list); when is the
+    issue's: reminded while open, escalated one rung while the unit rectifies and below the
+    county head, listed while rectifying, lifted while listed — whatever its due state.
+    """
+
+    remind: bool
+    escalate: bool
+    list: bool
+    lift: bool
+    next_rung: int | None
+
+    @property
+    def any(self) -> bool:
+        """Whether there is anything to offer."""
+        return self.remind or self.escalate or self.list or self.lift
+
+
+def actions_on(actor: Actor, step: str, rung: int | None, listed: bool) -> IssueActions:
+    """The supervision actions open to the actor on an issue in this step, rung and listing."""
+    scope = scope_of(actor)
+    rectifying = step in RECTIFYING_STEPS
+    climbable = rectifying and (rung or 0) < TOP_RUNG
+    return IssueActions(remind=scope.may_remind and step in OPEN_ISSUE_STEPS,
+                        escalate=scope.may_escalate and climbable,
+                        list=scope.may_list and rectifying and not listed,
+                        lift=scope.may_list and listed,
+                        next_rung=(rung or 0) + 1 if climbable else None)
 
 
 def _deliver(uow: UnitOfWork, instance_id: int, name: str, actor: Actor,
@@ -120,6 +155,9 @@ def list_issue(uow: UnitOfWork, actor: Actor, instance_id: int, reason: str,
         raise InvalidStateError(f"issue {instance_id} is already listed")
     calendar = load_calendar(uow.session)
     now = uow.clock.now()
+    if due is not None and due < now.astimezone(SHANGHAI).date():
+        raise TaskDataError(f"the listing's deadline {due} is in the past",
+                            {"due": ["not before today"]})
     due_at = (as_utc(calendar.add_working_days(due, 0).due) if due
               else as_utc(calendar.add_working_days(now, DEFAULT_LISTING_DAYS).due))
     period = IssueListing(instance_id=instance_id, listed_by=actor.username, listed_at=now,

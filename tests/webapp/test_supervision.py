@@ -107,7 +107,7 @@ def test_remind_escalate_list_and_lift_through_the_board(desk, web, platform, cl
     response = auth.post(f"/supervision/remind/issue/{issue}", {"message": "请尽快整改"}, page=board)
     assert response.status_code == 302
     response = auth.post(f"/supervision/issues/{issue}/escalate", {"reason": " "}, page=board)
-    assert response.status_code == 400 and "请填写理由" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "请填写提级理由" in response.get_data(as_text=True)
     response = auth.post(f"/supervision/issues/{issue}/list", {"reason": "群众反映强烈",
                                                               "due": "2026-12-18"}, page=board)
     assert response.status_code == 302
