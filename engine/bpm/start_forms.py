@@ -140,6 +140,11 @@ def _describe(deployment: Deployment) -> StartableProcess:
                             start.also_called)
 
 
+def start_form(deployment: Deployment) -> dict:
+    """The start event's form of a deployed process ({} when it has none)."""
+    return _describe(deployment).form
+
+
 def may_start(process: StartableProcess, actor: Actor) -> bool:
     """Whether the actor is a candidate starter, else in the start event's lane (or it is in none)."""
     if process.starter_groups or process.starter_users:

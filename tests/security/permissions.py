@@ -63,6 +63,8 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("processes.index", "GET"):                          "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("processes.start", "GET"):                          "login ok    deny  deny  deny  deny  deny  ok    deny  deny",
     ("processes.instance", "GET"):                       "login ok    deny  deny  deny  deny  deny  deny  deny  deny",
+    ("approval_sheets.sheet", "GET"):                    "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
+    ("approval_sheets.sheet_pdf", "GET"):                "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
     ("processes.started", "GET"):                        "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("static", "GET"):                                   "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("supervision.board", "GET"):                        "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
