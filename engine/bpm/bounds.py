@@ -13,6 +13,13 @@ specs, before the engine acts on it:
 SpiffWorkflow's own parser picks classes; the state of an instance does not name spec
 classes, so stored instances are unaffected. The same swap gives multi-instance specs the
 completion condition of 会签 / 或签 / 比例签 (engine/bpm/countersign.py).
+
+It also wires each multi-instance activity as SpiffWorkflow's own spec deserializer does
+(`wire_multi_instance`): the library connects an instance's completion to the activity's
+merge only when the activity starts, and the Camunda dialect sets its data input only then;
+a spec parsed again (another worker process, a restart, the cache's eviction) restored an
+instance whose activity had already started without either, so the instances finished and
+were never merged (the activity waited for ever) or were appended to the collection.
 """
 
 from __future__ import annotations
@@ -23,8 +30,12 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition, TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
-    ParallelMultiInstanceTask, SequentialMultiInstanceTask,
+    LoopTask, MultiInstanceTask, ParallelMultiInstanceTask, SequentialMultiInstanceTask,
+)
+from SpiffWorkflow.camunda.specs.multiinstance_task import (
+    ParallelMultiInstanceTask as CamundaParallel, SequentialMultiInstanceTask as CamundaSequential,
 )
 
 from .budget import MAX_CYCLE_REPEATS, MAX_INSTANCES, MIN_CYCLE_SECONDS
@@ -107,8 +118,24 @@ def _bounded_class(cls: type) -> type | None:
     return None
 
 
+def wire_multi_instance(spec, task_spec) -> None:
+    """Connect a multi-instance activity's instances to its merge, and give a Camunda one
+    (a `camunda:collection`, no cardinality) its data input, as at its start."""
+    if not isinstance(task_spec, LoopTask):
+        return
+    child = spec.task_specs.get(task_spec.task_spec)
+    if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+        child.completed_event.connect(task_spec.merge_child)
+    if (isinstance(task_spec, (CamundaParallel, CamundaSequential))
+            and task_spec.cardinality is None and task_spec.data_output is not None
+            and task_spec.output_item is not None):
+        task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
+        task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
+
+
 def bound_spec(spec) -> None:
-    """Give the task specs of a parsed process spec their bounded classes, in place."""
+    """Give the task specs of a parsed process spec their bounded classes, and wire its
+    multi-instance activities, in place."""
     for task_spec in spec.task_specs.values():
         bounded = _bounded_class(type(task_spec))
         if bounded is not None:
@@ -116,3 +143,7 @@ def bound_spec(spec) -> None:
         definition = getattr(task_spec, "event_definition", None)
         if type(definition) is CycleTimerEventDefinition:
             definition.__class__ = BoundedCycleTimer
+    # After the swap: the merge connected is the bounded class's, the one the library's
+    # `create_child` looks for, so it is never connected twice.
+    for task_spec in list(spec.task_specs.values()):
+        wire_multi_instance(spec, task_spec)

@@ -31,6 +31,7 @@ the inbox's queries ignore, so no column is added.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
@@ -49,7 +50,7 @@ from ..core.org_admin import inactive_users
 from ..core.organisation import actor_for
 from ..core.clock import bind_clock
 from ..core.notifications import notify
-from .projection import OFFERING_KINDS, OPEN_STATES, TaskRecord
+from .projection import OFFERING_KINDS, OPEN_STATES, TaskRecord, form_of
 from .runtime import InstanceView, TaskView, task_view
 from . import standing
 from .task_access import (
@@ -483,16 +484,18 @@ def add_signer_after(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
 
 # ---------------------------------------------------------------- 退回 and 撤回
 
-def _earlier_user_tasks(spiff_task) -> list:
-    """Completed user tasks on the path that led to `spiff_task`, nearest first."""
-    found, seen, ancestor = [], set(), spiff_task.parent
+def _earlier_user_tasks(workflow, spiff_task) -> list:
+    """Completed user tasks on the path that led to `spiff_task`, nearest first — in a called
+    process, then on the caller's path to the call activity."""
+    found, seen = [], set()
+    ancestor = _calling_task(workflow, spiff_task)
     while ancestor is not None:
         spec = ancestor.task_spec
         if (ancestor.state == TaskState.COMPLETED and hasattr(spec, "form")
                 and spec.bpmn_id not in seen):
             seen.add(spec.bpmn_id)
             found.append(ancestor)
-        ancestor = ancestor.parent
+        ancestor = _calling_task(workflow, ancestor)
     return found
 
 
@@ -507,27 +510,71 @@ def return_targets(uow: UnitOfWork, task_id: str, actor: Actor) -> list[tuple[st
     if current is None:
         return []
     return [(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id)
-            for t in _earlier_user_tasks(current)]
+            for t in _earlier_user_tasks(workflow, current)]
 
 
-def _refuse_inside_multi_instance(workflow, earlier, what: str) -> None:
-    """Refuse a reset that would reach into one branch of a multi-instance activity.
+def _calling_task(workflow, task):
+    """The task's parent, or for the root of a called process the call activity's task."""
+    if task.parent is not None:
+        return task.parent
+    parent_id = task.workflow.parent_task_id
+    return workflow.get_task_from_id(parent_id) if parent_id is not None else None
 
-    SpiffWorkflow 3.2 resets one instance of a multi-instance activity (a permit item of a
-    request for several) but merges it into the activity's output again on the way out,
-    which corrupts the collected results; so this is refused with a clear answer until the
-    reset handles it (it still works in plain parallel branches).
-    """
-    task = earlier
+
+def _enclosing_instances(workflow, task) -> list[tuple]:
+    """(instance, multi-instance activity) task pairs around `task`, innermost first, through
+    called processes: the permit item of a request for several is one instance of the
+    request's multi-instance call activity."""
+    found = []
     while task is not None:
-        if isinstance(task.task_spec, LoopTask):
-            raise InvalidStateError(
-                f"“{earlier.task_spec.bpmn_name or earlier.task_spec.bpmn_id}”在多实例（逐项办理）"
-                f"环节之中，暂不能{what}；请联系指挥部办公室处理。")
-        parent = task.parent
-        if parent is None and task.workflow.parent_task_id is not None:
-            parent = workflow.get_task_from_id(task.workflow.parent_task_id)
+        parent = _calling_task(workflow, task)
+        if (parent is not None and isinstance(parent.task_spec, LoopTask)
+                and task.task_spec.name == parent.task_spec.task_spec):
+            found.append((task, parent))
         task = parent
+    return found
+
+
+def _reset_to(workflow, earlier) -> None:
+    """Make the earlier user task ready again, its form's values as it was completed with.
+
+    SpiffWorkflow 3.2 resets a task inside one instance of a multi-instance activity (and
+    inside a called process) by resetting that instance too, which forgets the instance's
+    place in the collection (its `key_or_index`): its result was then appended to the
+    collection instead of replacing its own slot. It also leaves an instance it had merged
+    counted as merged, and an activity that had already finished going on after it. Here
+    each enclosing instance keeps its place, is no longer counted as merged, the called
+    processes on the way are running again, and an activity that had finished waits for
+    the instance again (what came after it is dropped, as after any reset).
+    """
+    fields = [f.get("id") for f in form_of(earlier.task_spec).get("fields", [])]
+    previous = {f: deepcopy(earlier.data[f]) for f in fields if f in earlier.data}
+    levels = [(child.id, {k: v for k, v in child.internal_data.items()
+                          if k in ("key_or_index", "item", "iteration")}, activity)
+              for child, activity in _enclosing_instances(workflow, earlier)]
+    workflow.reset_from_task_id(earlier.id)
+    for child_id, place, activity in levels:
+        child = workflow.get_task_from_id(child_id)
+        child.internal_data.update(place)
+        merged = activity.internal_data.get("merged", [])
+        if str(child_id) in merged:
+            merged.remove(str(child_id))
+        if not activity.has_state(TaskState.STARTED):
+            for after in [c for c in activity.children
+                          if c.task_spec.name != activity.task_spec.task_spec]:
+                for task in list(after):
+                    if task.id in workflow.subprocesses:
+                        workflow.delete_subprocess(task)
+                activity.workflow._remove_task(after.id)
+            activity._set_state(TaskState.STARTED)
+            activity._sync_children(activity.task_spec.outputs, TaskState.FUTURE)
+    sub = earlier.workflow
+    while sub is not workflow and sub is not None:
+        sub.completed = False
+        parent = workflow.get_task_from_id(sub.parent_task_id)
+        sub = parent.workflow if parent is not None else None
+    workflow.completed = False
+    earlier.data.update(previous)
 
 
 def _forget_removed_waits(workflow) -> None:
@@ -550,7 +597,7 @@ def _reopen(uow: UnitOfWork, live: runtime.LiveInstance, earlier, actor: Actor,
     """Make an earlier task ready again, save, and give the new row to `assignee`."""
     row, workflow = live.row, live.workflow
     with bind_clock(uow.clock), runtime._engine_errors(row.process_key):
-        workflow.reset_from_task_id(earlier.id)
+        _reset_to(workflow, earlier)
         _forget_removed_waits(workflow)
         runtime.run_engine(workflow)
         runtime.save_instance(uow, live, actor, closed=closed)
@@ -560,7 +607,22 @@ def _reopen(uow: UnitOfWork, live: runtime.LiveInstance, earlier, actor: Actor,
                                 HumanTask.state.in_(OPEN_STATES))).scalar_one()
     if assignee is not None:
         reopened.assignee, reopened.state = assignee, "claimed"
+    reopened.form = with_values(reopened.form, earlier.data)
     return reopened
+
+
+def with_values(form: dict, data: dict) -> dict:
+    """The form with the values its fields were last completed with as their defaults: a
+    task returned to (退回) or withdrawn (撤回) opens with what was entered before."""
+    fields = [{**f, "default": _as_default(data[f["id"]])} if f.get("id") in data else f
+              for f in form.get("fields", [])]
+    return {**form, "fields": fields} if fields else form
+
+
+def _as_default(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, (str, int, float)) or value is None else str(value)
 
 
 def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
@@ -574,12 +636,11 @@ def return_task(uow: UnitOfWork, task_id: str, actor: Actor, to_element_id: str,
     live = runtime.load_instance(uow.session, runtime.load_for_write(uow, task.instance_id))
     row, workflow = live.row, live.workflow
     current = workflow.get_task_from_id(UUID(task.spiff_task_id))
-    earlier = next((t for t in _earlier_user_tasks(current)
+    earlier = next((t for t in _earlier_user_tasks(workflow, current)
                     if t.task_spec.bpmn_id == to_element_id), None)
     if earlier is None:
         raise TaskDataError(f"'{to_element_id}' is not an earlier task of this process that "
                             "can be returned to", {"to_element_id": ["not an earlier task"]})
-    _refuse_inside_multi_instance(workflow, earlier, "退回")
     previous = uow.session.execute(
         select(HumanTask).where(HumanTask.instance_id == row.id,
                                 HumanTask.spiff_task_id == str(earlier.id),
@@ -643,7 +704,6 @@ def withdraw(uow: UnitOfWork, task_id: str, actor: Actor, why: str = "", *,
     earlier = live.workflow.get_task_from_id(UUID(done.spiff_task_id))
     if earlier is None or earlier.state != TaskState.COMPLETED:
         raise ConflictError(f"'{done.name}' can no longer be withdrawn")
-    _refuse_inside_multi_instance(live.workflow, earlier, "撤回")
     following = list(uow.session.execute(
         select(HumanTask).where(HumanTask.instance_id == row.id,
                                 HumanTask.state.in_(OPEN_STATES))).scalars())

@@ -71,7 +71,7 @@ def _run_loop(rounds: int, *, compacting: bool, sizes: list | None = None):
     for n in range(1, rounds + 1):
         work = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True))
         # 退回 from this round still finds the step before the loop
-        assert "register" in [t.task_spec.bpmn_id for t in task_actions._earlier_user_tasks(work)]
+        assert "register" in [t.task_spec.bpmn_id for t in task_actions._earlier_user_tasks(workflow, work)]
         _complete(workflow, "work", {f"note_{n}": f"第{n}轮整改"})
         workflow, finished = _saved(workflow, finished, compacting=compacting)
         _complete(workflow, "check")

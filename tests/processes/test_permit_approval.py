@@ -186,16 +186,23 @@ def test_approving_in_time_leaves_no_timer_behind(platform, request_for, clock):
     assert [t.element_id for t in tasks_of(platform, OFFICE)] == ["hand_back"]
 
 
-def test_withdrawing_one_item_s_filing_is_refused_plainly_not_a_server_error(platform,
-                                                                             request_for):
-    """撤回 inside one item of a request for several answered 500 (security issue, finding 11);
-    the engine cannot yet reset one instance of the items safely, so it says so."""
+def test_one_item_s_filing_is_withdrawn_while_the_other_item_goes_on(platform, request_for):
+    """撤回 inside one item of a request for several answered 500 (security issue, finding 11),
+    then was refused (issue 17): the item's filing is reopened, its approval withdrawn."""
     from engine.bpm import task_actions
-    from engine.core.errors import InvalidStateError
 
     request_for("planning", "land")
     filed = next(t for t in tasks_of(platform, SPECIALIST) if t.element_id == "file_for_unit")
     complete(platform, SPECIALIST, "file_for_unit", {"filing_note": "代办材料"})
-    with platform.uow() as uow, pytest.raises(InvalidStateError, match="暂不能撤回"):
-        task_actions.withdraw(uow, filed.id, SPECIALIST, "重新填报")
-    assert elements_of(platform, approver("zrzy")) == ["approval"]  # nothing changed
+    with platform.uow() as uow:
+        reopened = task_actions.withdraw(uow, filed.id, SPECIALIST, "重新填报")
+    assert reopened.element_id == "file_for_unit" and reopened.assignee == SPECIALIST.username
+    assert {f["id"]: f.get("default") for f in reopened.form["fields"]} == {
+        "filing_note": "代办材料"}
+    assert elements_of(platform, approver("zrzy")) == []
+    assert elements_of(platform, SPECIALIST) == ["file_for_unit", "file_for_unit"]
+    for _ in range(2):
+        complete(platform, SPECIALIST, "file_for_unit", {"filing_note": "代办材料"})
+    for _ in range(2):
+        complete(platform, approver("zrzy"), "approval", APPROVE)
+    assert [r["item"] for r in hand_back(platform).data["results"]] == ["planning", "land"]
