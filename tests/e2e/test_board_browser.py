@@ -61,3 +61,18 @@ def test_the_board_shows_every_rung_and_escalates_with_a_reason(desk, live_url, 
     assert "涉及两个乡镇" in page.locator("body").inner_text()
     page.goto(f"{live_url}/supervision/ledger")
     page.screenshot(path=str(OUTPUT / "ledger.png"), full_page=True)
+
+
+@pytest.mark.parametrize("path", ["/supervision/ledger", "/supervision/",
+                                  "/supervision/county-head", "/supervision/13710"])
+def test_the_desk_pages_do_not_scroll_sideways_on_a_phone(desk, live_url, page, clock, path):
+    _app, ids = desk
+    OUTPUT.mkdir(exist_ok=True)
+    clock.set(datetime(2027, 2, 10, 10, 0, tzinfo=SHANGHAI))
+    log_in(page, live_url, "duban1", PASSWORD)
+    for target in (path, f"/supervision/issues/{ids['Q-2']}"):
+        page.goto(f"{live_url}{target}")
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        name = target.strip("/").replace("/", "-") or "board"
+        page.screenshot(path=str(OUTPUT / f"{name}-390.png"), full_page=True)
+        assert width <= 390, (target, width)
