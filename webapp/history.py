@@ -10,9 +10,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from engine.bpm import matter as bpm_matter
 from engine.bpm import runtime
-from engine.core.organisation import UserAccount
+from engine.bpm.process_model import instance_model
+from engine.core.models import HumanTask, ProcessInstance
 from engine.core.uow import UnitOfWork
+from engine.county import matter
 
 ACTIONS = {
     "instance_started": _l("发起流程"),
@@ -94,17 +97,20 @@ ACTIONS.update({
 DECISIONS = {"approve": _l("同意"), "return": _l("退回"), "reject": _l("不同意")}
 
 
-def acting(names: dict[str, str], actor: str, on_behalf_of: str | None) -> str:
-    """Who acted, by name: 李四, or 李四（代 张三） for a stand-in acting for another (委托)."""
-    who = names.get(actor, actor)
+def acting(names, actor: str, on_behalf_of: str | None) -> str:
+    """Who acted, by name: 李四（县发改局）, or 李四（代 张三） for a stand-in acting for
+    another (委托). `names` is a matter.Names (or a username → name mapping)."""
+    name_of = names.actor if hasattr(names, "actor") else (lambda u: names.get(u, u))
+    who = name_of(actor)
     if not on_behalf_of:
         return who
-    return _("%(actor)s（代 %(user)s）", actor=who, user=names.get(on_behalf_of, on_behalf_of))
+    return _("%(actor)s（代 %(user)s）", actor=who, user=name_of(on_behalf_of))
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One line of the timeline."""
+    """One line of the timeline: who (or the process), when, what, on which step, for whom,
+    the decision and opinion, and the fields submitted (label, value in words)."""
 
     at: datetime
     actor: str
@@ -112,11 +118,32 @@ class TimelineEntry:
     subject: str
     decision: str | None
     opinion: str | None
+    fields: tuple[tuple[str, str], ...] = ()
+    by_process: bool = False
 
 
-def timeline(uow: UnitOfWork, instance_id: int) -> list[TimelineEntry]:
-    """The instance's history, oldest first; the completion that follows a decision is folded in."""
-    names = dict(uow.session.execute(select(UserAccount.username, UserAccount.display_name)).all())
+def _subject(detail: dict, subjects: dict, task_id: str | None) -> str:
+    subject = detail.get("name") or ""
+    about = subjects.get(task_id)
+    return f"{subject}（{about}）" if subject and about else subject
+
+
+def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = None
+             ) -> list[TimelineEntry]:
+    """The instance's history, oldest first; the completion that follows a decision is folded
+    in. A task the process opened is shown as the process's, with the people or groups it
+    went to; a completion shows the fields submitted under their labels; steps of the same
+    name are told apart by their subject (the permit item) when the instance still holds it."""
+    names = names or matter.Names(uow)
+    row = uow.session.get(ProcessInstance, instance_id)
+    model = instance_model(uow, row) if row is not None else None
+    rows = list(uow.session.execute(select(HumanTask).where(
+        HumanTask.instance_id == instance_id)).scalars())
+    try:
+        subjects = {task_id: matter.display(names, shown) for task_id, shown in
+                    bpm_matter.subjects_of(uow, instance_id, rows, matter.DEFAULTS).items()}
+    except Exception:  # an instance that cannot be restored still has its history
+        subjects = {}
     entries: list[TimelineEntry] = []
     decided: set[str | None] = set()
     for item in runtime.instance_history(uow, instance_id):
@@ -127,14 +154,34 @@ def timeline(uow: UnitOfWork, instance_id: int) -> list[TimelineEntry]:
             decided.add(item.task_id)
         data = detail.get("data") or {}
         decision = detail.get("decision") or data.get("decision")
-        subject = detail.get("name") or ""
+        subject = _subject(detail, subjects, item.task_id)
         if item.action in ("task_transferred", "task_delegated", "task_carbon_copied",
                            "task_reassigned"):
             target = detail.get("after") or detail.get("to")
-            subject = f"{subject} → {names.get(target, target)}"
+            subject = f"{subject} → {names.actor(target or '')}"
+        by_process = item.action == "task_created"
+        if by_process:
+            who = ([names.actor(detail["assignee"])] if detail.get("assignee") else
+                   [f"「{names.group(c)}」" if names.person(c) is None else names.person(c)
+                    for c in detail.get("candidates") or []])
+            if who:
+                subject = f"{subject} → {'、'.join(who)}"
         entries.append(TimelineEntry(
-            at=item.at, actor=acting(names, item.actor, detail.get("on_behalf_of")),
-            action=str(ACTIONS.get(item.action, item.action)), subject=subject,
+            at=item.at,
+            actor=str(_l("流程")) if by_process else acting(
+                names, item.actor, detail.get("on_behalf_of")),
+            action=str(ACTIONS.get(item.action, _l("其他操作"))), subject=subject,
             decision=str(DECISIONS[decision]) if decision in DECISIONS else None,
-            opinion=detail.get("opinion") or data.get("opinion") or detail.get("why")))
+            opinion=detail.get("opinion") or data.get("opinion") or detail.get("why"),
+            fields=_fields(names, model, data, skip=("decision", "opinion")),
+            by_process=by_process))
     return entries
+
+
+def _fields(names: matter.Names, model, data: dict, skip=()) -> tuple[tuple[str, str], ...]:
+    """The submitted fields that have a label, in words."""
+    if model is None or not data:
+        return ()
+    shown = bpm_matter.shown([(k, None) for k in data if k not in skip], model,
+                             matter.DEFAULTS, data)
+    return tuple((s.label, matter.display(names, s)) for s in shown)

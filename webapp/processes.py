@@ -6,12 +6,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from engine.bpm import inbox, pickers, start_forms
-from engine.core.errors import TaskDataError
-from engine.core.models import ProcessInstance
+from engine.core.errors import NotFoundError, TaskDataError
+from engine.county import matter
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
 from .forms import data_from, field_errors, input_fields, with_choices
+from .api.instances import visible_instance
 from .history import timeline
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
@@ -67,10 +68,14 @@ def started():
 @bp.get("/instances/<int:instance_id>")
 @login_required
 def instance(instance_id: int):
-    """An instance I started: status, open tasks and history."""
+    """An instance I started, have a task in, or oversee: who acts next, and its history."""
     uow = get_uow()
-    row = uow.session.get(ProcessInstance, instance_id)
-    if row is None or row.started_by != g.actor.username:
+    try:
+        row = visible_instance(uow.session, instance_id, g.actor)
+    except NotFoundError:
         abort(404)
+    names = matter.Names(uow)
     return render_template("processes/instance.html", instance=row,
-                           history=timeline(uow, instance_id))
+                           starter=names.actor(row.started_by),
+                           steps=matter.next_steps(uow, instance_id, names),
+                           history=timeline(uow, instance_id, names))

@@ -8,16 +8,16 @@ from flask import (
 from flask_babel import gettext as _
 
 from engine.bpm import inbox, pickers, runtime, task_actions
-from engine.county import supervision
+from engine.county import matter, supervision
 from engine.core.clock import as_utc
 from engine.core.errors import ConflictError, TaskDataError
 from engine.bpm.sla import SLA_STATES
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
-from .filters import sla_of
+from .filters import local_time, sla_of
 from .forms import data_from, field_errors, input_fields, with_choices
-from .history import timeline
+from .history import ACTIONS, timeline
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -115,6 +115,7 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
     if "withdraw" in actions and task.id not in task_actions.withdrawable(uow, g.actor, [task.id]):
         actions = tuple(a for a in actions if a != "withdraw")
     diagram = inbox.task_diagram(uow, row)
+    names = matter.Names(uow)
     return render_template(
         "tasks/task.html", task=task, decision=decision,
         fields=with_choices(input_fields(task.form, decision=decision),
@@ -123,7 +124,9 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
                         if "return" in actions else []),
         delegator=task_actions.delegated_by(row), diagram=diagram,
         process_name=inbox.process_names(uow).get(task.process_key, task.process_key),
-        history=timeline(uow, task.instance_id), users=users,
+        history=timeline(uow, task.instance_id, names), users=users,
+        matter=matter.matter_view(uow, row, names),
+        assignee=matter.holders(names, task)[0] if task.assignee else None,
         errors=errors or {}, values=values if values is not None else {}), status
 
 
@@ -298,6 +301,18 @@ def resolve(task_id: str):
                                            request.form.get("opinion", ""))
     flash(_("已交回：%(name)s", name=task.name), "success")
     return redirect(url_for("tasks.mine"))
+
+
+@bp.app_template_filter("local_iso")
+def local_iso(value: str | None) -> str:
+    """An ISO time of the matter's plain data in county time."""
+    return local_time(as_utc(value)) if value else ""
+
+
+@bp.app_template_global("action_label")
+def action_label(action: str) -> str:
+    """An audited action in words (提级, 收到消息 …)."""
+    return str(ACTIONS.get(action, _("其他操作")))
 
 
 @bp.app_context_processor

@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -150,10 +151,15 @@ def shown(pairs, model: ProcessModel, defaults: Defaults, data: Mapping[str, Any
 def _live_task(uow: UnitOfWork, row: ProcessInstance, spiff_task_id: str):
     """The restored workflow and the task in it (None when it is no longer in the state)."""
     workflow = runtime.restore(uow.session, row)
+    return workflow, find_task(workflow, spiff_task_id)
+
+
+def find_task(workflow, spiff_task_id: str):
+    """The live task of this id, or None when the state no longer holds it (compacted)."""
     try:
-        return workflow, workflow.get_task_from_id(UUID(spiff_task_id))
-    except ValueError:
-        return workflow, None
+        return workflow.get_task_from_id(UUID(spiff_task_id))
+    except (ValueError, TaskNotFoundException):
+        return None
 
 
 def data_of(workflow, task) -> dict[str, Any]:
@@ -323,10 +329,7 @@ def subjects_of(uow: UnitOfWork, instance_id: int, rows, defaults: Defaults = NO
         fields: dict[str, dict[str, Shown]] = {}
         for task in group:
             node = model.nodes.get(task.element_id)
-            try:
-                live = workflow.get_task_from_id(UUID(task.spiff_task_id))
-            except ValueError:
-                live = None
+            live = find_task(workflow, task.spiff_task_id)
             if node is None or live is None:
                 continue
             data = data_of(workflow, live)

@@ -39,10 +39,25 @@ def test_the_start_form_is_validated_then_the_instance_starts(platform, client, 
     assert "发起流程" in detail
 
 
-def test_another_users_instance_is_not_found(platform, client, auth):
+def test_an_instance_is_not_found_by_someone_with_no_part_in_it(platform, client, auth):
     auth.login()
     response = auth.post("/processes/approval/start", {"project_name": "光伏电站"},
                          page="/processes/approval/start")
     auth.logout()
-    auth.login("zhuanyuan2")
+    auth.login("xiangzhen1")  # a township head: no task of it is offered to him
     assert client.get(response.headers["Location"]).status_code == 404
+
+
+def test_who_acts_next_names_the_group_holding_the_open_step(platform, client, auth):
+    auth.login()
+    response = auth.post("/processes/approval/start", {"project_name": "光伏电站"},
+                         page="/processes/approval/start")
+    auth.logout()
+    auth.login("zhuanyuan2")  # offered the open step with the specialists: may follow it
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    steps = page[page.index('id="next-steps"'):page.index("办理记录")]
+    assert "准备材料" in steps and "「项目专员」" in steps and "（待认领）" in steps
+    # The timeline credits the new task to the process, not to the starter.
+    history = page[page.index("办理记录"):]
+    assert "流程</strong> 生成待办「准备材料 → 「项目专员」」" in history
+    assert "项目专员一（县发改局）</strong> 发起流程" in history

@@ -9,10 +9,12 @@ from flask.views import MethodView
 from flask_smorest import abort
 from sqlalchemy import exists, or_, select
 
-from engine.bpm import runtime, start_forms, task_actions
+from engine.bpm import runtime, sla, start_forms, task_actions
 from engine.bpm.projection import OPEN_STATES
 from engine.bpm.task_access import seen_by
+from engine.core.calendar_admin import load_calendar
 from engine.core.errors import NotFoundError
+from engine.county import matter
 from engine.core.identity import Actor
 from engine.core.models import HumanTask, ProcessInstance
 
@@ -88,14 +90,32 @@ def paged(rows: list, limit: int, make) -> dict:
 
 def detail(uow, instance_id: int, view: runtime.InstanceView | None = None) -> dict:
     """An instance with its process data and history (`view`: the service's answer, when a
-    service just ran on it, so the workflow need not be restored again)."""
+    service just ran on it, so the workflow need not be restored again); who acts next is
+    read only when no service ran (a GET, a start), so a completion reads its task once."""
+    fresh = view is None
     view = view or runtime.get_instance(uow, instance_id)
     history = [{"at": h.at, "actor": h.actor, "action": h.action, "task_id": h.task_id,
                 "detail": json.loads(h.detail or "{}")}
                for h in runtime.instance_history(uow, instance_id)]
     names = open_task_names(uow.session, [instance_id]).get(instance_id, [])
     return {**view.__dict__, "data": json.loads(json.dumps(view.data, default=str)),
-            "history": history, "open_tasks": names}
+            "history": history, "open_tasks": names,
+            **({"next_steps": next_steps(uow, instance_id)} if fresh else {})}
+
+
+# The API's names of the SLA states (as the task list's `sla` filter names them).
+_API_SLA = {"on_time": "ok", "due_soon": "due_soon", "overdue": "overdue"}
+
+
+def next_steps(uow, instance_id: int) -> list[dict]:
+    """Who acts next: each open step with its holders by name, due time and SLA state."""
+    now, calendar = uow.clock.now(), load_calendar(uow.session)
+    steps = []
+    for step in matter.next_steps(uow, instance_id):
+        state = sla.sla_state(step["due_at"], now, calendar)
+        steps.append({**step, "sla": _API_SLA[state.state] if state else None,
+                      "overdue_days": state.overdue_days if state else None})
+    return steps
 
 
 @bp.route("")

@@ -106,6 +106,81 @@ class HistoryEntrySchema(Schema):
     detail = fields.Dict(required=True)
 
 
+class MatterFieldSchema(Schema):
+    """A variable of the matter: its label, raw value and the value in words."""
+
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+    value = fields.Raw(allow_none=True)
+    text = fields.String(required=True, metadata={"description": "units, people, projects "
+                                                  "by name; enum values by their names"})
+
+
+class CameBackSchema(Schema):
+    """Why the task's step is to be done again."""
+
+    how = fields.String(required=True, metadata={
+        "description": "returned (退回), again (a choice led back), or the audit action "
+                       "(escalated …)"})
+    step = fields.String(allow_none=True)
+    actor = fields.String(required=True, metadata={"description": "by name"})
+    on_behalf_of = fields.String(allow_none=True)
+    at = fields.String(required=True)
+    opinion = fields.String(allow_none=True)
+    fields_ = fields.List(fields.Nested(MatterFieldSchema), data_key="fields",
+                          attribute="fields")
+
+
+class OutcomeStepSchema(Schema):
+    """A step a choice leads to."""
+
+    name = fields.String(required=True)
+    lane = fields.String(allow_none=True)
+    ends = fields.Boolean(required=True)
+    back = fields.Boolean(required=True, metadata={"description": "a step drawn before "
+                                                   "this one: the process goes back to it"})
+
+
+class OutcomeSchema(Schema):
+    """One choice (None: the one way on) and where it leads."""
+
+    choice = fields.String(allow_none=True)
+    steps = fields.List(fields.Nested(OutcomeStepSchema))
+
+
+class MatterSchema(Schema):
+    """What the task is about (the BPMN's gongjian:matter property, or the defaults)."""
+
+    fields_ = fields.List(fields.Nested(MatterFieldSchema), data_key="fields",
+                          attribute="fields")
+    came_back = fields.Nested(CameBackSchema, allow_none=True)
+    earlier = fields.List(fields.Nested(MatterFieldSchema), metadata={
+        "description": "the task's own fields as last submitted, when it came back"})
+    outcomes = fields.List(fields.Nested(OutcomeSchema))
+
+
+class NextStepSchema(Schema):
+    """An open step of an instance: who holds it and by when."""
+
+    task_id = fields.String(required=True)
+    name = fields.String(required=True)
+    element_id = fields.String(required=True)
+    subject = fields.Nested(MatterFieldSchema, allow_none=True, metadata={
+        "description": "what tells it apart from open steps of the same name"})
+    state = fields.String(required=True)
+    holders = fields.List(fields.String(), metadata={
+        "description": "people and groups by name: 张三（县自然资源局）, 「县发改局 审批人」"})
+    assignee = fields.String(allow_none=True)
+    candidate_groups = fields.List(fields.String())
+    candidate_users = fields.List(fields.String())
+    created_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(allow_none=True)
+    working_days = fields.Integer(allow_none=True, metadata={
+        "description": "its time limit in working days, when counted in working days"})
+    sla = fields.String(allow_none=True, metadata={"enum": ["ok", "due_soon", "overdue"]})
+    overdue_days = fields.Integer(allow_none=True)
+
+
 class InstanceSchema(Schema):
     """A process instance; `row_version` is also its ETag."""
 
@@ -121,6 +196,8 @@ class InstanceSchema(Schema):
     data = fields.Dict(metadata={"description": "process data (only on a single instance)"})
     open_tasks = fields.List(fields.String(), metadata={"description": "names of open tasks"})
     history = fields.List(fields.Nested(HistoryEntrySchema))
+    next_steps = fields.List(fields.Nested(NextStepSchema), metadata={
+        "description": "who acts next (on GET of one instance and on a start)"})
 
 
 class InstancePageSchema(PageSchema):
@@ -190,6 +267,9 @@ class TaskSchema(Schema):
     decision = fields.Boolean(metadata={"description": "complete with approve/return/reject"})
     actions = fields.List(fields.String())
     delegated_by = fields.String(allow_none=True)
+    matter = fields.Nested(MatterSchema, metadata={
+        "description": "what the task is about, why it came back, what follows each choice "
+                       "(only on a single task)"})
 
 
 class TaskPageSchema(PageSchema):

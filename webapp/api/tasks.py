@@ -12,6 +12,7 @@ from engine.bpm import inbox, runtime, sla, task_actions
 from engine.core.clock import as_utc
 from engine.core.errors import TaskDataError
 from engine.core.models import HumanTask
+from engine.county import matter
 from engine.bpm.projection import TaskRecord, load_tasks
 
 from ..db import get_uow, write_uow
@@ -124,8 +125,10 @@ class Task(MethodView):
     @bp.alt_response(404, description=ERRORS[404])
     def get(self, task_id):
         """A task with its form fields and the actions I may take; ETag for If-Match."""
-        row = task_actions.load_task(get_uow(), task_id, current_actor())
-        return _task(row), 200, {"ETag": task_etag(row)}
+        uow = get_uow()
+        row = task_actions.load_task(uow, task_id, current_actor())
+        return ({**_task(row), "matter": matter.matter_view(uow, row)}, 200,
+                {"ETag": task_etag(row)})
 
 
 def _may(action: str):
