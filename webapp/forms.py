@@ -72,6 +72,10 @@ def translate_error(message: str) -> str:
             return str(text)
     if m := re.fullmatch(r"Must be greater than or equal to (\S+?)(?: and less than or equal to (\S+?))?\.", message):
         return _("不能小于 %(low)s", low=m[1]) if not m[2] else _("应在 %(low)s 到 %(high)s 之间", low=m[1], high=m[2])
+    if m := re.fullmatch(r"Must be on or after (\d{4}-\d\d-\d\d)\.", message):
+        return _("不能早于 %(date)s", date=m[1])
+    if m := re.fullmatch(r"Must be on or before (\d{4}-\d\d-\d\d)\.", message):
+        return _("不能晚于 %(date)s", date=m[1])
     if m := re.fullmatch(r"Must be less than or equal to (\S+?)\.", message):
         return _("不能大于 %(high)s", high=m[1])
     if m := re.fullmatch(r"Longer than maximum length (\d+)\.", message):

@@ -3,6 +3,10 @@
 Field types are Camunda's: string, long, boolean, date, enum. Constraints are Camunda's
 validation names: required, minlength, maxlength, min, max, plus `pattern` (a regular
 expression the whole value must match) and `readonly` (the value cannot be submitted).
+On a date field `min` and `max` are a date (`2027-01-01`) or a day counted from today by
+the platform's clock in Lingchuan (`today`, `today+1`, `today-30`): a commitment's
+fulfilment date that must lie ahead is `<camunda:constraint name="min" config="today+1" />`;
+a config that is neither is refused at deploy by the lint (`date_bound_problem`).
 
 A string field with the property `picker` (engine/bpm/pickers.py) takes only a value of its
 list: the caller hands in `pick`, which answers whether a value is one the person filling
@@ -20,6 +24,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import re2
@@ -71,7 +76,62 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _field_for(spec: dict) -> fields.Field:
+_RELATIVE_DAY = re.compile(r"today(?:([+-])(\d{1,4}))?")
+
+
+def date_bound_problem(config: str | None) -> str | None:
+    """Why a date field's min or max cannot be read, or None."""
+    if _date_bound(config, date(2000, 1, 1)) is None:  # any day: only the form is read
+        return (f"the date bound '{config}' is neither a date (2027-01-01) nor a day counted "
+                "from today (today, today+1, today-30)")
+    return None
+
+
+def _date_bound(config: str | None, today: date) -> date | None:
+    """The day a date bound names, with `today` the platform's date; None if unreadable."""
+    text = (config or "").strip()
+    relative = _RELATIVE_DAY.fullmatch(text)
+    if relative:
+        days = int(relative[2] or 0)
+        return today + timedelta(days=-days if relative[1] == "-" else days)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class _DateBounds(validate.Validator):
+    """A date on or after `low` and on or before `high` (either may be None)."""
+
+    def __init__(self, low: date | None, high: date | None):
+        self.low, self.high = low, high
+
+    def __call__(self, value: date) -> date:
+        if self.low is not None and value < self.low:
+            raise ValidationError(f"Must be on or after {self.low.isoformat()}.")
+        if self.high is not None and value > self.high:
+            raise ValidationError(f"Must be on or before {self.high.isoformat()}.")
+        return value
+
+
+def _date_bounds(low: str | None, high: str | None, today: date | None) -> _DateBounds:
+    """The bounds of a date field. One that cannot be read, or one counted from today when
+    the day is not known, refuses every date rather than none (the lint refuses the first
+    at deploy; every caller gives the day)."""
+    bounds = []
+    for config in (low, high):
+        if not config:
+            bounds.append(None)
+            continue
+        relative = _RELATIVE_DAY.fullmatch(config.strip()) is not None
+        bound = None if relative and today is None else _date_bound(config, today or date.min)
+        if bound is None:
+            return _DateBounds(date.max, date.min)
+        bounds.append(bound)
+    return _DateBounds(*bounds)
+
+
+def _field_for(spec: dict, today: date | None = None) -> fields.Field:
     rules = spec.get("validation", {})
     required = "required" in rules
     checks: list = []
@@ -85,6 +145,8 @@ def _field_for(spec: dict) -> fields.Field:
         field_cls = fields.Boolean
     elif kind == "date":
         field_cls = fields.Date
+        if rules.get("min") or rules.get("max"):
+            checks.append(_date_bounds(rules.get("min"), rules.get("max"), today))
     elif kind == "enum":
         field_cls = fields.String
         checks.append(validate.OneOf([o["id"] for o in spec.get("options", [])]))
@@ -129,16 +191,16 @@ class _FullMatch(validate.Validator):
 
 
 @functools.lru_cache(maxsize=512)
-def _schema_for(form_json: str) -> Schema:
+def _schema_for(form_json: str, today: date | None) -> Schema:
     form = json.loads(form_json)
-    declared = {f["id"]: _field_for(f) for f in form.get("fields", [])
+    declared = {f["id"]: _field_for(f, today) for f in form.get("fields", [])
                 if "readonly" not in f.get("validation", {})}
     return Schema.from_dict(declared, name="TaskForm")(unknown=RAISE)
 
 
-def schema_for(form: dict) -> Schema:
-    """The marshmallow schema of a task form (cached by the form's content)."""
-    return _schema_for(json.dumps(form, sort_keys=True))
+def schema_for(form: dict, today: date | None = None) -> Schema:
+    """The marshmallow schema of a task form (cached by the form's content and the day)."""
+    return _schema_for(json.dumps(form, sort_keys=True), today)
 
 
 Pick = Callable[[PickerKind, str], Choice | None]
@@ -156,12 +218,13 @@ def _picker_problems(form: dict, loaded: dict[str, Any], pick: Pick | None) -> d
     return errors
 
 
-def validate_task_data(form: dict, data: dict[str, Any], pick: Pick | None = None
-                       ) -> dict[str, Any]:
+def validate_task_data(form: dict, data: dict[str, Any], pick: Pick | None = None,
+                       today: date | None = None) -> dict[str, Any]:
     """Validated, typed task data, or TaskDataError with the errors of each field.
 
     `pick` checks the values of picker fields (engine/bpm/pickers.py `checker`); without it
-    a picker field takes no value.
+    a picker field takes no value. `today` is the platform's date, for date bounds counted
+    from today (without it such a bound refuses every date).
     """
     if not isinstance(data, dict):
         raise TaskDataError("task data must be an object of field values")
@@ -184,7 +247,7 @@ def validate_task_data(form: dict, data: dict[str, Any], pick: Pick | None = Non
         return {}
     errors: dict[str, list[str]] = {}
     try:
-        loaded = schema_for(form).load(data)
+        loaded = schema_for(form, today).load(data)
     except ValidationError as exc:
         errors = {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
         loaded = exc.valid_data if isinstance(exc.valid_data, dict) else {}

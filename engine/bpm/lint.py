@@ -21,6 +21,8 @@ designer and do not. The rules:
 - `multi-instance` (error): a literal loop cardinality over `MAX_INSTANCES`;
 - `timer-cycle` (error): a literal timer cycle firing more often than every
   `MIN_CYCLE_SECONDS` or repeating more than `MAX_CYCLE_REPEATS` times;
+- `form-date` (error): a date form field's `min` or `max` that is neither a date nor a day
+  counted from today (`today`, `today+1`)
 - `form-pattern` (error): a form field `pattern` that RE2 cannot match in linear time
   (back-references, look-arounds) or that is too long;
 - `form-picker` (error): a form field `picker` property that names nothing to pick, or is
@@ -55,7 +57,7 @@ from .expression_scan import DMN_INPUT_NAME, KIND_LABELS, find_expressions, pyth
 from .countersign import COUNTERS, results_variable
 from .expression_helpers import registered_helper_names
 from ..core.organisation import ROLES, OrgUnit, role_code
-from .forms import pattern_problem
+from .forms import date_bound_problem, pattern_problem
 from .pickers import PICKER, parse_kind
 from .starts import (
     called_processes, has_form_fields, marked_not_startable, none_start_events, startable_mark,
@@ -419,6 +421,16 @@ def _limit_findings(process: etree._Element) -> list[Finding]:
                 f"a multi-instance loop of {count} instances; at most {MAX_INSTANCES} are "
                 "allowed"), cardinality.sourceline, "multi-instance"))
     for constraint in process.iter(f"{{{CAMUNDA}}}constraint"):
+        field = constraint.getparent().getparent()
+        if (constraint.get("name") in ("min", "max") and field is not None
+                and field.get("type") == "date"):
+            problem = date_bound_problem(constraint.get("config"))
+            if problem:
+                task = next(e for e in constraint.iterancestors()
+                            if etree.QName(e).namespace == BPMN and e.get("id"))
+                findings.append(Finding(ERROR, task.get("id"), (
+                    f"form field '{_owner_id(constraint)}': {problem}"), constraint.sourceline,
+                    "form-date"))
         if constraint.get("name") == "pattern":
             problem = pattern_problem(constraint.get("config") or "")
             if problem:

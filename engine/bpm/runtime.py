@@ -44,6 +44,7 @@ from .state import dump_state, load_state
 from . import standing
 from .task_access import handlers_of
 from ..core.uow import UnitOfWork
+from ..core.workcalendar import local_date
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,8 @@ def _complete_task(uow: UnitOfWork, task: TaskRecord, actor: Actor,
     after declaring the write and checked it against the transition table; this checks only
     that the workflow still waits on it.
     """
-    data = validate_task_data(task.form, dict(data or {}), checker(uow, actor))
+    data = validate_task_data(task.form, dict(data or {}), checker(uow, actor),
+                              today=local_date(uow.clock.now()))
     live = load_instance(uow.session, load_for_write(uow, task.instance_id))
     row, workflow = live.row, live.workflow
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))

@@ -47,6 +47,7 @@ from sqlalchemy import select
 from . import pickers, runtime
 from ..core.errors import NotFoundError, PermissionDeniedError, TaskDataError
 from .forms import text_problem, validate_task_data
+from ..core.workcalendar import local_date
 from ..core.identity import Actor
 from ..core.models import Deployment
 from ..core.organisation import role_code
@@ -212,7 +213,8 @@ def start_with_form(uow: UnitOfWork, key: str, actor: Actor, *, business_key: st
             problem = f"Longer than maximum length {MAX_BUSINESS_KEY}."
         if problem:
             raise TaskDataError(f"business key: {problem}", {"business_key": [problem]})
-    checked = validate_task_data(process.form, dict(data or {}), pickers.checker(uow, actor))
+    checked = validate_task_data(process.form, dict(data or {}), pickers.checker(uow, actor),
+                                 today=local_date(uow.clock.now()))
     facts = pickers.facts_of(uow, actor, process.form, checked)
     return runtime.start_instance(uow, key, actor, business_key=business_key,
                                   data={**facts, **checked})

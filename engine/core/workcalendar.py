@@ -185,6 +185,11 @@ class WorkingCalendar:
         return _estimated_working_days(year)
 
 
+def local_date(moment: datetime) -> date:
+    """The Asia/Shanghai calendar date of an aware datetime (the platform's today)."""
+    return _local_date(moment)
+
+
 def _local_date(moment: date) -> date:
     """The Asia/Shanghai calendar date of an aware datetime, or the date itself."""
     if isinstance(moment, datetime):
