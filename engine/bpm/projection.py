@@ -3,10 +3,20 @@
 The inbox and the timer worker query these indexed tables; neither ever deserializes a
 workflow. Both are brought in line with the workflow inside the same transaction as the
 instance state, so they can never disagree with it after a commit.
+
+**A task's title** is its BPMN name, unless the user task names what tells it apart with an
+extension property (Camunda Modeler: the task's *Extension properties*)::
+
+    <camunda:property name="gongjian:title" value="代办申报：${item_name}" />
+
+Each `${variable}` is replaced by the variable's value when the task becomes ready (a
+permit request's four items are then 代办申报：建设工程规划许可, 代办申报：建设用地审批 …,
+not four rows of 代办申报); when a variable named has no plain value the BPMN name is used.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from uuid import uuid4
@@ -35,6 +45,29 @@ OFFERING_KINDS = ("group", "user")
 # How a task row ends: done by its handler, sent back (退回), recalled by the previous
 # handler (撤回), or cancelled by the process itself.
 ENDED_STATES = ("completed", "returned", "withdrawn", "cancelled")
+
+
+TITLE = "gongjian:title"  # the user task's extension property: its title with ${variables}
+TITLE_LENGTH = 500  # the column's length
+_PLACEHOLDER = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+
+
+def task_title(spec, data: dict) -> str:
+    """The title of a ready user task: its `gongjian:title` filled from its data, else (or
+    when a variable it names has no plain value) its BPMN name."""
+    name = spec.bpmn_name or spec.bpmn_id
+    template = (getattr(spec, "extensions", None) or {}).get(TITLE)
+    if not template:
+        return name
+    values = []
+    for variable in _PLACEHOLDER.findall(template):
+        value = data.get(variable)
+        if value is None or isinstance(value, (dict, list, tuple, bool)) or str(value) == "":
+            return name
+        values.append(str(value))
+    filled = iter(values)
+    title = _PLACEHOLDER.sub(lambda _m: next(filled), template).strip()
+    return title[:TITLE_LENGTH] if title else name
 
 
 def form_of(spec) -> dict:
@@ -259,7 +292,7 @@ def project_task(session: Session, row: ProcessInstance, task, now: datetime) ->
     return TaskRecord(
         id=str(uuid4()), spiff_task_id=str(task.id), instance_id=row.id,
         process_key=row.process_key, business_key=row.business_key,
-        element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+        element_id=spec.bpmn_id, name=task_title(spec, task.data), lane=spec.lane,
         assignee=who.assignee, state="claimed" if who.assignee else "open",
         created_at=now, due_at=due.at, due_provisional=due.provisional,
         due_basis_at=due.basis_at, due_working_days=due.working_days, ended_at=None,

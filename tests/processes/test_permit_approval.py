@@ -206,3 +206,28 @@ def test_one_item_s_filing_is_withdrawn_while_the_other_item_goes_on(platform, r
     for _ in range(2):
         complete(platform, approver("zrzy"), "approval", APPROVE)
     assert [r["item"] for r in hand_back(platform).data["results"]] == ["planning", "land"]
+
+
+def test_each_item_s_task_names_its_item(platform, request_for):
+    """Four tasks all titled 代办申报 (issue 17): each names its item (gongjian:title)."""
+    request_for("planning", "land", "energy", "environment", funding="government")
+    assert sorted(t.name for t in tasks_of(platform, SPECIALIST)) == sorted([
+        "代办申报：固定资产投资项目节能审查（能评）", "代办申报：建设工程规划许可",
+        "代办申报：建设项目环境影响评价审批（环评）", "代办申报：建设用地审批"])
+    for _ in range(4):
+        complete(platform, SPECIALIST, "file_for_unit", {"filing_note": "代办材料"})
+    assert sorted(t.name for t in tasks_of(platform, approver("zrzy"))) == [
+        "限时审批：建设工程规划许可", "限时审批：建设用地审批"]
+
+
+def test_a_title_without_its_variable_is_the_task_s_name():
+    from types import SimpleNamespace
+
+    from engine.bpm.projection import task_title
+
+    spec = SimpleNamespace(bpmn_name="代办申报", bpmn_id="file_for_unit",
+                           extensions={"gongjian:title": "代办申报：${ item_name }"})
+    assert task_title(spec, {"item_name": "建设用地审批"}) == "代办申报：建设用地审批"
+    for data in ({}, {"item_name": None}, {"item_name": ""}, {"item_name": {"a": 1}}):
+        assert task_title(spec, data) == "代办申报"
+    assert task_title(SimpleNamespace(bpmn_name=None, bpmn_id="x", extensions={}), {}) == "x"
