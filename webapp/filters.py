@@ -1,4 +1,9 @@
-"""Template helpers: local times and due badges."""
+"""Template helpers: local times, due badges, and names for codes.
+
+The names are engine/county/names.py's (one display layer for pages, exports and
+notifications); these filters only hand them to the templates: `person`, `unit`, `group`,
+`groups`, `value(key)` and `variable`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from engine.bpm import sla
 from engine.core.calendar_admin import load_calendar
+from engine.county.names import Names
 
 from .db import get_platform, get_uow
 
@@ -45,8 +51,21 @@ def due_badge(due_at: datetime | None) -> dict | None:
     return {"state": state.state, "label": label, "at": local_time(due_at)}
 
 
+def names() -> Names:
+    """The request's display names (read once a request)."""
+    if "names" not in g:
+        g.names = Names(get_uow().session)
+    return g.names
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
+    app.jinja_env.filters["person"] = lambda u: _(names().person(u)) if u else ""
+    app.jinja_env.filters["unit"] = lambda c: names().unit(c)
+    app.jinja_env.filters["group"] = lambda c: _(names().group(c)) if c else ""
+    app.jinja_env.filters["groups"] = lambda cs: names().groups(cs)
+    app.jinja_env.filters["value"] = lambda v, key: _(names().value(key, v))
+    app.jinja_env.filters["variable"] = lambda k: _(names().variable(k))
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["state_label"] = lambda s: str(STATE_LABELS.get(s, s))
     app.jinja_env.globals["due_badge"] = due_badge

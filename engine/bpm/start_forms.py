@@ -163,6 +163,13 @@ def _latest_processes(uow: UnitOfWork) -> list[StartableProcess]:
     return [_describe(d) for d in deployments]
 
 
+def latest_start_forms(session) -> dict[str, dict]:
+    """The start form of each deployed process's latest version, by process key."""
+    deployments = session.execute(select(Deployment).where(
+        Deployment.kind == "process", Deployment.is_latest.is_(True))).scalars()
+    return {d.key: _describe(d).form for d in deployments}
+
+
 def why_not_startable(process: StartableProcess, called: set[str] | frozenset[str]) -> str | None:
     """Why a process is not started by hand (called by another, marked, no none start), or None."""
     if process.key in called and not process.also_called:

@@ -27,9 +27,9 @@ from ..core.audit import GENESIS_HASH, canonical_json, event_hash
 from ..core.errors import NotFoundError
 from ..core.identity import Actor
 from .issue_ledger import InstructionDeskRow, IssueLedgerRow
+from .names import Names, element_names
 from .policy import may_read_trail
 from ..core.models import AuditEvent, AuditHead, HumanTask, ProcessInstance
-from ..core.organisation import UserAccount
 from .projects import Project
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
@@ -336,11 +336,9 @@ def _named_project(session: Session, ids: list[int]) -> str | None:
 
 
 def _display_names(session: Session, usernames: set[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for chunk in _chunks(sorted(usernames)):
-        names.update(session.execute(select(UserAccount.username, UserAccount.display_name)
-                                     .where(UserAccount.username.in_(chunk))).all())
-    return names
+    """Username → 张三（单位） (the system's accounts by what they are)."""
+    names = Names(session)
+    return {username: names.person(username) for username in usernames}
 
 
 def _events(session: Session, rows: list[AuditEvent], names: dict[str, str],
@@ -349,15 +347,21 @@ def _events(session: Session, rows: list[AuditEvent], names: dict[str, str],
     for chunk in _chunks(sorted({r.task_id for r in rows if r.task_id})):
         tasks.update((t.id, t) for t in session.execute(select(HumanTask).where(
             HumanTask.id.in_(chunk))).scalars())
+    elements: dict[int, dict[str, str]] = {}
+    for instance_id in {r.instance_id for r in rows if r.instance_id is not None}:
+        instance = session.get(ProcessInstance, instance_id)
+        elements[instance_id] = element_names(instance.deployment if instance else None)
     events = []
     for row in rows:
         detail = json.loads(row.detail or "{}")
         task = tasks.get(row.task_id or "")
         why_key, why = _why(row.action, detail)
+        element = detail.get("element")
+        named = elements.get(row.instance_id, {}).get(element) if element else None
         events.append(TrailEvent(
             row.seq, row.at, row.actor, names.get(row.actor, row.actor), row.action,
             _kind(row.instance_id, row.subject, keys), row.subject, row.instance_id, row.task_id,
-            detail.get("name") or (task.name if task else None) or detail.get("element"),
+            detail.get("name") or (task.name if task else None) or named,
             why, _facts(detail, why_key, task.form if task else {}), detail, row.hash))
     return events
 

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from .names import ISSUE_STEPS, Names
 from ..bpm.projection import OPEN_STATES
 from ..core.errors import NotFoundError
 from ..core.identity import Actor
@@ -216,7 +217,7 @@ def project_sheet(uow: UnitOfWork, actor: Actor, code: str) -> ProjectSheet:
         ("主管部门（主要负责人）", names.get(project.lead_department, project.lead_department)),
         ("属地乡镇（第一责任人）", names.get(project.township, project.township)),
         ("项目单位", names.get(project.project_unit, project.project_unit)),
-        ("项目专员", specialist.display_name if specialist else "未指定"),
+        ("项目专员", Names(session).person(specialist.username) if specialist else "未指定"),
     ]
     facts = [("重点级别", KEY_LEVELS.get(project.key_level, project.key_level)),
              ("投资性质", FUNDING.get(project.funding, project.funding)),
@@ -224,10 +225,12 @@ def project_sheet(uow: UnitOfWork, actor: Actor, code: str) -> ProjectSheet:
     if project.stage == "reserve":
         facts += [("储备类别", RESERVE_CLASSES.get(project.reserve_class or "", "未填")),
                   ("储备方向", RESERVE_TRACKS.get(project.reserve_track or "", "未填"))]
+    shown = Names(session)
     tasks = [SheetTask(t.name, t.business_key, t.process_key,
-                       t.assignee or "、".join(c.name for c in t.candidates), t.due_at)
+                       shown.person(t.assignee) if t.assignee
+                       else shown.groups([c.name for c in t.candidates]), t.due_at)
              for t in _open_tasks(session, code)]
-    issues = [SheetIssue(r.instance_id, r.title, r.step, r.rung_name,
+    issues = [SheetIssue(r.instance_id, r.title, ISSUE_STEPS.get(r.step, r.step), r.rung_name,
                          names.get(r.responsible_unit or "", r.responsible_unit), r.due_at)
               for r in session.execute(select(IssueLedgerRow).where(
                   IssueLedgerRow.project_code == code).order_by(IssueLedgerRow.opened_at)

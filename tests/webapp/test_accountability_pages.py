@@ -91,8 +91,9 @@ def test_a_supervisor_reads_who_when_what_and_why_of_a_project(county):
     assert "审计记录" in page and "项目P-1" in page
     assert "链校验通过" in page
     row = page.split('id="trail"', 1)[1]
-    # who: display name and username; when: county time; what: the Chinese action; why.
-    assert "总指挥（县长）" in row and "xianzhang" in row
+    # who: the person by name (never the login name); when: county time; what: the
+    # Chinese action; why.
+    assert "总指挥（县长）" in row and "xianzhang" not in row
     assert "2026-12-02 09:00" in row and "项目转阶段" in row and "施工许可已办结" in row
     assert "原为：前期" in row and "改为：建设" in row
     assert "发起流程" in row and "办理" in row and "限时审批" in row
@@ -155,7 +156,7 @@ def test_the_excel_export_holds_every_filtered_row_as_text(county):
     book = load_workbook(BytesIO(response.data))
     sheet = book.worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:5] == ("序号", "时间", "操作人", "用户名", "操作")
+    assert rows[0][:5] == ("序号", "时间", "操作人", "操作", "事项")  # no login names
     assert [int(r[0]) for r in rows[1:]] == shown
     opinion = next(c for row in sheet.iter_rows() for c in row
                    if isinstance(c.value, str) and c.value.startswith("=HYPERLINK"))
