@@ -75,7 +75,7 @@ def test_a_specialist_on_leave_names_a_stand_in_who_acts_for_them_until_it_ends(
         assert page.locator(".chip.behalf").count() == 1
         page.click("text=已办")
         page.locator(".task .name", has_text="准备材料").first.click()
-        assert "审批人（发改局）（代 项目专员一）" in page.locator(".timeline").inner_text()
+        assert "审批人（发改局）（县发改局）（代 项目专员一（县发改局））" in page.locator(".timeline").inner_text()
         page.screenshot(path=str(OUTPUT / "delegation-history-390.png"), full_page=True)
 
     clock.advance(days=7)  # the period is over: nothing to hand back, the rest is theirs again

@@ -110,7 +110,7 @@ def test_the_stand_in_completes_the_task_for_the_user_and_the_history_says_so(co
             AuditEvent.action == "task_completed")).one()
     assert (actor, json.loads(detail)["on_behalf_of"]) == ("shenpi1", "zhuanyuan1")
     history = away.get(f"/tasks/{held}").get_data(as_text=True)
-    assert "审批人（发改局）（代 项目专员一）" in history
+    assert "审批人（发改局）（县发改局）（代 项目专员一（县发改局））" in history  # people 张三（单位）
 
 
 def test_an_administrator_sets_it_for_someone_away(county, platform):
