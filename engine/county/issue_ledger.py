@@ -35,7 +35,8 @@ PROJECTED_PROCESSES = (ISSUE_PROCESS, INSTRUCTION_PROCESS)
 
 ISSUE_STEPS = ("registered", "assigned", "committed", "reported", "cleared", "cancelled")
 # The open user task that tells which of the four steps an issue is in.
-_STEP_OF_TASK = {"commit_plan": "assigned", "report_resolution": "committed",
+_STEP_OF_TASK = {"commit_plan": "assigned", "decide_issue": "assigned",
+                 "report_resolution": "committed",
                  "verify_issue": "reported"}
 INSTRUCTION_STEPS = ("registered", "assigned", "progress_reported", "result_reported",
                      "plan_accepted", "closed", "cancelled")

@@ -296,10 +296,12 @@ def _start_issues(platform) -> int:
         handler = {"co_materials": "unit_materials", "t_magedang": "head_magedang",
                    "t_pingcheng": "head_pingcheng", "nyj": "head_nyj"}[unit]
         if step in ("commit", "report"):
-            if scope == "cross":
-                handler = "deputy_rural"
-            _complete(platform, issue.id, "commit_plan", handler, {
-                "plan": "制定整改方案，明确责任人和时间节点", "promised_date": "2027-01-15"})
+            plan = {"plan": "制定整改方案，明确责任人和时间节点", "promised_date": "2027-01-15"}
+            if scope == "cross":  # the sub-command decides and hands it to the unit
+                _complete(platform, issue.id, "decide_issue", "deputy_rural",
+                          {**plan, "carry_out_unit": unit})
+            else:
+                _complete(platform, issue.id, "commit_plan", handler, plan)
         if step == "report":
             _complete(platform, issue.id, "report_resolution", handler, {
                 "resolution": "已召开协调会，渠线走向达成一致", "evidence": "会议纪要"})

@@ -72,7 +72,7 @@ def test_demo_instances_of_all_three_processes_wait_in_inboxes(platform):
     assert "approval" in inbox["approver_zrzy"]
     assert {"assign_instruction", "review_report", "verify_issue"} <= inbox["supervisor1"]
     assert inbox["head_magedang"] == {"report_resolution"}
-    assert inbox["county_head"] == {"commit_plan"}
+    assert inbox["county_head"] == {"decide_issue"}  # 研究解决 at the top rung
     assert inbox["unit_materials"] == {"commit_plan"}
 
 

@@ -77,7 +77,8 @@ def test_an_issue_fixable_at_once_has_one_working_day(platform, issue):
 def test_higher_rungs_go_to_the_sub_command_or_the_county_head(platform, issue, scope, rung, actor):
     instance = issue(scope=scope)
     assert data_of(platform, instance.id)["rung"] == rung
-    assert elements_of(platform, actor) == ["commit_plan"]
+    # The rung's holder decides the plan and hands it to a unit to carry out (研究解决).
+    assert elements_of(platform, actor) == ["decide_issue"]
     assert elements_of(platform, TOWNSHIP) == []
 
 
@@ -105,27 +106,32 @@ def test_overdue_work_is_reminded_then_climbs_every_rung_of_the_ladder(platform,
     assert len(fire(platform)) == 1
     assert data_of(platform, instance.id)["rung"] == 3
     assert elements_of(platform, TOWNSHIP) == []
-    # a new rung commits anew
-    assert elements_of(platform, COMMANDER) == ["commit_plan"]
+    # a new rung decides anew
+    assert elements_of(platform, COMMANDER) == ["decide_issue"]
     # rung 3 -> 4 after its 15 days and 5 of grace
     clock.set(datetime(2027, 1, 30, 9, 0, tzinfo=SHANGHAI))
     fire(platform)
     assert data_of(platform, instance.id)["rung"] == 4
     assert elements_of(platform, COMMANDER) == []
-    assert elements_of(platform, COUNTY_HEAD) == ["commit_plan"]
-    first_due = task_of(platform, COUNTY_HEAD, "commit_plan").due_at
+    assert elements_of(platform, COUNTY_HEAD) == ["decide_issue"]
+    first_due = task_of(platform, COUNTY_HEAD, "decide_issue").due_at
     # At the top rung an overrun is reminded again with a new time limit, not escalated.
     clock.set(datetime(2027, 4, 1, 9, 0, tzinfo=SHANGHAI))
     fire(platform)
     assert "remind_county_head" in completed_elements(platform, instance.id)
     assert data_of(platform, instance.id)["rung"] == 4
-    assert elements_of(platform, COUNTY_HEAD) == ["commit_plan"]
-    assert task_of(platform, COUNTY_HEAD, "commit_plan").due_at > first_due
+    assert elements_of(platform, COUNTY_HEAD) == ["decide_issue"]
+    assert task_of(platform, COUNTY_HEAD, "decide_issue").due_at > first_due
     assert escalations_of(platform, instance.id) == [("1", "2"), ("2", "3"), ("3", "4")]
     assert reminded_elements(platform, instance.id)[:2] == ["commit_plan", "report_resolution"]
 
 
 def test_a_supervisor_escalates_by_hand_and_lists_the_issue(platform, issue):
+    from engine.core.organisation import add_unit
+
+    with platform.uow() as uow:
+        add_unit(uow.session, "t_pingcheng", "平城镇", "township")
+        uow.session.commit()
     instance = issue()
     send_message(platform, instance.id, "list_issue", SUPERVISOR)
     assert "list_issue" in completed_elements(platform, instance.id)
@@ -139,8 +145,12 @@ def test_a_supervisor_escalates_by_hand_and_lists_the_issue(platform, issue):
     assert (step.by, step.automatic, step.reason) == (
         SUPERVISOR.username, False, "涉及两个乡镇，需分指挥部协调")
     assert elements_of(platform, TOWNSHIP) == []
-    complete(platform, COMMANDER, "commit_plan", COMMIT)
-    complete(platform, COMMANDER, "report_resolution", REPORT)
+    # The sub-command decides and hands the work to a unit, which reports the result.
+    complete(platform, COMMANDER, "decide_issue", {**COMMIT, "carry_out_unit": "t_pingcheng"})
+    assert elements_of(platform, COMMANDER) == []
+    other = unit_member("t_pingcheng")
+    assert elements_of(platform, other) == ["report_resolution"]
+    complete(platform, other, "report_resolution", REPORT)
     done = complete(platform, SUPERVISOR, "verify_issue",
                     {"verify_decision": "cleared", "verify_opinion": "分指挥部已协调解决"})
     assert done.data["listed"] is True and done.data["status"] == "cleared"
