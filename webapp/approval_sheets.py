@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, Response, g, render_template
+from flask import Blueprint, g, render_template
 
 from engine.bpm.approval_sheet import approval_sheet
 from engine.county import policy
 
 from .auth import login_required
 from .db import get_uow
+from .downloads import send_download
 from .pdf import PdfUnavailableError, html_to_pdf
 
 bp = Blueprint("approval_sheets", __name__, url_prefix="/processes/instances")
@@ -40,8 +39,4 @@ def sheet_pdf(instance_id: int):
         return render_template("errors/message.html", title="无法生成 PDF", message=(
             "服务器未安装生成 PDF 所需的组件，请使用“打印”另存为 PDF，并通知系统管理员"
             "安装（见 README 的部署一节）。")), 503
-    name = f"审批单-{instance_id}.pdf"
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=\"sheet-{instance_id}.pdf\"; "
-                               f"filename*=UTF-8''{quote(name)}",
-        "X-Content-Type-Options": "nosniff"})
+    return send_download(pdf, f"审批单-{instance_id}.pdf", "application/pdf")
