@@ -204,6 +204,12 @@ def may_read_headquarters(actor: Actor) -> bool:
     return oversees(actor) or is_commander(actor)
 
 
+def may_read_statistics(actor: Actor) -> bool:
+    """Whether the actor reads the statistics (统计): the headquarters' readers, who compare
+    units and people, and the process designers, who improve the steps the figures show."""
+    return may_read_headquarters(actor) or "designer" in actor.groups
+
+
 def may_read_meeting(actor: Actor, field: str | None) -> bool:
     """Whether the actor reads the agenda of a meeting (`field` None: the headquarters').
 
