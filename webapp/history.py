@@ -54,6 +54,7 @@ ACTIONS = {
     "progress_reported": _l("填报月度进展"),
     "project_stage_moved": _l("项目转阶段"),
     "project_stage_unchanged": _l("项目阶段无需变更"),
+    "issue_raised": _l("承诺撤销，登记问题入台账"),
     "project_registered": _l("登记项目"),
     "project_updated": _l("修改项目信息"),
     "projects_imported": _l("导入项目库"),

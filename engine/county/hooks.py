@@ -9,7 +9,8 @@ in step:
 2. command actions: `evaluate_plates` (the monthly plates), `record_progress` (a unit's
    monthly progress report), `record_nomination` and `publish_awards` (the quarterly
    awards), `start_construction` (a finished permit approval moves its project 前期 → 建设,
-   engine/county/registry.py);
+   engine/county/registry.py), `register_issue` (a revoked commitment becomes an issue of
+   the ledger: its own issue_lifecycle instance, engine/county/issue_ledger.py);
 3. the ledger: an issue's or a 13710 instruction's row in the issue ledger follows its
    instance.
 
@@ -26,7 +27,7 @@ from ..core.identity import Actor
 from ..core.models import HumanTask
 from ..core.uow import UnitOfWork
 from .awards import publish_awards, record_nomination
-from .issue_ledger import project_ledger
+from .issue_ledger import project_ledger, register_issue
 from .plates import evaluate_plates
 from .policy import may_report_progress
 from .projects import Project, month_of, record_progress
@@ -89,6 +90,7 @@ COMMAND_ACTIONS = {
     "record_nomination": _record_nomination,
     "publish_awards": _publish_awards,
     "start_construction": start_construction,
+    "register_issue": register_issue,
 }
 
 

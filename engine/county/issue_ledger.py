@@ -375,3 +375,29 @@ def refresh_projections(uow: UnitOfWork) -> int:
                                                    uow.clock.now()))
     uow.commit()
     return len(ids)
+
+
+# ---------------------------------------------------------------- issues other processes raise
+
+# What an issue registered by another process takes from that process's data.
+ISSUE_FACTS = ("title", "project_code", "project_name", "scope", "severity",
+               "responsible_unit", "sub_command")
+
+
+def register_issue(uow: UnitOfWork, summary: SaveSummary, step, actor: Actor) -> None:
+    """A step marked `action=register_issue` finished (a permit item whose commitment was not
+    kept and whose approval was revoked): the issue goes into the ledger as an issue_lifecycle
+    instance of its own, started by the system on behalf of the process, with the facts the
+    step's data hold (`ISSUE_FACTS`) — routed to its rung, on the desk, cleared (销号) there —
+    while the process that raised it goes on."""
+    from ..bpm import runtime  # the runtime calls this hook: imported when it runs
+    from ..core.identity import SYSTEM
+    from ..core.uow import EnlistedUnitOfWork
+
+    data = {name: step.data[name] for name in ISSUE_FACTS if step.data.get(name) is not None}
+    view = runtime.start_instance(EnlistedUnitOfWork(uow), ISSUE_PROCESS, Actor.of(SYSTEM),
+                                  business_key=summary.instance.business_key, data=data)
+    uow.audit.record(SYSTEM, "issue_raised", subject=f"instance:{summary.instance.id}",
+                     instance_id=summary.instance.id, issue_instance=view.id,
+                     element=step.element_id, title=data.get("title"),
+                     completed_by=actor.username)

@@ -145,16 +145,26 @@ def test_an_unfulfilled_commitment_revokes_the_approval_and_registers_an_issue(
     fire(platform)
     complete(platform, approver("drc"), "verify_commitment",
              {"fulfilled": "no", "verify_note": "节能措施未落实"})
-    # The issue lifecycle runs for the project unit: a unit-scope, major issue (rung 2).
+    # The issue goes into the ledger as an issue of its own, for the project unit: a
+    # unit-scope, major issue (rung 2); the request goes on without waiting for it.
     commit = task_of(platform, COMPANY, "commit_plan")
-    assert commit.instance_id == instance.id
-    assert data_of(platform, instance.id)["title"].endswith("承诺未按期履行，审批已撤销")
-    complete(platform, COMPANY, "commit_plan", {"plan": "补做节能措施", "promised_date": "2026-12-20"})
-    complete(platform, COMPANY, "report_resolution", {"resolution": "已补做", "evidence": "验收单"})
-    complete(platform, SUPERVISOR, "verify_issue", {"verify_decision": "cleared", "verify_opinion": "已整改"})
+    assert commit.instance_id != instance.id and commit.process_key == "issue_lifecycle"
+    issue = data_of(platform, commit.instance_id)
+    assert issue["title"] == "固定资产投资项目节能审查（能评）：承诺未按期履行，审批已撤销"
+    assert (issue["project_code"], issue["responsible_unit"], issue["rung"]) == (
+        PROJECT["project_code"], "co_solar", 2)
+    with platform.uow() as uow:
+        from engine.county.issue_ledger import IssueLedgerRow
+        row = uow.session.get(IssueLedgerRow, commit.instance_id)
+        assert (row.project_code, row.responsible_unit, row.step) == (
+            PROJECT["project_code"], "co_solar", "assigned")
     done = hand_back(platform)
     assert done.data["results"][0]["outcome"] == "revoked"
     assert not done.data["all_approved"]
+    complete(platform, COMPANY, "commit_plan", {"plan": "补做节能措施", "promised_date": "2026-12-20"})
+    complete(platform, COMPANY, "report_resolution", {"resolution": "已补做", "evidence": "验收单"})
+    complete(platform, SUPERVISOR, "verify_issue", {"verify_decision": "cleared", "verify_opinion": "已整改"})
+    assert data_of(platform, commit.instance_id)["status"] == "cleared"
 
 
 def test_an_overrun_reminds_the_approver_and_a_second_one_goes_to_consultation(
