@@ -187,7 +187,10 @@ def plan_upload(uow: UnitOfWork, actor: Actor, book: Workbook) -> ProjectPlan:
         in_file[code] = checked
         if current is None:
             ops.add.append(checked)
-            plan.rows.append(PlannedRow(PROJECTS, row.number, "add", _whats(checked)))
+            after = checked.as_dict()
+            plan.rows.append(PlannedRow(PROJECTS, row.number, "add", _whats(checked), tuple(
+                Change(LABELS[f], "", _shown(picks, f, after[f]))
+                for f in LABELS if f not in ("code", "name") and after[f] not in (None, ""))))
             continue
         before, after = fields_of(current), checked.as_dict()
         changes = tuple(Change(LABELS[f], _shown(picks, f, before[f]), _shown(picks, f, after[f]))
@@ -268,7 +271,9 @@ def _plan_schedules(uow, actor, book, existing, in_file, first_row, plan: Plan, 
             was = have.get(month)
             what = f"{_whats(project)} {month}"
             if was is None:
-                plan.rows.append(PlannedRow(SCHEDULES, number, "add", what))
+                plan.rows.append(PlannedRow(SCHEDULES, number, "add", what, tuple(
+                    c for c in (Change("计划投资（万元）", "", str(amount)),
+                                Change("形象进度节点", "", milestone or "")) if c.after)))
                 continue
             changes = tuple(c for c in (
                 Change("计划投资（万元）", str(was.planned_investment), str(amount)),

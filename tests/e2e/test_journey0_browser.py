@@ -11,7 +11,8 @@ project on its page; sees the schedule with the next run of each entry. Then the
 window starts a permit request for an imported project and a township head registers an
 issue: their first tasks reach the people of this county, by name. Every page answers below
 500, in Chinese, without usernames or codes. Screenshots (desktop, and 390 px for some) go
-to test-output/journey0/ (the README's come from there).
+to test-output/journey0/; the README's docs/screenshots/org-import.png, projects-import.png and
+schedule.png are copies of its org-import-errors-top, projects-import-preview-top and schedule.
 
 Uses Debian's chromium (never `playwright install`); skipped when it or Playwright is missing.
 """
@@ -82,9 +83,16 @@ class Walk:
                 f"an English key on {self.page.url}: {ENGLISH.search(text)[0]}"
         return text
 
-    def shot(self, name: str, *, phone: bool = False) -> None:
+    def shot(self, name: str, *, phone: bool = False, top: str | None = None) -> None:
+        """The whole page as {name}.png; with `top` (a selector) one screen from that element
+        down too ({name}-top.png, the README's); with `phone` the whole page 390 px wide
+        ({name}-390.png)."""
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        if top:
+            self.page.locator(top).first.evaluate("e => e.scrollIntoView()")
+            self.page.screenshot(path=str(SHOTS / f"{name}-top.png"))
+            self.page.evaluate("window.scrollTo(0, 0)")
         if phone:
             size = self.page.viewport_size
             self.page.set_viewport_size({"width": 390, "height": 844})
@@ -189,7 +197,7 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         assert (sheet, row, column) == ("账户", "30", "角色")
         assert "没有“审批员”这个角色" in reason
         assert admin.page.locator("button:has-text('确认导入')").count() == 0
-        admin.shot("org-import-errors")
+        admin.shot("org-import-errors", top="body")
 
         text = admin.upload("/admin/import", good, wait_for="/admin/import/*")
         rows = admin.page.locator("table.import-rows tbody tr")
@@ -243,7 +251,7 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         assert admin.page.locator("#import-errors").count() == 0
         assert admin.page.locator("#import-rows tbody tr.import-add").count() > len(PROJECTS)
         assert "100MW农光互补光伏电站（LC-2027-004）" in text
-        admin.shot("projects-import-preview", phone=True)
+        admin.shot("projects-import-preview", phone=True, top="#preview")
         admin.page.click("#confirm-import")
         admin.page.wait_for_url(f"{base}/projects/")
         listed = admin.check()
@@ -281,11 +289,19 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         assert admin.page.locator("table.schedule tbody tr").count() >= 4
         assert all(re.search(r"\d{4}", cell) for cell in
                    admin.page.locator("table.schedule tbody tr td:nth-child(2)").all_inner_texts())
+        # the weekly dispatch run now by hand: its result is shown beside its next run
+        admin.page.once("dialog", lambda dialog: dialog.accept())
+        admin.page.click("#entry-weekly_dispatch button:has-text('立即运行')")
+        admin.page.wait_for_load_state()
+        ran = admin.check()
+        row = admin.page.inner_text("#entry-weekly_dispatch")
+        assert "尚未运行" not in row and "系统管理员" in row, row
         admin.shot("schedule", phone=True)
 
         # the accounts of the file log in with their one-time passwords and set their own
         people = {}
-        for username in ("office_window", "head_liyi", "unit_urban"):
+        for username in ("office_window", "head_liyi", "unit_urban", "specialist2",
+                         "approver_zrzy"):
             people[username] = Walk(browser.new_context(viewport={"width": 1280, "height": 900},
                                                         locale="zh-CN"), base)
             people[username].log_in(username, passwords[username])
@@ -357,10 +373,44 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         assert "1 项待办已改派" in admin.check(admin_page=True)
         admin.shot("account-disabled")
         clerk.page.goto(base + "/tasks/")
-        assert clerk.page.url.startswith(base + "/auth/login")
+        assert clerk.page.url.startswith(base + "/auth/login")  # its session ended
+        clerk.page.fill("#username", "office_clerk")
+        clerk.page.fill("#password", PASSWORD)
+        clerk.page.click("button[type=submit]")
+        clerk.page.wait_for_load_state()
+        assert clerk.page.url.startswith(base + "/auth/login")  # and it cannot log in again
+        assert "用户名或密码不正确" in clerk.page.inner_text("main")
         window.page.goto(task_url)
         mine = window.check()
         assert "改派「受理申请（一口进） → 王晓燕」" in mine
         window.go("/tasks/")
         assert "受理申请（一口进）" in window.check()
         window.shot("permit-task-reassigned", phone=True)
+
+        # 9. the approval chain on this county: the window receives the request (planning
+        # only), a specialist files it, the approver of 自然资源局 gets it
+        window.page.goto(task_url)
+        window.page.check("#need_planning")
+        window.page.fill("#receive_note", "要件齐全，先办规划许可")
+        window.page.click("form button:has-text('提交')")
+        window.page.wait_for_load_state()
+        window.check()
+        specialist = people["specialist2"]
+        specialist.go("/tasks/group")
+        specialist.page.click("text=代办申报")
+        specialist.page.wait_for_url(re.compile(r".*/tasks/[^/]+$"))
+        assert "代办申报" in specialist.check()  # (the item is not named: see the report)
+        specialist.page.click("button:has-text('认领')")
+        specialist.page.wait_for_load_state()
+        specialist.page.fill("#filing_note", "已代办申报规划许可")
+        specialist.page.click("form button:has-text('提交')")
+        specialist.page.wait_for_load_state()
+        specialist.check()
+        approver = people["approver_zrzy"]
+        approver.go("/tasks/group")
+        queue = approver.check()
+        assert "限时审批" in queue, queue[:600]
+        approver.page.click("text=限时审批")
+        approver.page.wait_for_url(re.compile(r".*/tasks/[^/]+$"))
+        approver.check()
+        approver.shot("permit-approval-task", phone=True)

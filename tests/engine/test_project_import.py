@@ -98,6 +98,11 @@ def test_a_new_project_and_its_months_are_previewed_then_written_on_confirmation
     assert rows_of(result) == [("项目", 2, "add", "新材料产业园二期（XM-2027-001）"),
                                ("月度计划", 2, "add", "新材料产业园二期（XM-2027-001） 2027-01"),
                                ("月度计划", 3, "add", "新材料产业园二期（XM-2027-001） 2027-02")]
+    # what each added row holds, by name, so the preview can be read before confirming
+    shown = [[(c.label, c.after) for c in r.changes] for r in result.plan.rows]
+    assert ("阶段", "前期") in shown[0] and ("总投资（万元）", "12000") in shown[0]
+    assert shown[1:] == [[("计划投资（万元）", "100"), ("形象进度节点", "土地征收")],
+                         [("计划投资（万元）", "200")]]
     assert count(county, Project) == 1  # nothing written yet
     applied = confirm(county, result.batch_id)
     assert (applied.added, applied.changed, applied.schedules) == (1, 0, 1)
@@ -145,7 +150,7 @@ def test_months_missing_from_the_file_are_removed_and_shown_so(county):
     result = preview(county, workbook([], [["XM-2026-100", "2027-01", 50, None]]))
     assert [(r.action, r.what, [(c.before, c.after) for c in r.changes])
             for r in result.plan.rows] == [
-        ("add", "供热管网改造（XM-2026-100） 2027-01", []),
+        ("add", "供热管网改造（XM-2026-100） 2027-01", [("", "50")]),
         ("change", "供热管网改造（XM-2026-100） 2026-12", [("计划投资 100 万元", "删除（文件中没有该月）")])]
     confirm(county, result.batch_id)
     with county.uow() as uow:
