@@ -41,9 +41,7 @@ NAMES = unit_names()
 # Codes and keys that must never reach a page a non-administrator reads (usernames too).
 CODES = sorted({a[0] for a in ACCOUNTS} | {"office_clerk"} | set(NAMES) - {"office", "zone"},
                key=len, reverse=True)
-# Found by this walk on pages another helper owns, reported to the lead, tolerated here until
-# fixed (remove the line then): the task page names the holder of a claimed task by username.
-KNOWN_ELSEWHERE = [re.compile(r"办理人 [a-z0-9_.-]+")]
+
 ENGLISH = re.compile(r"\b(prework|construction|reserve|enterprise|government|on_schedule|"
                      r"assigned|sub_commander|township_head|project_unit|approver|specialist|"
                      r"permit_approval|issue_lifecycle|None|null|undefined)\b")
@@ -72,8 +70,6 @@ class Walk:
         self.page.wait_for_load_state()
         assert not self.failures, self.failures
         text = self.page.inner_text("body")
-        for known in KNOWN_ELSEWHERE:
-            text = known.sub("", text)
         assert "Internal Server Error" not in text and "Traceback" not in text
         assert re.search(r"[\u4e00-\u9fff]", text), "the page is not in Chinese"
         if not admin_page:
@@ -82,6 +78,11 @@ class Walk:
             assert not ENGLISH.search(text), \
                 f"an English key on {self.page.url}: {ENGLISH.search(text)[0]}"
         return text
+
+    def acting(self) -> str:
+        """The instance page's 当前由谁办理 (who acts next)."""
+        return self.page.locator("section, .card", has=self.page.locator(
+            "h2", has_text="当前由谁办理")).last.inner_text()
 
     def shot(self, name: str, *, phone: bool = False, top: str | None = None) -> None:
         """The whole page as {name}.png; with `top` (a selector) one screen from that element
@@ -322,6 +323,9 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         window.page.wait_for_url(re.compile(r".*/processes/instances/\d+"))
         instance = window.check()
         assert "已发起" in instance and "受理申请（一口进）" in instance
+        assert "100MW农光互补光伏电站" in instance, instance[:1500]
+        next_up = window.acting()
+        assert "受理申请（一口进）" in next_up and "指挥部办公室" in next_up, next_up
         window.shot("permit-started", phone=True)
         # the first step is the office's: the window and the new clerk see it to claim
         clerk.go("/tasks/group")
@@ -330,7 +334,7 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         clerk.page.wait_for_url(re.compile(r".*/tasks/[^/]+$"))
         task_url = clerk.page.url
         task = clerk.check()
-        assert "前期手续" in task  # (the project is not on the page: see the report)
+        assert "100MW农光互补光伏电站" in task, task[:1500]
         clerk.page.click("button:has-text('认领')")
         clerk.page.wait_for_load_state()
         clerk.check()
@@ -350,7 +354,9 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         head.page.click("form button.primary")
         head.page.wait_for_url(re.compile(r".*/processes/instances/\d+"))
         issue = head.check()
-        assert "已发起" in issue and "整改承诺（方案与完成时限）" in issue
+        assert "已发起" in issue
+        next_up = head.acting()
+        assert "整改承诺（方案与完成时限）" in next_up and "陵川县城市建设投资有限公司" in next_up
         head.shot("issue-registered", phone=True)
         unit = people["unit_urban"]
         unit.go("/tasks/group")
@@ -359,7 +365,7 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         unit.page.click("text=整改承诺")
         unit.page.wait_for_url(re.compile(r".*/tasks/[^/]+$"))
         shown = unit.check()
-        print("ISSUETASK", shown)
+        assert "农村公路施工占用礼义镇灌溉渠" in shown and "农村公路提质改造工程" in shown, shown[:1500]
         unit.shot("issue-task", phone=True)
 
         # 8. the clerk leaves: disabled, the task claimed goes to the window in the same step
@@ -382,7 +388,8 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         assert "用户名或密码不正确" in clerk.page.inner_text("main")
         window.page.goto(task_url)
         mine = window.check()
-        assert "改派「受理申请（一口进） → 王晓燕」" in mine
+        assert "改派「受理申请（一口进） → 王晓燕（指挥部办公室）」" in mine
+        assert "办理人 王晓燕" in mine
         window.go("/tasks/")
         assert "受理申请（一口进）" in window.check()
         window.shot("permit-task-reassigned", phone=True)
@@ -399,7 +406,8 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         specialist.go("/tasks/group")
         specialist.page.click("text=代办申报")
         specialist.page.wait_for_url(re.compile(r".*/tasks/[^/]+$"))
-        assert "代办申报" in specialist.check()  # (the item is not named: see the report)
+        filing = specialist.check()
+        assert "建设工程规划许可" in filing, filing[:1500]
         specialist.page.click("button:has-text('认领')")
         specialist.page.wait_for_load_state()
         specialist.page.fill("#filing_note", "已代办申报规划许可")
@@ -412,5 +420,5 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         assert "限时审批" in queue, queue[:600]
         approver.page.click("text=限时审批")
         approver.page.wait_for_url(re.compile(r".*/tasks/[^/]+$"))
-        approver.check()
+        assert "建设工程规划许可" in approver.check()
         approver.shot("permit-approval-task", phone=True)
