@@ -76,6 +76,8 @@ def test_the_approval_sheet_prints_and_downloads_as_a_pdf(live_url, worked):
         page.goto(f"{live_url}/processes/instances/{instance.id}/sheet")
         assert "审批单" in page.locator("h1").inner_text()
         assert "材料齐全，同意" in page.locator("body").inner_text()
+        # its own styles apply (the page's Content-Security-Policy lets them in by nonce)
+        assert page.eval_on_selector("td", "e => getComputedStyle(e).borderTopStyle") == "solid"
         page.screenshot(path=str(OUTPUT / "approval-sheet.png"), full_page=True)
         with page.expect_download() as download:
             page.click("text=下载 PDF")
