@@ -94,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import projects
     from . import approval_sheets
     from . import statistics
+    from . import search
 
     security.init_app(app)  # CSRF, security headers, request size limit
     i18n.init_app(app)
@@ -114,6 +115,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(projects.bp)
     app.register_blueprint(approval_sheets.bp)
     app.register_blueprint(statistics.bp)
+    app.register_blueprint(search.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")

@@ -1,0 +1,197 @@
+"""搜索: one box that finds tasks, instances, issues, 13710 instructions and projects.
+
+A query is cut into words at spaces; a row is found when every word is a substring of one of
+its texts (title, business key, project code or name) or names one of its people or units
+(张三 finds the tasks 张三 holds and the projects he serves; 自然资源局 the issues it owns).
+Substring matching (`LIKE '%词%'`) works for Chinese of any length, where trigram indexes
+(SQLite's FTS5 trigram, PostgreSQL's pg_trgm) need three characters and most Chinese
+searches are two. Each kind is scoped by the rule its own pages use: tasks by who may see
+them (engine/bpm/task_access.py), instances by who started or works in them, issues and
+instructions and projects by the county's policy (engine/county/policy.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, exists, false, or_, select
+
+from engine.bpm.projection import OPEN_STATES
+from engine.bpm.task_access import seen_by
+from engine.core.identity import Actor
+from engine.core.models import Deployment, HumanTask, ProcessInstance, TaskCandidate
+from engine.core.organisation import OrgUnit, UserAccount
+from engine.core.uow import UnitOfWork
+
+from .issue_ledger import IssueLedgerRow, InstructionDeskRow
+from .policy import oversees, scope_of
+from .projects import STAGES, Project
+
+MAX_QUERY = 100  # characters
+MAX_WORDS = 5
+LIMIT = 20  # hits of each kind
+TASK_STATES = {"open": "待认领", "claimed": "办理中", "completed": "已办", "cancelled": "已取消"}
+INSTANCE_STATES = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One thing found: what it is, its title, a line of context, and what to open."""
+
+    kind: str  # task, instance, issue, instruction, project
+    ref: str  # the task id, instance id or project code
+    title: str
+    context: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a query found, by kind; `more` names the kinds that had more than shown."""
+
+    query: str
+    words: tuple[str, ...]
+    tasks: tuple[Hit, ...] = ()
+    instances: tuple[Hit, ...] = ()
+    issues: tuple[Hit, ...] = ()
+    instructions: tuple[Hit, ...] = ()
+    projects: tuple[Hit, ...] = ()
+    more: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def count(self) -> int:
+        """How many hits are shown."""
+        return sum(len(hits) for hits in (self.tasks, self.instances, self.issues,
+                                          self.instructions, self.projects))
+
+
+def words_of(query: str) -> tuple[str, ...]:
+    """The query's words: cut at spaces (also the full-width one), at most five."""
+    return tuple(query.replace("\u3000", " ")[:MAX_QUERY].split()[:MAX_WORDS])
+
+
+def search(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = LIMIT) -> Results:
+    """Everything the actor may see that matches every word of the query."""
+    words = words_of(query)
+    if not words:
+        return Results(query, words)
+    session = uow.session
+    people = [_people_named(session, w) for w in words]
+    units = [_units_named(session, w) for w in words]
+    found = {
+        "tasks": _tasks(session, actor, words, people, units, uow.clock.now(), limit),
+        "instances": _instances(session, actor, words, people, limit),
+        "issues": _issues(session, actor, words, units, limit),
+        "instructions": _instructions(session, actor, words, units, limit),
+        "projects": _projects(session, actor, words, people, units, limit),
+    }
+    return Results(query, words, **{kind: tuple(hits[:limit]) for kind, hits in found.items()},
+                   more=frozenset(kind for kind, hits in found.items() if len(hits) > limit))
+
+
+def _people_named(session, word: str) -> list[str]:
+    return list(session.execute(select(UserAccount.username).where(
+        UserAccount.display_name.contains(word, autoescape=True)).limit(200)).scalars())
+
+
+def _units_named(session, word: str) -> list[str]:
+    return list(session.execute(select(OrgUnit.code).where(
+        OrgUnit.name.contains(word, autoescape=True)).limit(200)).scalars())
+
+
+def _every_word(words, texts, named=None):
+    """SQL: each word is in one of the texts, or (when given) names one of the row's people or
+    units — `named(i)` is the condition for the i-th word's names."""
+    conditions = []
+    for i, word in enumerate(words):
+        either = [text.contains(word, autoescape=True) for text in texts]
+        if named is not None:
+            either.append(named(i))
+        conditions.append(or_(*either))
+    return and_(*conditions)
+
+
+def _in(column, values):
+    return column.in_(values) if values else false()
+
+
+def _tasks(session, actor, words, people, units, now, limit) -> list[Hit]:
+    def named(i):
+        unit_groups = [f"unit:{code}" for code in units[i]]
+        return or_(_in(HumanTask.assignee, people[i]), _in(HumanTask.ended_by, people[i]),
+                   exists().where(TaskCandidate.task_id == HumanTask.id,
+                                  _in(TaskCandidate.name, unit_groups + people[i])))
+
+    rows = session.execute(
+        select(HumanTask, Deployment.name).join(
+            ProcessInstance, ProcessInstance.id == HumanTask.instance_id).join(
+            Deployment, Deployment.id == ProcessInstance.deployment_id)
+        .where(seen_by(actor, now), _every_word(words, [HumanTask.name, HumanTask.business_key],
+                                                named))
+        .order_by(HumanTask.state.in_(OPEN_STATES).desc(), HumanTask.created_at.desc())
+        .limit(limit + 1)).all()
+    return [Hit("task", task.id, task.name,
+                " · ".join(filter(None, [process or task.process_key, task.business_key,
+                                         TASK_STATES.get(task.state, task.state)])),
+                task.created_at) for task, process in rows]
+
+
+def _instances(session, actor, words, people, limit) -> list[Hit]:
+    query = (select(ProcessInstance, Deployment.name)
+             .join(Deployment, Deployment.id == ProcessInstance.deployment_id)
+             .where(_every_word(words, [ProcessInstance.business_key, Deployment.name],
+                                lambda i: _in(ProcessInstance.started_by, people[i]))))
+    if not oversees(actor):
+        query = query.where(or_(
+            ProcessInstance.started_by == actor.username,
+            exists().where(HumanTask.instance_id == ProcessInstance.id, seen_by(actor))))
+    rows = session.execute(query.order_by(ProcessInstance.started_at.desc())
+                           .limit(limit + 1)).all()
+    return [Hit("instance", str(row.id), f"{name or row.process_key} 第 {row.id} 号",
+                " · ".join(filter(None, [row.business_key,
+                                         INSTANCE_STATES.get(row.status, row.status)])),
+                row.started_at) for row, name in rows]
+
+
+def _issues(session, actor, words, units, limit) -> list[Hit]:
+    ledger = IssueLedgerRow
+    rows = session.execute(
+        select(ledger).where(
+            scope_of(actor).condition(ledger.sub_command, ledger.responsible_unit),
+            _every_word(words, [ledger.title, ledger.business_key, ledger.project_code,
+                                ledger.project_name],
+                        lambda i: or_(_in(ledger.responsible_unit, units[i]),
+                                      _in(ledger.township, units[i]),
+                                      _in(ledger.sub_command, units[i]))))
+        .order_by(ledger.opened_at.desc()).limit(limit + 1)).scalars().all()
+    return [Hit("issue", str(row.instance_id), row.title,
+                " · ".join(filter(None, [row.project_name, row.rung_name,
+                                         "已销号" if row.cleared_at else "未销号"])),
+                row.opened_at) for row in rows]
+
+
+def _instructions(session, actor, words, units, limit) -> list[Hit]:
+    desk = InstructionDeskRow
+    rows = session.execute(
+        select(desk).where(
+            scope_of(actor).unit_condition(desk.responsible_unit),
+            _every_word(words, [desk.title, desk.business_key],
+                        lambda i: _in(desk.responsible_unit, units[i])))
+        .order_by(desk.registered_at.desc()).limit(limit + 1)).scalars().all()
+    return [Hit("instruction", str(row.instance_id), row.title,
+                "已办结" if row.closed_at else "办理中", row.registered_at) for row in rows]
+
+
+def _projects(session, actor, words, people, units, limit) -> list[Hit]:
+    def named(i):
+        return or_(_in(Project.specialist, people[i]), _in(Project.project_unit, units[i]),
+                   _in(Project.lead_department, units[i]), _in(Project.township, units[i]),
+                   _in(Project.sub_command, units[i]))
+
+    rows = session.execute(
+        select(Project).where(scope_of(actor).project_condition(),
+                              _every_word(words, [Project.code, Project.name], named))
+        .order_by(Project.code).limit(limit + 1)).scalars().all()
+    return [Hit("project", row.code, row.name,
+                f"{row.code} · {STAGES.get(row.stage, row.stage)}") for row in rows]

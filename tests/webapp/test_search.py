@@ -1,0 +1,80 @@
+"""搜索 (issue 19): one box finds tasks, instances, issues and projects in Chinese, by their
+words or by the names of their people and units, among what the user may see."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.core.identity import Actor
+from engine.county.search import search, words_of
+
+from ..api.conftest import (  # noqa: F401  (fixtures)
+    ISSUE, _deploy_files, _deployed_template, accounts, app, app_config, client, database_url,
+    make_token, start_approval,
+)
+from ..webapp.conftest import PASSWORD, AuthActions
+
+SUPERVISOR = Actor.of("ducha1", "supervisor", "unit:duban")
+SPECIALIST = Actor.of("zhuanyuan1", "specialist", "unit:fgj", "specialist@fgj")
+TOWNSHIP = Actor.of("zhen1", "township_head", "unit:t_magedang")
+OTHER = Actor.of("qita9", "specialist", "unit:sc_culture")
+
+
+@pytest.fixture
+def county(app, platform, client, make_token):
+    start_approval(platform, "XM-001")
+    start_approval(platform, "XM-100%_")  # LIKE's wildcards, as text
+    issue = client.post("/api/v1/issues", headers=make_token(("supervisor",), "duban", "sup"),
+                        json=ISSUE)
+    assert issue.status_code == 201, issue.get_json()
+    return platform
+
+
+def _found(platform, actor, query):
+    with platform.uow() as uow:
+        return search(uow, actor, query)
+
+
+def test_two_chinese_characters_find_the_issue_its_project_and_its_instance(county):
+    results = _found(county, SUPERVISOR, "征地")
+    assert [h.title for h in results.issues] == ["进场道路征地补偿未落实"]
+    both = _found(county, SUPERVISOR, "马家庄 光伏")  # a unit's name and a project's word
+    assert [h.title for h in both.projects] == ["马家庄光伏"]
+    assert [h.title for h in both.issues] == ["进场道路征地补偿未落实"]
+
+
+def test_a_persons_name_finds_the_tasks_offered_to_or_held_by_them(county):
+    results = _found(county, SPECIALIST, "准备材料")
+    assert len(results.tasks) == 2 and all("待认领" in h.context for h in results.tasks)
+    assert [h.title for h in _found(county, SUPERVISOR, "项目专员一").instances] != []
+
+
+def test_each_kind_is_scoped_as_its_own_pages_are(county):
+    assert _found(county, OTHER, "准备材料").tasks != ()  # offered to every specialist
+    assert _found(county, OTHER, "征地").issues == ()
+    assert [h.title for h in _found(county, TOWNSHIP, "征地").issues] != []  # its own unit's
+    assert _found(county, TOWNSHIP, "准备材料").tasks == ()
+    assert _found(county, TOWNSHIP, "XM-001").instances == ()
+
+
+def test_wildcards_are_text_and_words_are_capped():
+    assert words_of("  光伏\u3000电站  ") == ("光伏", "电站")
+    assert len(words_of("一 二 三 四 五 六 七")) == 5
+    assert words_of("") == () and words_of("   ") == ()
+
+
+def test_percent_and_underscore_match_only_themselves(county):
+    assert [h.context.split(" · ")[0] for h in _found(county, SUPERVISOR, "100%_").instances] \
+        == ["XM-100%_"]
+    assert _found(county, SUPERVISOR, "%").instances[0].context.split(" · ")[0] == "XM-100%_"
+
+
+def test_the_page_lists_the_hits_by_kind_with_links(county, app):
+    browser = app.test_client()
+    AuthActions(browser).login("ducha1", PASSWORD)
+    html = browser.get("/search/?q=征地").get_data(as_text=True)
+    assert 'id="hits-issues"' in html and "进场道路征地补偿未落实" in html
+    assert "/supervision/issues/" in html
+    none = browser.get("/search/?q=没有这个词").get_data(as_text=True)
+    assert 'id="no-hits"' in none and "没有找到与“没有这个词”相关的内容" in none
+    assert browser.get("/search/?q=" + "长" * 5000).status_code == 200
