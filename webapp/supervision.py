@@ -84,8 +84,7 @@ def _choices(uow) -> dict:
 
 def _labels(uow) -> dict:
     return {"names": supervision_desk.unit_names(uow.session), "RUNG_LABELS": RUNG_LABELS,
-            "STEP_LABELS": STEP_LABELS, "scope": scope_of(g.actor),
-            "people": supervision_desk.people_names(uow.session)}
+            "STEP_LABELS": STEP_LABELS, "scope": scope_of(g.actor)}
 
 
 def render_board(status: int = 200, errors: dict | None = None):
@@ -341,7 +340,7 @@ def render_issue(instance_id: int, status: int = 200, errors: dict | None = None
     return render_template(
         "supervision/issue.html", d=detail, history=timeline(uow, instance_id),
         actions=desk_actions.actions_on(g.actor, row.step, row.rung, row.listed),
-        holders=supervision_desk.holders(uow.session, detail), errors=errors or {},
+        errors=errors or {},
         ACTION_LABELS=ACTION_LABELS, **_labels(uow)), status
 
 

@@ -24,7 +24,7 @@ from ..core.clock import as_utc
 from ..core.errors import NotFoundError
 from ..core.identity import Actor
 from ..core.models import HumanTask, ProcessInstance
-from ..core.organisation import ROLES, OrgUnit, UserAccount
+from ..core.organisation import OrgUnit, UserAccount
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import WorkingCalendar
 from . import supervision
@@ -111,22 +111,6 @@ class BoardFilters:
 def unit_names(session) -> dict[str, str]:
     """Unit code → name, for every org unit."""
     return dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
-
-
-def people_names(session) -> dict[str, str]:
-    """username → 张三（单位）, for the people the desk's pages name."""
-    rows = session.execute(select(UserAccount.username, UserAccount.display_name, OrgUnit.name)
-                           .join(OrgUnit, OrgUnit.code == UserAccount.unit_code, isouter=True))
-    return {user: f"{name}（{unit}）" if unit else name for user, name, unit in rows}
-
-
-def group_label(code: str, names: dict[str, str]) -> str:
-    """A candidate group by name: a unit's name, or the role at its unit (分指挥长（文旅康养分指挥部）)."""
-    if code.startswith("unit:"):
-        return names.get(code[5:], code[5:])
-    role, _at, unit = code.partition("@")
-    role_name = ROLES.get(role, role)
-    return f"{role_name}（{names.get(unit, unit)}）" if unit else role_name
 
 
 def _reminder_counts_by_instance(session, instance_ids: list[int]) -> dict[int, int]:
@@ -364,21 +348,6 @@ def issue_detail(uow: UnitOfWork, actor: Actor, instance_id: int) -> IssueDetail
     return IssueDetail(view_of(row, IssueView),
                        supervision.escalation_history(session, instance_id=instance_id),
                        reminders, listings, runtime.instance_history(uow, instance_id), tasks)
-
-
-def holders(session, detail: IssueDetail) -> list[tuple[runtime.TaskView, str]]:
-    """Each open task of an issue with who holds it, by name: the assignee, else the
-    candidate groups and people (who acts next)."""
-    names, people = unit_names(session), people_names(session)
-    found = []
-    for task in detail.open_tasks:
-        if task.assignee:
-            who = people.get(task.assignee, task.assignee)
-        else:
-            who = "、".join([group_label(c, names) for c in task.candidate_groups]
-                           + [people.get(u, u) for u in task.candidate_users])
-        found.append((task, who))
-    return found
 
 
 # ---------------------------------------------------------------- issue records (the API's ledger)
