@@ -43,7 +43,7 @@ from ..core.audit import history
 from ..core.models import HumanTask, ProcessInstance
 from ..core.uow import UnitOfWork
 from . import runtime
-from .outcomes import Outcome, STEPS, outcomes
+from .outcomes import Outcome, STEPS, depths, outcomes
 from .projection import OPEN_STATES, load_tasks
 from .process_model import Node, ProcessModel, Variable, instance_model
 
@@ -186,6 +186,11 @@ def ran_before(task) -> bool:
         finished = node.state in (TaskState.COMPLETED, TaskState.CANCELLED)
         if finished and bpmn_id is not None and (bpmn_id == element or bpmn_id in holders):
             return True
+        # An activity an interrupting boundary event cut short hangs beside the path.
+        if any(c.state == TaskState.CANCELLED
+               and getattr(c.task_spec, "bpmn_id", None) in holders | {element}
+               for c in node.children):
+            return True
         if node.parent is None:  # the top of a sub-process: on from the task running it
             workflow = node.workflow
             parent_id = getattr(workflow, "parent_task_id", None)
@@ -231,11 +236,20 @@ def _done_before(uow: UnitOfWork, task: HumanTask) -> set[str]:
 def _came_back(uow: UnitOfWork, task: HumanTask, model: ProcessModel, defaults: Defaults,
                *, again: bool) -> CameBack | None:
     """The event that brought the task's step back (see the module's docstring): a 退回 to
-    it, or — when its step ran before on its path (`again`) — the last completion, return
-    or action with a reason before it was created."""
+    it; the completion whose choice led back to it (a flow back in the diagram); or — when
+    its step ran before on its path (`again`) — the last completion or action with a reason
+    before it was created."""
     events = history(uow.session, instance_id=task.instance_id)
     created = next((i for i, e in enumerate(events)
                     if e.action == "task_created" and e.task_id == task.id), len(events))
+    # An escalation is recorded by the save hooks just after the tasks it opened.
+    for event in events[created + 1:] if created < len(events) else ():
+        if event.at != events[created].at:
+            break
+        if again and event.action == "escalated":
+            detail = json.loads(event.detail or "{}")
+            return CameBack("escalated", None, event.actor, detail.get("on_behalf_of"),
+                            event.at, detail.get("why"))
     decided: dict[str, dict] = {}
     for event in events[:created]:
         if event.action == "task_decided":
@@ -247,20 +261,30 @@ def _came_back(uow: UnitOfWork, task: HumanTask, model: ProcessModel, defaults: 
         if event.action == "task_returned" and detail.get("to") == task.element_id:
             return CameBack("returned", detail.get("name"), event.actor,
                             detail.get("on_behalf_of"), event.at, detail.get("opinion"))
-        if not again:
-            return None
         if event.action == "task_completed":
             sender = model.nodes.get(detail.get("element") or "")
-            if sender is None or not leads_to(model, sender, task.element_id):
+            if sender is None or not leads_to(model, sender, task.element_id) or not (
+                    again or goes_back(model, sender, task.element_id)):
                 return None
             data = detail.get("data") or {}
             fields = shown([(name, None) for name in sender.form], model, defaults, data)
             opinion = (decided.get(event.task_id) or {}).get("opinion")
             return CameBack("again", detail.get("name"), event.actor,
                             detail.get("on_behalf_of"), event.at, opinion, fields)
+        payload = detail.get("payload") if isinstance(detail.get("payload"), dict) else {}
+        if not again:
+            return None
         return CameBack(event.action, None, event.actor, detail.get("on_behalf_of"), event.at,
-                        detail.get("why") or detail.get("reason") or detail.get("opinion"))
+                        detail.get("why") or detail.get("reason") or detail.get("opinion")
+                        or payload.get("reason"))
     return None
+
+
+def goes_back(model: ProcessModel, sender: Node, element_id: str) -> bool:
+    """Whether the element lies before the sender in the diagram (a flow back, 回到)."""
+    depth = depths(model, sender.process)
+    return element_id in depth and sender.id in depth and (
+        element_id == sender.id or depth[element_id] < depth[sender.id])
 
 
 def leads_to(model: ProcessModel, start: Node, element_id: str) -> bool:

@@ -25,7 +25,7 @@ from .projects import Project
 
 _PROJECT = ("project_name", "project_code")
 _ISSUE = ("title", "project_name", "project_code", "scope", "severity", "responsible_unit",
-          "sub_command", "rung_name", "due_at", "listed")
+          "sub_command", "rung", "due_at", "listed")
 _PERMIT_ITEM = ("item_name", "project_name", "project_code", "kind", "department",
                 "limit_days", "funding", "filing_note", "commitment_text", "fulfil_date")
 
@@ -66,7 +66,9 @@ DEFAULTS = matter.Defaults(
                                            "agency": "全代办（专员代办申报）"}),
         Variable("department", "审批部门", picker="unit"),
         Variable("limit_days", "办理时限（工作日）", "long"),
-        Variable("rung_name", "处置层级"),
+        # The rung as it stands (rung_name is the routing's first answer, not moved by 提级).
+        Variable("rung", "处置层级", "enum", {"1": "立即整改", "2": "主责单位限期整改",
+                                           "3": "分指挥部研究解决", "4": "县长亲自解决"}),
         Variable("due_at", "本级办理期限", "date"),
         Variable("listed", "挂牌督办", "boolean"),
         Variable("month", "月份"),

@@ -72,3 +72,15 @@ def test_cancel_guards_with_if_match_and_permissions(client, specialist, approve
                             json={"reason": "重复登记"})
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
     assert_problem(client.post(url, headers=admin, json={"reason": "again"}), 409)
+
+
+def test_an_instance_says_who_acts_next_and_a_task_its_matter(client, specialist, supervisor):
+    started = client.post("/api/v1/instances", headers=specialist, json=START).get_json()
+    [step] = started["next_steps"]
+    assert (step["name"], step["holders"], step["assignee"]) == ("准备材料", ["「项目专员」"], None)
+    assert step["subject"] is None and step["sla"] in ("ok", "due_soon", "overdue")
+    read = client.get(f"/api/v1/instances/{started['id']}", headers=supervisor).get_json()
+    assert read["next_steps"] == [{**step, "created_at": read["next_steps"][0]["created_at"]}]
+    task = client.get(f"/api/v1/tasks/{step['task_id']}", headers=specialist).get_json()
+    assert task["matter"]["came_back"] is None
+    assert [o["steps"][0]["name"] for o in task["matter"]["outcomes"]] == ["审批"]

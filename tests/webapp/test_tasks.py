@@ -259,3 +259,30 @@ def test_the_web_counts_with_an_override_another_process_made(platform, client, 
         assert not calendar_admin.current_calendar().is_working_day(monday)
     finally:
         calendar_admin.install_calendar(WorkingCalendar())  # this process, for later tests
+
+
+def test_a_task_shows_its_matter_its_holder_by_name_and_why_it_came_back(platform, client,
+                                                                         auth):
+    instance = start(platform)
+    auth.login()
+    task = claim_and_prepare(platform, auth, instance)
+    auth.logout()
+    auth.login("shenpi1")
+    review = open_task(platform, instance.id)
+    auth.post(f"/tasks/{review.id}/claim")
+    page = client.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert "办理人 审批人（发改局）（县发改局）" in page and "shenpi1" not in page
+    matter = page[page.index('id="matter"'):page.index("</section>", page.index('id="matter"'))]
+    assert "项目名称" in matter and "光伏电站" in matter and "投资额（万元）" in matter
+    outcomes = page[page.index('id="outcomes"'):]
+    assert "下一步“准备材料”" not in outcomes and "回到“准备材料”" in outcomes
+    auth.post(f"/tasks/{review.id}/complete", {"decision": "return", "opinion": "投资额需核实"},
+              page=f"/tasks/{review.id}")
+    auth.logout()
+    auth.login()
+    again = open_task(platform, instance.id)
+    page = client.get(f"/tasks/{again.id}").get_data(as_text=True)
+    came_back = page[page.index('id="came-back"'):page.index('id="matter"')]
+    assert "再次办理的原因" in came_back and "投资额需核实" in came_back
+    assert "审批人（发改局）（县发改局）" in came_back and "上次填报" in came_back
+    assert task.id != again.id
