@@ -13,6 +13,7 @@ from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
 from .forms import data_from, field_errors, input_fields, with_choices
 from .api.instances import visible_instance
+from .filters import names as display_names
 from .history import timeline
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
@@ -74,7 +75,7 @@ def instance(instance_id: int):
         row = visible_instance(uow.session, instance_id, g.actor)
     except NotFoundError:
         abort(404)
-    names = matter.Names(uow)
+    names = matter.Names(uow, display_names())
     return render_template("processes/instance.html", instance=row,
                            starter=names.actor(row.started_by),
                            steps=matter.next_steps(uow, instance_id, names),

@@ -15,7 +15,7 @@ from engine.bpm.sla import SLA_STATES
 
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
-from .filters import local_time, sla_of
+from .filters import local_time, names as display_names, sla_of
 from .forms import data_from, field_errors, input_fields, with_choices
 from .history import ACTIONS, timeline
 
@@ -115,7 +115,7 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
     if "withdraw" in actions and task.id not in task_actions.withdrawable(uow, g.actor, [task.id]):
         actions = tuple(a for a in actions if a != "withdraw")
     diagram = inbox.task_diagram(uow, row)
-    names = matter.Names(uow)
+    names = matter.Names(uow, display_names())
     return render_template(
         "tasks/task.html", task=task, decision=decision,
         fields=with_choices(input_fields(task.form, decision=decision),

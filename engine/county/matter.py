@@ -13,19 +13,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from ..bpm import matter
-from ..bpm.pickers import parse_kind, person_label
+from ..bpm.pickers import parse_kind
 from ..bpm.process_model import Variable
 from ..core.models import HumanTask
-from ..core.organisation import ROLES, OrgUnit, UserAccount
 from ..core.uow import UnitOfWork
-from .projects import Project
+from .names import SYSTEM_ACTORS
+from .names import Names as DisplayNames
 
 _PROJECT = ("project_name", "project_code")
 _ISSUE = ("title", "project_name", "project_code", "scope", "severity", "responsible_unit",
-          "sub_command", "rung", "due_at", "listed")
+          "sub_command", "rung", "due_at", "listed", "carry_out_unit")
 _PERMIT_ITEM = ("item_name", "project_name", "project_code", "kind", "department",
                 "limit_days", "funding", "filing_note", "commitment_text", "fulfil_date")
 
@@ -84,53 +82,35 @@ def task_matter(uow: UnitOfWork, task: HumanTask) -> matter.Matter:
 
 
 class Names:
-    """Units, people and projects by name, read once per request (a unit of work)."""
+    """Units, people, projects and groups by name for the matter, from the one display layer
+    (engine/county/names.py), read once per request."""
 
-    def __init__(self, uow: UnitOfWork):
-        self._session = uow.session
-        self._units: dict[str, str] | None = None
-        self._people: dict[str, str] | None = None
-        self._projects: dict[str, str] | None = None
+    def __init__(self, uow: UnitOfWork, display: DisplayNames | None = None):
+        self.display = display or DisplayNames(uow.session)
 
     def unit(self, code: str) -> str | None:
         """A unit's name, or None for a code that names none."""
-        if self._units is None:
-            self._units = dict(self._session.execute(select(OrgUnit.code, OrgUnit.name)).all())
-        return self._units.get(code)
+        return self.display.units.get(code)
 
     def person(self, username: str) -> str | None:
         """张三（县自然资源局）, or None for an unknown username."""
-        if self._people is None:
-            self._people = {
-                username: person_label(name, unit) for username, name, unit in
-                self._session.execute(
-                    select(UserAccount.username, UserAccount.display_name, OrgUnit.name)
-                    .outerjoin(OrgUnit, OrgUnit.code == UserAccount.unit_code))}
-        return self._people.get(username)
+        return self.display.people.get(username)
 
     def project(self, code: str) -> str | None:
         """A project's name, or None."""
-        if self._projects is None:
-            self._projects = dict(self._session.execute(select(Project.code, Project.name)).all())
-        return self._projects.get(code)
+        return self.display.projects.get(code)
 
     def actor(self, username: str) -> str:
         """Who acted, by name; the system and other systems' accounts in words."""
-        if username in ("system", "timer", "engine", ""):
-            return "系统"
+        if not username or username in SYSTEM_ACTORS:
+            return SYSTEM_ACTORS.get(username or "system", "系统")
         if username.startswith("api:"):
             return f"对接系统 {username[4:]}"
         return self.person(username) or "未知人员"
 
     def group(self, group: str) -> str:
-        """A candidate group in words: 县发改局, 「县发改局 审批人」, 督办人员."""
-        if group.startswith("unit:"):
-            return self.unit(group[5:]) or "未知单位"
-        role, _, unit = group.partition("@")
-        role_name = ROLES.get(role, "未知岗位")
-        if unit:
-            return f"{self.unit(unit) or '未知单位'} {role_name}"
-        return role_name
+        """A candidate group in words: 县发改局, 县发改局 审批人, 督办人员."""
+        return self.display.group(group)
 
 
 def display(names: Names, shown: matter.Shown) -> str:

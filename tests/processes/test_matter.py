@@ -108,8 +108,9 @@ def test_the_units_commitment_shows_the_issue_and_the_check_shows_the_result(dep
     complete(platform, TOWNSHIP, "commit_plan", COMMIT)
     complete(platform, TOWNSHIP, "report_resolution", REPORT)
     verify = view_of(platform, SUPERVISOR, "verify_issue")
-    assert {"整改方案": COMMIT["plan"], "承诺完成日期": "2026-12-10", "整改情况": "补偿款已发放",
-            "佐证材料": "发放清单"}.items() <= shown(verify).items()
+    texts = [f["text"] for f in verify["fields"]]
+    assert {COMMIT["plan"], "2026-12-10", "补偿款已发放", "发放清单"} <= set(texts)
+    assert {"整改情况": "补偿款已发放", "佐证材料": "发放清单"}.items() <= shown(verify).items()
     assert [o["choice"] for o in verify["outcomes"]] == ["销号", "退回整改"]
 
 
@@ -118,7 +119,7 @@ def test_an_escalated_issue_tells_the_new_rung_why(deployed):
     instance = start(platform, "issue_lifecycle", ISSUE, actor=SUPERVISOR)
     send_message(platform, instance.id, "escalate_issue", SUPERVISOR,
                  {"reason": "涉及两个乡镇，需分指挥部协调"})
-    view = view_of(platform, sub_commander("sc_culture"), "commit_plan")
+    view = view_of(platform, sub_commander("sc_culture"), "decide_issue")
     back = view["came_back"]
     assert (back["how"], back["opinion"]) == ("escalated", "涉及两个乡镇，需分指挥部协调")
     assert shown(view)["处置层级"] == "分指挥部研究解决"
@@ -134,9 +135,11 @@ def test_parallel_permit_items_are_told_apart_by_their_item(deployed):
         "need_environment": False, "need_construction": False})
     with platform.uow() as uow:
         steps = next_steps(uow, instance.id)
-    assert sorted((s["name"], s["subject"]["text"], tuple(s["holders"])) for s in steps) == [
-        ("代办申报", "建设工程规划许可", ("「项目专员」",)),
-        ("代办申报", "建设用地审批", ("「项目专员」",))]
+    # Each item's task names its item (gongjian:title), so no subject is needed to tell them
+    # apart; the holders are named.
+    assert sorted((s["name"], s["subject"], tuple(s["holders"])) for s in steps) == [
+        ("代办申报：建设工程规划许可", None, ("「项目专员」",)),
+        ("代办申报：建设用地审批", None, ("「项目专员」",))]
     with platform.uow() as uow:
         row = uow.session.execute(select(HumanTask).where(
             HumanTask.instance_id == instance.id, HumanTask.element_id == "file_for_unit")
@@ -147,16 +150,16 @@ def test_parallel_permit_items_are_told_apart_by_their_item(deployed):
     complete(platform, SPECIALIST, "file_for_unit", {"filing_note": "代办材料"})
     with platform.uow() as uow:
         steps = next_steps(uow, instance.id)
-    assert sorted((s["subject"]["text"], s["working_days"], tuple(s["holders"]))
-                  for s in steps) == [("建设工程规划许可", 10, ("「未知单位 审批人」",)),
-                                      ("建设用地审批", 15, ("「未知单位 审批人」",))]
+    assert sorted((s["name"], s["working_days"]) for s in steps) == [
+        ("限时审批：建设工程规划许可", 10), ("限时审批：建设用地审批", 15)]
+    assert all(s["holders"][0].endswith(" 审批人」") for s in steps)
 
 
 def test_names_name_groups_and_people(platform):
     with platform.uow() as uow:
         names = Names(uow)
         assert names.group("supervisor") == "督办人员"
-        assert names.group("approver@nowhere") == "未知单位 审批人"
+        assert names.group("approver@nowhere").endswith(" 审批人")
         assert names.actor("system") == "系统" and names.actor("ghost") == "未知人员"
 
 
@@ -179,3 +182,15 @@ def test_other_conditions_are_not_guessed():
 def test_the_matter_property_names_variables_and_labels():
     assert bpm_matter.parse_property("title, item_name=审批事项，plan") == [
         ("title", None), ("item_name", "审批事项"), ("plan", None)]
+
+
+def test_parallel_steps_of_one_name_are_told_apart_by_what_differs(deployed):
+    platform = deployed
+    instance = start(platform, "quarterly_awards",
+                     {"quarter": "2026Q4", "sub_commands": ["sc_culture", "sc_energy"]},
+                     actor=SUPERVISOR)
+    with platform.uow() as uow:
+        steps = next_steps(uow, instance.id)
+    assert len({s["name"] for s in steps}) == 1 and len(steps) == 2
+    assert sorted(s["subject"]["value"] for s in steps) == ["sc_culture", "sc_energy"]
+    assert {s["subject"]["label"] for s in steps} == {"分指挥部"}
