@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict
 
 from flask import (
     Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for,
 )
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from engine.bpm import definition_admin as admin
 from engine.bpm import instance_migration
+from engine.bpm.finding_texts import tell, tell_error
 from engine.ops import dry_run
 from engine.core.errors import DefinitionError, GongjianError, InvalidStateError
 from engine.bpm.forms import text_problem
@@ -44,9 +44,17 @@ def designer_required(view):
     return wrapped
 
 
+def _told(finding) -> dict:
+    """A finding for the page, its message and hint in the reader's language."""
+    told = tell(finding.rule, finding.params, finding.message, str(get_locale()))
+    return {"severity": finding.severity, "element_id": finding.element_id,
+            "line": finding.line, "rule": finding.rule, "message": told.message,
+            "hint": told.hint}
+
+
 def _report_json(report: admin.ValidationReport, **extra) -> dict:
     return {"ok": report.ok, "key": report.key, "kind": report.kind,
-            "findings": [asdict(f) for f in report.findings], **extra}
+            "findings": [_told(f) for f in report.findings], **extra}
 
 
 def _posted_file() -> tuple[str, bytes]:
@@ -153,7 +161,8 @@ def deploy():
             200 if result else 422
     if result is None:
         flash(_("没有部署：文件有 %(n)s 个错误。", n=len(report.errors)), "error")
-        return render_template("designer/findings.html", report=report), 422
+        return render_template("designer/findings.html", report=report,
+                               findings=[_told(f) for f in report.findings]), 422
     if result.created:
         flash(_("已部署 %(key)s 第 %(v)s 版。", key=result.key, v=result.version), "success")
     else:
@@ -171,7 +180,9 @@ def rollback(key: str):
                                    request.form.get("reason", ""))
     except (InvalidStateError, DefinitionError) as exc:
         discard_uow()
-        flash(_("没有回滚：%(msg)s", msg=str(exc)), "error")
+        message = tell_error(exc, str(get_locale())) if isinstance(exc, DefinitionError) \
+            else str(exc)
+        flash(_("没有回滚：%(msg)s", msg=message), "error")
         return redirect(url_for("designer.definition", key=key))
     flash(_("已回滚：第 %(old)s 版的内容成为第 %(new)s 版（最新）。", old=version,
             new=result.version), "success")

@@ -65,7 +65,11 @@ def check_unique_ids(root: etree._Element, filename: str) -> None:
                 f"The id '{element_id}' is used twice: by {_kind_of(earlier)} on line "
                 f"{earlier.sourceline} and by {_kind_of(element)} on line {element.sourceline}. "
                 "Give each element its own id.",
-                filename=filename, line=element.sourceline, element_id=element_id)
+                filename=filename, line=element.sourceline, element_id=element_id,
+                rule="duplicate-id", params={"id": element_id, "first_kind": _kind_of(earlier),
+                                             "first_line": earlier.sourceline,
+                                             "kind": _kind_of(element),
+                                             "line": element.sourceline})
 
 
 def _check_sequence_flows(root: etree._Element, filename: str) -> None:
@@ -84,13 +88,19 @@ def _check_sequence_flows(root: etree._Element, filename: str) -> None:
             flow_id = flow.get("id", "(without id)")
             where = _describe_container(container)
             if ref in all_ids:
+                rule = "flow-leaves-container"
                 fix = (f"'{ref}' is not inside {where}. A sequence flow cannot leave its process "
                        "or subprocess; connect pools with a message flow instead.")
             else:
+                rule = "flow-to-nothing"
                 fix = (f"no element in {where} has the id '{ref}'. Reconnect the flow to an "
                        "existing element or delete it.")
             raise DefinitionError(f"Sequence flow '{flow_id}' {verb} '{ref}', but {fix}",
-                                  filename=filename, line=flow.sourceline, element_id=flow.get("id"))
+                                  filename=filename, line=flow.sourceline, element_id=flow.get("id"),
+                                  rule=rule, params={
+                                      "flow": flow_id, "end": attribute, "ref": ref,
+                                      "container_kind": etree.QName(container).localname,
+                                      "container": container.get("id", "")})
 
 
 def _check_start_events(root: etree._Element, filename: str) -> None:
@@ -104,7 +114,9 @@ def _check_start_events(root: etree._Element, filename: str) -> None:
             raise DefinitionError(
                 f"{_capitalized(_describe_container(container))} has no start event. "
                 "Add a start event so that it can begin.",
-                filename=filename, line=container.sourceline, element_id=container.get("id"))
+                filename=filename, line=container.sourceline, element_id=container.get("id"),
+                rule="no-start-event", params={"kind": etree.QName(container).localname,
+                                               "id": container.get("id", "")})
 
 
 def _check_business_rule_tasks(root: etree._Element, filename: str) -> None:
@@ -115,7 +127,8 @@ def _check_business_rule_tasks(root: etree._Element, filename: str) -> None:
                 f"The business rule task '{task.get('id', '(without id)')}' names no decision "
                 "table. Choose the decision in the properties panel (Implementation: DMN, "
                 "Decision reference), or make the task another kind of task.",
-                filename=filename, line=task.sourceline, element_id=task.get("id"))
+                filename=filename, line=task.sourceline, element_id=task.get("id"),
+                rule="rule-task-without-decision", params={"id": task.get("id", "")})
 
 
 # What a boundary event can be triggered by, as SpiffWorkflow reads it.
@@ -132,7 +145,8 @@ def _check_boundary_events(root: etree._Element, filename: str) -> None:
                 f"The boundary event '{event.get('id', '(without id)')}' has no trigger. Choose "
                 "one in the modeler (timer, message, signal, error, escalation, conditional or "
                 "cancel), or delete the event.",
-                filename=filename, line=event.sourceline, element_id=event.get("id"))
+                filename=filename, line=event.sourceline, element_id=event.get("id"),
+                rule="boundary-without-trigger", params={"id": event.get("id", "")})
 
 
 # Event references: attribute -> the element kind it must name (its local name).
@@ -167,14 +181,20 @@ def _check_event_references(root: etree._Element, filename: str) -> None:
                 raise DefinitionError(
                     f"The {kind} '{ref}' that the {_kind_of(owner)} '{owner.get('id', '')}' "
                     f"refers to has no name. A {kind} is delivered by its name; give it one.",
-                    filename=filename, line=target.sourceline, element_id=ref)
+                    filename=filename, line=target.sourceline, element_id=ref,
+                    rule="event-without-name", params={
+                        "event_kind": kind, "ref": ref, "kind": _kind_of(owner),
+                        "id": owner.get("id", "")})
             if target is not None:
                 continue
             raise DefinitionError(
                 f"The {_kind_of(owner)} '{owner.get('id', '(without id)')}' refers to the "
                 f"{kind} '{ref}', which this file does not define. Choose a {kind} in the "
                 f"properties panel, or add a {kind} with that id.",
-                filename=filename, line=element.sourceline, element_id=owner.get("id"))
+                filename=filename, line=element.sourceline, element_id=owner.get("id"),
+                rule="event-reference", params={"event_kind": kind, "ref": ref,
+                                                "kind": _kind_of(owner),
+                                                "id": owner.get("id", "")})
 
 
 def _in_executable_process(element: etree._Element) -> bool:
@@ -216,21 +236,24 @@ def check_decision_tables(root: etree._Element, filename: str) -> None:
         raise DefinitionError(
             "The DMN namespace is declared under another prefix. Declare it as the default "
             "namespace or as 'dmn', as Camunda Modeler does.",
-            filename=filename, line=root.sourceline, element_id=root.get("id"))
+            filename=filename, line=root.sourceline, element_id=root.get("id"),
+            rule="dmn-namespace-prefix")
     for element in root.iter(f"{{{namespace}}}*"):
         local = etree.QName(element).localname
         if local in _DMN_IDENTIFIED and not element.get("id"):
             raise DefinitionError(
                 f"The {local} on line {element.sourceline} has no id. Camunda Modeler gives "
                 "every part of a decision table an id; add one, or export the file again.",
-                filename=filename, line=element.sourceline, element_id=_nearest_id(element))
+                filename=filename, line=element.sourceline, element_id=_nearest_id(element),
+                rule="dmn-without-id", params={"kind": local, "line": element.sourceline})
     for decision in root.iter(f"{{{namespace}}}decision"):
         table = decision.find(f"{{{namespace}}}decisionTable")
         if table is None:
             raise DefinitionError(
                 f"The decision '{decision.get('id')}' has no decision table. Only decision "
                 "tables can run here; model the decision as a table.",
-                filename=filename, line=decision.sourceline, element_id=decision.get("id"))
+                filename=filename, line=decision.sourceline, element_id=decision.get("id"),
+                rule="dmn-without-table", params={"id": decision.get("id", "")})
         _check_rules(table, namespace, filename)
 
 
@@ -247,7 +270,10 @@ def _check_rules(table: etree._Element, namespace: str, filename: str) -> None:
                 f"The rule '{rule.get('id')}' has {entries[0]} input and {entries[1]} output "
                 f"entries, but its table has {inputs} inputs and {outputs} outputs. Give the "
                 "rule one entry for each column.",
-                filename=filename, line=rule.sourceline, element_id=rule.get("id"))
+                filename=filename, line=rule.sourceline, element_id=rule.get("id"),
+                rule="dmn-rule-columns", params={
+                    "id": rule.get("id", ""), "input_entries": entries[0],
+                    "output_entries": entries[1], "inputs": inputs, "outputs": outputs})
 
 
 def _nearest_id(element: etree._Element | None) -> str | None:

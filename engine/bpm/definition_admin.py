@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from . import definitions
 from ..core.errors import DefinitionError, InvalidStateError, NotFoundError
 from .expression_helpers import registered_helper_names
-from .expression_scan import check_document
+from .expression_scan import expression_problems
 from .lint import ERROR, WARNING, Finding, LintContext, lint
 from ..core.models import Deployment, ProcessInstance, TimerJob
 from ..core.uow import UnitOfWork
@@ -244,7 +244,8 @@ def diff_versions(uow: UnitOfWork, key: str, old_version: int, new_version: int)
 # ---------------------------------------------------------------- validation and deploy
 
 def _finding_of(exc: DefinitionError) -> Finding:
-    return Finding(ERROR, exc.element_id, exc.message, exc.line, type(exc).__name__)
+    return Finding(ERROR, exc.element_id, exc.message, exc.line, exc.rule or type(exc).__name__,
+                   exc.params)
 
 
 def validate_definition(uow: UnitOfWork, data: bytes, filename: str) -> ValidationReport:
@@ -256,10 +257,8 @@ def validate_definition(uow: UnitOfWork, data: bytes, filename: str) -> Validati
         report.findings.append(_finding_of(exc))
         return report
     report.kind = "process" if document.kind == "bpmn" else "decision"
-    try:
-        check_document(document.root, filename=filename, helpers=registered_helper_names())
-    except DefinitionError as exc:
-        report.findings.append(_finding_of(exc))
+    report.findings.extend(_finding_of(problem) for problem in expression_problems(
+        document.root, filename=filename, helpers=registered_helper_names()))
     report.findings.extend(lint(document.root, LintContext.from_session(uow.session)))
     if report.errors:
         return report

@@ -73,13 +73,13 @@ def _main_process(document: ParsedDocument) -> tuple[str, str | None]:
     executable = [p for p in processes if p.get("isExecutable", "true") != "false"]
     if not executable:
         raise DefinitionError("the file has no executable process (isExecutable=\"true\")",
-                              filename=document.filename)
+                              filename=document.filename, rule="no-executable-process")
     called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
     mains = [p for p in executable if p.get("id") not in called] or executable
     if not mains[0].get("id"):
         raise DefinitionError("The process has no id. Give it an id: the process is deployed "
                               "and started under it.", filename=document.filename,
-                              line=mains[0].sourceline)
+                              line=mains[0].sourceline, rule="process-without-id")
     return mains[0].get("id"), mains[0].get("name")
 
 
@@ -89,11 +89,12 @@ def _decision(document: ParsedDocument) -> tuple[str, str | None]:
     if len(decisions) != 1:
         raise DefinitionError(f"a DMN file must hold exactly one decision, this one has "
                               f"{len(decisions)}; split it into one file per decision",
-                              filename=document.filename)
+                              filename=document.filename, rule="dmn-decision-count",
+                              params={"count": len(decisions)})
     if not decisions[0].get("id"):
         raise DefinitionError("The decision has no id. Give it an id: business rule tasks "
                               "refer to the decision by it.", filename=document.filename,
-                              line=decisions[0].sourceline)
+                              line=decisions[0].sourceline, rule="decision-without-id")
     return decisions[0].get("id"), decisions[0].get("name")
 
 
@@ -161,7 +162,10 @@ def _unknown_reference_error(exc: Exception, doc: ParsedDocument) -> DefinitionE
             return DefinitionError(f"call activity calls process '{call.get('calledElement')}', "
                                    "which is neither in this file nor deployed; deploy it first",
                                    filename=doc.filename, line=call.sourceline,
-                                   element_id=call.get("id"))
+                                   element_id=call.get("id"), rule="call-activity",
+                                   params={"kind": "callActivity", "id": call.get("id", ""),
+                                           "name": call.get("name"),
+                                           "called": call.get("calledElement")})
     return definition_error(exc, doc)
 
 
@@ -237,10 +241,12 @@ def _collect(path: Path) -> list[Path]:
         files = sorted(p for p in path.rglob("*") if p.is_file()
                        and p.name.lower().endswith(DEFINITION_SUFFIXES))
         if not files:
-            raise DefinitionError(f"no .bpmn or .dmn files under {path}")
+            raise DefinitionError(f"no .bpmn or .dmn files under {path}",
+                                  rule="no-definition-files", params={"path": str(path)})
         return files
     if not path.exists():
-        raise DefinitionError(f"{path} does not exist")
+        raise DefinitionError(f"{path} does not exist", rule="no-such-path",
+                              params={"path": str(path)})
     return [path]
 
 
@@ -257,7 +263,8 @@ def _read(path: Path) -> bytes:
     except OSError as exc:
         raise DefinitionError(f"The file cannot be read ({exc.strerror or exc}). Check that it "
                               "exists and that this user may read it.",
-                              filename=path.name) from exc
+                              filename=path.name, rule="unreadable-file",
+                              params={"reason": str(exc.strerror or exc)}) from exc
 
 
 def deploy_files(uow: UnitOfWork, files: list[tuple[str, bytes]],
@@ -267,7 +274,8 @@ def deploy_files(uow: UnitOfWork, files: list[tuple[str, bytes]],
     keys = [c.key for c in checked]
     duplicates = {k for k in keys if keys.count(k) > 1}
     if duplicates:
-        raise DefinitionError(f"two files define the same key {sorted(duplicates)}")
+        raise DefinitionError(f"two files define the same key {sorted(duplicates)}",
+                              rule="duplicate-key", params={"keys": ", ".join(sorted(duplicates))})
     uow.begin_write()
     check_parses(uow.session, checked)
     results = [_store(uow, c, deployed_by) for c in checked]
@@ -304,7 +312,8 @@ def check_parses(session: Session, checked: list[_Checked]) -> None:
                                       "which is neither in this deployment nor deployed. Deploy "
                                       "the decision table first.", filename=doc.filename,
                                       line=task.sourceline if task is not None else None,
-                                      element_id=task.get("id") if task is not None else None)
+                                      element_id=task.get("id") if task is not None else None,
+                                      rule="decision-not-deployed", params={"key": key})
             dmn.append(doc)
         parse_specs(bpmn, dmn, item.key)
 
@@ -319,16 +328,19 @@ def _needed(session: Session, batch: dict[str, ParsedDocument], key: str, kind: 
     if doc is None or doc.kind == kind:
         return doc
     if kind == "bpmn":
+        rule = "call-activity-calls-decision"
         owner, call = _referring(referrers, "callActivity", "calledElement", key)
         message = (f"The call activity calls '{key}', which is a decision table, not a "
                    "process. Call a process, or use a business rule task for a decision.")
     else:
+        rule = "rule-task-refers-to-process"
         owner, call = _referring(referrers, "businessRuleTask", _DECISION_REF, key)
         message = (f"The business rule task refers to '{key}', which is a process, not a "
                    "decision table. Choose a decision, or use a call activity for a process.")
     raise DefinitionError(message, filename=owner.filename,
                           line=call.sourceline if call is not None else None,
-                          element_id=call.get("id") if call is not None else None)
+                          element_id=call.get("id") if call is not None else None,
+                          rule=rule, params={"key": key})
 
 
 def _referring(docs: list[ParsedDocument], local: str, attribute: str,
@@ -354,7 +366,8 @@ def _store(uow: UnitOfWork, item: _Checked, deployed_by: str) -> DeployResult:
         return DeployResult(item.key, kind, latest.version, latest.id, False, item.document.filename)
     if latest is not None and latest.kind != kind:
         raise DefinitionError(f"'{item.key}' is already deployed as a {latest.kind}",
-                              filename=item.document.filename)
+                              filename=item.document.filename, rule="key-of-other-kind",
+                              params={"key": item.key, "deployed_kind": latest.kind})
     version = 1 + (session.execute(select(Deployment.version).where(Deployment.key == item.key)
                                    .order_by(Deployment.version.desc()).limit(1)).scalar() or 0)
     session.execute(update(Deployment).where(Deployment.key == item.key).values(is_latest=False))

@@ -104,6 +104,8 @@ class Expression:
     line: int | None
     translated: str | None = None
     refusal: str | None = None
+    # What the refused JUEL holds outside the subset, e.g. "method call 'size(...)'".
+    construct: str | None = None
 
     @property
     def python_source(self) -> str:
@@ -116,11 +118,17 @@ class Expression:
 def python_reading(kind: str, text: str) -> tuple[str | None, str | None]:
     """How a text of a kind is read: (its Python, None) when it is JUEL or a bare ISO text,
     (None, why) when it is JUEL outside the subset, (None, None) when it is Python already."""
+    translated, refused = _reading(kind, text)
+    return translated, refused.message if refused is not None else None
+
+
+def _reading(kind: str, text: str) -> tuple[str | None, JuelError | None]:
+    """As `python_reading`, with the refusal's construct kept."""
     if kind in JUEL_KINDS and is_juel(text):
         try:
             return translate(text), None
         except JuelError as exc:
-            return None, exc.message
+            return None, exc
     written = text.strip()
     if kind in _ISO_KINDS and _ISO_LITERAL.fullmatch(written):
         return repr(written), None
@@ -214,19 +222,21 @@ def _assignment_parts(node: etree._Element, written: str | None) -> Iterator[Exp
         parts = juel_parts(written)
     except JuelError as exc:
         yield Expression(_owner_id(node), "assignment", written, "eval", node.sourceline,
-                         refusal=exc.message)
+                         refusal=exc.message, construct=exc.construct)
         return
     for part in parts:
+        construct = None
         try:
             python, refusal = translate_body(part.body), None
         except JuelError as exc:
-            python, refusal = None, exc.message
+            python, refusal, construct = None, exc.message, exc.construct
         if python is not None and "}" in python:
             # The assignment reads each `${...}` up to its first '}' (engine/bpm/assignment.py).
             python, refusal = None, ("A '}' inside a text of a candidate or assignee "
                                      "expression cannot be read. Remove it from the text.")
+            construct = "}"
         yield Expression(_owner_id(node), "assignment", written[part.start:part.end], "eval",
-                         node.sourceline, python, refusal)
+                         node.sourceline, python, refusal, construct)
 
 
 # A bare ISO 8601 date or date-time, duration, or repeating interval (`R3/PT1H`).
@@ -303,8 +313,10 @@ def _translate_user_task(node: etree._Element) -> None:
 def _expression(node: etree._Element, text: str | None, kind: str,
                 mode: str) -> Iterator[Expression]:
     if text is not None and text.strip():
-        translated, refusal = python_reading(kind, text)
-        yield Expression(_owner_id(node), kind, text, mode, node.sourceline, translated, refusal)
+        translated, refused = _reading(kind, text)
+        yield Expression(_owner_id(node), kind, text, mode, node.sourceline, translated,
+                         refused.message if refused else None,
+                         refused.construct if refused else None)
 
 
 def _owner_id(node: etree._Element) -> str | None:
@@ -330,8 +342,7 @@ def check_document(root: etree._Element, *, filename: str, helpers: Collection[s
     With several problems the error's element id and line are those of the first, and the
     message lists all of them, so that a designer can fix the file in one round.
     """
-    problems = [problem for expression in find_expressions(root)
-                if (problem := _problem(expression, filename, helpers)) is not None]
+    problems = expression_problems(root, filename=filename, helpers=helpers)
     if len(problems) == 1:
         raise problems[0]
     if problems:
@@ -339,40 +350,61 @@ def check_document(root: etree._Element, *, filename: str, helpers: Collection[s
         listing = "\n".join(f"- {_location(problem)}: {problem.message}" for problem in problems)
         raise UnsafeExpressionError(f"{len(problems)} expressions are not allowed:\n{listing}",
                                     filename=filename, line=first.line,
-                                    element_id=first.element_id)
+                                    element_id=first.element_id, rule="several",
+                                    params={"items": [_item(p) for p in problems]})
+
+
+def expression_problems(root: etree._Element, *, filename: str,
+                        helpers: Collection[str]) -> list[UnsafeExpressionError]:
+    """One `UnsafeExpressionError` for each expression outside the safe subset."""
+    return [problem for expression in find_expressions(root)
+            if (problem := _problem(expression, filename, helpers)) is not None]
+
+
+def _item(problem: UnsafeExpressionError) -> dict:
+    """A problem as one item of a "several" finding."""
+    return {"rule": problem.rule, "params": problem.params, "message": problem.message,
+            "line": problem.line, "element_id": problem.element_id}
 
 
 def _problem(expression: Expression, filename: str,
              helpers: Collection[str]) -> UnsafeExpressionError | None:
+    written = {"expr_kind": expression.kind, "text": _excerpt(expression.text)}
     if expression.refusal is not None:
         return UnsafeExpressionError(
             f"The {KIND_LABELS[expression.kind]} {_excerpt(expression.text)} is JUEL that "
             f"cannot be read here. {expression.refusal}", filename=filename,
-            line=expression.line, element_id=expression.element_id)
+            line=expression.line, element_id=expression.element_id, rule="juel-unsupported",
+            params={**written, "construct": expression.construct or ""})
     try:
         check_expression(expression.python_source, mode=expression.mode, helpers=helpers,
                          element_id=expression.element_id, filename=filename,
                          line=expression.line)
     except UnsafeExpressionError as exc:
         label = f"{KIND_LABELS[expression.kind]} {_excerpt(expression.text)}"
-        return UnsafeExpressionError(f"{label}: {exc.message}{_hint(expression)}",
-                                     filename=filename, line=exc.line, element_id=exc.element_id)
+        hint, hint_params = _hint(expression)
+        return UnsafeExpressionError(f"{label}: {exc.message}{hint}",
+                                     filename=filename, line=exc.line, element_id=exc.element_id,
+                                     rule=exc.rule, params={**exc.params, **written,
+                                                            **hint_params})
     return None
 
 
-def _hint(expression: Expression) -> str:
+def _hint(expression: Expression) -> tuple[str, dict]:
     """What to write instead, for the mistakes designers coming from Camunda make."""
     if expression.translated is not None:
         return (f" (the JUEL {_excerpt(expression.text)} was read as "
-                f"{_excerpt(expression.translated)})")
+                f"{_excerpt(expression.translated)})",
+                {"read_as": _excerpt(expression.translated)})
     if expression.kind not in JUEL_KINDS and is_juel(expression.text):
         return ("; JUEL ('${...}') is read in conditions, timers, due dates, assignments and "
                 f"multi-instance settings, but a {KIND_LABELS[expression.kind]} is Python: "
-                "write the Python without the braces")
+                "write the Python without the braces", {"juel_not_here": True})
     written = expression.text.strip()
     if expression.kind in ("timer", "due_date") and written[:1] in "0123456789P":
-        return f"; a fixed date or duration is written in quotes, e.g. \"{written}\""
-    return ""
+        return (f"; a fixed date or duration is written in quotes, e.g. \"{written}\"",
+                {"quote": written})
+    return "", {}
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

@@ -56,9 +56,9 @@ from ..core.models import Deployment
 from .expression_scan import DMN_INPUT_NAME, KIND_LABELS, find_expressions, python_reading
 from .countersign import COUNTERS, results_variable
 from .expression_helpers import registered_helper_names
-from ..core.organisation import ROLES, OrgUnit, role_code
+from ..core.organisation import ROLES, UNIT_KINDS, OrgUnit, role_code
 from .forms import date_bound_problem, pattern_problem
-from .pickers import PICKER, parse_kind
+from .pickers import ALIASES, FAMILIES, PICKER, parse_kind
 from .starts import (
     called_processes, has_form_fields, marked_not_startable, none_start_events, startable_mark,
     starter_groups,
@@ -90,13 +90,18 @@ _ENGINE_NAMES = frozenset({"True", "False", "None", DMN_INPUT_NAME})
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem found in a definition."""
+    """One problem found in a definition.
+
+    `message` is the English text; `rule` and `params` let engine/bpm/finding_texts.py tell
+    it in Chinese with a hint for the fix.
+    """
 
     severity: str
     element_id: str | None
     message: str
     line: int | None = None
     rule: str = ""
+    params: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def is_error(self) -> bool:
@@ -194,6 +199,11 @@ def _label(element: etree._Element) -> str:
     return f"{kind} '{name}' ({element.get('id')})" if name else f"{kind} '{element.get('id')}'"
 
 
+def _element(element: etree._Element) -> dict:
+    """The params that name an element: its kind, name and id."""
+    return {"kind": _local(element), "name": element.get("name"), "id": element.get("id")}
+
+
 def _flow_findings(container: etree._Element) -> list[Finding]:
     nodes = {el.get("id"): el for el in container
              if _local(el) in FLOW_NODES and etree.QName(el).namespace == BPMN}
@@ -209,7 +219,7 @@ def _flow_findings(container: etree._Element) -> list[Finding]:
             findings.append(Finding(ERROR, flow.get("id"), (
                 f"sequence flow '{flow.get('id')}' is connected to '{missing[0]}', which is not "
                 "an element of this process; reconnect both ends or delete the flow"),
-                flow.sourceline, "dangling-flow"))
+                flow.sourceline, "dangling-flow", {"flow": flow.get("id"), "ref": missing[0]}))
             continue
         outgoing[source].append(target)
         incoming[target].append(source)
@@ -225,7 +235,7 @@ def _flow_findings(container: etree._Element) -> list[Finding]:
             findings.append(Finding(ERROR, node_id, (
                 f"{_label(node)} has no outgoing sequence flow; the process would stop there "
                 "silently. Connect it to the next step or to an end event"),
-                node.sourceline, "no-outgoing"))
+                node.sourceline, "no-outgoing", _element(node)))
     starts = [i for i, n in nodes.items() if _is_entry(n)]
     reached = _walk(starts, outgoing)
     for node_id, node in nodes.items():
@@ -234,7 +244,8 @@ def _flow_findings(container: etree._Element) -> list[Finding]:
                    else "no path from a start event leads to it")
             findings.append(Finding(ERROR, node_id, (
                 f"{_label(node)} can never be reached: {why}. Connect it or delete it"),
-                node.sourceline, "unreachable"))
+                node.sourceline, "unreachable",
+                {**_element(node), "no_incoming": not incoming[node_id]}))
     sinks = [i for i, n in nodes.items() if _local(n) == "endEvent" or not outgoing[i]]
     can_end = _walk(sinks, incoming)
     for node_id, node in nodes.items():
@@ -242,7 +253,7 @@ def _flow_findings(container: etree._Element) -> list[Finding]:
             findings.append(Finding(ERROR, node_id, (
                 f"{_label(node)} has no path to an end event: every way on loops back. "
                 "Add a way out of the loop to an end event"),
-                node.sourceline, "no-path-to-end"))
+                node.sourceline, "no-path-to-end", _element(node)))
     return findings
 
 
@@ -283,7 +294,7 @@ def _gateway_findings(process: etree._Element) -> list[Finding]:
             findings.append(Finding(WARNING, gateway.get("id"), (
                 f"{_label(gateway)} has conditions on its flows but no default flow; when no "
                 "condition holds the instance stops with an error. Mark one flow as default"),
-                gateway.sourceline, "gateway-default"))
+                gateway.sourceline, "gateway-default", _element(gateway)))
     return findings
 
 
@@ -307,39 +318,55 @@ def split_names(text: str) -> list[str]:
 def _candidate_group_findings(process: etree._Element, context: LintContext) -> list[Finding]:
     findings = []
     for name in starter_groups(process):
-        problem = group_problem(name, context.unit_codes)
-        if problem:
+        reason = group_reason(name, context.unit_codes)
+        if reason:
             findings.append(Finding(ERROR, process.get("id"),
-                                    f"candidate starter group '{name}' {problem}",
-                                    process.sourceline, "candidate-group"))
+                                    f"candidate starter group '{name}' {_group_text(reason)}",
+                                    process.sourceline, "candidate-group",
+                                    {**reason, "group": name, "starter": True}))
     for task in process.iter(f"{{{BPMN}}}userTask"):
         for name in split_names(task.get(f"{{{CAMUNDA}}}candidateGroups") or ""):
-            problem = group_problem(name, context.unit_codes)
-            if problem:
+            reason = group_reason(name, context.unit_codes)
+            if reason:
                 findings.append(Finding(ERROR, task.get("id"),
-                                        f"{_label(task)}: candidate group '{name}' {problem}",
-                                        task.sourceline, "candidate-group"))
+                                        f"{_label(task)}: candidate group '{name}' "
+                                        f"{_group_text(reason)}", task.sourceline,
+                                        "candidate-group", {**reason, **_element(task),
+                                                            "group": name, "starter": False}))
     return findings
 
 
 def group_problem(name: str, unit_codes: Collection[str] | None) -> str | None:
     """Why a literal candidate group matches nobody, or None (dynamic parts are not judged)."""
+    reason = group_reason(name, unit_codes)
+    return _group_text(reason) if reason else None
+
+
+def group_reason(name: str, unit_codes: Collection[str] | None) -> dict | None:
+    """Why a literal candidate group matches nobody, as params: `no_unit` with the unit code,
+    or `no_role` with the roles and whether the name is a unit's code; None when it matches."""
     if _DYNAMIC.search(name):
         return None
     roles = ", ".join(sorted(ROLES))
     if name.startswith("unit:"):
         code = name.removeprefix("unit:")
         if unit_codes is not None and code not in unit_codes:
-            return f"names no org unit: there is no unit with the code '{code}'"
+            return {"reason": "no_unit", "code": code}
         return None
     role, _, unit = name.partition("@")
     if role_code(role) not in ROLES:
-        hint = (f"; for everyone of the unit write 'unit:{name}'"
-                if unit_codes is not None and name in unit_codes else "")
-        return f"names no role (roles: {roles}){hint}"
+        return {"reason": "no_role", "roles": roles, "group": name,
+                "is_unit": unit_codes is not None and name in unit_codes}
     if unit and unit_codes is not None and unit not in unit_codes:
-        return f"names no org unit: there is no unit with the code '{unit}'"
+        return {"reason": "no_unit", "code": unit}
     return None
+
+
+def _group_text(reason: dict) -> str:
+    if reason["reason"] == "no_unit":
+        return f"names no org unit: there is no unit with the code '{reason['code']}'"
+    hint = f"; for everyone of the unit write 'unit:{reason['group']}'" if reason["is_unit"] else ""
+    return f"names no role (roles: {reason['roles']}){hint}"
 
 
 # ---------------------------------------------------------------- call activities
@@ -352,12 +379,13 @@ def _call_activity_findings(process: etree._Element, own: set[str],
         if not called:
             findings.append(Finding(ERROR, call.get("id"),
                                     f"{_label(call)} names no process to call; set 'calledElement'",
-                                    call.sourceline, "call-activity"))
+                                    call.sourceline, "call-activity-empty", _element(call)))
         elif (called not in own and context.known_processes is not None
               and called not in context.known_processes):
             findings.append(Finding(ERROR, call.get("id"), (
                 f"{_label(call)} calls process '{called}', which is neither in this file nor "
-                "deployed; deploy it first or correct the id"), call.sourceline, "call-activity"))
+                "deployed; deploy it first or correct the id"), call.sourceline, "call-activity",
+                {**_element(call), "called": called}))
     return findings
 
 
@@ -379,7 +407,8 @@ def _call_cycle_findings(root: etree._Element, context: LintContext) -> list[Fin
                           if (c.get("calledElement") or "").strip() == path[1]), process)
             findings.append(Finding(ERROR, first.get("id"), (
                 f"process '{key}' calls itself ({' → '.join(path)}); each instance would "
-                "start another without end. Break the cycle"), first.sourceline, "call-cycle"))
+                "start another without end. Break the cycle"), first.sourceline, "call-cycle",
+                {"key": key, "path": " → ".join(path)}))
     return findings
 
 
@@ -413,13 +442,15 @@ def _limit_findings(process: etree._Element) -> list[Finding]:
             findings.append(Finding(ERROR, gateway.get("id"), (
                 f"{_label(gateway)} starts {outgoing[gateway.get('id')]} parallel branches; at "
                 f"most {MAX_FAN_OUT} are allowed. Use a multi-instance activity over a list"),
-                gateway.sourceline, "fan-out"))
+                gateway.sourceline, "fan-out", {**_element(gateway), "limit": MAX_FAN_OUT,
+                                                "count": outgoing[gateway.get("id")]}))
     for cardinality in process.iter(f"{{{BPMN}}}loopCardinality"):
         count = _literal(_as_python("loop_cardinality", cardinality.text))
         if isinstance(count, int) and count > MAX_INSTANCES:
             findings.append(Finding(ERROR, _owner_id(cardinality), (
                 f"a multi-instance loop of {count} instances; at most {MAX_INSTANCES} are "
-                "allowed"), cardinality.sourceline, "multi-instance"))
+                "allowed"), cardinality.sourceline, "multi-instance",
+                {"count": count, "limit": MAX_INSTANCES}))
     for constraint in process.iter(f"{{{CAMUNDA}}}constraint"):
         field = constraint.getparent().getparent()
         if (constraint.get("name") in ("min", "max") and field is not None
@@ -430,7 +461,8 @@ def _limit_findings(process: etree._Element) -> list[Finding]:
                             if etree.QName(e).namespace == BPMN and e.get("id"))
                 findings.append(Finding(ERROR, task.get("id"), (
                     f"form field '{_owner_id(constraint)}': {problem}"), constraint.sourceline,
-                    "form-date"))
+                    "form-date", {"field": _owner_id(constraint), "bound": constraint.get("name"),
+                                  "config": constraint.get("config") or ""}))
         if constraint.get("name") == "pattern":
             problem = pattern_problem(constraint.get("config") or "")
             if problem:
@@ -438,12 +470,13 @@ def _limit_findings(process: etree._Element) -> list[Finding]:
                             if etree.QName(e).namespace == BPMN and e.get("id"))
                 findings.append(Finding(ERROR, task.get("id"), (
                     f"form field '{_owner_id(constraint)}': {problem}"), constraint.sourceline,
-                    "form-pattern"))
+                    "form-pattern", {"field": _owner_id(constraint), "detail": problem}))
     for cycle in process.iter(f"{{{BPMN}}}timeCycle"):
-        problem = _cycle_problem(_literal(_as_python("timer", cycle.text)))
+        literal = _literal(_as_python("timer", cycle.text))
+        problem = _cycle_problem(literal)
         if problem:
-            findings.append(Finding(ERROR, _owner_id(cycle), problem, cycle.sourceline,
-                                    "timer-cycle"))
+            findings.append(Finding(ERROR, _owner_id(cycle), problem[0], cycle.sourceline,
+                                    "timer-cycle", {"cycle": literal, **problem[1]}))
     return findings
 
 
@@ -466,7 +499,7 @@ def _owner_id(element: etree._Element) -> str | None:
     return element.get("id") if element is not None else None
 
 
-def _cycle_problem(cycle) -> str | None:
+def _cycle_problem(cycle) -> tuple[str, dict] | None:
     if not isinstance(cycle, str):
         return None
     try:
@@ -475,9 +508,10 @@ def _cycle_problem(cycle) -> str | None:
         return None
     if duration.total_seconds() < MIN_CYCLE_SECONDS:
         return (f"the timer cycle '{cycle}' fires more often than every {MIN_CYCLE_SECONDS} "
-                "seconds")
+                "seconds", {"too_often": True, "limit": MIN_CYCLE_SECONDS})
     if repeats > MAX_CYCLE_REPEATS:
-        return f"the timer cycle '{cycle}' repeats {repeats} times; at most {MAX_CYCLE_REPEATS}"
+        return (f"the timer cycle '{cycle}' repeats {repeats} times; at most "
+                f"{MAX_CYCLE_REPEATS}", {"repeats": repeats, "limit": MAX_CYCLE_REPEATS})
     return None
 
 
@@ -553,7 +587,8 @@ def _variable_findings(process: etree._Element, context: LintContext) -> list[Fi
             findings.append(Finding(WARNING, expression.element_id, (
                 f"{expression.kind.replace('_', ' ')} reads {listing}, which no form field, "
                 "script, decision output, start data or multi-instance loop of this process sets; "
-                "check the spelling"), expression.line, "unknown-variable"))
+                "check the spelling"), expression.line, "unknown-variable",
+                {"expr_kind": expression.kind, "names": ", ".join(unknown)}))
     return findings
 
 
@@ -572,7 +607,8 @@ def _translation_findings(process: etree._Element) -> list[Finding]:
         else:
             message = f"The {label} {written} is an ISO 8601 text; it runs as the Python {python}."
         findings.append(Finding(INFO, expression.element_id, message, expression.line,
-                                "translated"))
+                                "translated", {"expr_kind": expression.kind, "text": written,
+                                               "python": python, "juel": "{" in written}))
     return findings
 
 
@@ -585,10 +621,13 @@ def refuse_lint_errors(root: etree._Element, filename: str,
     first = errors[0]
     if len(errors) == 1:
         raise DefinitionError(first.message, filename=filename, line=first.line,
-                              element_id=first.element_id)
+                              element_id=first.element_id, rule=first.rule, params=first.params)
     listing = "\n".join(f"- line {e.line}, element {e.element_id}: {e.message}" for e in errors)
+    items = [{"rule": e.rule, "params": e.params, "message": e.message, "line": e.line,
+              "element_id": e.element_id} for e in errors]
     raise DefinitionError(f"{len(errors)} lint errors:\n{listing}", filename=filename,
-                          line=first.line, element_id=first.element_id)
+                          line=first.line, element_id=first.element_id, rule="several",
+                          params={"items": items})
 
 
 # ---------------------------------------------------------------- pickers and start forms
@@ -606,14 +645,30 @@ def _picker_findings(process: etree._Element) -> list[Finding]:
                 parse_kind(prop.get("value") or "")
             except ValueError as exc:
                 findings.append(Finding(ERROR, owner, f"{where}: {exc}", prop.sourceline,
-                                        "form-picker"))
+                                        "form-picker", _picker_params(field_el.get("id"),
+                                                                      prop.get("value") or "")))
                 continue
             if (field_el.get("type") or "string") != "string":
                 findings.append(Finding(ERROR, owner, (
                     f"{where} is a picker but of type '{field_el.get('type')}'; a picker "
                     "is a string field (its value is the code of what is picked)"),
-                    prop.sourceline, "form-picker"))
+                    prop.sourceline, "form-picker", {"field": field_el.get("id"),
+                                                     "value": prop.get("value") or "",
+                                                     "reason": "type",
+                                                     "type": field_el.get("type")}))
     return findings
+
+
+def _picker_params(field_id: str | None, value: str) -> dict:
+    """What is wrong with a picker property: no family, or narrowed to unknown kinds."""
+    family, _, narrowing = ALIASES.get(value.strip(), value.strip()).partition(":")
+    if family.strip() not in FAMILIES:
+        return {"field": field_id, "value": value, "reason": "family",
+                "families": ", ".join(FAMILIES)}
+    known = {"unit": UNIT_KINDS, "user": ROLES}.get(family.strip(), ())
+    unknown = [n.strip() for n in narrowing.split(",") if n.strip() and n.strip() not in known]
+    return {"field": field_id, "value": value, "reason": "narrowing", "family": family.strip(),
+            "unknown": ", ".join(unknown), "known": ", ".join(known)}
 
 
 def _start_form_findings(process: etree._Element, called_here: frozenset[str],
@@ -638,4 +693,5 @@ def _start_form_findings(process: etree._Element, called_here: frozenset[str],
         f"{listing}, which nothing sets and {where}; add start form fields (pickers for "
         "units, people and projects) or, when the system or another process starts it, "
         "mark the start event with the property startable=false and declare its start data "
-        "with the property sets"), event.sourceline, "start-form")]
+        "with the property sets"), event.sourceline, "start-form",
+        {**_element(event), "names": listing, "has_form": has_form_fields(event)})]

@@ -53,7 +53,10 @@ def definition_error(exc: Exception, doc: ParsedDocument, what: str = "read") ->
         node = _node_in_frames(exc, doc.root)
         element_id = _nearest_id(node)
     message = str(exc).split("\n")[0].strip().rstrip(".").strip()
+    rule, params = "library-validation", {"detail": message}
     if not hasattr(exc, "file_name") or _PYTHON_REPR.match(message):
+        rule, params = "library-failure", {"kind": _kind(doc, element_id), "id": element_id,
+                                           "detail": _detail(exc, message), "what": what}
         message = _plain(exc, message, doc, element_id, what)
     elif not message.endswith((".", "!", "?")):
         message += "."
@@ -61,23 +64,33 @@ def definition_error(exc: Exception, doc: ParsedDocument, what: str = "read") ->
     if line is None and node is not None:
         line = node.sourceline
     return DefinitionError(message, filename=getattr(exc, "file_name", None) or doc.filename,
-                           line=line, element_id=element_id)
+                           line=line, element_id=element_id, rule=rule, params=params)
 
 
 def _plain(exc: Exception, message: str, doc: ParsedDocument, element_id: str | None,
            what: str) -> str:
     """A designer's message for a Python exception raised inside the library."""
-    cause = exc.__cause__ or exc.__context__ or exc
-    detail = f"{type(cause).__name__}: {str(cause)[:200]}" if cause is not exc else \
-        f"{type(exc).__name__}: {message[:200]}"
+    detail = _detail(exc, message)
     if element_id:
-        element = doc.root.xpath("//*[@id=$id]", id=element_id)
-        kind = etree.QName(element[0]).localname if element else "element"
+        kind = _kind(doc, element_id)
         return (f"SpiffWorkflow could not {what} the {kind} '{element_id}' ({detail}). Check "
                 "this element's settings in the properties panel, or export the file again "
                 "from the modeler.")
     return (f"SpiffWorkflow could not {what} this file ({detail}). Check the elements changed "
             "last, or export the file again from the modeler.")
+
+
+def _detail(exc: Exception, message: str) -> str:
+    """The Python exception behind a library failure, as one short line."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    return (f"{type(cause).__name__}: {str(cause)[:200]}" if cause is not exc
+            else f"{type(exc).__name__}: {message[:200]}")
+
+
+def _kind(doc: ParsedDocument, element_id: str | None) -> str:
+    """The local tag name of the element with this id ("element" when there is none)."""
+    element = doc.root.xpath("//*[@id=$id]", id=element_id) if element_id else []
+    return etree.QName(element[0]).localname if element else "element"
 
 
 def _node_in_frames(exc: Exception, root: etree._Element) -> etree._Element | None:

@@ -28,7 +28,7 @@ import functools
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
@@ -125,6 +125,14 @@ MODES = ("eval", "exec", "name")
 _NOT_ALLOWED = "is not allowed in expressions"
 
 
+class Refusal(NamedTuple):
+    """Why a text is outside the safe subset: the rule, the English message, what was found."""
+
+    rule: str
+    message: str
+    params: dict
+
+
 class HelperRegistry(Mapping[str, Callable[..., Any]]):
     """The functions expressions may call by name, e.g. `add_working_days`.
 
@@ -171,51 +179,67 @@ def check_expression(text: str, *, mode: str = "eval", helpers: Collection[str] 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
 
-    def refuse(message: str, offset: int | None = None) -> UnsafeExpressionError:
+    def refuse(refusal: Refusal, offset: int | None = None) -> UnsafeExpressionError:
         where = line + offset - 1 if line is not None and offset else line
-        return UnsafeExpressionError(message, filename=filename, line=where, element_id=element_id)
+        return UnsafeExpressionError(refusal.message, filename=filename, line=where,
+                                     element_id=element_id, rule=refusal.rule,
+                                     params=refusal.params)
 
     if len(text) > MAX_SOURCE_LENGTH:
-        raise refuse(f"an expression of {len(text)} characters is too long "
-                     f"(the limit is {MAX_SOURCE_LENGTH})")
+        raise refuse(Refusal("expression-too-long",
+                             f"an expression of {len(text)} characters is too long "
+                             f"(the limit is {MAX_SOURCE_LENGTH})",
+                             {"length": len(text), "limit": MAX_SOURCE_LENGTH}))
     if mode == "name":
         name = text.strip()
         if not name.isidentifier() or name.startswith("__") or name in DENIED_NAMES:
-            raise refuse(f"{text!r} must be a plain variable name, such as 'items'")
+            raise refuse(Refusal("expression-not-a-name",
+                                 f"{text!r} must be a plain variable name, such as 'items'",
+                                 {"written": text}))
         return
     try:
         # eval() ignores leading blanks of a string; parse what it will run.
         tree = ast.parse(text.lstrip(" \t") if mode == "eval" else text, mode=mode)
     except SyntaxError as exc:
-        raise refuse(f"this is not valid Python: {exc.msg}", exc.lineno) from None
+        raise refuse(Refusal("expression-syntax", f"this is not valid Python: {exc.msg}",
+                             {"detail": exc.msg}), exc.lineno) from None
     except (ValueError, MemoryError, RecursionError) as exc:
-        raise refuse(f"this is too complex to read as Python ({str(exc) or type(exc).__name__})"
-                     ) from None
+        detail = str(exc) or type(exc).__name__
+        raise refuse(Refusal("expression-too-complex",
+                             f"this is too complex to read as Python ({detail})",
+                             {"detail": detail})) from None
     refusal = _first_refusal(tree, frozenset(SAFE_BUILTINS).union(helpers))
     if refusal is not None:
-        message, offset = refusal
-        raise refuse(message, offset)
+        reason, offset = refusal
+        raise refuse(reason, offset)
 
 
-def _first_refusal(tree: ast.AST, callables: frozenset[str]) -> tuple[str, int | None] | None:
+def _first_refusal(tree: ast.AST,
+                   callables: frozenset[str]) -> tuple[Refusal, int | None] | None:
     """The first thing in `tree` outside the safe subset, with its line in the text."""
     # Iterative, so that a hostile tree deeper than Python's recursion limit is still walked.
     stack: list[tuple[ast.AST, int, int]] = [(tree, 1, 0)]
-    refusals: list[tuple[int, int, int, str]] = []
+    refusals: list[tuple[int, int, int, Refusal]] = []
     seen = 0
     while stack:
         node, depth, powers = stack.pop()
         lineno = getattr(node, "lineno", None)
         seen += 1
         if seen > MAX_NODES:
-            return f"the expression is too large (more than {MAX_NODES} parts)", lineno
+            return Refusal("expression-too-large",
+                           f"the expression is too large (more than {MAX_NODES} parts)",
+                           {"limit": MAX_NODES}), lineno
         if depth > MAX_DEPTH:
-            return f"the expression is nested too deeply (more than {MAX_DEPTH} levels)", lineno
+            return Refusal("expression-too-deep",
+                           f"the expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                           {"limit": MAX_DEPTH}), lineno
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             powers += 1
         reason = _reason_to_refuse(node, callables)
         if reason is None and powers > MAX_POWER_NESTING:
-            reason = f"'**' nested more than {MAX_POWER_NESTING} deep {_NOT_ALLOWED}"
+            reason = Refusal("expression-power-nesting",
+                             f"'**' nested more than {MAX_POWER_NESTING} deep {_NOT_ALLOWED}",
+                             {"limit": MAX_POWER_NESTING})
         if reason is not None:
             # Keep walking: the refusal reported is the one that comes first in the text
             # (`__import__` rather than the `.system` called on it), innermost on a tie.
@@ -223,7 +247,7 @@ def _first_refusal(tree: ast.AST, callables: frozenset[str]) -> tuple[str, int |
         stack.extend((child, depth + 1, powers) for child in _children(node))
     if not refusals:
         return None
-    lineno, _, _, reason = min(refusals)
+    lineno, _, _, reason = min(refusals, key=lambda found: found[:3])
     return reason, lineno or None
 
 
@@ -237,11 +261,12 @@ def _children(node: ast.AST) -> list[ast.AST]:
     return [child for child in ast.iter_child_nodes(node) if not isinstance(child, _LEAF_KINDS)]
 
 
-def _reason_to_refuse(node: ast.AST, callables: frozenset[str]) -> str | None:
+def _reason_to_refuse(node: ast.AST, callables: frozenset[str]) -> Refusal | None:
     """Why `node` itself (without its children) is refused, or None if it is fine."""
     if not isinstance(node, _ALLOWED_NODES):
         what = _REFUSED_SYNTAX.get(type(node), f"'{type(node).__name__}' syntax")
-        return f"{what} {_NOT_ALLOWED}"
+        return Refusal("expression-construct", f"{what} {_NOT_ALLOWED}",
+                       {"construct": type(node).__name__})
     if isinstance(node, ast.Name):
         return _name_reason(node.id)
     if isinstance(node, ast.Attribute):
@@ -253,84 +278,105 @@ def _reason_to_refuse(node: ast.AST, callables: frozenset[str]) -> str | None:
         return _name_reason(node.arg)
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
         if len(node.value) > MAX_STRING_LENGTH:
-            return (f"a string literal of {len(node.value)} characters {_NOT_ALLOWED} "
-                    f"(the limit is {MAX_STRING_LENGTH})")
+            return Refusal("expression-long-string",
+                           f"a string literal of {len(node.value)} characters {_NOT_ALLOWED} "
+                           f"(the limit is {MAX_STRING_LENGTH})",
+                           {"length": len(node.value), "limit": MAX_STRING_LENGTH})
         return None
     if isinstance(node, ast.BinOp):
         return _operator_reason(node)
     if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
         return _format_spec_reason(node.format_spec)
     if isinstance(node, ast.comprehension) and node.is_async:
-        return f"'async for' {_NOT_ALLOWED}"
+        return Refusal("expression-construct", f"'async for' {_NOT_ALLOWED}",
+                       {"construct": "AsyncFor"})
     return None
 
 
-def _name_reason(name: str) -> str | None:
+def _name_reason(name: str) -> Refusal | None:
     if name.startswith("__"):
-        return f"the name '{name}' {_NOT_ALLOWED}"
+        return Refusal("expression-dunder", f"the name '{name}' {_NOT_ALLOWED}", {"name": name})
     if name in DENIED_NAMES:
-        return (f"the name '{name}' {_NOT_ALLOWED} "
-                f"(it is reserved; if it is data, rename the variable)")
+        return Refusal("expression-reserved-name",
+                       f"the name '{name}' {_NOT_ALLOWED} "
+                       f"(it is reserved; if it is data, rename the variable)", {"name": name})
     return None
 
 
-def _attribute_reason(attr: str) -> str:
+def _attribute_reason(attr: str) -> Refusal:
     if attr.startswith("_"):
-        return f"attribute access '{attr}' {_NOT_ALLOWED}"
-    return (f"attribute access '.{attr}' {_NOT_ALLOWED}; "
-            f"read data with subscripts, e.g. data['{attr}']")
+        return Refusal("expression-dunder", f"attribute access '{attr}' {_NOT_ALLOWED}",
+                       {"name": attr})
+    return Refusal("expression-attribute",
+                   f"attribute access '.{attr}' {_NOT_ALLOWED}; "
+                   f"read data with subscripts, e.g. data['{attr}']", {"name": attr})
 
 
-def _call_reason(node: ast.Call, callables: frozenset[str]) -> str | None:
+def _call_reason(node: ast.Call, callables: frozenset[str]) -> Refusal | None:
     func = node.func
     if isinstance(func, ast.Name):
         reason = _name_reason(func.id)
         if reason is None and func.id not in callables:
-            reason = (f"calling '{func.id}' {_NOT_ALLOWED}; "
-                      f"these can be called: {', '.join(sorted(callables))}")
+            allowed = ", ".join(sorted(callables))
+            reason = Refusal("expression-call",
+                             f"calling '{func.id}' {_NOT_ALLOWED}; these can be called: {allowed}",
+                             {"name": func.id, "allowed": allowed})
         return reason
     if isinstance(func, ast.Attribute):
         if func.attr.startswith("_"):
             return _attribute_reason(func.attr)
         if func.attr not in SAFE_METHODS:
-            return (f"calling the method '.{func.attr}()' {_NOT_ALLOWED}; "
-                    f"these methods can be called: {', '.join(sorted(SAFE_METHODS))}")
+            allowed = ", ".join(sorted(SAFE_METHODS))
+            return Refusal("expression-method",
+                           f"calling the method '.{func.attr}()' {_NOT_ALLOWED}; "
+                           f"these methods can be called: {allowed}",
+                           {"name": func.attr, "allowed": allowed})
         return None
-    return (f"calling the result of an expression {_NOT_ALLOWED}; "
-            f"call a helper or builtin by its name")
+    return Refusal("expression-call-result",
+                   f"calling the result of an expression {_NOT_ALLOWED}; "
+                   f"call a helper or builtin by its name", {})
 
 
-def _operator_reason(node: ast.BinOp) -> str | None:
+def _operator_reason(node: ast.BinOp) -> Refusal | None:
     if type(node.op) in _REFUSED_OPERATORS:
-        return f"the operator {_REFUSED_OPERATORS[type(node.op)]} {_NOT_ALLOWED}"
+        operator = _REFUSED_OPERATORS[type(node.op)]
+        return Refusal("expression-operator", f"the operator {operator} {_NOT_ALLOWED}",
+                       {"operator": operator})
     if isinstance(node.op, ast.Pow) and not _is_number_up_to(node.right, MAX_EXPONENT):
-        return (f"'**' with an exponent other than a number literal up to {MAX_EXPONENT} "
-                f"{_NOT_ALLOWED}")
+        return Refusal("expression-exponent",
+                       f"'**' with an exponent other than a number literal up to {MAX_EXPONENT} "
+                       f"{_NOT_ALLOWED}", {"limit": MAX_EXPONENT})
     if isinstance(node.op, ast.Mult):
         for sequence, count in ((node.left, node.right), (node.right, node.left)):
             if not _is_sequence(sequence):
                 continue
             if not _is_number_up_to(count, MAX_REPEAT):
-                return (f"repeating a string or list by anything but a number literal "
-                        f"up to {MAX_REPEAT} {_NOT_ALLOWED}")
+                return Refusal("expression-repeat",
+                               f"repeating a string or list by anything but a number literal "
+                               f"up to {MAX_REPEAT} {_NOT_ALLOWED}", {"limit": MAX_REPEAT})
             if _contains_repetition(sequence):
-                return f"repeating a string or list that is itself repeated {_NOT_ALLOWED}"
+                return Refusal("expression-repeat-repeated",
+                               f"repeating a string or list that is itself repeated "
+                               f"{_NOT_ALLOWED}", {})
     if (isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant)
             and isinstance(node.left.value, str)):
         for spec in _PERCENT_SPEC.findall(node.left.value):
             if "*" in spec or _WIDE_FORMAT.search(spec):
-                return f"a computed or five-digit '%' format width {_NOT_ALLOWED}"
+                return Refusal("expression-format-width",
+                               f"a computed or five-digit '%' format width {_NOT_ALLOWED}", {})
     return None
 
 
-def _format_spec_reason(spec: ast.AST) -> str | None:
+def _format_spec_reason(spec: ast.AST) -> Refusal | None:
     """Refuse f-string widths that are computed or absurd (`f'{x:{n}}'`, `f'{x:99999999}'`)."""
     parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
     for part in parts:
         if not isinstance(part, ast.Constant):
-            return f"a computed format spec in an f-string {_NOT_ALLOWED}"
+            return Refusal("expression-format-width",
+                           f"a computed format spec in an f-string {_NOT_ALLOWED}", {})
         if _WIDE_FORMAT.search(str(part.value)):
-            return f"a five-digit format width in an f-string {_NOT_ALLOWED}"
+            return Refusal("expression-format-width",
+                           f"a five-digit format width in an f-string {_NOT_ALLOWED}", {})
     return None
 
 

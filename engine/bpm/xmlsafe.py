@@ -122,7 +122,8 @@ def _check_size(data: bytes, filename: str, max_bytes: int) -> None:
         raise DefinitionError(
             f"The file is {len(data):,} bytes; the limit is {max_bytes:,} bytes. "
             "Remove embedded content or split the process into smaller files.",
-            filename=filename)
+            filename=filename, rule="file-too-large", params={"size": len(data),
+                                                              "limit": max_bytes})
 
 
 def _check_utf8(data: bytes, filename: str) -> None:
@@ -133,7 +134,8 @@ def _check_utf8(data: bytes, filename: str) -> None:
         raise DefinitionError(
             "The file is not UTF-8 encoded (the first invalid byte is at offset "
             f"{error.start:,}). Save it as UTF-8 from the modeler.",
-            filename=filename, line=_line_at(data, error.start)) from None
+            filename=filename, line=_line_at(data, error.start), rule="not-utf8",
+            params={"offset": error.start}) from None
 
 
 def _refuse_doctype(data: bytes, filename: str) -> None:
@@ -145,13 +147,14 @@ def _refuse_doctype(data: bytes, filename: str) -> None:
                 f"The file contains a document type declaration ({marker.decode()} ...). BPMN and "
                 "DMN files never need one, and it can be used to read server files or exhaust "
                 "memory. Remove it, or export the file again from the modeler.",
-                filename=filename, line=_line_at(data, offset))
+                filename=filename, line=_line_at(data, offset), rule="doctype")
 
 
 def _parse(data: bytes, filename: str) -> etree._Element:
     """Parse with the hardened parser; a syntax error becomes a message with line and column."""
     if not data.strip():
-        raise DefinitionError("The file is empty. Upload a BPMN or DMN file.", filename=filename)
+        raise DefinitionError("The file is empty. Upload a BPMN or DMN file.", filename=filename,
+                              rule="empty-file")
     try:
         root = etree.fromstring(data, hardened_parser())
     except etree.XMLSyntaxError as error:
@@ -163,11 +166,12 @@ def _parse(data: bytes, filename: str) -> etree._Element:
         raise DefinitionError(
             f"The file is not well-formed XML at line {line}, column {column}: {reason}. "
             "Fix the XML there, or export the file again from the modeler.",
-            filename=filename, line=line) from None
+            filename=filename, line=line, rule="not-well-formed",
+            params={"line": line, "column": column, "reason": reason}) from None
     # Second line of defence: the byte check already refused every DOCTYPE.
     if root.getroottree().docinfo.doctype:
         raise DefinitionError("The file contains a document type declaration. Remove it.",
-                              filename=filename)
+                              filename=filename, rule="doctype")
     return root
 
 
@@ -179,7 +183,8 @@ def _refuse_processing_instructions(root: etree._Element, filename: str) -> None
         raise DefinitionError(
             f"The file contains the processing instruction <?{instruction.target} ...?>. "
             "BPMN and DMN files do not use them; remove it.",
-            filename=filename, line=instruction.sourceline)
+            filename=filename, line=instruction.sourceline, rule="processing-instruction",
+            params={"target": instruction.target})
 
 
 def _check_limits(root: etree._Element, filename: str) -> None:
@@ -199,13 +204,17 @@ def _check_limits(root: etree._Element, filename: str) -> None:
             raise DefinitionError(
                 f"The file has more than {MAX_ELEMENTS:,} elements. Split the process into "
                 "smaller files (for example with call activities).",
-                filename=filename, line=element.sourceline)
+                filename=filename, line=element.sourceline, rule="too-many-elements",
+                params={"limit": MAX_ELEMENTS})
         for name, value in element.attrib.items():
             if len(value) > MAX_ATTRIBUTE_LENGTH:
                 raise DefinitionError(
                     f"The attribute '{etree.QName(name).localname}' is {len(value):,} characters "
                     f"long; the limit is {MAX_ATTRIBUTE_LENGTH:,}. Shorten it.",
-                    filename=filename, line=element.sourceline, element_id=element.get("id"))
+                    filename=filename, line=element.sourceline, element_id=element.get("id"),
+                    rule="attribute-too-long", params={
+                        "attribute": etree.QName(name).localname, "length": len(value),
+                        "limit": MAX_ATTRIBUTE_LENGTH})
 
 
 def _too_deep(filename: str, line: int | None) -> DefinitionError:
@@ -213,7 +222,7 @@ def _too_deep(filename: str, line: int | None) -> DefinitionError:
     return DefinitionError(
         f"Elements are nested more than {MAX_DEPTH} levels deep. Real BPMN and DMN files are "
         "far flatter; export the file again from the modeler.",
-        filename=filename, line=line)
+        filename=filename, line=line, rule="too-deep", params={"limit": MAX_DEPTH})
 
 
 def _identify(root: etree._Element, filename: str) -> tuple[DocumentKind, str, Path]:
@@ -223,19 +232,23 @@ def _identify(root: etree._Element, filename: str) -> tuple[DocumentKind, str, P
     expected = (f"'{BPMN_MODEL_NS}' for BPMN 2.0, '{DMN13_MODEL_NS}' for DMN 1.3 "
                 f"or '{DMN12_MODEL_NS}' for DMN 1.2")
     if name.namespace == _DMN11_MODEL_NS:
+        rule = "dmn11"
         message = (f"The file is DMN 1.1 (namespace '{namespace}'), which is no longer accepted. "
                    "Open it in Camunda Modeler and save it: the modeler upgrades it to DMN 1.3 "
                    f"(namespace '{DMN13_MODEL_NS}').")
     elif name.namespace not in _STANDARDS:
+        rule = "unknown-namespace"
         message = (f"The root element is in the namespace '{namespace}', which is neither BPMN "
                    f"nor DMN. Expected {expected}. Export the diagram as BPMN 2.0 or DMN XML.")
     elif name.localname != "definitions":
+        rule = "root-not-definitions"
         message = (f"The root element is '{name.localname}'; a BPMN or DMN file must start with "
                    "a 'definitions' element. Export the whole diagram from the modeler.")
     else:
         return _STANDARDS[name.namespace]
     raise DefinitionError(message, filename=filename, line=root.sourceline,
-                          element_id=root.get("id"))
+                          element_id=root.get("id"), rule=rule,
+                          params={"namespace": namespace, "root": name.localname})
 
 
 def _validate_schema(root: etree._Element, filename: str, standard: str, xsd_path: Path) -> None:
@@ -253,7 +266,9 @@ def _validate_schema(root: etree._Element, filename: str, standard: str, xsd_pat
     raise DefinitionError(
         f"The file does not follow the {standard} schema: {_readable(first.message)}{more} "
         "Fix or remove this element; files saved by Camunda Modeler pass this check.",
-        filename=filename, line=first.line, element_id=_nearest_id(element))
+        filename=filename, line=first.line, element_id=_nearest_id(element), rule="schema",
+        params={"standard": standard, "detail": _readable(first.message),
+                "more": len(errors) - 1})
 
 
 @functools.cache

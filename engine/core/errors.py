@@ -8,14 +8,22 @@ class GongjianError(Exception):
 
 
 class DefinitionError(GongjianError):
-    """A BPMN or DMN file cannot be deployed; names the file, line and element where known."""
+    """A BPMN or DMN file cannot be deployed; names the file, line and element where known.
+
+    `rule` names the check that refused the file and `params` what it found, so that the
+    message can be told in another language (engine/bpm/finding_texts.py); `message` is the
+    English text.
+    """
 
     def __init__(self, message: str, *, filename: str | None = None, line: int | None = None,
-                 element_id: str | None = None):
+                 element_id: str | None = None, rule: str = "",
+                 params: dict | None = None):
         self.message = message
         self.filename = filename
         self.line = line
         self.element_id = element_id
+        self.rule = rule
+        self.params = dict(params or {})
         super().__init__(self.describe())
 
     def describe(self) -> str:

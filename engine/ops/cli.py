@@ -19,7 +19,8 @@ from .demo import load_demo
 from ..core.clock import Clock
 from ..core.config import Settings
 from ..core.workcalendar import SHANGHAI
-from ..core.errors import GongjianError, NotFoundError
+from ..bpm.finding_texts import tell_error
+from ..core.errors import DefinitionError, GongjianError, NotFoundError
 from ..core.identity import Actor
 from .platform import Platform
 
@@ -56,12 +57,17 @@ def cmd_db_upgrade(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(platform: Platform, args: argparse.Namespace) -> int:
-    """Deploy BPMN/DMN files or folders."""
+    """Deploy BPMN/DMN files or folders; a refused file's finding in the language of --lang."""
     for path in args.paths:
-        with platform.uow() as uow:
-            for result in definitions.deploy_path(uow, path, args.user):
-                state = "deployed" if result.created else "unchanged"
-                print(f"{state}: {result.kind} {result.key} v{result.version} ({result.filename})")
+        try:
+            with platform.uow() as uow:
+                for result in definitions.deploy_path(uow, path, args.user):
+                    state = "deployed" if result.created else "unchanged"
+                    print(f"{state}: {result.kind} {result.key} v{result.version} "
+                          f"({result.filename})")
+        except DefinitionError as exc:
+            print(f"error: {tell_error(exc, args.lang)}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -231,6 +237,9 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
 
     p = command("deploy", cmd_deploy, "deploy BPMN/DMN files or folders", user=True)
     p.add_argument("paths", nargs="+")
+    p.add_argument("--lang", choices=("en", "zh_CN"), default="en",
+                   help="language of a refused file's finding (default: en; zh_CN: Chinese "
+                        "with a hint for the fix)")
     p = command("start", cmd_start, "start a process instance", user=True)
     p.add_argument("key")
     p.add_argument("--data", type=_json_arg, default={})

@@ -1,5 +1,6 @@
 """Mutated copies of every BPMN and DMN file of the repository deploy, or are refused with a
-finding that names the file — never with a Python traceback.
+finding that names the file — never with a Python traceback — and every finding has its
+Chinese text and hint (engine/bpm/finding_texts.py).
 
 The states a file passes through while it is modelled (an attribute or a child element
 removed, an id given twice, a reference pointed at nothing or at the wrong kind of element,
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.bpm import definition_admin, definitions
+from engine.bpm.finding_texts import chinese
 from engine.core.clock import FrozenClock
 from engine.core.errors import DefinitionError
 from engine.core.uow import EnlistedUnitOfWork
@@ -41,6 +43,7 @@ SECONDS_PER_FILE = 20.0
 # What a designer must never read: a Python exception's repr, a traceback, or the words
 # of the last-resort answer for a library failure that no check foresaw (parse_errors.py).
 _UNREADABLE = re.compile(r"Traceback|\b\w+(Error|Exception)\(|SpiffWorkflow could not")
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _name(path: Path) -> str:
@@ -75,7 +78,7 @@ def _deploy(platform: Platform, filename: str, data: bytes) -> str | None:
         with platform.uow() as uow:
             definitions.deploy_files(EnlistedUnitOfWork(uow), [(filename, data)], "mutant")
     except DefinitionError as exc:
-        return _unreadable(exc.message, exc.filename)
+        return _unreadable(exc.message, exc.filename) or _without_chinese(exc.rule, exc.params)
     except Exception as exc:  # noqa: BLE001 - the test reports every other exception
         return _traceback(exc)
     return None
@@ -92,6 +95,21 @@ def _validate(platform: Platform, filename: str, data: bytes) -> str | None:
         problem = _unreadable(finding.message, filename)
         if problem:
             return problem
+    for finding in report.findings:
+        problem = _without_chinese(finding.rule, finding.params)
+        if problem:
+            return problem
+    return None
+
+
+def _without_chinese(rule: str, params: dict) -> str | None:
+    """A finding whose rule has no Chinese text, or whose text cannot be told from its params."""
+    try:
+        told = chinese(rule, params)
+    except Exception as exc:  # noqa: BLE001 - a template that does not fit its params
+        return f"the Chinese text of '{rule}' fails on {params}: {exc!r}"
+    if told is None or not CJK.search(told.message) or not CJK.search(told.hint):
+        return f"a finding without Chinese: rule '{rule}'"
     return None
 
 

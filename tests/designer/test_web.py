@@ -95,14 +95,28 @@ def test_validate_shows_each_juel_translation_as_a_note(designer):
     camunda = FIXTURES / "camunda" / "juel_approval.bpmn"
     body = {"filename": camunda.name, "xml": camunda.read_text(encoding="utf-8")}
     report = post_json(designer, "/designer/validate", body).get_json()
-    notes = {f["element_id"]: f["message"] for f in report["findings"] if f["severity"] == "info"}
-    assert "runs as the Python amount > 1000" in notes["Flow_county"]
+    notes = {f["element_id"]: f for f in report["findings"] if f["severity"] == "info"}
+    assert notes["Flow_county"]["message"] == "条件 #{amount > 1000} 是JUEL 表达式，按 Python amount > 1000 执行。"
+    assert notes["Flow_county"]["hint"] == "请确认这就是你的本意。"
     token = csrf_token_of(designer.get("/designer/").get_data(as_text=True))
     page = designer.post("/designer/deploy", data={
         "csrf_token": token, "file": (io.BytesIO(camunda.read_bytes()), camunda.name)},
         content_type="multipart/form-data")  # refused: its decision table is not deployed
     text = page.get_data(as_text=True)
     assert page.status_code == 422 and "提示" in text and "错误" in text
+    assert "业务规则任务引用的决策" in text and "怎么改：先部署这个决策表。" in text
+
+
+def test_a_designer_who_chose_english_reads_the_findings_in_english(designer):
+    designer.get("/lang/en")
+    body = {"filename": "u.bpmn", "xml": read("lint/unreachable.bpmn").decode()}
+    report = post_json(designer, "/designer/validate", body).get_json()
+    orphan = next(f for f in report["findings"] if f["element_id"] == "orphan")
+    assert "can never be reached" in orphan["message"] and orphan["hint"] == ""
+    designer.get("/lang/zh_CN")
+    report = post_json(designer, "/designer/validate", body).get_json()
+    orphan = next(f for f in report["findings"] if f["element_id"] == "orphan")
+    assert "永远不会被执行" in orphan["message"] and orphan["hint"] == "把它连接起来，或删除它。"
 
 
 def test_deploy_from_the_editor_creates_a_version_and_diff_shows_it(designer):

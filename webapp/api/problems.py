@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from engine.bpm.finding_texts import tell
 from engine.core.errors import (
     ConflictError, DefinitionError, GongjianError, InvalidStateError, NotFoundError,
     PermissionDeniedError, TaskDataError, WorkflowExecutionError,
@@ -118,7 +119,9 @@ def from_domain_error(exc: GongjianError) -> Response:
         status, kind = 400, "bad-request"
     extra = {}
     if isinstance(exc, DefinitionError):
-        extra = {"filename": exc.filename, "line": exc.line, "element_id": exc.element_id}
+        told = tell(exc.rule, exc.params, exc.message, "zh_CN")
+        extra = {"filename": exc.filename, "line": exc.line, "element_id": exc.element_id,
+                 "rule": exc.rule or None, "message_zh": told.message, "hint_zh": told.hint}
     errors = getattr(exc, "field_errors", None) or None
     if isinstance(exc, WorkflowExecutionError):
         log.warning("API workflow error: %s", exc)

@@ -49,6 +49,7 @@ function showFindings(findings) {
   if (bpmnHelpers) {
     bpmnHelpers.clearMarks(editor, 'lint-error');
     bpmnHelpers.clearMarks(editor, 'lint-warning');
+    editor.get('overlays').remove({ type: 'finding' });
   }
   if (!findings.length) {
     const li = document.createElement('li');
@@ -71,11 +72,22 @@ function showFindings(findings) {
     }
     if (f.line) li.append(` 第 ${f.line} 行`);
     const msg = document.createElement('div');
+    msg.className = 'msg';
     msg.textContent = f.message;
     li.append(msg);
+    if (f.hint) {
+      const hint = document.createElement('div');
+      hint.className = 'hint';
+      hint.textContent = root.dataset.hintLabel + f.hint;
+      li.append(hint);
+    }
     if (f.element_id && bpmnHelpers) {
       if (f.severity !== 'info') {  // a translation (JUEL read as Python) is no problem
-        bpmnHelpers.mark(editor, [f.element_id], f.severity === 'error' ? 'lint-error' : 'lint-warning');
+        const marker = f.severity === 'error' ? 'lint-error' : 'lint-warning';
+        bpmnHelpers.mark(editor, [f.element_id], marker);
+        // On the diagram: a badge on the element, its message (and hint) on hover.
+        const badge = bpmnHelpers.badge(editor, f.element_id, '!', 'finding ' + marker, 'finding');
+        if (badge) badge.title = f.hint ? `${f.message}\n${root.dataset.hintLabel}${f.hint}` : f.message;
       }
       li.addEventListener('click', () => bpmnHelpers.select(editor, f.element_id));
     }
