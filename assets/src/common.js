@@ -1,8 +1,10 @@
 import zhCN from './zh-cn.js';
 
+// Chinese unless the page is in English (the user chose English: <html lang="en">).
 export function translate(template, replacements) {
   replacements = replacements || {};
-  const text = zhCN[template] || template;
+  const english = document.documentElement.lang === 'en';
+  const text = (!english && zhCN[template]) || template;
   return text.replace(/{([^}]+)}/g, (_, key) => replacements[key] || '{' + key + '}');
 }
 
@@ -20,13 +22,15 @@ export function clearMarks(viewer, marker) {
   viewer.get('elementRegistry').getAll().forEach((el) => canvas.removeMarker(el.id, marker));
 }
 
-export function badge(viewer, elementId, text, className) {
+// A badge on an element; `type` lets a page remove its badges again (overlays.remove({type})).
+export function badge(viewer, elementId, text, className, type) {
   const registry = viewer.get('elementRegistry');
-  if (!registry.get(elementId)) return;
+  if (!registry.get(elementId)) return null;
   const node = document.createElement('span');
   node.className = 'dz-badge ' + (className || '');
   node.textContent = text;
-  viewer.get('overlays').add(elementId, { position: { top: -10, right: 10 }, html: node });
+  viewer.get('overlays').add(elementId, type || 'badge', { position: { top: -10, right: 10 }, html: node });
+  return node;
 }
 
 export function select(viewer, elementId) {

@@ -85,8 +85,37 @@ def test_lint_findings_are_listed_and_marked_on_the_diagram(designer_account, li
     page.click("#validate")
     page.wait_for_selector("#findings li.error")
     page.screenshot(path=str(OUTPUT / "designer-lint-errors.png"))
-    assert "Task_review" in page.inner_text("#findings")
+    findings = page.inner_text("#findings")
+    assert "Task_review" in findings and "没有流出的顺序流" in findings
+    assert "怎么改：把它连到下一步或结束事件。" in findings and "no outgoing" not in findings
     assert page.locator(".djs-element.lint-error").count() >= 3
+    # On the diagram: a badge on each failing element, its Chinese message on hover.
+    badge = page.locator(".djs-overlay .dz-badge.finding").first
+    assert page.locator(".djs-overlay .dz-badge.finding").count() >= 3
+    assert any(word in badge.get_attribute("title") for word in ("顺序流", "执行"))
+
+
+def test_the_properties_panel_speaks_chinese(designer_account, live_url, wide_page,
+                                             platform):  # noqa: F811
+    page = wide_page
+    deploy(platform, FIXTURES / "designer" / "camunda_modeler.bpmn")
+    login(page, live_url, "sheji1")
+    page.goto(f"{live_url}/designer/issue_report/edit")
+    page.wait_for_selector("#editor[data-ready='1']", state="attached", timeout=20000)
+    header = page.locator(".bio-properties-panel-header-type")
+    groups = page.locator(".bio-properties-panel-group-header-title")
+    page.click("[data-element-id='Task_review']")
+    page.wait_for_timeout(300)
+    assert header.inner_text().strip().upper() == "用户任务"
+    titles = set(groups.all_inner_texts())
+    assert {"常规", "用户分配", "表单", "说明"} <= titles, titles
+    page.click("[data-element-id='Flow_yes_label']")
+    page.wait_for_timeout(300)
+    assert header.inner_text().strip() in ("条件流", "顺序流", "默认流")
+    assert "条件" in set(groups.all_inner_texts())
+    page.screenshot(path=str(OUTPUT / "designer-panel-zh.png"))
+    english = {"General", "Forms", "Documentation", "Condition", "SEQUENCE FLOW", "USER TASK"}
+    assert not english & set(groups.all_inner_texts()), groups.all_inner_texts()
 
 
 def test_the_designer_chooses_a_ratio_signing_which_is_written_as_the_completion_condition(

@@ -58,6 +58,7 @@ function showFindings(findings) {
     findingsList.append(li);
     return;
   }
+  const onDiagram = new Map();  // element id -> {error, texts}: one marker and badge each
   for (const f of findings) {
     const li = document.createElement('li');
     li.className = f.severity;
@@ -83,15 +84,21 @@ function showFindings(findings) {
     }
     if (f.element_id && bpmnHelpers) {
       if (f.severity !== 'info') {  // a translation (JUEL read as Python) is no problem
-        const marker = f.severity === 'error' ? 'lint-error' : 'lint-warning';
-        bpmnHelpers.mark(editor, [f.element_id], marker);
-        // On the diagram: a badge on the element, its message (and hint) on hover.
-        const badge = bpmnHelpers.badge(editor, f.element_id, '!', 'finding ' + marker, 'finding');
-        if (badge) badge.title = f.hint ? `${f.message}\n${root.dataset.hintLabel}${f.hint}` : f.message;
+        const seen = onDiagram.get(f.element_id) || { error: false, texts: [] };
+        seen.error = seen.error || f.severity === 'error';
+        seen.texts.push(f.hint ? `${f.message}\n${root.dataset.hintLabel}${f.hint}` : f.message);
+        onDiagram.set(f.element_id, seen);
       }
       li.addEventListener('click', () => bpmnHelpers.select(editor, f.element_id));
     }
     findingsList.append(li);
+  }
+  // On the diagram: the worst severity marks the element; its badge shows every message.
+  for (const [id, seen] of onDiagram) {
+    const marker = seen.error ? 'lint-error' : 'lint-warning';
+    bpmnHelpers.mark(editor, [id], marker);
+    const badge = bpmnHelpers.badge(editor, id, String(seen.texts.length), 'finding ' + marker, 'finding');
+    if (badge) badge.title = seen.texts.join('\n\n');
   }
 }
 
