@@ -535,6 +535,14 @@ def _enclosing_instances(workflow, task) -> list[tuple]:
     return found
 
 
+def _input_item(activity, child) -> dict:
+    """The instance's own element of the collection (`camunda:elementVariable`), which a
+    reset would replace by the activity's data: {name: value}, or {} when it has none."""
+    reference = getattr(activity.task_spec, "input_item", None)
+    name = getattr(reference, "bpmn_id", None)
+    return {name: deepcopy(child.data[name])} if name and name in child.data else {}
+
+
 def _reset_to(workflow, earlier) -> None:
     """Make the earlier user task ready again, its form's values as it was completed with.
 
@@ -542,20 +550,24 @@ def _reset_to(workflow, earlier) -> None:
     inside a called process) by resetting that instance too, which forgets the instance's
     place in the collection (its `key_or_index`): its result was then appended to the
     collection instead of replacing its own slot. It also leaves an instance it had merged
-    counted as merged, and an activity that had already finished going on after it. Here
-    each enclosing instance keeps its place, is no longer counted as merged, the called
+    counted as merged, and an activity that had already finished going on after it; and the
+    instance's data became the activity's, without its element (a 会签 signer's `signer`).
+    Here each enclosing instance keeps its place and its element, is no longer counted as
+    merged, the called
     processes on the way are running again, and an activity that had finished waits for
     the instance again (what came after it is dropped, as after any reset).
     """
     fields = [f.get("id") for f in form_of(earlier.task_spec).get("fields", [])]
     previous = {f: deepcopy(earlier.data[f]) for f in fields if f in earlier.data}
     levels = [(child.id, {k: v for k, v in child.internal_data.items()
-                          if k in ("key_or_index", "item", "iteration")}, activity)
+                          if k in ("key_or_index", "item", "iteration")},
+               _input_item(activity, child), activity)
               for child, activity in _enclosing_instances(workflow, earlier)]
     workflow.reset_from_task_id(earlier.id)
-    for child_id, place, activity in levels:
+    for child_id, place, item, activity in levels:
         child = workflow.get_task_from_id(child_id)
         child.internal_data.update(place)
+        child.data.update(item)
         merged = activity.internal_data.get("merged", [])
         if str(child_id) in merged:
             merged.remove(str(child_id))

@@ -249,7 +249,7 @@ def test_a_permit_request_through_one_window(county, site, page):  # noqa: F811
     assert "建设" in page.inner_text("h1") and "前期手续全部办结" in sheet
     page.goto(f"{base}/board/")
     board = check_page(page, "14-battle-map")
-    assert PROJECT_NAME in board
+    assert f"{PROJECT} · 建设（2026-12-10 转入）" in board
 
 
 def test_an_unkept_commitment_is_revoked_and_becomes_an_issue(county, site, page):  # noqa: F811
