@@ -8,7 +8,7 @@ from pathlib import Path
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, send_from_directory, url_for
 
 from engine.core.config import DEFAULT_INSTANCE_DIR, Settings, webhook_allow_hosts_from_env
 from engine.ops.platform import Platform
@@ -92,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import delegation
     from . import admin
     from . import projects
+    from . import incidents
     from . import approval_sheets
     from . import statistics
     from . import search
@@ -113,6 +114,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(schedule.bp)
     app.register_blueprint(projects.bp)
+    app.register_blueprint(incidents.bp)
     app.register_blueprint(approval_sheets.bp)
     app.register_blueprint(statistics.bp)
     app.register_blueprint(search.bp)
@@ -121,5 +123,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.get("/")
     def index():
         return redirect(url_for("tasks.mine"))
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """The site's icon, where browsers ask for it whatever the page says."""
+        return send_from_directory(app.static_folder, "favicon.ico",
+                                   mimetype="image/vnd.microsoft.icon", max_age=86400)
 
     return app

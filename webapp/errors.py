@@ -1,16 +1,19 @@
 """Engine errors to HTTP: not found 404, forbidden 403, conflicts 409 with the page again,
 too large 413, a process step that failed 422 (nothing was written; an incident number to
-quote), the database unavailable 503 ("try again"; nothing was written)."""
+quote), the database unavailable 503 ("try again"; nothing was written), anything unforeseen
+500 with an incident number (engine/bpm/incidents.py) — every one a Chinese page, never
+Werkzeug's English one."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from engine.bpm.budget import BudgetExceededError
-from engine.bpm.incidents import record_failure
+from engine.bpm.incidents import record_error, record_failure
 from engine.bpm.start_forms import NotStartableError
 from engine.core.errors import (
     ConflictError, GongjianError, InvalidStateError, NotFoundError, PermissionDeniedError,
@@ -116,6 +119,68 @@ def init_app(app: Flask) -> None:
     def csrf_failed(exc):
         return _page("errors/message.html", 400, title=_("页面已过期"),
                      message=_("表单已过期或来源不明，请刷新页面后重试。"))
+
+    # By status, not by class: the API's library registers its own HTTPException handler
+    # at app level after this one, and a status's handler is chosen before a class's.
+    def http_error(exc: HTTPException):
+        if exc.code is None or exc.code < 400:
+            return exc  # a redirect or the like raised as an exception: let it through
+        title, message = HTTP_MESSAGES.get(exc.code) or HTTP_MESSAGES[
+            400 if exc.code < 500 else 500]
+        response, status = _page("errors/message.html", exc.code, title=title(),
+                                 message=message())
+        allowed = getattr(exc, "valid_methods", None)
+        headers = {"Allow": ", ".join(allowed)} if allowed else {}
+        return response, status, headers
+
+    for code in HTTP_MESSAGES:
+        app.register_error_handler(code, http_error)
+    app.register_error_handler(HTTPException, http_error)  # any status not listed
+
+    @app.errorhandler(Exception)
+    def unforeseen(exc: Exception):
+        return unforeseen_failure(exc)
+
+
+# Werkzeug's other errors in Chinese: (title, message) by status.
+HTTP_MESSAGES = {
+    400: (lambda: _("请求有误"), lambda: _("提交的内容无法处理，没有做任何更改。请返回上一页检查后重试。")),
+    401: (lambda: _("需要登录"), lambda: _("请先登录后再访问这个页面。")),
+    405: (lambda: _("不能这样访问"),
+          lambda: _("这个地址不能用这种方式打开（例如表单只能提交，不能直接打开），没有做任何更改。"
+                    "请从页面上的按钮或链接进入。")),
+    406: (lambda: _("格式不支持"), lambda: _("无法按要求的格式提供这个页面。")),
+    410: (lambda: _("已不存在"), lambda: _("要找的内容已被删除。")),
+    414: (lambda: _("地址过长"), lambda: _("页面地址过长，无法处理。请缩小筛选条件后重试。")),
+    415: (lambda: _("格式不支持"), lambda: _("提交内容的格式不支持，没有做任何更改。")),
+    429: (lambda: _("操作过于频繁"), lambda: _("操作过于频繁，请稍等片刻后再试。")),
+    431: (lambda: _("请求过大"), lambda: _("请求头过大，无法处理。请清除浏览器缓存后重试。")),
+    500: (lambda: _("系统出错"), lambda: _("系统出错，没有做任何更改。请稍后重试或告诉系统管理员。")),
+    501: (lambda: _("不支持的操作"), lambda: _("系统不支持这种操作。")),
+}
+
+
+def unforeseen_failure(exc: Exception):
+    """500, in Chinese: anything unforeseen becomes an incident for the administrator; the
+    call was rolled back, so nothing was changed; the number to quote."""
+    discard_uow()
+    current_app.logger.error("unexpected error in %s %s", request.method, request.path,
+                             exc_info=exc)
+    args = request.view_args or {}
+    actor = g.actor.username if g.get("actor") is not None else "anonymous"
+    try:
+        with get_platform().uow() as uow:
+            incident = record_error(uow, actor, exc, path=request.path,
+                                    process_key=args.get("key"), task_id=args.get("task_id"),
+                                    instance_id=args.get("instance_id"))
+    except Exception:  # the page must still say what happened
+        current_app.logger.exception("the failure could not be recorded")
+        incident = None
+    tell = (_("请把事件编号 %(n)s 告诉系统管理员。", n=incident) if incident
+            else _("请告诉系统管理员。"))
+    return render_template("errors/message.html", title=_("系统出错"),
+                           message=_("系统处理这个请求时出错，没有做任何更改。%(tell)s",
+                                     tell=tell)), 500
 
 
 def _incident(exc: WorkflowExecutionError) -> int | None:

@@ -12,7 +12,8 @@ Allowed exceptions, by page:
   the organisation workbook;
 - /admin/import/template.xlsx: the organisation workbook's rows are the codes an
   administrator fills in (it is not read);
-- /designer/…: process keys, element ids, versions (v1) and content hashes are the
+- /designer/… and /admin/incidents/: process keys, element ids, versions (v1), content
+  hashes and the engine's error messages are the
   designer's material; usernames and unit codes are still findings there;
 - /api/…: the API's own documentation.
 """
@@ -34,7 +35,7 @@ from .county import ROLE_ACCOUNTS, log_in, shape, walk
 from .visible import code_tokens, visible_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-TECHNICAL_PAGES = ("/designer/",)
+TECHNICAL_PAGES = ("/designer/", "/admin/incidents")
 CODE_BOOKS = ("/admin/import/template",)  # workbooks whose rows are codes to fill in
 ADMIN_PAGES = ("/admin/accounts", "/admin/units", "/admin/import")
 

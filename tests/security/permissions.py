@@ -58,6 +58,9 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("designer.instance", "GET"):                        "login deny  deny  deny  deny  ok    ok    deny  deny  deny",
     ("designer.new", "GET"):                             "login deny  deny  deny  deny  ok    ok    deny  deny  deny",
     ("schedule.index", "GET"):                           "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
+    # 故障: open incidents, for designers and administrators
+    ("incidents.index", "GET"):                          "login deny  deny  deny  deny  ok    ok    deny  deny  deny",
+    ("favicon", "GET"):                                  "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("set_language", "GET"):                             "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("notifications.index", "GET"):                      "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("processes.index", "GET"):                          "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
@@ -124,6 +127,8 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("designer.dry_run_page", "POST"):                   "login deny  deny  deny  deny  ok    ok    deny  deny  deny",
     ("designer.deploy", "POST"):                         "login deny  deny  deny  deny  bad   bad   deny  deny  deny",
     ("designer.retry", "POST"):                          "login deny  deny  deny  deny  deny  deny  deny  deny  deny",
+    ("incidents.resolve", "POST"):                       "login deny  deny  deny  deny  bad   bad   deny  deny  deny",
+    ("incidents.retry_timer", "POST"):                   "login deny  deny  deny  deny  deny  deny  deny  deny  deny",
     ("designer.validate", "POST"):                       "login deny  deny  deny  deny  bad   bad   deny  deny  deny",
     ("notifications.read", "POST"):                      "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("notifications.read_all", "POST"):                  "login ok    ok    ok    ok    ok    ok    ok    ok    ok",

@@ -78,7 +78,7 @@ def test_each_role_finds_on_the_battle_map_and_in_the_api_the_projects_of_its_sc
 
 def test_no_page_or_api_view_is_served_to_an_anonymous_caller_unless_public(app):
     public = {"index", "api-docs.openapi_swagger_ui", "api-docs.openapi_json", "auth.login",
-              "set_language", "static"}
+              "set_language", "static", "favicon"}
     for (endpoint, method, *_project), cells in TABLE.items():
         if endpoint not in public:
             assert cells[0] in ("login", "throttled"), (endpoint, method)

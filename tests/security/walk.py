@@ -79,6 +79,7 @@ class World:
     username: str = "zhuanyuan2"  # an account no role of the walk logs in as
     unit_code: str = "wlj"
     batch_id: str = "no-such-preview"
+    incident: int = 1  # an audit event's number that is no incident: refused at the note first
 
     def fill(self, rule: str, project: str | None = None) -> str:
         """The rule's URL with the world's ids in it (`project`: the project code, when not
@@ -94,7 +95,7 @@ class World:
             "<job_id>": self.job_id, "<name>": self.name, "<kind>": self.kind,
             "<ref>": str(self.instance_id), "<path:filename>": self.filename,
             "<username>": self.username, "<unit_code>": self.unit_code,
-            "<batch_id>": self.batch_id,
+            "<batch_id>": self.batch_id, "<int:number>": self.incident,
         }.items():
             url = url.replace(arg, str(value))
         if url.startswith("/lang/"):
