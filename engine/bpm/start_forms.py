@@ -30,7 +30,8 @@ group is a role code or its Chinese label, a role at a unit (`approver@sthj`) or
 codes or their Chinese labels), or anyone when the start event is in no lane.
 
 **The start form** is the start event's `camunda:formData`, read from the deployed XML into
-the same shape as a user task's form; submitted data are validated against it, picker fields
+the same shape as a user task's form (its `businessKey` attribute names the field that is
+the business key when the starter gives none); submitted data are validated against it, picker fields
 against their lists for the person starting, and the facts of picked choices (a project's
 name, field, units) are added under the names the form does not set.
 """
@@ -222,6 +223,11 @@ def start_with_form(uow: UnitOfWork, key: str, actor: Actor, *, business_key: st
             raise TaskDataError(f"business key: {problem}", {"business_key": [problem]})
     checked = validate_task_data(process.form, dict(data or {}), pickers.checker(uow, actor),
                                  today=local_date(uow.clock.now()))
+    if business_key is None and process.form.get("key"):
+        # Camunda's `<camunda:formData businessKey="project_code">`: the field that is the
+        # business key when none is given (a permit request is its project's).
+        value = checked.get(process.form["key"])
+        business_key = str(value)[:MAX_BUSINESS_KEY] if value not in (None, "") else None
     facts = pickers.facts_of(uow, actor, process.form, checked)
     return runtime.start_instance(uow, key, actor, business_key=business_key,
                                   data={**facts, **checked})

@@ -192,6 +192,7 @@ def test_the_office_starts_a_permit_request_by_choosing_a_project(deployed):
                                       "sub_command")} == {
         "project_name": "马家庄光伏电站", "funding": "enterprise", "project_unit": "co_solar",
         "sub_command": "sc_culture"}
+    assert view.business_key == "P-1"  # the form's businessKey field when none is given
 
 
 # ---------------------------------------------------------------- the lint
