@@ -21,7 +21,7 @@ db: install
 
 demo: db
 	$(BIN)/gongjian deploy --user designer rules bpmn
-	$(BIN)/gongjian demo load
+	$(BIN)/gongjian demo load --url http://$(HOST):$(PORT)/
 
 run: demo
 	$(BIN)/gongjian serve --host $(HOST) --port $(PORT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -124,7 +125,7 @@ def _log(clock: Clock, line: str) -> None:
 
 def cmd_demo_load(platform: Platform, args: argparse.Namespace) -> int:
     """Load the demo organisation, projects and running instances (idempotent)."""
-    load_demo(platform, history_days=args.history_days)
+    load_demo(platform, history_days=args.history_days, url=args.url)
     return 0
 
 
@@ -258,6 +259,9 @@ def build_parser(extend: Callable[[argparse._SubParsersAction], None] | None = N
     p.set_defaults(func=cmd_demo_load)
     p.add_argument("--history-days", type=int, default=21,
                    help="start the demo instances this many days ago and replay the timers")
+    p.add_argument("--url", default=os.environ.get("GONGJIAN_URL") or "http://{}:{}/".format(
+        os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")),
+                   help="where the app is served, for the login hint (default from HOST, PORT)")
     p = sub.add_parser("init", help="set up a county without demo data (idempotent)")
     p.set_defaults(func=cmd_init)
     p.add_argument("--admin", default="admin", help="the first administrator's user name")

@@ -31,6 +31,7 @@ from ..county.supervision import Reminder, month_range
 from ..bpm.timers import fire_due_timers
 
 DEMO_PASSWORD = "gongjian2026"
+DEFAULT_URL = "http://127.0.0.1:5000/"  # `make run`'s; `gongjian demo load --url` says another
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_KEY_PREFIX = "DEMO-"
 
@@ -118,23 +119,30 @@ class DemoSummary:
     projects: int
     instances_started: int
     password: str
+    url: str = DEFAULT_URL
 
     def __str__(self) -> str:
         lines = [f"demo: {self.units} units, {self.accounts} accounts "
                  f"({self.accounts_created} new), {self.projects} projects, "
                  f"{self.instances_started} instances started",
-                 f"log in at http://127.0.0.1:5000/ with password {self.password} as, e.g.:"]
+                 f"log in at {self.url} with password {self.password} as, e.g.:"]
         lines += [f"  {username:<22} {what}" for username, what in GUIDE_ACCOUNTS]
         return "\n".join(lines)
 
 
-# The accounts a newcomer needs to walk a permit approval and an issue through.
+# The accounts a newcomer needs to walk a permit approval and an issue through: every
+# role the demo's running requests wait on (the window, the specialists, each project unit
+# that signs a commitment, each approving department of rules/permit_items.dmn).
 GUIDE_ACCOUNTS = [
     ("office_window", "指挥部办公室窗口：受理审批申请、反馈结果"),
     ("specialist1", "项目专员：代办申报"),
-    ("unit_solar", "项目单位：签署承诺书"),
+    ("unit_solar", "项目单位（光伏发电）：签署承诺书"),
+    ("unit_data", "项目单位（数据科技）：签署承诺书"),
     ("approver_zrzy", "自然资源局审批人：规划、用地审批"),
+    ("approver_drc", "发展和改革局审批人：节能审查（能评）"),
     ("approver_sthj", "生态环境分局审批人：环评审批"),
+    ("approver_xzsp", "行政审批服务管理局审批人：施工许可"),
+    ("prework_lead", "项目前期小组：逾期审批事项的问题定期会商"),
     ("head_liyi", "礼义镇主要负责人：整改问题"),
     ("supervisor1", "督办人员：核验销号、催办、挂牌督办"),
     ("commander_industry", "产业分指挥长"),
@@ -434,7 +442,8 @@ def _has_demo_instances(platform) -> bool:
             ProcessInstance.business_key.like(DEMO_KEY_PREFIX + "%"))).scalar() > 0
 
 
-def load_demo(platform: Platform, *, history_days: int = 0) -> DemoSummary:
+def load_demo(platform: Platform, *, history_days: int = 0,
+              url: str = DEFAULT_URL) -> DemoSummary:
     """Load the demo organisation, accounts, projects and running instances (idempotent).
 
     With `history_days`, the instances start that many days in the past and the clock is
@@ -465,6 +474,6 @@ def load_demo(platform: Platform, *, history_days: int = 0) -> DemoSummary:
     with platform.uow() as uow:
         schedule.ensure_schedule(uow)
         uow.commit()
-    summary = DemoSummary(units, accounts, created, project_count, started, DEMO_PASSWORD)
+    summary = DemoSummary(units, accounts, created, project_count, started, DEMO_PASSWORD, url)
     print(summary)
     return summary
