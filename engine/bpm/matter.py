@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
@@ -148,9 +149,24 @@ def shown(pairs, model: ProcessModel, defaults: Defaults, data: Mapping[str, Any
     return tuple(result)
 
 
+# Workflows restored for reading, by unit of work and (instance, row version): a task page
+# reads the matter, the timeline's subjects and who acts next from one restore.
+_RESTORED: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def restored(uow: UnitOfWork, row: ProcessInstance):
+    """The instance's workflow for reading, restored once per unit of work and row version
+    (never saved: callers only read it)."""
+    cache = _RESTORED.setdefault(uow, {})
+    key = (row.id, row.row_version)
+    if key not in cache:
+        cache[key] = runtime.restore(uow.session, row)
+    return cache[key]
+
+
 def _live_task(uow: UnitOfWork, row: ProcessInstance, spiff_task_id: str):
     """The restored workflow and the task in it (None when it is no longer in the state)."""
-    workflow = runtime.restore(uow.session, row)
+    workflow = restored(uow, row)
     return workflow, find_task(workflow, spiff_task_id)
 
 
@@ -347,7 +363,7 @@ def subjects_of(uow: UnitOfWork, instance_id: int, rows, defaults: Defaults = NO
         return {}
     row = uow.session.get(ProcessInstance, instance_id)
     model = instance_model(uow, row)
-    workflow = runtime.restore(uow.session, row)
+    workflow = restored(uow, row)
     result: dict[str, Shown] = {}
     for group in repeated:
         fields: dict[str, dict[str, Shown]] = {}
