@@ -157,6 +157,15 @@ def _about(matter: str | None, what: str) -> str:
     return f"{matter} · {what}" if matter else what
 
 
+def _about_task(session: Session, task: HumanTask) -> str:
+    """A reminded task in words: its name, with the project and the issue it belongs to (the
+    project alone when the task's title names the issue already)."""
+    issue = session.get(IssueLedgerRow, task.instance_id)
+    if issue is not None and issue.title and issue.title in task.name:
+        return _about(issue.project_name, task.name)
+    return _about(matter_of(session, task.instance_id, task.business_key), task.name)
+
+
 def record_reminder(uow: UnitOfWork, subject_kind: str, subject_id: str, by: str,
                     tasks: list[HumanTask], message: str | None, *, automatic: bool,
                     instance_id: int | None = None, business_key: str | None = None) -> Reminder:
@@ -174,8 +183,7 @@ def record_reminder(uow: UnitOfWork, subject_kind: str, subject_id: str, by: str
     for task in tasks:
         users, groups = handlers_of(task)
         users = standing.notified(uow.session, users, task.created_at, now)  # 委托
-        matter = matter_of(uow.session, task.instance_id, task.business_key)
-        notify(uow, kind="reminder", title=f"催办：{_about(matter, task.name)}",
+        notify(uow, kind="reminder", title=f"催办：{_about_task(uow.session, task)}",
                body=message or "请尽快办理。", users=users, groups=groups,
                instance_id=task.instance_id, task_id=task.id)
         notified += users + groups

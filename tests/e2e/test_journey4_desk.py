@@ -196,5 +196,5 @@ def test_the_supervisors_morning_at_the_desk(county, site, page):  # noqa: F811
     log_in(page, base, "unit_tourism", password)
     page.goto(f"{base}/notifications/")
     notes = check_page(page, "07-unit-notes")
-    assert "催办：太行山康养旅游度假区「度假区游客中心消防验收未通过」" in notes
+    assert "催办：太行山康养旅游度假区 · 整改承诺：度假区游客中心消防验收未通过" in notes
     assert "请今日内报告整改进展" in notes

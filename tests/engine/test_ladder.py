@@ -101,7 +101,8 @@ def test_a_reminder_names_the_project_and_the_issue(desk):
         desk_actions.remind_item(uow, SUPERVISOR, "issue", str(issue), "")
     (note,) = _since(desk, last)
     assert (note.kind, note.recipient) == ("reminder", "unit:t_magedang")
-    assert note.title == "催办：太行山康养旅游度假区「问题I-L3」 · 整改承诺（方案与完成时限）"
+    # The task's title names the issue (gongjian:title), the reminder adds the project.
+    assert note.title == "催办：太行山康养旅游度假区 · 整改承诺：问题I-L3"
     assert note.body == "请尽快办理。"
     last = _last(desk)
     with desk.uow() as uow:

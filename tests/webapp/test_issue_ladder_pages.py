@@ -53,7 +53,7 @@ def test_the_ladder_is_climbed_from_the_issue_page_to_the_county_head(desk, web,
     auth.login("xianzhang")
     shown = client.get(page).get_data(as_text=True)
     assert "需县长协调省电力公司" in shown and "涉及两个乡镇" in shown
-    assert "整改承诺（方案与完成时限）" in shown and "总指挥（县长）" in _text(shown.split('id="now"')[1])
+    assert "研究解决：问题Q-2" in shown and "总指挥（县长）" in _text(shown.split('id="now"')[1])
     auth.logout()
     auth.login("wenlv")  # the sub-command's holder saw it at rung 3 and still sees it
     assert client.get(page).status_code == 200
