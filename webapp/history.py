@@ -161,12 +161,12 @@ def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = Non
             target = detail.get("after") or detail.get("to")
             subject = f"{subject} → {names.actor(target or '')}"
         by_process = item.action == "task_created"
+        fields = _fields(names, model, data, skip=("decision", "opinion"))
         if by_process:
             who = ([names.actor(detail["assignee"])] if detail.get("assignee") else
                    [f"「{names.group(c)}」" if names.person(c) is None else names.person(c)
                     for c in detail.get("candidates") or []])
-            if who:
-                subject = f"{subject} → {'、'.join(who)}"
+            fields = ((str(_l("交由")), "、".join(who)),) if who else ()
         entries.append(TimelineEntry(
             at=item.at,
             actor=str(_l("流程")) if by_process else acting(
@@ -174,8 +174,7 @@ def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = Non
             action=str(ACTIONS.get(item.action, _l("其他操作"))), subject=subject,
             decision=str(DECISIONS[decision]) if decision in DECISIONS else None,
             opinion=detail.get("opinion") or data.get("opinion") or detail.get("why"),
-            fields=_fields(names, model, data, skip=("decision", "opinion")),
-            by_process=by_process))
+            fields=fields, by_process=by_process))
     return entries
 
 

@@ -119,7 +119,7 @@ def test_a_written_instruction_from_registration_to_rating(county, site, page): 
     history = page.inner_text(".timeline")
     assert f"{county.label(SUPERVISOR)} 办理「当天交办」" in history
     assert f"交办要求：{REQUIREMENTS}" in history
-    assert "流程 生成待办「反馈进展（3日内） → 「县住房和城乡建设管理局」」" in history
+    assert "流程 生成待办「反馈进展（3日内）」\n交由：「县住房和城乡建设管理局」" in history
     check_page(page, "04-instance-assigned")
 
     log_in(page, base, UNIT_HEAD, password)

@@ -59,5 +59,5 @@ def test_who_acts_next_names_the_group_holding_the_open_step(platform, client, a
     assert "准备材料" in steps and "「项目专员」" in steps and "（待认领）" in steps
     # The timeline credits the new task to the process, not to the starter.
     history = page[page.index("办理记录"):]
-    assert "流程</strong> 生成待办「准备材料 → 「项目专员」」" in history
+    assert "流程</strong> 生成待办「准备材料」" in history and "交由：「项目专员」" in history
     assert "项目专员一（县发改局）</strong> 发起流程" in history
