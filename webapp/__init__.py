@@ -10,7 +10,9 @@ from typing import Any
 
 from flask import Flask, redirect, send_from_directory, url_for
 
-from engine.core.config import DEFAULT_INSTANCE_DIR, Settings, webhook_allow_hosts_from_env
+from engine.core.config import (
+    DEFAULT_INSTANCE_DIR, Settings, SmtpSettings, webhook_allow_hosts_from_env,
+)
 from engine.ops.platform import Platform
 
 from . import converters
@@ -81,8 +83,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["WEBHOOK_ALLOW_HOSTS"] is None:
         app.config["WEBHOOK_ALLOW_HOSTS"] = webhook_allow_hosts_from_env()
 
+    if app.config.get("SMTP") is None:
+        app.config["SMTP"] = SmtpSettings.from_env()
+
     app.extensions["gongjian"] = Platform(app.config["DATABASE_URL"], app.config["CLOCK"],
-                                          webhook_allow_hosts=app.config["WEBHOOK_ALLOW_HOSTS"])
+                                          webhook_allow_hosts=app.config["WEBHOOK_ALLOW_HOSTS"],
+                                          smtp=app.config["SMTP"])
 
     from . import (
         api, audit_trails, auth, battle_map, db, designer, errors, filters, i18n, notifications,
@@ -96,6 +102,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import approval_sheets
     from . import statistics
     from . import search
+    from . import channels
 
     security.init_app(app)  # CSRF, security headers, request size limit
     i18n.init_app(app)
@@ -118,6 +125,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(approval_sheets.bp)
     app.register_blueprint(statistics.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(channels.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")

@@ -28,13 +28,15 @@ def cmd_serve(platform: Platform, args: argparse.Namespace) -> int:
     loopback = args.host in ("127.0.0.1", "localhost", "::1")
     app = create_app({"DATABASE_URL": platform.database_url,
                       "WEBHOOK_ALLOW_HOSTS": platform.webhook_targets.allow_hosts,
+                      "SMTP": platform.smtp,
                       "INSECURE_COOKIES": loopback and not args.secure_cookies})
     stop = threading.Event()
     background = threading.Thread(
         target=worker.run_worker, args=(platform.uow, platform.clock),
         kwargs={"poll": args.poll, "stop": stop,
                 "log": functools.partial(engine_cli._log, platform.clock),
-                "targets": platform.webhook_targets, "checkpoints": platform.checkpoints},
+                "targets": platform.webhook_targets, "checkpoints": platform.checkpoints,
+                "smtp": platform.smtp},
         name="worker", daemon=True)
     background.start()
     server = make_server(args.host, args.port, app, threaded=True)

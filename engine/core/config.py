@@ -41,6 +41,30 @@ def webhook_allow_hosts_from_env() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Where e-mail goes out (GONGJIAN_SMTP_HOST, _PORT, _FROM, _USER, _PASSWORD, _STARTTLS);
+    `host` None: the e-mail channel is not offered."""
+
+    host: str | None = None
+    port: int = 25
+    sender: str = "gongjian@localhost"
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        """The settings from the environment (no host: no e-mail)."""
+        env = os.environ.get
+        return cls(host=env("GONGJIAN_SMTP_HOST") or None,
+                   port=int(env("GONGJIAN_SMTP_PORT") or 25),
+                   sender=env("GONGJIAN_SMTP_FROM") or "gongjian@localhost",
+                   user=env("GONGJIAN_SMTP_USER") or None,
+                   password=env("GONGJIAN_SMTP_PASSWORD") or None,
+                   starttls=(env("GONGJIAN_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes"))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the database is, where the definitions to deploy live, which hosts webhooks may
     reach, where the audit key and the checkpoints' export file are."""
@@ -52,6 +76,7 @@ class Settings:
     audit_key: Path = DEFAULT_INSTANCE_DIR / "audit_key.pem"
     audit_export: Path | None = None
     checkpoint_every: int = 1000
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     def checkpoints(self) -> CheckpointPolicy:
         """What the worker needs to sign and export the audit chain's checkpoints."""
@@ -70,4 +95,5 @@ class Settings:
         return cls(database_url=url, webhook_allow_hosts=webhook_allow_hosts_from_env(),
                    audit_key=Path(os.environ.get(AUDIT_KEY) or instance_dir / "audit_key.pem"),
                    audit_export=Path(export) if export else None,
-                   checkpoint_every=int(os.environ.get(AUDIT_CHECKPOINT_EVERY) or 1000))
+                   checkpoint_every=int(os.environ.get(AUDIT_CHECKPOINT_EVERY) or 1000),
+                   smtp=SmtpSettings.from_env())

@@ -113,7 +113,8 @@ def cmd_worker(platform: Platform, args: argparse.Namespace) -> int:
     try:
         worker.run_worker(platform.uow, platform.clock, poll=args.poll, stop=stop,
                           log=functools.partial(_log, platform.clock),
-                          targets=platform.webhook_targets, checkpoints=platform.checkpoints)
+                          targets=platform.webhook_targets, checkpoints=platform.checkpoints,
+                          smtp=platform.smtp)
     except KeyboardInterrupt:
         stop.set()
     return 0
@@ -325,7 +326,7 @@ def main(argv: Sequence[str] | None = None,
     args = (parser or build_parser()).parse_args(argv)
     settings = Settings.from_env()
     platform = Platform(settings.database_url, webhook_allow_hosts=settings.webhook_allow_hosts,
-                        checkpoints=settings.checkpoints())
+                        checkpoints=settings.checkpoints(), smtp=settings.smtp)
     try:
         return args.func(platform, args)
     except GongjianError as exc:

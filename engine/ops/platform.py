@@ -20,7 +20,7 @@ from ..bpm.task_actions import Oversight
 from ..core.audit import AppendSubscriber
 from ..core.checkpoints import CheckpointPolicy
 from ..core.clock import Clock, SystemClock
-from ..core.config import host_list
+from ..core.config import SmtpSettings, host_list
 from ..core.db import make_engine, make_session_factory, upgrade_database
 from ..core.uow import UnitOfWork
 from ..county.hooks import SAVE_HOOKS
@@ -38,6 +38,7 @@ class Platform:
     may reach although they resolve to private addresses; `webhook_targets` is that policy.
     `checkpoints` says where the audit key and the export file are, for the worker that
     signs the chain's checkpoints and for `gongjian init` that makes the key (None: neither).
+    `smtp` is where the e-mail channel sends (no host: no e-mail).
     """
 
     def __init__(self, database_url: str, clock: Clock | None = None, *,
@@ -46,9 +47,11 @@ class Platform:
                  oversight: Oversight | None = may_remind_task,
                  choice_sources: Mapping[str, ChoiceSource] = CHOICE_SOURCES,
                  webhook_allow_hosts: str | Iterable[str] = (),
-                 checkpoints: CheckpointPolicy | None = None):
+                 checkpoints: CheckpointPolicy | None = None,
+                 smtp: SmtpSettings = SmtpSettings()):
         self.database_url = database_url
         self.checkpoints = checkpoints
+        self.smtp = smtp
         self.webhook_targets = TargetPolicy(host_list(webhook_allow_hosts))
         self.clock: Clock = clock or SystemClock()
         self.save_hooks = tuple(save_hooks)

@@ -429,15 +429,23 @@ class _PinnedConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def http_send(target: Target, body: bytes, headers: dict[str, str],
-              timeout: float = SEND_TIMEOUT) -> int:
-    """POST the body to the target's checked address and return the status (never redirected)."""
+def http_post(target: Target, body: bytes, headers: dict[str, str],
+              timeout: float = SEND_TIMEOUT, *, read: int = 0) -> tuple[int, bytes]:
+    """POST the body to the target's checked address (never redirected); the status and the
+    first `read` bytes of the answer."""
     connection = _PinnedConnection(target, timeout)
     try:
         connection.request("POST", target.path, body=body, headers=headers)
-        return connection.getresponse().status
+        response = connection.getresponse()
+        return response.status, response.read(read) if read else b""
     finally:
         connection.close()
+
+
+def http_send(target: Target, body: bytes, headers: dict[str, str],
+              timeout: float = SEND_TIMEOUT) -> int:
+    """POST the body to the target's checked address and return the status (never redirected)."""
+    return http_post(target, body, headers, timeout)[0]
 
 
 def outcome_of(status: int) -> str | None:

@@ -1,6 +1,7 @@
 """The background worker: fires due timers, runs the due entries of the schedule (the county's
 recurring work, engine/ops/schedule.py), signs and exports the audit chain's checkpoints
-(engine/ops/checkpoints.py) and sends due webhook deliveries, until stopped.
+(engine/ops/checkpoints.py), sends due webhook deliveries and the messages that go to
+people's DingTalk, WeCom and e-mail (engine/ops/channels.py), until stopped.
 
 `gongjian worker` runs it as a process (several may run against one PostgreSQL database);
 `gongjian serve` runs it in a thread beside the web server.
@@ -14,17 +15,20 @@ from collections.abc import Callable
 
 from ..core.checkpoints import CheckpointPolicy
 from ..core.clock import Clock
+from ..core.config import SmtpSettings
 from ..bpm.timers import fire_due_timers, next_due_time
 from ..core.uow import UnitOfWork
 from . import schedule
 from .checkpoints import CheckpointDuty
+from .channels import run_channels
 from .webhooks import TargetPolicy, deliver_due_webhooks
 
 
 def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
                stop: threading.Event, log: Callable[[str], None] = print,
                targets: TargetPolicy = TargetPolicy(),
-               checkpoints: CheckpointPolicy | None = None) -> None:
+               checkpoints: CheckpointPolicy | None = None,
+               smtp: SmtpSettings = SmtpSettings()) -> None:
     """Work until `stop` is set, sleeping until the next due timer or at most `poll` seconds.
 
     A failing pass is logged and retried on the next one, so a web process that runs the
@@ -49,6 +53,10 @@ def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
             if sent.delivered or sent.failed:
                 log(f"webhooks delivered {sent.delivered}, retried {sent.retried}, "
                     f"failed {sent.failed}")
+            messages = run_channels(make_uow, targets=targets, smtp=smtp)
+            if messages.delivered or messages.failed:
+                log(f"messages delivered {messages.delivered}, retried {messages.retried}, "
+                    f"failed {messages.failed}")
             next_due = next_due_time(make_uow)
             if next_due is not None:
                 wait = max(0.05, min(poll, (next_due - clock.now()).total_seconds()))

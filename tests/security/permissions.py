@@ -67,6 +67,11 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("processes.start", "GET"):                          "login ok    deny  deny  deny  deny  deny  ok    deny  deny",
     # the starter, those with a task in it (the API's rule), and oversight see who acts next
     ("processes.instance", "GET"):                       "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
+    ("channels.index", "GET"):                           "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
+    ("channels.add", "POST"):                            "login bad   bad   bad   bad   bad   bad   bad   bad   bad",
+    # the walk takes routes in URL order: …/remove (the owner's ok) comes before …/test
+    ("channels.test", "POST"):                           "login deny  deny  deny  deny  deny  deny  deny  deny  deny",
+    ("channels.remove", "POST"):                         "login ok    deny  deny  deny  deny  deny  deny  deny  deny",
     ("search.index", "GET"):                             "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("statistics.index", "GET"):                         "login deny  deny  ok    deny  ok    ok    deny  deny  ok",
     ("statistics.export", "GET"):                        "login deny  deny  ok    deny  ok    ok    deny  deny  ok",

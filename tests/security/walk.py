@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from engine.ops.channels import MessageChannel
 from engine.core import organisation
 from engine.core.models import HumanTask
 from engine.county.projects import add_project
@@ -80,6 +81,7 @@ class World:
     unit_code: str = "wlj"
     batch_id: str = "no-such-preview"
     incident: int = 1  # an audit event's number that is no incident: refused at the note first
+    channel_id: int = 1  # the specialist's DingTalk robot
 
     def fill(self, rule: str, project: str | None = None) -> str:
         """The rule's URL with the world's ids in it (`project`: the project code, when not
@@ -96,6 +98,7 @@ class World:
             "<ref>": str(self.instance_id), "<path:filename>": self.filename,
             "<username>": self.username, "<unit_code>": self.unit_code,
             "<batch_id>": self.batch_id, "<int:number>": self.incident,
+            "<batch_id>": self.batch_id, "<int:channel_id>": self.channel_id,
         }.items():
             url = url.replace(arg, str(value))
         if url.startswith("/lang/"):
@@ -132,7 +135,15 @@ def make_world(app, platform, client, make_token) -> World:
     issue = client.post("/api/v1/issues", headers=make_token(("supervisor",), "duban", "sup-w"),
                         json=ISSUE)
     assert issue.status_code == 201, issue.get_json()
-    return World(task_id=task_id, instance_id=instance_id, issue_id=issue.get_json()["id"])
+    with platform.uow() as uow:
+        channel = MessageChannel(username="zhuanyuan1", kind="dingtalk", secret=None,
+                                 target="https://1.1.1.1/robot/send?access_token=walk",
+                                 kinds=["assigned"], active=True, created_at=uow.clock.now())
+        uow.session.add(channel)
+        uow.session.commit()
+        channel_id = channel.id
+    return World(task_id=task_id, instance_id=instance_id, issue_id=issue.get_json()["id"],
+                 channel_id=channel_id)
 
 
 class Callers:
