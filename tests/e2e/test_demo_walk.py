@@ -141,7 +141,7 @@ def test_a_newcomer_works_a_commitment_item_and_an_issue_through_to_the_end(
     page.fill("#verify_note", "现场核验，承诺事项均已落实")
     submit(page, base)
     page.click("nav >> text=已办")
-    page.locator(".task .name:text-is('核验承诺履行')").first.click()
+    page.locator(".task .name:has-text('核验承诺履行')").first.click()
     timeline = page.locator(".timeline").inner_text()
     assert "签署承诺书" in timeline and "限时审批" in timeline
     page.locator(".timeline").scroll_into_view_if_needed()

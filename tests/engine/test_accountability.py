@@ -102,7 +102,7 @@ def test_the_permit_items_called_as_subprocesses_are_in_the_request_trail_with_l
     trail = trail_of(platform, "P-1", TrailFilters(instance_id=county["permit1"]))
     assert {e.instance_id for e in trail.events} == {county["permit1"]}
     decided = [e for e in trail.events if e.action == "task_completed"
-               and e.task_name == "限时审批"]
+               and e.task_name.startswith("限时审批：")]
     assert len(decided) == 1
     assert decided[0].why == "总平面图需补正"
     assert ("审批结论", "退回补正") in [(f.label, f.value) for f in decided[0].facts]
