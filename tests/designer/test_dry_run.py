@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import pytest
 from sqlalchemy import func, select
 
-from engine.ops.dry_run import SimulatedStep, dry_run
-from engine.core.models import AuditEvent, ProcessInstance
+from engine.core.errors import DefinitionError
+from engine.core.models import AuditEvent, Deployment, ProcessInstance
+from engine.core.workcalendar import SHANGHAI
+from engine.ops.dry_run import (
+    MAX_ACTIONS, MAX_MOVED, CompleteTask, MoveTime, SimulatedStep, dry_run, rehearse_draft,
+)
 
+from ..conftest import FIXTURES
 from .conftest import deploy_as
 
 
@@ -32,3 +40,66 @@ def test_a_step_nobody_can_take_stops_the_run_with_the_reason(platform):
     with platform.uow() as uow:
         report = dry_run(uow, "migrate_me", 1, {}, [SimulatedStep(("supervisor",))])
     assert "supervisor" in report.steps[-1].error
+
+
+# ---------------------------------------------------------------- the editor's draft
+
+TIMERS = (FIXTURES / "engine" / "timers.bpmn").read_bytes()
+
+
+def _rehearse(platform, actions, data=b"", start=None):
+    with platform.uow() as uow:
+        return rehearse_draft(uow, "draft.bpmn", data or TIMERS, start or {}, actions)
+
+
+def test_a_draft_is_rehearsed_by_moving_time_forward_and_its_timers_fire_in_due_order(platform):
+    run = _rehearse(platform, [MoveTime(hours=1), MoveTime(days=1), MoveTime(days=1),
+                               CompleteTask("remind")])
+    start, hour, day1, day2, done = run.steps
+    assert start.action == "start" and [t.element_id for t in start.tasks] == ["approve"]
+    assert [t.element_id for t in start.timers] == ["remind_timer", "overdue_timer"]
+    assert start.tasks[0].candidates == ("approver",) and start.tasks[0].sla == "on_time"
+    assert hour.fired == () and hour.at - start.at == timedelta(hours=1)
+    assert [f.name for f in day1.fired] == ["满1天催办"]
+    assert [t.element_id for t in day1.tasks] == ["approve", "remind"]
+    assert [f.name for f in day2.fired] == ["满2天升级"]
+    assert day2.fired[0].due_at == start.at + timedelta(days=2)
+    assert [t.element_id for t in day2.tasks] == ["remind", "escalate"]  # approve interrupted
+    assert [t.element_id for t in done.tasks] == ["escalate"] and done.error is None
+    assert run.stopped is None
+
+
+def test_a_rehearsal_leaves_the_real_database_untouched(platform):
+    with platform.uow() as uow:
+        events = uow.session.execute(select(func.count()).select_from(AuditEvent)).scalar()
+    _rehearse(platform, [MoveTime(days=3)])
+    with platform.uow() as uow:
+        assert uow.session.execute(select(func.count()).select_from(ProcessInstance)).scalar() == 0
+        assert uow.session.execute(select(func.count()).select_from(AuditEvent)).scalar() == events
+        assert uow.session.execute(select(func.count()).select_from(Deployment)).scalar() == 0
+
+
+def test_a_working_day_forward_skips_the_weekend(platform, clock):
+    clock.set(datetime(2026, 12, 4, 10, 30, tzinfo=SHANGHAI))  # a Friday
+    run = _rehearse(platform, [MoveTime(working_days=1)])
+    assert run.steps[1].at.astimezone(SHANGHAI) == datetime(2026, 12, 7, 10, 30, tzinfo=SHANGHAI)
+
+
+def test_a_draft_that_would_not_deploy_is_refused_with_its_finding(platform):
+    broken = TIMERS.replace(b'<bpmn:sequenceFlow id="f_done" sourceRef="approve" targetRef="end" />', b"")
+    with pytest.raises(DefinitionError) as refused:
+        _rehearse(platform, [], broken)
+    assert "unreachable" in {item["rule"] for item in refused.value.params["items"]}
+
+
+def test_a_task_that_is_not_open_stops_the_rehearsal_with_a_chinese_reason(platform):
+    run = _rehearse(platform, [CompleteTask("escalate"), MoveTime(days=5)])
+    assert run.steps[-1].error == "“升级处理”现在没有待办" and run.stopped == run.steps[-1].error
+    assert len(run.steps) == 2
+
+
+def test_a_rehearsal_moves_time_at_most_its_limit(platform):
+    run = _rehearse(platform, [MoveTime(days=MAX_MOVED.days), MoveTime(hours=1)])
+    assert run.steps[-1].error == f"试运行最多前进 {MAX_MOVED.days} 天"
+    with pytest.raises(ValueError):
+        _rehearse(platform, [MoveTime(hours=1)] * (MAX_ACTIONS + 1))
