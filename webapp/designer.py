@@ -13,7 +13,7 @@ import json
 from flask import (
     Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for,
 )
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from engine.bpm import definition_admin as admin
 from engine.bpm import instance_migration
@@ -26,6 +26,7 @@ from engine.core.models import ProcessInstance
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
 from .downloads import send_download
+from .filters import LOCAL, SLA_LABELS, names
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -260,6 +261,80 @@ def _steps_from(text: str) -> list[dry_run.SimulatedStep]:
             tuple(g.strip() for g in groups.split(",") if g.strip()),
             json.loads(data) if data.strip() else {}))
     return steps
+
+
+# ---------------------------------------------------------------- rehearsing the editor's draft
+
+_STATUS = {"running": _l("运行中"), "completed": _l("已结束"), "cancelled": _l("已撤销"),
+           "error": _l("出错")}
+_WEEKDAYS = (_l("周一"), _l("周二"), _l("周三"), _l("周四"), _l("周五"), _l("周六"), _l("周日"))
+_MOVES = {"hours": 24 * 31, "days": 400, "working_days": 250}  # the most one step may move
+
+
+def _action(raw) -> dry_run.CompleteTask | dry_run.MoveTime:
+    """One step of a rehearsal from the page:办理 a task, or move time forward."""
+    if not isinstance(raw, dict):
+        raise ValueError(_("步骤格式不对"))
+    if raw.get("do") == "complete" and isinstance(raw.get("element_id"), str):
+        data = raw.get("data") or {}
+        if not isinstance(data, dict):
+            raise ValueError(_("表单数据必须是 JSON 对象，如 {\"approved\": true}"))
+        return dry_run.CompleteTask(raw["element_id"], data)
+    if raw.get("do") == "move":
+        amounts = {unit: raw.get(unit, 0) for unit in _MOVES}
+        if (all(type(n) is int and 0 <= n <= _MOVES[unit] for unit, n in amounts.items())
+                and any(amounts.values())):
+            return dry_run.MoveTime(**amounts)
+        raise ValueError(_("前进的时间应为 1 到 400 天（或相应的小时、工作日）"))
+    raise ValueError(_("步骤格式不对"))
+
+
+def _when(moment) -> str:
+    local = moment.astimezone(LOCAL)
+    return f"{local:%Y-%m-%d %H:%M} {_WEEKDAYS[local.weekday()]}"
+
+
+def _step_json(step: dry_run.RehearsalStep) -> dict:
+    """A rehearsal step for the page: names, times and states in the reader's language."""
+    def timer(t: dry_run.FiredTimer) -> dict:
+        return {"element_id": t.element_id, "name": t.name, "due": _when(t.due_at)}
+    return {
+        "action": step.action, "subject": step.subject, "at": _when(step.at),
+        "status": str(_STATUS.get(step.status, step.status)), "error": step.error,
+        "fired": [timer(t) for t in step.fired], "timers": [timer(t) for t in step.timers],
+        "tasks": [{"element_id": t.element_id, "name": t.name,
+                   "offered_to": "、".join(names().group(c) for c in t.candidates),
+                   "assignee": names().person(t.assignee) if t.assignee else None,
+                   "due": _when(t.due_at) if t.due_at else None, "sla": t.sla,
+                   "sla_label": str(SLA_LABELS[t.sla]) if t.sla else None} for t in step.tasks],
+    }
+
+
+@bp.post("/rehearse")
+@designer_required
+def rehearse():
+    """Run the editor's draft in a throwaway database, steps and time moves included (JSON)."""
+    filename, data = _posted_file()
+    body = request.get_json(silent=True) or {}
+    start_data, raw_actions = body.get("data") or {}, body.get("actions") or []
+    try:
+        if not isinstance(start_data, dict) or not isinstance(raw_actions, list):
+            raise ValueError(_("发起数据必须是 JSON 对象"))
+        actions = [_action(raw) for raw in raw_actions]
+        if len(actions) > dry_run.MAX_ACTIONS:
+            raise ValueError(_("试运行最多 %(n)s 步", n=dry_run.MAX_ACTIONS))
+        run = dry_run.rehearse_draft(get_uow(), filename, data, start_data, actions)
+    except ValueError as exc:
+        return jsonify({"ok": False, "error": str(exc)}), 422
+    except DefinitionError as exc:
+        report = admin.validate_definition(get_uow(), data, filename)
+        findings = [_told(f) for f in report.errors] or [_told(admin.finding_of(exc))]
+        return jsonify({"ok": False, "error": _("草稿不能部署，先修正错误"),
+                        "findings": findings}), 422
+    except GongjianError as exc:
+        return jsonify({"ok": False, "error": str(exc)}), 422
+    return jsonify({"ok": True, "key": run.key, "stopped": run.stopped,
+                    "steps": [_step_json(step) for step in run.steps]})
 
 
 @bp.route("/<key>/v<int:version>/dry-run", methods=("GET", "POST"))

@@ -243,6 +243,11 @@ def diff_versions(uow: UnitOfWork, key: str, old_version: int, new_version: int)
 
 # ---------------------------------------------------------------- validation and deploy
 
+def finding_of(exc: DefinitionError) -> Finding:
+    """A DefinitionError as an error finding (its rule and params kept)."""
+    return _finding_of(exc)
+
+
 def _finding_of(exc: DefinitionError) -> Finding:
     return Finding(ERROR, exc.element_id, exc.message, exc.line, exc.rule or type(exc).__name__,
                    exc.params)

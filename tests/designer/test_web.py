@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -191,3 +192,42 @@ def test_a_dry_run_from_the_page_shows_each_step(designer, platform):
                          {"data": "{}", "steps": "specialist | {\"amount\": 3}\napprover"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "completed" in page and "review" in page
+
+
+def test_the_editor_rehearses_a_draft_and_moves_time_forward(designer):
+    body = {"filename": "timers.bpmn", "xml": (FIXTURES / "engine" / "timers.bpmn").read_text(),
+            "data": {}, "actions": [{"do": "move", "days": 1}, {"do": "move", "working_days": 1}]}
+    report = post_json(designer, "/designer/rehearse", body).get_json()
+    assert report["ok"] and [s["action"] for s in report["steps"]] == ["start", "move", "move"]
+    start, day = report["steps"][:2]
+    assert start["status"] == "运行中" and start["tasks"][0]["name"] == "审批"
+    assert start["tasks"][0]["sla_label"] == "未到期"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d 周[一二三四五六日]", start["tasks"][0]["due"])
+    assert [t["name"] for t in day["fired"]] == ["满1天催办"] and day["subject"] == "+1d"
+    assert {t["name"] for t in day["tasks"]} == {"审批", "催办确认"}
+    # Nothing of the run is left in the real database.
+    assert designer.get("/designer/").status_code == 200
+
+
+@pytest.mark.parametrize("actions, why", [
+    ([{"do": "move", "days": 0}], "前进的时间"),
+    ([{"do": "move", "days": 401}], "前进的时间"),
+    ([{"do": "move", "days": "1"}], "前进的时间"),
+    ([{"do": "fly"}], "步骤格式不对"),
+    ([{"do": "complete", "element_id": "approve", "data": [1]}], "表单数据必须是 JSON 对象"),
+    ([{"do": "move", "hours": 1}] * 61, "试运行最多 60 步"),
+])
+def test_a_rehearsal_step_out_of_bounds_is_refused_in_chinese(designer, actions, why):
+    body = {"filename": "timers.bpmn", "xml": (FIXTURES / "engine" / "timers.bpmn").read_text(),
+            "actions": actions}
+    response = post_json(designer, "/designer/rehearse", body)
+    assert response.status_code == 422 and why in response.get_json()["error"]
+
+
+def test_a_draft_that_would_not_deploy_answers_with_its_chinese_findings(designer):
+    xml = (FIXTURES / "engine" / "timers.bpmn").read_text().replace(
+        '<bpmn:sequenceFlow id="f_done" sourceRef="approve" targetRef="end" />', "")
+    response = post_json(designer, "/designer/rehearse", {"filename": "t.bpmn", "xml": xml})
+    body = response.get_json()
+    assert response.status_code == 422 and body["error"] == "草稿不能部署，先修正错误"
+    assert any("永远不会被执行" in f["message"] for f in body["findings"])

@@ -7,9 +7,11 @@ Screenshots go to test-output/designer*.png.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from engine.bpm import definitions
 from engine.core import organisation
+from engine.core.models import ProcessInstance
 
 from ..conftest import FIXTURES
 from ..webapp.conftest import PASSWORD, deploy
@@ -147,3 +149,46 @@ def test_the_designer_chooses_a_ratio_signing_which_is_written_as_the_completion
         deployed = definitions.latest_deployment(uow.session, "countersign_all")
         assert deployed.version == 2
         assert "nrOfApprovedInstances / nrOfInstances &gt;= 3/4" in deployed.xml
+
+
+def test_the_designer_dry_runs_a_draft_and_sees_its_timer_fire_by_moving_time_forward(
+        designer_account, live_url, wide_page, platform):  # noqa: F811
+    page = wide_page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    deploy(platform, FIXTURES / "engine" / "timers.bpmn")
+    login(page, live_url, "sheji1")
+    page.goto(f"{live_url}/designer/timers/edit")
+    page.wait_for_selector("#editor[data-ready='1']", state="attached", timeout=20000)
+    # A draft: the reminder is renamed in the modeler and never deployed.
+    page.click("[data-element-id='remind_timer']")
+    name = page.locator("#bio-properties-panel-name")
+    if not name.is_visible():
+        page.click(".bio-properties-panel-group-header:has-text('常规')")
+    name.fill("满1天提醒（草稿）")
+    page.click("#canvas", position={"x": 20, "y": 20})
+    page.click("#rehearse-open")
+    page.click("#rehearse-start")
+    steps = page.locator("#rehearse-steps > li")
+    steps.first.wait_for()
+    assert "发起" in steps.first.inner_text() and "待办：审批（approve）" in steps.first.inner_text()
+    assert "等待中的定时器：满1天提醒（草稿）" in steps.first.inner_text()
+    page.click("button[data-move='{\"hours\": 1}']")
+    steps.nth(1).wait_for()
+    assert "触发的定时器" not in steps.nth(1).inner_text()
+    page.click("button[data-move='{\"days\": 1}']")
+    steps.nth(2).wait_for()
+    day = steps.nth(2).inner_text()
+    assert "时间前进 +1d" in day and "触发的定时器：满1天提醒（草稿）" in day
+    assert "待办：催办确认（remind）" in day
+    assert page.locator(".djs-element.token-here[data-element-id='remind']").count() == 1
+    page.locator("#rehearsal").screenshot(path=str(OUTPUT / "designer-rehearsal.png"))
+    page.fill("#rehearse-days", "2")
+    page.click("#rehearse-move-days")
+    steps.nth(3).wait_for()
+    assert "满2天升级" in steps.nth(3).inner_text() and "升级处理" in steps.nth(3).inner_text()
+    page.screenshot(path=str(OUTPUT / "designer-rehearsal-page.png"), full_page=True)
+    assert not errors, errors
+    with platform.uow() as uow:  # the draft was neither deployed nor started for real
+        assert definitions.latest_deployment(uow.session, "timers").version == 1
+        assert uow.session.execute(select(func.count()).select_from(ProcessInstance)).scalar() == 0

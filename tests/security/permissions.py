@@ -135,6 +135,7 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("incidents.resolve", "POST"):                       "login deny  deny  deny  deny  bad   bad   deny  deny  deny",
     ("incidents.retry_timer", "POST"):                   "login deny  deny  deny  deny  deny  deny  deny  deny  deny",
     ("designer.validate", "POST"):                       "login deny  deny  deny  deny  bad   bad   deny  deny  deny",
+    ("designer.rehearse", "POST"):                       "login deny  deny  deny  deny  bad   bad   deny  deny  deny",
     ("notifications.read", "POST"):                      "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("notifications.read_all", "POST"):                  "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("processes.start", "POST"):                         "login bad   deny  deny  deny  deny  deny  bad   deny  deny",

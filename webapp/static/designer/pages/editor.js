@@ -141,6 +141,133 @@ async function download() {
   URL.revokeObjectURL(a.href);
 }
 
+// ---------------------------------------------------------------- rehearsing the draft
+// The page keeps the steps; each change replays the whole draft on the server, from its start,
+// in a throwaway database (nothing is kept there between two clicks).
+let rehearsalActions = [];
+const ACTION_WORDS = { start: '发起', complete: '办理', move: '时间前进' };
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+async function rehearse() {
+  const status = document.getElementById('rehearse-status');
+  let data;
+  try {
+    data = JSON.parse(document.getElementById('rehearse-data').value || '{}');
+  } catch (err) {
+    status.textContent = '发起数据不是有效的 JSON';
+    return;
+  }
+  status.textContent = '正在试运行…';
+  const body = { filename: document.getElementById('filename').value.trim(), xml: await currentXml(),
+    data, actions: rehearsalActions };
+  const response = await fetch(root.dataset.rehearseUrl, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': root.dataset.csrf },
+    body: JSON.stringify(body),
+  });
+  const report = await response.json();
+  if (!report.ok) {
+    rehearsalActions.pop();
+    status.textContent = report.error || '试运行失败';
+    if (report.findings) showFindings(report.findings);
+    return;
+  }
+  showRehearsal(report);
+}
+
+function showRehearsal(report) {
+  const list = document.getElementById('rehearse-steps');
+  list.replaceChildren();
+  report.steps.forEach((step, index) => {
+    const li = el('li');
+    li.dataset.action = step.action;
+    const what = ACTION_WORDS[step.action] + (step.subject ? ' ' + step.subject : '');
+    li.append(el('div', 'head', `${what} · ${step.at} · ${step.status}`));
+    if (step.fired.length) {
+      li.append(el('div', 'fired', '触发的定时器：' +
+        step.fired.map((t) => `${t.name}（到期 ${t.due}）`).join('；')));
+    }
+    if (step.error) li.append(el('div', 'error', step.error));
+    const last = index === report.steps.length - 1;
+    const tasks = el('ul', 'tasks');
+    for (const task of step.tasks) {
+      const item = el('li');
+      item.dataset.element = task.element_id;
+      item.append(`待办：${task.name}（${task.element_id}）`);
+      if (task.offered_to) item.append(` · 候选：${task.offered_to}`);
+      if (task.assignee) item.append(` · 办理人：${task.assignee}`);
+      if (task.due) {
+        item.append(' · 到期 ' + task.due + ' ');
+        item.append(el('span', 'sla-' + task.sla, task.sla_label));
+      }
+      if (last && !step.error) {
+        const input = el('input', 'task-data');
+        input.placeholder = '表单数据 JSON，如 {"approved": true}';
+        const button = el('button', 'complete', '办理');
+        button.type = 'button';
+        button.addEventListener('click', () => {
+          let data = {};
+          try { data = JSON.parse(input.value || '{}'); } catch (err) {
+            document.getElementById('rehearse-status').textContent = '表单数据不是有效的 JSON';
+            return;
+          }
+          rehearsalActions.push({ do: 'complete', element_id: task.element_id, data });
+          rehearse();
+        });
+        item.append(' ', input, ' ', button);
+      }
+      tasks.append(item);
+    }
+    if (step.timers.length) {
+      tasks.append(el('li', 'meta', '等待中的定时器：' +
+        step.timers.map((t) => `${t.name}（到期 ${t.due}）`).join('；')));
+    }
+    li.append(tasks);
+    list.append(li);
+  });
+  const lastStep = report.steps[report.steps.length - 1];
+  document.getElementById('rehearse-status').textContent = report.stopped
+    ? '试运行停止：' + report.stopped : `共 ${report.steps.length} 步，现在是 ${lastStep.at}`;
+  document.getElementById('rehearse-time').hidden = false;
+  if (bpmnHelpers) {  // where the run waits now, on the diagram
+    bpmnHelpers.clearMarks(editor, 'token-here');
+    bpmnHelpers.mark(editor, lastStep.tasks.map((t) => t.element_id).concat(
+      lastStep.timers.map((t) => t.element_id)), 'token-here');
+  }
+}
+
+function setUpRehearsal() {
+  const section = document.getElementById('rehearsal');
+  if (!section) return;
+  document.getElementById('rehearse-open').addEventListener('click', () => {
+    section.hidden = false;
+    section.scrollIntoView();
+  });
+  document.getElementById('rehearse-start').addEventListener('click', () => {
+    rehearsalActions = [];
+    rehearse();
+  });
+  section.querySelectorAll('[data-move]').forEach((button) => button.addEventListener('click', () => {
+    rehearsalActions.push({ do: 'move', ...JSON.parse(button.dataset.move) });
+    rehearse();
+  }));
+  document.getElementById('rehearse-move-days').addEventListener('click', () => {
+    const days = parseInt(document.getElementById('rehearse-days').value, 10);
+    rehearsalActions.push({ do: 'move', days: Number.isFinite(days) ? days : 0 });
+    rehearse();
+  });
+  document.getElementById('rehearse-undo').addEventListener('click', () => {
+    rehearsalActions.pop();
+    rehearse();
+  });
+}
+
 async function start() {
   const canvas = document.getElementById('canvas');
   if (kind === 'decision') {
@@ -167,6 +294,7 @@ async function start() {
   document.getElementById('validate').addEventListener('click', validate);
   document.getElementById('deploy').addEventListener('click', deploy);
   document.getElementById('download').addEventListener('click', download);
+  setUpRehearsal();
 }
 
 start();
