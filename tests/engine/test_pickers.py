@@ -195,6 +195,28 @@ def test_the_office_starts_a_permit_request_by_choosing_a_project(deployed):
     assert view.business_key == "P-1"  # the form's businessKey field when none is given
 
 
+def test_a_request_started_from_its_form_runs_with_energy_and_environment_ticked(deployed):
+    """Issue 17: 能评 or 环评 ticked at 受理申请 broke a request started from 发起流程 (the
+    decision table read `funding`, which the start form did not bring from the project)."""
+    from engine.bpm import inbox, task_actions
+
+    office = actor(deployed, "office1")
+    with deployed.uow() as uow:
+        view = start_forms.start_with_form(uow, "permit_approval", office, business_key=None,
+                                           data={"project_code": "P-1"})
+    with deployed.uow() as uow:
+        [receive] = [t for t in inbox.list_tasks(uow, office) if t.instance_id == view.id]
+        task_actions.complete(uow, receive.id, office, {
+            "need_planning": False, "need_land": False, "need_energy": True,
+            "need_environment": True, "need_construction": False})
+    with deployed.uow() as uow:
+        signs = sorted(t.name for t in inbox.list_tasks(uow, actor(deployed, "unit_solar"))
+                       if t.instance_id == view.id)
+    # An enterprise project's 能评 and 环评 are commitments its unit signs.
+    assert signs == ["签署承诺书：固定资产投资项目节能审查（能评）",
+                     "签署承诺书：建设项目环境影响评价审批（环评）"]
+
+
 # ---------------------------------------------------------------- the lint
 
 LINTED = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
