@@ -166,6 +166,14 @@ def agenda_page():
         raise PermissionDeniedError(f"{g.actor.username} may not read the agenda of {meeting}")
     day = _day()
     uow = get_uow()
+    if request.args.get("format") == "xlsx":  # what the screen shows, as Excel
+        from .filters import names
+
+        found = agendas.agenda(uow, meeting, day)
+        return send_file(BytesIO(agendas.to_xlsx(found, names().person)), as_attachment=True,
+                         download_name=f"agenda-{found.meeting_key.replace(':', '-')}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument."
+                                  "spreadsheetml.sheet")
     fields = [u for u in units(uow.session, "sub_command")
               if policy.may_read_meeting(g.actor, u.code)]
     return render_template("battle_map/agenda.html", agenda=agendas.agenda(uow, meeting, day),

@@ -371,3 +371,46 @@ def county_head():
     uow = _refreshed_uow()
     return render_template("supervision/county_head.html",
                            details=supervision_desk.county_head_issues(uow, g.actor), **_labels(uow))
+
+
+# The county head's view in Excel: the columns of its cards.
+COUNTY_HEAD_COLUMNS = [_l("编号"), _l("问题"), _l("项目"), _l("责任单位"), _l("分指挥部"),
+                       _l("处置层级"), _l("办理环节"), _l("整改时限"), _l("提级经过"),
+                       _l("销号时间")]
+
+
+@bp.get("/county-head.xlsx")
+@login_required
+def county_head_xlsx():
+    """The county head's view as on the screen, as an Excel workbook: one row an issue, its
+    escalations (who, from which rung to which, why) in one cell."""
+    from openpyxl import Workbook
+
+    from .filters import names
+
+    uow = _refreshed_uow()
+    units = supervision_desk.unit_names(uow.session)
+    rows = []
+    for detail in supervision_desk.county_head_issues(uow, g.actor):
+        r = detail.row
+        climbs = "；".join(
+            _("%(who)s %(at)s 提级 第%(a)s级 → 第%(b)s级：%(why)s", who=names().person(e.by),
+              at=local_time(e.at), a=e.from_rung or "—", b=e.to_rung, why=e.reason or "")
+            for e in detail.escalations)
+        rows.append([r.business_key or str(r.instance_id), r.title,
+                     r.project_name or r.project_code or "",
+                     units.get(r.responsible_unit, r.responsible_unit or ""),
+                     units.get(r.sub_command, r.sub_command or ""),
+                     f"{r.rung} {RUNG_LABELS.get(r.rung, '')}".strip() if r.rung else "",
+                     str(STEP_LABELS.get(r.step, "")),
+                     local_time(r.due_at) if r.step not in ("cleared", "cancelled") else "",
+                     climbs, local_time(r.cleared_at)])
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("县长层级")
+    append_rows(sheet, rows, COUNTY_HEAD_COLUMNS)
+    sheet.freeze_panes = "A2"
+    stamp = get_platform().clock.now().strftime("%Y%m%d")
+    return send_file(BytesIO(workbook_bytes(book)), as_attachment=True,
+                     download_name=f"county-head-issues-{stamp}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -144,6 +144,26 @@ def agenda(uow: UnitOfWork, meeting: str, day: date) -> Agenda:
     return Agenda(meeting, key, title, period, field, items)
 
 
+AGENDA_HEADERS = ("序号", "议题类别", "议题", "说明", "会议决定")
+
+
+def to_xlsx(agenda: Agenda, person) -> bytes:
+    """The agenda as on the screen, as an .xlsx workbook: one row an item with its decisions
+    (`person` names who recorded each: username → 张三（单位）)."""
+    from openpyxl import Workbook
+
+    from ..core.spreadsheets import append_rows, workbook_bytes
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "会议议程"
+    sheet.append([f"{agenda.title} {agenda.period}"])
+    append_rows(sheet, ([n, item.kind, item.title, item.detail,
+                         "；".join(f"{d.decision}（{person(d.by)}）" for d in item.decisions)]
+                        for n, item in enumerate(agenda.items, 1)), AGENDA_HEADERS)
+    return workbook_bytes(book)
+
+
 def record_decision(uow: UnitOfWork, actor: Actor, meeting: str, day: date, item_ref: str,
                     decision: str) -> DecisionView:
     """Record a meeting's decision on one of its agenda items (audited) and commit."""

@@ -103,6 +103,19 @@ def submit(page) -> None:
     page.wait_for_selector(".flash.success")
 
 
+def xlsx_rows(page, href: str, base: str) -> list[list[str]]:
+    """The first sheet of an Excel export the page links to, as texts."""
+    export = page.context.request.get(href if href.startswith("http") else base + href)
+    assert export.status == 200, href
+    sheet = load_workbook(BytesIO(export.body())).active
+    rows = [[str(c) if c is not None else "" for c in r] for r in sheet.iter_rows(values_only=True)]
+    for row in rows:
+        found = [w for w in FORBIDDEN for cell in row
+                 if re.search(rf"(?<![\w:]){re.escape(w)}(?!\w)", cell)]
+        assert not found, (href, found)
+    return rows
+
+
 def ledger_row(page) -> str:
     return page.locator("#ledger tbody tr", has_text=TITLE).inner_text()
 
@@ -189,6 +202,8 @@ def test_an_issue_from_the_ledger_to_zero_up_the_ladder(county, site, page):  # 
     assert "第4级 县长亲自解决" in text and "已在县长层级，不能再提级" in text
     page.goto(f"{base}/board/agenda?meeting=headquarters")
     assert TITLE in check_page(page, "10-agenda-open")
+    assert [TITLE] == [r[2] for r in xlsx_rows(page, page.locator("#export").get_attribute("href"),
+                                              base)[2:] if r[2] == TITLE]
 
     # 5. The county head sees the issue, its history and both reasons; decides and assigns.
     log_in(page, base, COUNTY_HEAD, password)
@@ -255,11 +270,18 @@ def test_an_issue_from_the_ledger_to_zero_up_the_ladder(county, site, page):  # 
     check_page(page, "17-desk")
     page.goto(f"{base}/board/agenda?meeting=headquarters")
     assert TITLE not in check_page(page, "18-agenda-cleared")
+    agenda = xlsx_rows(page, page.locator("#export").get_attribute("href"), base)
+    assert not [r for r in agenda if TITLE in r]
     log_in(page, base, COUNTY_HEAD, password)
     page.goto(f"{base}/supervision/county-head")
     section = page.inner_text(f"#top-{instance_id}")
     assert "已销号" in section and TO_COUNTY_HEAD in section
     check_page(page, "19-county-head-cleared")
+    (excel,) = [r for r in xlsx_rows(page, "/supervision/county-head.xlsx", base)
+                if r[1] == TITLE]
+    assert excel[6] == "已销号" and excel[5] == "4 县长亲自解决"
+    assert TO_SUB_COMMAND in excel[8] and TO_COUNTY_HEAD in excel[8]
+    assert county.label(SUPERVISOR) in excel[8]
     page.goto(f"{base}/notifications/")
     notes = check_page(page, "20-county-head-notes")
     assert notes.count(f"升级：{PROJECT}「{TITLE}」") == 1

@@ -85,6 +85,7 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("supervision.issue", "GET"):                        "login deny  deny  ok    ok    deny  ok    deny  deny  ok",
     ("supervision.ledger", "GET"):                       "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("supervision.ledger_xlsx", "GET"):                  "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
+    ("supervision.county_head_xlsx", "GET"):             "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("supervision.board_xlsx", "GET"):                   "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("tasks.mine", "GET"):                               "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("tasks.show", "GET"):                               "login ok    deny  ok    deny  deny  deny  ok    deny  deny",

@@ -174,3 +174,29 @@ def test_several_lines_are_reminded_at_once_and_the_export_is_the_screen(desk, w
             for row in sheet.iter_rows(values_only=True):
                 for cell in row:
                     assert not re.search(r"\b(sc_|t_)[a-z]+|unit:|duban1", str(cell or ""))
+
+
+def test_the_county_head_view_in_excel_is_the_screen(desk, web):
+    _app, ids = desk
+    client, auth = web
+    auth.login("duban1")
+    page = f"/supervision/issues/{ids['Q-3']}"
+    assert auth.post(f"/supervision/issues/{ids['Q-3']}/escalate",
+                     {"reason": "需县长协调两镇", "origin": "issue", "next": page},
+                     page=page).status_code == 302
+    auth.logout()
+    auth.login("xianzhang")
+    shown = client.get("/supervision/county-head").get_data(as_text=True)
+    on_screen = re.findall(r'id="top-(\d+)"', shown)
+    assert set(on_screen) == {str(ids["Q-3"]), str(ids["Q-4"])}
+    response = client.get("/supervision/county-head.xlsx")
+    assert response.status_code == 200
+    rows = list(load_workbook(BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("编号", "问题") and "提级经过" in rows[0]
+    titles = {f"问题{k}": str(ids[k]) for k in ids}
+    assert [titles[r[1]] for r in rows[1:]] == on_screen
+    (q3,) = [r for r in rows if r[1] == "问题Q-3"]
+    assert "督办人员（督办监督小组）" in q3[8] and "第3级 → 第4级：需县长协调两镇" in q3[8]
+    assert q3[5] == "4 县长亲自解决" and q3[3] == "平城镇"
+    for row in rows:
+        assert not re.search(r"duban1|unit:|sc_|t_[a-z]", " ".join(str(c or "") for c in row))
