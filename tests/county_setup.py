@@ -23,10 +23,12 @@ How to use it:
   `county.client("office_window")` is a test client logged in as that account,
   `county.label("office_window")` is how pages show the person (王晓燕（指挥部办公室）),
   `county.password` logs in every account but the administrator (`county.admin_password`).
-  With SQLite the county is built once per test session through the pages (about 10 s) and
-  each test gets a copy of that database file (a few ms); on PostgreSQL (TEST_DATABASE_URL)
-  it is built for each test. Use `county.platform`, not the `platform` fixture, to look into
-  the engine.
+  The county is built through the pages once per test session (about 20 s: every account's
+  first login and password change costs three scrypt hashes) and each test gets a copy: of
+  the database file on SQLite (a few ms), of every table's rows on PostgreSQL
+  (TEST_DATABASE_URL; under a second). The test clock must be at its start (2026-12-01
+  09:00) when the fixture runs. Use `county.platform`, not the `platform` fixture, to look
+  into the engine.
 - Anywhere else: `set_up_county(app.test_client())`, or `set_up_county(base_url,
   platform=…)` against a served app (requests); either returns the `County` data. A browser
   test serves `county.app` with tests/e2e/browser.py `serve`.
@@ -529,11 +531,11 @@ def _new_app(database_url: str, clock):
                        "CLOCK": clock})
 
 
-_SNAPSHOT: dict[str, tuple[Path, County]] = {}  # the session's county database, on SQLite
+_SNAPSHOT: dict[str, Any] = {}  # the session's county: a database file, or every table's rows
 
 
-def _snapshot(tmp_path_factory) -> tuple[Path, County]:
-    """One county set up through the pages per test session, kept as a database file."""
+def _snapshot_file(tmp_path_factory) -> tuple[Path, County]:
+    """SQLite: one county set up through the pages per test session, kept as a database file."""
     if "sqlite" not in _SNAPSHOT:
         path = tmp_path_factory.mktemp("county") / "county.db"
         app = _new_app(f"sqlite:///{path}", FrozenClock(TEST_TIME))
@@ -545,20 +547,71 @@ def _snapshot(tmp_path_factory) -> tuple[Path, County]:
     return _SNAPSHOT["sqlite"]
 
 
+def _tables():
+    from engine.core.models import Base
+
+    return Base.metadata.sorted_tables
+
+
+def _copy_rows(database_url: str) -> dict[str, list[dict]]:
+    """Every row of every table of the platform's schema, parents first."""
+    from sqlalchemy import create_engine, select
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in _tables()}
+    finally:
+        engine.dispose()
+
+
+def _restore_rows(database_url: str, rows: dict[str, list[dict]]) -> None:
+    """Put the copied rows back into the (emptied) PostgreSQL test database, and move each
+    table's id sequence past them so that new rows get new ids."""
+    from sqlalchemy import Integer, create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            for table in reversed(_tables()):
+                conn.execute(table.delete())
+            for table in _tables():
+                if rows[table.name]:
+                    conn.execute(table.insert(), rows[table.name])
+                for column in table.primary_key.columns:
+                    if isinstance(column.type, Integer) and len(table.primary_key.columns) == 1:
+                        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                                {"t": table.name, "c": column.name}).scalar()
+                        if sequence:
+                            conn.execute(text(f"SELECT setval('{sequence}', "
+                                              f"(SELECT COALESCE(MAX({column.name}), 0) + 1 "
+                                              f"FROM {table.name}), false)"))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def county(tmp_path_factory, _postgres_url, database_url, clock):
     """A clean county set up through the pages (see the module's docstring), with its own app
     on the test database and clock."""
-    if _postgres_url:  # PostgreSQL: set up for this test
-        app = _new_app(database_url, clock)
-        found = set_up_county(app.test_client())
+    if clock.now() != TEST_TIME:
+        raise SetUpError("the county fixture needs the test clock at its start time")
+    if _postgres_url:
+        # The first test sets the county up through the pages; the others get its rows back
+        # (the test database is emptied after each test).
+        if "postgresql" in _SNAPSHOT:
+            built = _SNAPSHOT["postgresql"][1]
+            _restore_rows(database_url, _SNAPSHOT["postgresql"][0])
+            app = _new_app(database_url, clock)
+        else:
+            app = _new_app(database_url, clock)
+            built = set_up_county(app.test_client())
+            _SNAPSHOT["postgresql"] = (_copy_rows(database_url), built)
     else:
-        if clock.now() != TEST_TIME:
-            raise SetUpError("the county fixture needs the test clock at its start time")
-        path, built = _snapshot(tmp_path_factory)
+        path, built = _snapshot_file(tmp_path_factory)
         shutil.copyfile(path, Path(database_url.removeprefix("sqlite:///")))
         app = _new_app(database_url, clock)
-        found = County(**{**built.__dict__, "one_time": dict(built.one_time)})
+    found = County(**{**built.__dict__, "one_time": dict(built.one_time)})
     found.app, found.clock = app, clock
     try:
         yield found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from engine.core.organisation import OrgUnit, UserAccount
@@ -35,3 +37,17 @@ def test_everyone_logs_in_and_sees_the_county_by_name(county):
     assert "100MW农光互补光伏电站" in projects
     assert county.label("commander_energy") in \
         county.client("admin").get("/admin/units").get_data(as_text=True)
+
+
+def test_work_started_in_the_county_reaches_its_people(county):
+    """A permit request by the office window: its first step reaches the office, by name."""
+    window = county.client("office_window")
+    page = window.get("/processes/permit_approval/start").get_data(as_text=True)
+    assert "100MW农光互补光伏电站" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    started = window.post("/processes/permit_approval/start", data={
+        "csrf_token": token, "project_code": "LC-2027-004"})
+    assert started.status_code == 302, started.get_data(as_text=True)[:500]
+    clerk = county.client("office_director")
+    queue = clerk.get("/tasks/group").get_data(as_text=True)
+    assert "受理申请（一口进）" in queue and "100MW农光互补光伏电站" in queue
