@@ -18,10 +18,11 @@ process or the processes it calls (or of the caller's vocabulary); an enum value
 its name; a picked unit, person or project keeps its picker, so the display layer names it.
 A variable without a label is not shown (its name is no word for a page).
 
-**Why it came back.** When the task's step was done before in this instance, the event that
-brought it back is told: a 退回 with its opinion, or the step whose choice led back here
-(its submitted fields, e.g. 审核结论 退回重办 and 审核意见), or an escalation with its reason.
-The task's own fields as last submitted are shown beside it.
+**Why it came back.** A step is back when a person returned it (退回, with the opinion),
+when the choice of the step before it flows back to it in the diagram (审核结论 退回重办 and
+its 审核意见, with the fields that step submitted), or when it ran before on its path (an
+escalation gives the new rung its reason). The task's own fields as last submitted are shown
+beside it.
 
 Read-only: the instance is restored (never saved) for the task's data.
 """
@@ -100,7 +101,6 @@ class Matter:
     came_back: CameBack | None
     earlier: tuple[Shown, ...]
     outcomes: tuple[Outcome, ...]
-    done_before: frozenset[str]  # the steps (element ids) already done in this instance
 
 
 def parse_property(text: str) -> list[tuple[str, str | None]]:
@@ -229,8 +229,7 @@ def matter_of(uow: UnitOfWork, task: HumanTask, defaults: Defaults = NO_DEFAULTS
     workflow, live = _live_task(uow, row, task.spiff_task_id)
     data = data_of(workflow, live)
     if node is None:
-        return Matter((), None, (), (), frozenset())
-    done = _done_before(uow, task)
+        return Matter((), None, (), ())
     came_back = _came_back(uow, task, model, defaults,
                            again=live is not None and ran_before(live))
     own = shown([(name, None) for name in node.form], model, defaults, data) \
@@ -239,14 +238,7 @@ def matter_of(uow: UnitOfWork, task: HumanTask, defaults: Defaults = NO_DEFAULTS
               if name not in node.form]
     return Matter(
         fields=shown(wanted, model, defaults, data), came_back=came_back, earlier=own,
-        outcomes=tuple(outcomes(model, task.element_id, data)), done_before=frozenset(done))
-
-
-def _done_before(uow: UnitOfWork, task: HumanTask) -> set[str]:
-    """The elements of the instance's task rows that ended before this task was created."""
-    return set(uow.session.execute(select(HumanTask.element_id).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.id != task.id,
-        HumanTask.ended_at.is_not(None), HumanTask.ended_at <= task.created_at)).scalars())
+        outcomes=tuple(outcomes(model, task.element_id, data)))
 
 
 def _came_back(uow: UnitOfWork, task: HumanTask, model: ProcessModel, defaults: Defaults,

@@ -82,5 +82,7 @@ def test_an_instance_says_who_acts_next_and_a_task_its_matter(client, specialist
     read = client.get(f"/api/v1/instances/{started['id']}", headers=supervisor).get_json()
     assert read["next_steps"] == [{**step, "created_at": read["next_steps"][0]["created_at"]}]
     task = client.get(f"/api/v1/tasks/{step['task_id']}", headers=specialist).get_json()
-    assert task["matter"]["came_back"] is None
+    assert task["matter"]["came_back"] is None and task["matter"]["earlier"] == []
+    assert task["matter"]["fields"] == [
+        {"name": "project_name", "label": "项目名称", "value": "风电", "text": "风电"}]
     assert [o["steps"][0]["name"] for o in task["matter"]["outcomes"]] == ["审批"]
