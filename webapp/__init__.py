@@ -103,6 +103,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import statistics
     from . import search
     from . import channels
+    from . import bulk
 
     security.init_app(app)  # CSRF, security headers, request size limit
     i18n.init_app(app)
@@ -126,6 +127,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(statistics.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(channels.bp)
+    app.register_blueprint(bulk.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")

@@ -7,7 +7,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine.bpm import inbox, pickers, runtime, task_actions
+from engine.bpm import bulk, inbox, pickers, runtime, task_actions
 from engine.county import matter, supervision
 from engine.core.clock import as_utc
 from engine.core.errors import ConflictError, TaskDataError
@@ -39,10 +39,13 @@ def _inbox(template_title: str, tasks: list, kind: str, all_count: int | None = 
     shown = tasks if all_count is not None else _filtered(tasks)
     withdrawable = (task_actions.withdrawable(uow, g.actor, [t.id for t in shown])
                     if kind == "done" else set())
+    bulk_people = ([(c.value, c.label) for c in pickers.people(uow, g.actor)]
+                   if kind == "mine" and shown else [])
     return render_template("tasks/list.html", title=template_title, tasks=shown,
                            all_count=len(tasks) if all_count is None else all_count,
                            processes=processes, kind=kind, withdrawable=withdrawable,
-                           next_page=next_page)
+                           next_page=next_page, bulk_people=bulk_people,
+                           bulk_approvable=bulk.approvable)
 
 
 PAGE = 50

@@ -67,6 +67,7 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("processes.start", "GET"):                          "login ok    deny  deny  deny  deny  deny  ok    deny  deny",
     # the starter, those with a task in it (the API's rule), and oversight see who acts next
     ("processes.instance", "GET"):                       "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
+    ("bulk.run", "POST"):                                "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("channels.index", "GET"):                           "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("channels.add", "POST"):                            "login bad   bad   bad   bad   bad   bad   bad   bad   bad",
     # the walk takes routes in URL order: …/remove (the owner's ok) comes before …/test
