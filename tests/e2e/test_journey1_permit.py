@@ -238,6 +238,9 @@ def test_a_permit_request_through_one_window(county, site, page):  # noqa: F811
     log_in(page, base, WINDOW, password)
     open_task(page, base, f"出件（一口出）：{PROJECT_NAME}")
     check_page(page, "11-hand-back")
+    results = page.inner_text("#matter")
+    for item in (PLANNING, LAND, ENERGY, ENVIRONMENT, CONSTRUCTION):
+        assert f"{item}：准予许可" in results, results
     page.fill("#handback_note", "五项手续一次性出件")
     submit(page)
     page.goto(instance_url)

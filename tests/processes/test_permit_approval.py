@@ -241,3 +241,18 @@ def test_a_title_without_its_variable_is_the_task_s_name():
     for data in ({}, {"item_name": None}, {"item_name": ""}, {"item_name": {"a": 1}}):
         assert task_title(spec, data) == "代办申报"
     assert task_title(SimpleNamespace(bpmn_name=None, bpmn_id="x", extensions={}), {}) == "x"
+
+
+def test_the_window_hands_back_each_item_s_result_in_words(platform, request_for):
+    request_for("planning", "construction")
+    complete(platform, SPECIALIST, "file_for_unit", {"filing_note": "代办材料"})
+    complete(platform, approver("zrzy"), "approval",
+             {"approval_decision": "reject", "approval_opinion": "不符合控制性详细规划"})
+    task = task_of(platform, OFFICE, "hand_back")
+    with platform.uow() as uow:
+        from engine.county.matter import task_matter
+        from engine.core.models import HumanTask
+        shown = {s.label: s.value for s in task_matter(uow, uow.session.get(HumanTask, task.id)).fields}
+    assert shown["各事项办理结果"] == ("建设工程规划许可：不予许可（不符合控制性详细规划）；"
+                                  "建筑工程施工许可：规划或用地未准予，暂缓办理")
+    assert "outcome_names" not in hand_back(platform).data
