@@ -356,7 +356,7 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         issue = head.check()
         assert "已发起" in issue
         next_up = head.acting()
-        assert "整改承诺（方案与完成时限）" in next_up and "陵川县城市建设投资有限公司" in next_up
+        assert "整改承诺" in next_up and "陵川县城市建设投资有限公司" in next_up
         head.shot("issue-registered", phone=True)
         unit = people["unit_urban"]
         unit.go("/tasks/group")
