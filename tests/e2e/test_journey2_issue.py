@@ -148,6 +148,12 @@ def test_an_issue_from_the_ledger_to_zero_up_the_ladder(county, site, page):  # 
     text = check_page(page, "03-commit")
     assert TITLE in text
     page.fill("#plan", "与马圪当乡共同测算补偿标准，分两批发放")
+    page.fill("#promised_date", "2020-01-01")  # a date gone by is refused at its field
+    page.click("form[action$='/complete'] button.primary")
+    page.wait_for_selector("#field-promised_date.has-error")
+    assert "2026-12-01" in page.inner_text("#field-promised_date")
+    check_page(page, "03-commit-refused")
+    page.fill("#plan", "与马圪当乡共同测算补偿标准，分两批发放")
     page.fill("#promised_date", "2026-12-11")
     submit(page)
 

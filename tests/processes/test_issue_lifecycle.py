@@ -196,3 +196,19 @@ def test_a_supervisor_registers_an_issue_through_its_start_form(platform):
     # the picked project brought its name and township into the issue
     data = data_of(platform, task_of(platform, TOWNSHIP, "commit_plan").instance_id)
     assert (data["project_name"], data["township"]) == ("马家庄光伏", "t_magedang")
+
+
+@pytest.mark.parametrize("scope, element, actor", [
+    ("unit", "commit_plan", TOWNSHIP), ("county", "decide_issue", COUNTY_HEAD)])
+def test_a_promised_date_in_the_past_is_refused_at_its_field(platform, issue, scope, element,
+                                                             actor):
+    from engine.core.errors import TaskDataError
+
+    instance = issue(scope=scope)
+    with pytest.raises(TaskDataError) as refused:
+        complete(platform, actor, element, {**COMMIT, "promised_date": "2020-01-01",
+                                            "carry_out_unit": "t_magedang"}
+                 if element == "decide_issue" else {**COMMIT, "promised_date": "2020-01-01"})
+    assert "promised_date" in refused.value.field_errors
+    assert elements_of(platform, actor) == [element]  # nothing changed
+    assert data_of(platform, instance.id).get("committed") is False
