@@ -17,7 +17,7 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
                    url_for)
 from flask_babel import gettext as _
 
-from engine.county import agendas, assessment, awards, dispatch, policy, reports
+from engine.county import agendas, assessment, awards, dispatch, policy, reports, supervision
 from engine.core.errors import PermissionDeniedError, TaskDataError
 from engine.core.organisation import units
 from engine.county.plates import PLATES
@@ -79,7 +79,39 @@ def battle_map():
 def project(code: str):
     """One project's progress chart and its three lists (not found out of scope)."""
     sheet = reports.project_sheet(get_uow(), g.actor, code)
-    return render_template("battle_map/project.html", sheet=sheet, chart=chart(sheet.points))
+    return render_template("battle_map/project.html", sheet=sheet, chart=chart(sheet.points),
+                           plate_why=plate_why,
+                           may_remind=policy.scope_of(g.actor).may_remind)
+
+
+@bp.post("/project/<code>/remind")
+@login_required
+def remind_project(code: str):
+    """催办 a project (oversight and the field's sub-commander): its open tasks' handlers are
+    told, and the reminder counts towards the project's next plate."""
+    reports.visible_project(get_uow(), g.actor, code)  # not found out of scope
+    if not policy.scope_of(g.actor).may_remind:
+        raise PermissionDeniedError(f"{g.actor.username} may not remind projects")
+    message = request.form.get("message", "").strip()
+    if len(message) > 500:
+        raise TaskDataError("催办内容不超过 500 字。")
+    supervision.remind_subject(write_uow(), "project", code, g.actor, message or None)
+    flash(_("已催办，项目的在办事项办理人已收到提醒；本月催办计入三色牌评定。"), "success")
+    return redirect(url_for("battle_map.project", code=code))
+
+
+def plate_why(inputs: dict) -> str:
+    """Why a plate was given, from the decision table's inputs, in words."""
+    if not inputs:
+        return ""
+    parts = [_("累计计划投资 %(p)s 万元、累计完成 %(a)s 万元", p=inputs.get("planned_to_date", 0),
+               a=inputs.get("actual_to_date", 0))]
+    on = inputs.get("on_schedule")
+    parts.append(_("未制定计划") if on is None else _("按计划推进") if on else _("落后于计划"))
+    parts.append(_("上月和本月共催办 %(n)s 次", n=inputs.get("reminders_last_two_months", 0)))
+    if inputs.get("yellow_months_in_a_row"):
+        parts.append(_("此前已连续 %(n)s 个月黄牌或红牌", n=inputs["yellow_months_in_a_row"]))
+    return "；".join(parts)
 
 
 def _day() -> date:

@@ -183,6 +183,9 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("projects.edit", "GET", "XM-2026-006"):             "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
     ("projects.edit", "GET", "XM-2026-007"):             "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
     ("projects.edit", "GET", "XM-2026-008"):             "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
+    # 催办 a project: oversight and the field's sub-commander, on projects they see
+    ("battle_map.remind_project", "POST", "XM-2026-006"): "login deny  deny  ok    deny  deny  ok    deny  deny  ok",
+    ("battle_map.remind_project", "POST", "XM-2026-008"): "login deny  deny  ok    deny  deny  ok    deny  deny  deny",
     ("projects.edit", "POST", "XM-2026-006"):            "login deny  deny  deny  deny  deny  bad   deny  deny  bad",
     ("projects.edit", "POST", "XM-2026-008"):            "login deny  deny  deny  deny  deny  bad   deny  deny  deny",
     ("projects.stage", "GET", "XM-2026-006"):            "login deny  deny  deny  deny  deny  ok    deny  deny  ok",
