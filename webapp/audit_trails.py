@@ -62,9 +62,14 @@ def _page() -> int:
     return int(page) if page.isdigit() and len(page) < 7 else 1
 
 
-def value_text(action: str, key: str, value: Any, names: Names) -> str:
+def value_text(action: str, key: str, value: Any, names: Names,
+               picker: str | None = None) -> str:
     """One detail value as people read it (engine/county/names.py): codes named, times
-    local, lists joined; a decision, a plate or a stage by its label."""
+    local, lists joined; a decision, a plate or a stage by its label; what a form's picker
+    chose (a unit, a person, a project) by its name."""
+    if isinstance(value, str) and picker in ("unit", "user", "project"):
+        return {"unit": names.unit, "user": names.person,
+                "project": lambda code: names.ref(f"project:{code}")}[picker](value)
     if isinstance(value, str):
         if key == "decision" and value in DECISIONS:
             return str(DECISIONS[value])
@@ -87,7 +92,7 @@ def row_cells(event: TrailEvent, instances: dict[int, TrailInstance],
     else:
         where = str(KIND_LABELS.get(event.kind, "")) or _("其他")
     facts = "；".join(f"{fact.label or _(names.variable(fact.key))}："
-                     f"{value_text(event.action, fact.key, fact.value, names)}"
+                     f"{value_text(event.action, fact.key, fact.value, names, fact.picker)}"
                      for fact in event.facts)
     return {"seq": str(event.seq), "at": local_time(event.at),
             "who": _(names.person(event.actor)),

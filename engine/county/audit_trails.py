@@ -79,6 +79,7 @@ class Fact:
     key: str
     label: str | None
     value: Any
+    picker: str | None = None  # what a form's picker named: unit, user or project
 
 
 @dataclass(frozen=True)
@@ -393,9 +394,11 @@ def _facts(detail: dict, why_key: str | None, form: dict) -> list[Fact]:
             if f"data.{key}" == why_key or value in (None, ""):
                 continue
             spec = fields.get(key) or {}
-            options = {o.get("id"): o.get("name") for o in spec.get("options", [])}
+            options = {o.get("id"): o.get("name") for o in spec.get("options") or []}
+            picker = ((spec.get("properties") or {}).get("picker") or "").split(":")[0]
             facts.append(Fact(key, spec.get("label"),
-                              options.get(value, value) if isinstance(value, str) else value))
+                              options.get(value, value) if isinstance(value, str) else value,
+                              "unit" if picker == "sub_command" else picker or None))
     return facts
 
 
