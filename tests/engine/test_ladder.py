@@ -109,3 +109,17 @@ def test_a_reminder_names_the_project_and_the_issue(desk):
         desk_actions.list_issue(uow, SUPERVISOR, issue, "群众反映强烈")
     (note,) = _since(desk, last)
     assert note.title == "挂牌督办：太行山康养旅游度假区「问题I-L3」"
+
+
+def test_what_a_reminder_is_about_for_work_other_than_an_issue(desk):
+    from engine.county.supervision import matter_of
+
+    issue = register(desk, "I-L4")
+    with desk.uow() as uow:
+        # An issue: its project and title; a project's work by its business key (the code,
+        # or a key ending in it); nothing known: nothing said.
+        assert matter_of(uow.session, issue, "I-L4") == "太行山康养旅游度假区「问题I-L4」"
+        assert matter_of(uow.session, None, "XM-2026-006") == "太行山康养旅游度假区"
+        assert matter_of(uow.session, None, "PERMIT-XM-2026-006") == "太行山康养旅游度假区"
+        assert matter_of(uow.session, None, "XM-2026-999") is None
+        assert matter_of(uow.session, None, None) is None
