@@ -281,6 +281,28 @@ def test_a_county_from_gongjian_init_through_the_pages_runs_a_permit_request_and
         registered = admin.check()
         assert "礼义镇农产品冷链仓储中心" in registered
         admin.shot("project-registered")
+        # edited on its page, moved a stage with a reason: both in its audit trail, by name
+        admin.page.click("text=编辑项目")
+        admin.page.wait_for_load_state()
+        admin.check()
+        admin.page.fill("#planned_investment", "9200")
+        admin.page.click("form button.primary")
+        admin.page.wait_for_load_state()
+        admin.check()
+        admin.page.click("text=转阶段")
+        admin.page.wait_for_load_state()
+        admin.page.select_option("#stage", label="建设")
+        admin.page.fill("#reason", "施工许可已取得，进场施工")
+        admin.page.click("form button.primary")
+        admin.page.wait_for_load_state()
+        moved = admin.check()
+        assert "前期 → 建设" in moved, moved[:600]
+        admin.page.click("#audit-trail")
+        admin.page.wait_for_load_state()
+        trail = admin.check()
+        assert "8600" in trail and "9200" in trail, trail[:1500]
+        assert "施工许可已取得，进场施工" in trail
+        admin.shot("project-audit-trail")
 
         # 5. the recurring work, scheduled by the system, with its next runs
         admin.go("/admin/schedule")
