@@ -2,7 +2,8 @@
 
 A query is cut into words at spaces; a row is found when every word is a substring of one of
 its texts (title, business key, project code or name) or names one of its people or units
-(张三 finds the tasks 张三 holds and the projects he serves; 自然资源局 the issues it owns).
+(张三 finds the tasks 张三 holds and the projects he serves; 自然资源局 the issues it owns;
+a project's name finds the work keyed by its code).
 Substring matching (`LIKE '%词%'`) works for Chinese of any length, where trigram indexes
 (SQLite's FTS5 trigram, PostgreSQL's pg_trgm) need three characters and most Chinese
 searches are two. Each kind is scoped by the rule its own pages use: tasks by who may see
@@ -79,9 +80,10 @@ def search(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = LIMIT) -> 
     session = uow.session
     people = [_people_named(session, w) for w in words]
     units = [_units_named(session, w) for w in words]
+    projects = [_projects_named(session, w) for w in words]
     found = {
-        "tasks": _tasks(session, actor, words, people, units, uow.clock.now(), limit),
-        "instances": _instances(session, actor, words, people, limit),
+        "tasks": _tasks(session, actor, words, people, units, projects, uow.clock.now(), limit),
+        "instances": _instances(session, actor, words, people, projects, limit),
         "issues": _issues(session, actor, words, units, limit),
         "instructions": _instructions(session, actor, words, units, limit),
         "projects": _projects(session, actor, words, people, units, limit),
@@ -93,6 +95,12 @@ def search(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = LIMIT) -> 
 def _people_named(session, word: str) -> list[str]:
     return list(session.execute(select(UserAccount.username).where(
         UserAccount.display_name.contains(word, autoescape=True)).limit(200)).scalars())
+
+
+def _projects_named(session, word: str) -> list[str]:
+    """The codes of the projects whose name holds the word: their work is keyed by the code."""
+    return list(session.execute(select(Project.code).where(
+        Project.name.contains(word, autoescape=True)).limit(200)).scalars())
 
 
 def _units_named(session, word: str) -> list[str]:
@@ -116,10 +124,11 @@ def _in(column, values):
     return column.in_(values) if values else false()
 
 
-def _tasks(session, actor, words, people, units, now, limit) -> list[Hit]:
+def _tasks(session, actor, words, people, units, projects, now, limit) -> list[Hit]:
     def named(i):
         unit_groups = [f"unit:{code}" for code in units[i]]
         return or_(_in(HumanTask.assignee, people[i]), _in(HumanTask.ended_by, people[i]),
+                   _in(HumanTask.business_key, projects[i]),
                    exists().where(TaskCandidate.task_id == HumanTask.id,
                                   _in(TaskCandidate.name, unit_groups + people[i])))
 
@@ -137,11 +146,12 @@ def _tasks(session, actor, words, people, units, now, limit) -> list[Hit]:
                 task.created_at) for task, process in rows]
 
 
-def _instances(session, actor, words, people, limit) -> list[Hit]:
+def _instances(session, actor, words, people, projects, limit) -> list[Hit]:
     query = (select(ProcessInstance, Deployment.name)
              .join(Deployment, Deployment.id == ProcessInstance.deployment_id)
              .where(_every_word(words, [ProcessInstance.business_key, Deployment.name],
-                                lambda i: _in(ProcessInstance.started_by, people[i]))))
+                                lambda i: or_(_in(ProcessInstance.started_by, people[i]),
+                                              _in(ProcessInstance.business_key, projects[i])))))
     if not oversees(actor):
         query = query.where(or_(
             ProcessInstance.started_by == actor.username,

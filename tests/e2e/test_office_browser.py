@@ -83,3 +83,19 @@ def test_the_approval_sheet_prints_and_downloads_as_a_pdf(live_url, worked):
             page.click("text=下载 PDF")
         path = download.value.path()
         assert open(path, "rb").read(5) == b"%PDF-"
+
+
+def test_the_search_box_in_the_header_finds_applications_by_their_number(live_url):
+    with open_page(1280, 900) as page:
+        log_in(page, live_url, "ducha1", PASSWORD)
+        page.fill(".nav-search input[name=q]", "XM-00")
+        page.press(".nav-search input[name=q]", "Enter")
+        page.wait_for_url(f"{live_url}/search/?q=*")
+        hits = page.locator("#hits-instances li")
+        assert hits.count() == 5
+        page.screenshot(path=str(OUTPUT / "search.png"), full_page=True)
+        hits.first.locator("a").click()
+        assert "/processes/instances/" in page.url
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{live_url}/search/?q=XM-00")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -43,6 +43,14 @@ def test_two_chinese_characters_find_the_issue_its_project_and_its_instance(coun
     assert [h.title for h in both.issues] == ["进场道路征地补偿未落实"]
 
 
+def test_a_projects_name_finds_the_work_keyed_by_its_code(county):
+    start_approval(county, "XM-2026-006")  # 马家庄光伏
+    results = _found(county, SUPERVISOR, "马家庄光伏")
+    # the approval and the issue registered for the project
+    assert [h.context.split(" · ")[0] for h in results.instances] == ["XM-2026-006"] * 2
+    assert [h.title for h in _found(county, SPECIALIST, "马家庄光伏").tasks] == ["准备材料"]
+
+
 def test_a_persons_name_finds_the_tasks_offered_to_or_held_by_them(county):
     results = _found(county, SPECIALIST, "准备材料")
     assert len(results.tasks) == 2 and all("待认领" in h.context for h in results.tasks)
