@@ -44,6 +44,8 @@ ACTIONS = {
     "timer_failed": _l("定时任务出错"),
     "timer_incident": _l("定时任务故障"),
     "workflow_failed": _l("流程执行出错"),
+    "request_failed": _l("系统处理请求出错"),
+    "incident_resolved": _l("故障已处理"),
     "timer_retried": _l("重试定时任务"),
     "reminded": _l("催办"),
     "escalated": _l("提级"),
