@@ -217,6 +217,22 @@ def migrate(key: str):
 
 # ---------------------------------------------------------------- diagrams: version, instance
 
+def _incident_marks(found: list[admin.ElementIncident]) -> list[dict]:
+    """The incidents for the diagram's badges: what failed, and where to retry or resolve it."""
+    marks = []
+    for i in found:
+        mark = {"element_id": i.element_id, "kind": i.kind, "message": i.message[:300],
+                "instance": i.instance_id}
+        if i.kind == "timer":
+            mark["label"] = _("定时器失败 %(n)s 次", n=i.attempts)
+            mark["retry_url"] = url_for("designer.retry", job_id=i.job_id)
+        else:
+            mark["label"] = _("步骤失败（事件 %(n)s）", n=i.number)
+            mark["resolve_url"] = url_for("incidents.index") + f"#incident-{i.number}"
+        marks.append(mark)
+    return marks
+
+
 @bp.get("/<key>/v<int:version>/")
 @designer_required
 def version(key: str, version: int):
@@ -224,7 +240,9 @@ def version(key: str, version: int):
     uow = get_uow()
     dep = admin.deployment_of(uow, key, version)
     return render_template("designer/version.html", dep=dep, heat=admin.heat_map(uow, dep.id),
-                           incidents=admin.incidents(uow, dep.id))
+                           incidents=admin.incidents(uow, dep.id),
+                           marks=_incident_marks(admin.element_incidents(
+                               uow, deployment_id=dep.id)))
 
 
 @bp.post("/incidents/<job_id>/retry")
@@ -245,7 +263,9 @@ def instance(instance_id: int):
         abort(404)
     return render_template("designer/instance.html", instance=row,
                            waiting=sorted(set(admin.waiting_elements(row.state))),
-                           finished=sorted(set(admin.finished_elements(row.state))))
+                           finished=sorted(set(admin.finished_elements(row.state))),
+                           marks=_incident_marks(admin.element_incidents(
+                               get_uow(), instance_id=instance_id)))
 
 
 # ---------------------------------------------------------------- dry run

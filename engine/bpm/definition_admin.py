@@ -19,6 +19,7 @@ from . import definitions
 from ..core.errors import DefinitionError, InvalidStateError, NotFoundError
 from .expression_helpers import registered_helper_names
 from .expression_scan import expression_problems
+from .incidents import open_incidents
 from .lint import ERROR, WARNING, Finding, LintContext, lint
 from ..core.models import Deployment, ProcessInstance, TimerJob
 from ..core.uow import UnitOfWork
@@ -352,6 +353,47 @@ def incidents(uow: UnitOfWork, deployment_id: int | None = None) -> list[Inciden
             ProcessInstance.deployment_id == deployment_id)
     return [Incident(j.id, j.instance_id, j.element_id, j.attempts, j.last_error, j.due_at)
             for j in uow.session.execute(query).scalars()]
+
+
+@dataclass(frozen=True)
+class ElementIncident:
+    """An incident as the diagram shows it: on its element, retried (a timer, by `job_id`) or
+    resolved on the incidents page (a failed step, by `number`)."""
+
+    element_id: str
+    kind: str  # "timer" or "workflow"
+    instance_id: int | None
+    message: str
+    job_id: str | None = None
+    number: int | None = None
+    attempts: int = 0
+
+
+def element_incidents(uow: UnitOfWork, *, deployment_id: int | None = None,
+                      instance_id: int | None = None) -> list[ElementIncident]:
+    """The open incidents on the elements of one version's diagram (timers of its instances,
+    failed steps of its instances or of starting it) or of one instance's."""
+    if (deployment_id is None) == (instance_id is None):
+        raise ValueError("give a deployment or an instance")
+    timers = [i for i in incidents(uow, deployment_id)
+              if instance_id is None or i.instance_id == instance_id]
+    found = [ElementIncident(t.element_id, "timer", t.instance_id, t.last_error or "",
+                             job_id=t.job_id, attempts=t.attempts) for t in timers]
+    failed = [i for i in open_incidents(uow) if i.element_id and i.kind == "workflow"]
+    if instance_id is not None:
+        failed = [i for i in failed if i.instance_id == instance_id]
+    else:
+        dep = uow.session.get(Deployment, deployment_id)
+        ids = {i.instance_id for i in failed if i.instance_id is not None}
+        of_dep = set(uow.session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.id.in_(ids), ProcessInstance.deployment_id == deployment_id))
+            .scalars()) if ids else set()
+        # A failed start has no instance: it is shown on the latest version of its process.
+        failed = [i for i in failed if i.instance_id in of_dep or (
+            i.instance_id is None and i.process_key == dep.key and dep.is_latest)]
+    found += [ElementIncident(i.element_id, "workflow", i.instance_id, i.message,
+                              number=i.number) for i in failed]
+    return found
 
 
 def retry_incident(uow: UnitOfWork, job_id: str, actor: str) -> None:

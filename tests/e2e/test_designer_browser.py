@@ -192,3 +192,29 @@ def test_the_designer_dry_runs_a_draft_and_sees_its_timer_fire_by_moving_time_fo
     with platform.uow() as uow:  # the draft was neither deployed nor started for real
         assert definitions.latest_deployment(uow.session, "timers").version == 1
         assert uow.session.execute(select(func.count()).select_from(ProcessInstance)).scalar() == 0
+
+
+def test_an_incident_is_marked_on_the_instance_diagram_and_retried_from_there(
+        designer_account, live_url, wide_page, platform, clock):  # noqa: F811
+    from ..designer.test_incident_marks import _broken_timer
+
+    page = wide_page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    broken, _healthy = _broken_timer(platform, clock)
+    login(page, live_url, "sheji1")
+    page.goto(f"{live_url}/designer/instances/{broken}")
+    badge = page.locator(".dz-badge.incident[data-element='wait']")
+    badge.wait_for(timeout=20000)
+    assert badge.inner_text() == "⚠ 1"
+    assert page.locator(".djs-element.incident-here[data-element-id='wait']").count() == 1
+    badge.click()
+    box = page.locator(".dz-incident-box").first
+    assert "定时器失败 5 次" in box.inner_text()
+    page.screenshot(path=str(OUTPUT / "designer-incident.png"))
+    box.locator("button:has-text('重试')").click()
+    page.wait_for_url(f"{live_url}/designer/instances/{broken}")
+    assert "已重新安排定时器" in page.inner_text("main")
+    page.wait_for_selector("#canvas .djs-element", timeout=20000)
+    assert page.locator(".dz-badge.incident").count() == 0
+    assert not errors, errors
