@@ -6,7 +6,8 @@ days and its result within 7; the supervisor sends the result back with an opini
 reports again, and the supervisor closes it with a rating. On every task the unit sees the
 instruction's text, the 交办要求 and, once it came back, why. Every page passed: no 5xx,
 Chinese, no username, group code or enum value in the visible text. Screenshots (desktop and
-390 px) go to test-output/journey3/.
+390 px) go to test-output/journey3/; the README's docs/screenshots/task.png is a copy of
+08-result-sent-back-top.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def check_page(page, name: str) -> str:
     found = [w for w in FORBIDDEN if re.search(rf"(?<![\w:]){re.escape(w)}(?!\w)", text)]
     assert not found, (name, found)
     SHOTS.mkdir(parents=True, exist_ok=True)
+    if page.locator("#canvas").count():  # the task's diagram is drawn after the page loads
+        page.wait_for_selector("#canvas svg", timeout=10000)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}-top.png"))
     size = page.viewport_size
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 392, name
