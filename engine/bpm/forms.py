@@ -1,6 +1,9 @@
 """What a task's form accepts: a marshmallow schema built from its `camunda:formData` fields.
 
-Field types are Camunda's: string, long, boolean, date, enum. Constraints are Camunda's
+Field types are Camunda's: string, long, boolean, date, enum, plus `file` (附件): its value
+is a list of attachment ids (engine/core/attachments.py) — one, or up to `MAX_FILES` with the
+field property `multiple` — which engine/bpm/form_files.py checks (the submitter's, bound
+nowhere) and binds to the instance and task when the form is taken. Constraints are Camunda's
 validation names: required, minlength, maxlength, min, max, plus `pattern` (a regular
 expression the whole value must match) and `readonly` (the value cannot be submitted).
 On a date field `min` and `max` are a date (`2027-01-01`) or a day counted from today by
@@ -30,6 +33,7 @@ from typing import Any
 import re2
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from ..core.attachments import MAX_FILES
 from ..core.errors import TaskDataError
 from .pickers import Choice, PickerKind, picker_of
 
@@ -150,6 +154,12 @@ def _field_for(spec: dict, today: date | None = None) -> fields.Field:
     elif kind == "enum":
         field_cls = fields.String
         checks.append(validate.OneOf([o["id"] for o in spec.get("options", [])]))
+    elif kind == "file":
+        most = MAX_FILES if is_multiple(spec) else 1
+        return fields.List(fields.String(validate=validate.Length(min=1, max=36)),
+                           required=required, allow_none=not required,
+                           validate=validate.Length(min=1 if required else 0, max=most),
+                           metadata={"label": spec.get("label")})
     else:
         field_cls = fields.String
         low, high = _int(rules.get("minlength")), _int(rules.get("maxlength"))
@@ -160,6 +170,18 @@ def _field_for(spec: dict, today: date | None = None) -> fields.Field:
             checks.append(_FullMatch(rules["pattern"]))
     return field_cls(required=required, allow_none=not required, validate=checks,
                      metadata={"label": spec.get("label")})
+
+
+def is_multiple(spec: dict) -> bool:
+    """Whether a `file` field takes several files (the property `multiple`, not "false")."""
+    value = (spec.get("properties") or {}).get("multiple")
+    return value is not None and str(value).strip().lower() not in ("false", "0", "no")
+
+
+def file_fields(form: dict) -> list[dict]:
+    """The `file` fields of a form that take input (not read-only)."""
+    return [f for f in form.get("fields", []) if f.get("type") == "file"
+            and "readonly" not in f.get("validation", {})]
 
 
 def pattern_problem(pattern: str) -> str | None:

@@ -30,6 +30,7 @@ from .compaction import compact
 from .countersign import record_cut_short
 from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
 from .forms import validate_task_data
+from .form_files import bind_files, checked_files
 from .pickers import checker
 from ..core.errors import (
     ConflictError, NotFoundError, TaskDataError, WorkflowExecutionError,
@@ -223,8 +224,10 @@ def load_for_write(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
 
 def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
                    business_key: str | None = None,
-                   data: dict[str, Any] | None = None) -> InstanceView:
-    """Start the latest version of a process and run it to its first wait."""
+                   data: dict[str, Any] | None = None,
+                   files: dict[str, list[str]] | None = None) -> InstanceView:
+    """Start the latest version of a process and run it to its first wait; `files` are the
+    start form's checked attachments by field (engine/bpm/form_files.py), bound to it."""
     uow.begin_write()
     deployment = latest_deployment(uow.session, process_key)
     if deployment is None or deployment.kind != "process":
@@ -247,6 +250,7 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
     uow.audit.record(actor.username, "instance_started", subject=f"instance:{row.id}",
                      instance_id=row.id, process_key=process_key, version=deployment.version,
                      business_key=business_key, data=data or None)
+    bind_files(uow, actor, files or {}, instance_id=row.id, task_id=None)
     with bind_clock(uow.clock), _engine_errors(process_key):
         save_instance(uow, LiveInstance(row, workflow), actor)
     uow.commit()
@@ -263,6 +267,7 @@ def _complete_task(uow: UnitOfWork, task: TaskRecord, actor: Actor,
     """
     data = validate_task_data(task.form, dict(data or {}), checker(uow, actor),
                               today=local_date(uow.clock.now()))
+    files = checked_files(uow, task.form, data, actor)
     live = load_instance(uow.session, load_for_write(uow, task.instance_id))
     row, workflow = live.row, live.workflow
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
@@ -271,6 +276,7 @@ def _complete_task(uow: UnitOfWork, task: TaskRecord, actor: Actor,
     uow.audit.record(actor.username, "task_completed", subject=f"instance:{row.id}",
                      instance_id=row.id, task_id=task.id, element=task.element_id,
                      name=task.name, data=data or None)
+    bind_files(uow, actor, files, instance_id=row.id, task_id=task.id)
     with bind_clock(uow.clock), _engine_errors(task.element_id):
         spiff_task.data.update(data)
         spiff_task.run()

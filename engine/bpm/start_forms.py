@@ -47,6 +47,7 @@ from sqlalchemy import select
 
 from . import pickers, runtime
 from ..core.errors import NotFoundError, PermissionDeniedError, TaskDataError
+from .form_files import checked_files
 from .forms import text_problem, validate_task_data
 from ..core.workcalendar import local_date
 from ..core.identity import Actor
@@ -228,6 +229,7 @@ def start_with_form(uow: UnitOfWork, key: str, actor: Actor, *, business_key: st
         # business key when none is given (a permit request is its project's).
         value = checked.get(process.form["key"])
         business_key = str(value)[:MAX_BUSINESS_KEY] if value not in (None, "") else None
+    files = checked_files(uow, process.form, checked, actor)
     facts = pickers.facts_of(uow, actor, process.form, checked)
     return runtime.start_instance(uow, key, actor, business_key=business_key,
-                                  data={**facts, **checked})
+                                  data={**facts, **checked}, files=files)

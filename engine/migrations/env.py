@@ -8,6 +8,7 @@ import engine.core.calendar_admin  # noqa: F401
 import engine.core.notifications  # noqa: F401
 import engine.core.org_admin  # noqa: F401
 import engine.core.imports  # noqa: F401
+import engine.core.attachments  # noqa: F401  (附件)
 import engine.bpm.standing  # noqa: F401  (委托)
 import engine.county.supervision  # noqa: F401
 import engine.county.projects  # noqa: F401

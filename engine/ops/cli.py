@@ -197,7 +197,8 @@ def cmd_backup(platform: Platform, args: argparse.Namespace) -> int:
     platform.close()
     result = backup.backup_sqlite(platform.database_url, args.to, platform.clock.now())
     print(f"backup written: {result.path} ({result.bytes} bytes, audit chain intact with "
-          f"{result.audit_events} events)")
+          f"{result.audit_events} events; {result.attachment_files} attachment files copied "
+          f"to {backup.attachments_of_backup(result.path)})")
     return 0
 
 
@@ -205,7 +206,8 @@ def cmd_restore(platform: Platform, args: argparse.Namespace) -> int:
     """Replace the SQLite database with a verified backup (stop the app first)."""
     platform.close()
     result = backup.restore_sqlite(platform.database_url, args.backup)
-    print(f"restored {result.path} from {args.backup} ({result.audit_events} audit events); "
+    print(f"restored {result.path} from {args.backup} ({result.audit_events} audit events, "
+          f"{result.attachment_files} attachment files in place); "
           "the replaced database was kept as *.before-restore")
     return 0
 

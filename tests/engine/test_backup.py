@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 
 import pytest
@@ -76,3 +77,42 @@ def test_backup_and_restore_commands(sqlite_platform, tmp_path, monkeypatch, cap
     assert "audit chain intact" in capsys.readouterr().out
     assert cli.main(["backup", "--to", str(tmp_path / "c.db")]) == 2  # never overwrites
     assert cli.main(["restore", str(tmp_path / "c.db")]) == 0
+
+
+def test_a_backup_keeps_the_attachment_files_and_a_restore_puts_them_back(
+        sqlite_platform, tmp_path):
+    from engine.core import attachments
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    with sqlite_platform.uow() as uow:
+        row = attachments.store(uow, "zy", "报告.pdf", pdf)
+        uow.commit()
+        folder = attachments.folder_of(uow.session)
+    result = backup.backup_sqlite(sqlite_platform.database_url, tmp_path / "b.db",
+                                  sqlite_platform.clock.now())
+    assert result.attachment_files == 1
+    kept = backup.attachments_of_backup(result.path) / row.sha256[:2] / row.sha256[2:]
+    assert kept.read_bytes() == pdf
+    shutil.rmtree(folder)                       # the disk with the files is lost
+    sqlite_platform.close()
+    restored = backup.restore_sqlite(sqlite_platform.database_url, result.path)
+    assert restored.attachment_files == 1
+    with Platform(sqlite_platform.database_url).uow() as uow:
+        assert attachments.content(uow.session, uow.session.get(
+            attachments.Attachment, row.id)) == pdf
+
+
+def test_a_backup_whose_attachment_file_is_damaged_is_refused(sqlite_platform, tmp_path):
+    from engine.core import attachments
+    with sqlite_platform.uow() as uow:
+        row = attachments.store(uow, "zy", "说明.txt", "说明".encode())
+        uow.commit()
+        folder = attachments.folder_of(uow.session)
+    result = backup.backup_sqlite(sqlite_platform.database_url, tmp_path / "b.db",
+                                  sqlite_platform.clock.now())
+    kept = backup.attachments_of_backup(result.path) / row.sha256[:2] / row.sha256[2:]
+    kept.write_bytes(b"doctored")
+    shutil.rmtree(folder)
+    sqlite_platform.close()
+    with pytest.raises(backup.BackupError, match="missing from .* or damaged"):
+        backup.restore_sqlite(sqlite_platform.database_url, result.path)
+    assert not folder.exists()                  # nothing was put in place
