@@ -20,7 +20,7 @@ def registered(client, supervisor):
 
 def test_registering_an_issue_assigns_it_to_the_responsible_unit(registered, client, township):
     assert registered["title"] == ISSUE["title"] and registered["status"] == "running"
-    assert [t["name"] for t in registered["open_tasks"]] == ["整改承诺（方案与完成时限）"]
+    assert [t["name"] for t in registered["open_tasks"]] == [f"整改承诺：{ISSUE['title']}"]
     tasks = client.get("/api/v1/tasks", headers=township).get_json()["items"]
     assert [t["instance_id"] for t in tasks] == [registered["id"]]
 
@@ -94,7 +94,8 @@ def test_remind_and_escalate_are_kept_in_the_supervision_record(registered, clie
     assert [(e["to_rung"], e["reason"]) for e in record["escalations"]] == [("3", "跨乡镇协调")]
     issue = client.get(url, headers=supervisor).get_json()
     assert issue["rung"] == "3"
-    assert [t["name"] for t in issue["open_tasks"]] == ["整改承诺（方案与完成时限）"]
+    # the sub-command decides the plan and the unit that carries it out (研究解决)
+    assert [t["name"] for t in issue["open_tasks"]] == [f"研究解决：{ISSUE['title']}"]
 
 
 def test_an_ended_issue_is_neither_reminded_nor_escalated(registered, client, supervisor,
@@ -125,7 +126,7 @@ def test_projects_are_listed_in_pages_and_one_shows_its_issues(project, register
     assert [p["code"] for p in page["items"] + rest["items"]] == ["XM-2026-006", "XM-2026-007"]
     one = client.get("/api/v1/projects/XM-2026-006", headers=specialist).get_json()
     assert [i["id"] for i in one["issues"]] == [registered["id"]]
-    assert one["open_tasks"][0]["name"] == "整改承诺（方案与完成时限）"
+    assert one["open_tasks"][0]["name"] == f"整改承诺：{ISSUE['title']}"
     assert_problem(client.get("/api/v1/projects/XM-0", headers=specialist), 404)
     assert_problem(client.get("/api/v1/projects?stage=dreaming", headers=specialist), 422)
 
