@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 
 import pytest
 from openpyxl import load_workbook
 
-from engine.ops import cli
+from engine.core import organisation
+from engine.ops import cli, demo
 from webapp import create_app
 
 from ..county_setup import (
@@ -146,9 +148,32 @@ class Walk:
         return found[0]
 
 
+def _no_demo(monkeypatch) -> list[str]:
+    """Every function of engine/ops/demo.py, and the organisation writes only it used, made to
+    fail the test if called: the county comes from init, the templates and the pages alone."""
+    called: list[str] = []
+
+    def refuse(name):
+        def call(*args, **kwargs):
+            called.append(name)
+            raise AssertionError(f"journey 0 used {name}")
+        return call
+    banned = {id(value): f"demo.{name}" for name, value in vars(demo).items()
+              if callable(value) and getattr(value, "__module__", "") == demo.__name__}
+    banned |= {id(getattr(organisation, n)): f"organisation.{n}" for n in ("add_unit", "add_user")}
+    # wherever they were imported by name (engine.ops.cli's load_demo, …)
+    for module in [m for n, m in sys.modules.items() if n.startswith(("engine", "webapp"))]:
+        for name, value in list(vars(module).items()):
+            if id(value) in banned:
+                monkeypatch.setattr(module, name, refuse(banned[id(value)]))
+    return called
+
+
 @pytest.fixture
 def fresh_install(database_url, monkeypatch, capsys):
-    """`gongjian init` on a fresh database: the first administrator and the printed password."""
+    """`gongjian init` on a fresh database: the first administrator and the printed password.
+    Nothing of the demo may run (`_no_demo`)."""
+    called = _no_demo(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert cli.main(["init"]) == 0
     out = capsys.readouterr().out
@@ -157,6 +182,7 @@ def fresh_install(database_url, monkeypatch, capsys):
     app = create_app({"TESTING": True, "SECRET_KEY": "journey0", "DATABASE_URL": database_url})
     yield app, admin, password
     app.extensions["gongjian"].close()
+    assert not called, called
 
 
 def _workbook_with(data: bytes, sheet: str, cell: str, value) -> bytes:
