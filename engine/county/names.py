@@ -215,6 +215,8 @@ class Names:
                 else value
         if key in UNIT_KEYS:
             return self.unit(value) if value in self.units else value
+        if key in ("before", "after") and value in self.people:
+            return self.people[value]  # a task handed from one person to another
         labels = VALUE_LABELS.get(key) or self.options.get(key) or {}
         if value in labels:
             return labels[value]
