@@ -104,6 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import search
     from . import channels
     from . import bulk
+    from . import instances_admin
 
     security.init_app(app)  # CSRF, security headers, request size limit
     i18n.init_app(app)
@@ -128,6 +129,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(channels.bp)
     app.register_blueprint(bulk.bp)
+    app.register_blueprint(instances_admin.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")

@@ -23,7 +23,7 @@ from .db import get_platform, get_uow
 LOCAL = ZoneInfo("Asia/Shanghai")
 SLA_LABELS = {"overdue": _l("已超期"), "due_soon": _l("即将到期"), "on_time": _l("未到期")}
 STATE_LABELS = {"open": _l("待认领"), "claimed": _l("办理中"), "completed": _l("已办结"),
-                "cancelled": _l("已取消"), "running": _l("进行中")}
+                "cancelled": _l("已取消"), "running": _l("进行中"), "suspended": _l("已挂起")}
 
 
 def local_time(value: datetime | None) -> str:

@@ -26,7 +26,7 @@ from .runtime import instance_history
 from .start_forms import start_form
 from .task_access import seen_by
 
-STATUS = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销"}
+STATUS = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销", "suspended": "已挂起"}
 DECISION = {"approve": "同意", "return": "退回", "reject": "不同意"}
 # The audit actions that are steps on the sheet, with the outcome written when the event
 # names no decision. A completion that follows a decision is the same step (folded in).

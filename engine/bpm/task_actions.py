@@ -93,7 +93,10 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("return", OPEN_STATES, "returned", "holder", "退回"),
     Transition("withdraw", ("completed",), "withdrawn", "completer", "撤回"),
     Transition("remind", OPEN_STATES, "(unchanged)", "overseer", "催办"),
-    Transition("cancel", ("running",), "cancelled", "starter", "撤销", subject="instance"),
+    Transition("cancel", ("running", "suspended"), "cancelled", "starter", "撤销",
+               subject="instance"),
+    Transition("suspend", ("running",), "suspended", "administrator", "挂起", subject="instance"),
+    Transition("resume", ("suspended",), "running", "administrator", "恢复", subject="instance"),
     Transition("reassign", OPEN_STATES, "claimed", "administrator", "改派"),
 )}
 
@@ -228,11 +231,22 @@ def prepare(uow: UnitOfWork, action: str, ref, actor: Actor, *,
             raise NotFoundError(f"task {ref} does not exist")
     else:
         subject = load_task(uow, ref, actor)
+    if rule.subject == "task":
+        _not_suspended(uow, subject)
     if guard is not None:
         guard(subject)
     # A stand-in acts in its own name for another (委托): every event of the call says so.
     uow.audit.on_behalf_of = check(action, subject, actor, uow.oversight)
     return Checked(action, actor.username, subject, uow.session.get_transaction())
+
+
+def _not_suspended(uow: UnitOfWork, task) -> None:
+    """InvalidStateError when the task's instance is suspended (挂起): nothing moves in it."""
+    status = uow.session.execute(select(ProcessInstance.status).where(
+        ProcessInstance.id == task.instance_id)).scalar_one_or_none()
+    if status == "suspended":
+        raise InvalidStateError(f"process instance {task.instance_id} is suspended; its tasks "
+                                "wait until an administrator resumes it")
 
 
 def _checked(uow: UnitOfWork, action: str, ref, actor: Actor, checked: Checked | None):
@@ -321,6 +335,35 @@ def cancel(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str, *,
     """撤销: cancel a running instance, with a reason (its starter or an administrator)."""
     row = _checked(uow, "cancel", instance_id, actor, checked)
     return runtime._cancel_instance(uow, row, actor, reason)
+
+
+def suspend(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str, *,
+            checked: Checked | None = None) -> ProcessInstance:
+    """挂起: hold a running instance (administrators): its tasks cannot be acted on and its
+    timers do not fire until it is resumed; audited with the reason."""
+    return _hold(uow, "suspend", instance_id, actor, reason, checked)
+
+
+def resume(uow: UnitOfWork, instance_id: int, actor: Actor, reason: str, *,
+           checked: Checked | None = None) -> ProcessInstance:
+    """恢复: let a suspended instance go on; timers that came due meanwhile fire at once."""
+    return _hold(uow, "resume", instance_id, actor, reason, checked)
+
+
+HELD = {"suspend": "instance_suspended", "resume": "instance_resumed"}
+
+
+def _hold(uow: UnitOfWork, action: str, instance_id: int, actor: Actor, reason: str,
+          checked: Checked | None) -> ProcessInstance:
+    if not (reason or "").strip():
+        raise TaskDataError(f"a reason is required to {action} a process instance",
+                            {"reason": ["required"]})
+    row = _checked(uow, action, instance_id, actor, checked)
+    row.status = TRANSITIONS[action].target
+    uow.audit.record(actor.username, HELD[action],
+                     subject=f"instance:{row.id}", instance_id=row.id, why=reason.strip())
+    uow.commit()
+    return row
 
 
 def has_decision(form: dict) -> bool:

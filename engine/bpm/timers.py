@@ -57,7 +57,8 @@ def _next_due(uow: UnitOfWork, now: datetime, skip: set[str]) -> TimerJob | None
     cycle moving on, an escalation cancelling reminders) each waits for the other.
     """
     query = (select(TimerJob).join(ProcessInstance, ProcessInstance.id == TimerJob.instance_id)
-             .where(TimerJob.incident.is_(False), TimerJob.next_run_at <= now)
+             .where(TimerJob.incident.is_(False), TimerJob.next_run_at <= now,
+                    ProcessInstance.status != "suspended")
              .order_by(TimerJob.due_at, TimerJob.id).limit(1))
     if skip:
         query = query.where(TimerJob.id.not_in(skip))
@@ -198,6 +199,8 @@ def fire_due_timers(make_uow: Callable[[], UnitOfWork], *, limit: int = 500) -> 
 def next_due_time(make_uow: Callable[[], UnitOfWork]) -> datetime | None:
     """When the next timer is due, so the worker can sleep until then."""
     with make_uow() as uow:
-        return uow.session.execute(select(func.min(TimerJob.next_run_at))
-                                   .where(TimerJob.incident.is_(False))).scalar()
+        return uow.session.execute(
+            select(func.min(TimerJob.next_run_at))
+            .join(ProcessInstance, ProcessInstance.id == TimerJob.instance_id)
+            .where(TimerJob.incident.is_(False), ProcessInstance.status != "suspended")).scalar()
 

@@ -35,7 +35,7 @@ RUNGS = {1: "立即整改", 2: "主责单位限期整改", 3: "分指挥部研�
 TASK_STATES = {"open": "待认领", "claimed": "办理中", "completed": "已办结",
                "cancelled": "已取消", "running": "进行中"}
 INSTANCE_STATES = {"running": "进行中", "completed": "已办结", "cancelled": "已撤销",
-                   "failed": "出错", "suspended": "已暂停"}
+                   "failed": "出错", "suspended": "已挂起"}
 DECISIONS = {"approve": "同意", "return": "退回", "reject": "不同意"}
 # Values whose meaning holds whatever key carries them.
 VALUE_LABELS: dict[str, dict[str, str]] = {

@@ -26,14 +26,13 @@ from engine.core.organisation import OrgUnit, UserAccount
 from engine.core.uow import UnitOfWork
 
 from .issue_ledger import IssueLedgerRow, InstructionDeskRow
+from .names import INSTANCE_STATES, TASK_STATES
 from .policy import oversees, scope_of
 from .projects import STAGES, Project
 
 MAX_QUERY = 100  # characters
 MAX_WORDS = 5
 LIMIT = 20  # hits of each kind
-TASK_STATES = {"open": "待认领", "claimed": "办理中", "completed": "已办", "cancelled": "已取消"}
-INSTANCE_STATES = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销"}
 
 
 @dataclass(frozen=True)

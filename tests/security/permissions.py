@@ -67,6 +67,8 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("processes.start", "GET"):                          "login ok    deny  deny  deny  deny  deny  ok    deny  deny",
     # the starter, those with a task in it (the API's rule), and oversight see who acts next
     ("processes.instance", "GET"):                       "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
+    ("instances_admin.index", "GET"):                    "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
+    ("instances_admin.act", "POST"):                     "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
     ("bulk.run", "POST"):                                "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("channels.index", "GET"):                           "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("channels.add", "POST"):                            "login bad   bad   bad   bad   bad   bad   bad   bad   bad",

@@ -97,7 +97,7 @@ class World:
             "<job_id>": self.job_id, "<name>": self.name, "<kind>": self.kind,
             "<ref>": str(self.instance_id), "<path:filename>": self.filename,
             "<username>": self.username, "<unit_code>": self.unit_code,
-            "<batch_id>": self.batch_id, "<int:number>": self.incident,
+            "<any(suspend, resume, cancel):action>": "suspend", "<batch_id>": self.batch_id, "<int:number>": self.incident,
             "<batch_id>": self.batch_id, "<int:channel_id>": self.channel_id,
         }.items():
             url = url.replace(arg, str(value))
