@@ -99,6 +99,8 @@ class Walk:
         if phone:
             size = self.page.viewport_size
             self.page.set_viewport_size({"width": 390, "height": 844})
+            width = self.page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 392, f"{name} is {width} px wide at 390"  # no sideways scrolling
             self.page.screenshot(path=str(SHOTS / f"{name}-390.png"), full_page=True)
             self.page.set_viewport_size(size)
 
