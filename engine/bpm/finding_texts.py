@@ -11,6 +11,7 @@ The engine knows no web request: the caller passes the locale ("zh_CN" or "en").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,52 @@ def _several(p: Mapping[str, Any], locale: str = "zh_CN") -> str:
     return "\n".join(lines)
 
 
+# libxml2's schema messages (engine/bpm/xmlsafe.py shortens their namespaces) and Python's
+# syntax messages, in Chinese where their shape is known; others are quoted as they are.
+_SCHEMA_DETAILS = [
+    (re.compile(r"^Element '([^']+)': The attribute '([^']+)' is required but missing\.?$"),
+     "元素 {0} 缺少必需的属性 {1}"),
+    (re.compile(r"^Element '([^']+)', attribute '([^']+)': The attribute '[^']+' is not allowed\.?$"),
+     "元素 {0} 不允许有属性 {1}"),
+    (re.compile(r"^Element '([^']+)', attribute '([^']+)': '(.*)' is not a valid value of the "
+                r"(?:atomic|list) type '([^']+)'\.?$"),
+     "元素 {0} 的属性 {1} 的值 '{2}' 不是有效的 {3}"),
+    (re.compile(r"^Element '([^']+)': '(.*)' is not a valid value of the (?:atomic|list) type "
+                r"'([^']+)'\.?$"),
+     "元素 {0} 的内容 '{1}' 不是有效的 {2}"),
+    (re.compile(r"^Element '([^']+)': Missing child element\(s\)\. Expected is (.*?)\.?$"),
+     "元素 {0} 缺少子元素，应有 {1}"),
+    (re.compile(r"^Element '([^']+)': This element is not expected\. Expected is (.*?)\.?$"),
+     "这里不应出现元素 {0}，应为 {1}"),
+    (re.compile(r"^Element '([^']+)': This element is not expected\.?$"),
+     "这里不应出现元素 {0}"),
+    (re.compile(r"^Element '([^']+)': Character content other than whitespace is not allowed.*$"),
+     "元素 {0} 中只能有子元素，不能有文字"),
+]
+_SYNTAX_DETAILS = [
+    (re.compile(r"^invalid syntax(?:\. Perhaps you forgot a comma\?)?$"), "语法错误"),
+    (re.compile(r"^unterminated (?:triple-quoted )?string literal.*$"), "字符串缺少结束引号"),
+    (re.compile(r"^'(.)' was never closed$"), "'{0}' 没有闭合"),
+    (re.compile(r"^unmatched '(.)'$"), "多余的 '{0}'"),
+    (re.compile(r"^closing parenthesis '(.)' does not match opening parenthesis '(.)'.*$"),
+     "右括号 '{0}' 与左括号 '{1}' 不匹配"),
+    (re.compile(r"^expected '(.)'$"), "缺少 '{0}'"),
+    (re.compile(r"^unexpected indent$"), "缩进不对"),
+    (re.compile(r"^expected an indented block.*$"), "缺少缩进的代码块"),
+    (re.compile(r"^(?:unexpected EOF while parsing|invalid syntax\. Maybe you meant .*)$"),
+     "语法错误"),
+]
+
+
+def _known(patterns, detail: str) -> str:
+    """A library's English message in Chinese when its shape is known, else as it is."""
+    for pattern, chinese_text in patterns:
+        found = pattern.match(detail.strip())
+        if found:
+            return chinese_text.format(*found.groups())
+    return detail
+
+
 _EXPORT_AGAIN = "或在建模器中重新导出文件。"
 
 TEXTS: dict[str, RuleText] = {
@@ -170,7 +217,7 @@ TEXTS: dict[str, RuleText] = {
                                   "把图导出为 BPMN 2.0 或 DMN XML。"),
     "root-not-definitions": RuleText("根元素是 '{root}'；BPMN 或 DMN 文件必须以 'definitions' 元素开始。",
                                      "在建模器中导出整张图。"),
-    "schema": RuleText(lambda p: f"文件不符合 {p['standard']} 规范：{p['detail']}"
+    "schema": RuleText(lambda p: f"文件不符合 {p['standard']} 规范：{_known(_SCHEMA_DETAILS, p['detail'])}"
                        + (f"（另有 {p['more']} 处规范错误）" if p["more"] else ""),
                        "修改或删除该元素；用 Camunda Modeler 保存的文件能通过此检查。"),
     # structure (engine/bpm/checks.py)
@@ -238,7 +285,8 @@ TEXTS: dict[str, RuleText] = {
     # expressions (engine/bpm/sandbox.py, engine/bpm/expression_scan.py)
     "expression-too-long": RuleText("表达式长 {length} 个字符，上限是 {limit}。", "缩短它，或把计算放到脚本任务里。"),
     "expression-not-a-name": RuleText("{written} 必须是一个普通的变量名，例如 items。", "只写变量名。"),
-    "expression-syntax": RuleText("这不是有效的 Python：{detail}。", "检查括号、引号和运算符。"),
+    "expression-syntax": RuleText(lambda p: f"这不是有效的 Python：{_known(_SYNTAX_DETAILS, p['detail'])}。",
+                                  "检查括号、引号和运算符。"),
     "expression-too-complex": RuleText("太复杂，无法作为 Python 读取（{detail}）。", "把它拆成几步。"),
     "expression-too-large": RuleText("表达式太大（超过 {limit} 个部分）。", "把它拆成几步，或放到脚本任务里。"),
     "expression-too-deep": RuleText("表达式嵌套太深（超过 {limit} 层）。", "把它拆成几步。"),

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from engine.core.errors import DefinitionError
 from engine.core.models import AuditEvent, Deployment, ProcessInstance
 from engine.core.workcalendar import SHANGHAI
+from engine.ops import dry_run as dry_run_module
 from engine.ops.dry_run import (
     MAX_ACTIONS, MAX_MOVED, CompleteTask, MoveTime, SimulatedStep, dry_run, rehearse_draft,
 )
@@ -103,3 +104,36 @@ def test_a_rehearsal_moves_time_at_most_its_limit(platform):
     assert run.steps[-1].error == f"试运行最多前进 {MAX_MOVED.days} 天"
     with pytest.raises(ValueError):
         _rehearse(platform, [MoveTime(hours=1)] * (MAX_ACTIONS + 1))
+
+
+CYCLE = '''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="cyc" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="t1" />
+    <bpmn:userTask id="t1" name="等待" camunda:candidateGroups="approver" />
+    <bpmn:boundaryEvent id="tick" name="每分钟提醒" cancelActivity="false" attachedToRef="t1">
+      <bpmn:timerEventDefinition><bpmn:timeCycle>"R1000/PT60S"</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="tick" targetRef="e2" />
+    <bpmn:endEvent id="e2" />
+    <bpmn:sequenceFlow id="f3" sourceRef="t1" targetRef="e1" />
+    <bpmn:endEvent id="e1" />
+  </bpmn:process>
+</bpmn:definitions>'''.encode()
+
+
+def test_a_timer_cycle_fires_tick_by_tick_until_the_rehearsals_limit(platform, monkeypatch):
+    monkeypatch.setattr(dry_run_module, "MAX_FIRINGS", 5)
+    run = _rehearse(platform, [MoveTime(hours=1), MoveTime(hours=1)], CYCLE)
+    start, hour = run.steps
+    assert [f.due_at - start.at for f in hour.fired] == [timedelta(minutes=m) for m in range(1, 6)]
+    assert hour.error == run.stopped == "定时器已触发 5 次，已停止"
+
+
+def test_a_rehearsal_that_takes_too_long_is_stopped(platform, monkeypatch):
+    monkeypatch.setattr(dry_run_module, "WAIT_SECONDS", 0.0)
+    run = _rehearse(platform, [MoveTime(hours=1)])
+    assert len(run.steps) == 1 and run.stopped.startswith("试运行用时过长")

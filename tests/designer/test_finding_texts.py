@@ -157,3 +157,46 @@ def test_gongjian_deploy_tells_a_refused_file_in_the_language_of_lang(
     assert cli.main(["deploy", str(path), "--lang", lang]) == 2
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("detail, told", [
+    ("Element 'bpmn:definitions': The attribute 'targetNamespace' is required but missing.",
+     "元素 bpmn:definitions 缺少必需的属性 targetNamespace"),
+    ("Element 'bpmn:exclusiveGateway', attribute 'default': '' is not a valid value of the "
+     "atomic type 'xs:IDREF'.", "元素 bpmn:exclusiveGateway 的属性 default 的值 '' 不是有效的 xs:IDREF"),
+    ("Element 'bpmndi:BPMNEdge': Missing child element(s). Expected is ( di:waypoint ).",
+     "元素 bpmndi:BPMNEdge 缺少子元素，应有 ( di:waypoint )"),
+    ("Element 'bpmn:task', attribute 'foo': The attribute 'foo' is not allowed.",
+     "元素 bpmn:task 不允许有属性 foo"),
+    ("Something libxml2 says rarely.", "Something libxml2 says rarely."),
+])
+def test_the_schemas_messages_are_told_in_chinese_where_their_shape_is_known(detail, told):
+    message = chinese("schema", {"standard": "BPMN 2.0", "detail": detail, "more": 2}).message
+    assert message == f"文件不符合 BPMN 2.0 规范：{told}（另有 2 处规范错误）"
+
+
+def test_the_schema_findings_of_mutated_repository_files_are_all_in_chinese():
+    from engine.bpm.xmlsafe import parse_definition_xml
+
+    from .mutations import can_be_mutated, mutants
+    sources = [p for p in sorted((ENGINE.parent / "bpmn").rglob("*.bpmn"))
+               if can_be_mutated(p.read_bytes())][:8]
+    told = []
+    for path in sources:
+        for mutant in mutants(path.read_bytes(), 40, seed=path.name):
+            try:
+                parse_definition_xml(mutant.data, path.name)
+            except DefinitionError as exc:
+                if exc.rule == "schema":
+                    told.append(chinese(exc.rule, exc.params).message)
+    assert len(told) > 10
+    assert [t for t in told if "Element '" in t] == []
+
+
+@pytest.mark.parametrize("detail, told", [
+    ("unterminated string literal (detected at line 1)", "字符串缺少结束引号"),
+    ("'(' was never closed", "'(' 没有闭合"), ("invalid syntax", "语法错误"),
+    ("unmatched ')'", "多余的 ')'"),
+])
+def test_pythons_syntax_messages_are_told_in_chinese(detail, told):
+    assert chinese("expression-syntax", {"detail": detail}).message == f"这不是有效的 Python：{told}。"
