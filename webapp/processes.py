@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from engine.bpm import inbox, pickers, start_forms
+from engine.bpm import matter as bpm_matter
 from engine.core.errors import NotFoundError, TaskDataError
 from engine.county import matter
 
@@ -79,4 +80,5 @@ def instance(instance_id: int):
     return render_template("processes/instance.html", instance=row,
                            starter=names.actor(row.started_by),
                            steps=matter.next_steps(uow, instance_id, names),
+                           waiting=bpm_matter.waiting_timers(uow, instance_id),
                            history=timeline(uow, instance_id, names))

@@ -42,7 +42,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from ..core.audit import history
-from ..core.models import HumanTask, ProcessInstance
+from ..core.models import HumanTask, ProcessInstance, TimerJob
 from ..core.uow import UnitOfWork
 from . import runtime
 from .outcomes import Outcome, STEPS, depths, outcomes
@@ -374,3 +374,26 @@ def subjects_of(uow: UnitOfWork, instance_id: int, rows, defaults: Defaults = NO
                 result.update({task_id: f[name] for task_id, f in fields.items() if name in f})
                 break
     return result
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A timer the instance waits on: the event's name and when it fires."""
+
+    element_id: str
+    name: str | None
+    due_at: datetime
+
+
+def waiting_timers(uow: UnitOfWork, instance_id: int) -> list[Waiting]:
+    """The instance's waiting timers, soonest first, named by their events in the diagram."""
+    row = uow.session.get(ProcessInstance, instance_id)
+    if row is None:
+        return []
+    jobs = uow.session.execute(select(TimerJob).where(TimerJob.instance_id == instance_id)
+                               .order_by(TimerJob.due_at)).scalars().all()
+    if not jobs:
+        return []
+    model = instance_model(uow, row)
+    return [Waiting(job.element_id, model.nodes[job.element_id].name
+                    if job.element_id in model.nodes else None, job.due_at) for job in jobs]

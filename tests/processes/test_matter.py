@@ -194,3 +194,19 @@ def test_parallel_steps_of_one_name_are_told_apart_by_what_differs(deployed):
     assert len({s["name"] for s in steps}) == 1 and len(steps) == 2
     assert sorted(s["subject"]["value"] for s in steps) == ["sc_culture", "sc_energy"]
     assert {s["subject"]["label"] for s in steps} == {"分指挥部"}
+
+
+def test_an_instance_with_nothing_open_says_which_timer_it_waits_for(deployed):
+    platform = deployed
+    instance = start(platform, "instruction_13710", {**INSTRUCTION, "complexity": "major"},
+                     actor=SUPERVISOR)
+    complete(platform, SUPERVISOR, "assign_instruction", {"assign_note": "按月报送"})
+    complete(platform, UNIT, "report_progress", {"progress": "已制定方案"})
+    complete(platform, UNIT, "report_result",
+             {"result_kind": "plan", "report": "分三阶段实施", "plan_date": "2027-03-01"})
+    complete(platform, SUPERVISOR, "review_report",
+             {"review_decision": "accept_plan", "review_opinion": "同意方案"})
+    with platform.uow() as uow:
+        assert next_steps(uow, instance.id) == []
+        [waiting] = bpm_matter.waiting_timers(uow, instance.id)
+    assert (waiting.name, waiting.due_at.isoformat()) == ("方案时限到", "2027-03-01T01:00:00+00:00")
