@@ -22,7 +22,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..bpm.hooks import FinishedStep, SaveHook, SaveSummary
-from ..core.errors import PermissionDeniedError
+from ..core.errors import PermissionDeniedError, TaskDataError
 from ..core.identity import Actor
 from ..core.models import HumanTask
 from ..core.uow import UnitOfWork
@@ -79,8 +79,20 @@ def _record_nomination(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep
 def _publish_awards(uow: UnitOfWork, summary: SaveSummary, step: FinishedStep,
                     actor: Actor) -> None:
     data = step.data
-    publish_awards(uow, str(data["quarter"]), data.get("antelope_projects"),
-                   data.get("snail_projects"), actor.username)
+    if data.get("antelope_projects") or data.get("snail_projects"):  # a form of before 2026-12
+        publish_awards(uow, str(data["quarter"]), data.get("antelope_projects"),
+                       data.get("snail_projects"), actor.username)
+        return
+    # Three pickers of the nominations per award: antelope_1..3, snail_1..3.
+    chosen = {kind: [str(data[f"{kind}_{n}"]) for n in (1, 2, 3) if data.get(f"{kind}_{n}")]
+              for kind in ("antelope", "snail")}
+    try:
+        publish_awards(uow, str(data["quarter"]), chosen["antelope"], chosen["snail"],
+                       actor.username)
+    except TaskDataError as refused:  # said at the first picker of the award
+        errors = {field.replace("_projects", "_1"): problems
+                  for field, problems in (refused.field_errors or {}).items()}
+        raise TaskDataError(str(refused), errors) from refused
 
 
 # What each command action does, by the value of its `action` property.

@@ -419,9 +419,9 @@ def _load_awards(platform) -> None:
                 task_actions.complete(uow, task.id, actor, {
                     "best_project": best, "worst_project": worst,
                     "nomination_reason": "按本季度序时进度和三色牌评定推荐"})
-    antelope, snail = DEMO_AWARDS
-    _complete(platform, instance_id, "choose_awards", "county_head",
-              {"antelope_projects": antelope, "snail_projects": snail})
+    chosen = {f"{kind}_{n}": code for kind, codes in zip(("antelope", "snail"), DEMO_AWARDS)
+              for n, code in enumerate(codes.split(","), start=1)}
+    _complete(platform, instance_id, "choose_awards", "county_head", chosen)
 
 
 def _load_decisions(platform) -> None:

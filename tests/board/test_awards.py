@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -53,8 +55,10 @@ def _choose(platform, antelope, snail):
     with platform.uow() as uow:
         task = next(t for t in inbox.list_tasks(uow, OFFICE) if t.element_id == "choose_awards")
     with platform.uow() as uow:
-        task_actions.complete(uow, task.id, OFFICE, {"antelope_projects": antelope,
-                                                     "snail_projects": snail})
+        # the form's three pickers per award (antelope_1..3, snail_1..3); a list as written
+        task_actions.complete(uow, task.id, OFFICE, {
+            f"{kind}_{n}": code for kind, codes in (("antelope", antelope), ("snail", snail))
+            for n, code in enumerate(re.split("[,，、]", codes), start=1)})
 
 
 def test_each_sub_command_gets_its_own_nomination_task(quarter):
@@ -82,10 +86,10 @@ def test_headquarters_names_three_and_three_only_from_the_nominations(quarter):
             f"{f}-1" for f in FIELDS)
     with pytest.raises(TaskDataError) as outside:
         _choose(quarter, "sc_industry-1,sc_infra-1,sc_energy-2", "sc_rural-2,sc_infra-2,sc_energy-2")
-    assert "antelope_projects" in outside.value.field_errors
+    assert "antelope_3" in outside.value.field_errors  # the picker offers the nominated only
     with pytest.raises(TaskDataError) as too_few:
         _choose(quarter, "sc_industry-1,sc_infra-1", "sc_rural-2,sc_infra-2,sc_energy-2")
-    assert "antelope_projects" in too_few.value.field_errors
+    assert "antelope_1" in too_few.value.field_errors
     _choose(quarter, "sc_industry-1，sc_infra-1，sc_energy-1", "sc_rural-2、sc_infra-2、sc_energy-2")
     with quarter.uow() as uow:
         published = awards.awards_of(uow.session, "2026-Q3")

@@ -14,7 +14,7 @@ reminded less than twice). Then:
   carbon-materials project's department head the statement (表态发言);
 - the quarter's award round: each of the seven sub-commanders nominates the best and the
   worst project of the field (from a list), the county head chooses three 羚羊奖 and three
-  蜗牛奖 from the nominations, and the awards page names them;
+  蜗牛奖 from lists that hold the nominations only, and the awards page names them;
 - the monthly bulletin names the red and yellow projects; the headquarters' meeting agenda
   holds the red project and a decision is recorded on it;
 - a sub-commander's battle map holds the field's projects only; a project unit's its own, and
@@ -222,8 +222,16 @@ def test_the_county_head_and_the_commanders_view(county, site, page):  # noqa: F
     log_in(page, base, "county_head", password)
     open_task(page, base, "评定羚羊奖、蜗牛奖")
     check_page(page, "09-choose-awards")
-    page.fill("#antelope_projects", ",".join(ANTELOPE))
-    page.fill("#snail_projects", ",".join(SNAIL))
+    best = {NOMINATIONS[f][0] for f in NOMINATIONS}
+    worst = {NOMINATIONS[f][1] for f in NOMINATIONS}
+    offered = page.locator("#antelope_1 option").evaluate_all("os => os.map(o => o.value)")
+    assert set(offered) - {""} == best  # the nominations only, by name
+    offered = page.locator("#snail_2 option").evaluate_all("os => os.map(o => o.value)")
+    assert set(offered) - {""} == worst
+    assert names["LC-2027-002"] in page.inner_text("#antelope_1")
+    for kind, codes in (("antelope", ANTELOPE), ("snail", SNAIL)):
+        for n, code in enumerate(codes, start=1):
+            page.select_option(f"#{kind}_{n}", code)
     submit(page, base)
     page.goto(f"{base}/board/awards")
     prizes = check_page(page, "10-awards")
