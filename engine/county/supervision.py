@@ -277,6 +277,20 @@ def reminders(session: Session, subject_kind: str, subject_id: str) -> list[Remi
     return [_reminder_view(row) for row in rows]
 
 
+def _left_behind(session: Session, instance_id: int, now: datetime,
+                 escalation_id: int) -> list[HumanTask]:
+    """The tasks this save cancelled (ended now), opened since the instance's previous move
+    up the ladder: the work of the rung left, e.g. a unit's report a higher rung handed it."""
+    since = session.execute(select(Escalation.at).where(
+        Escalation.instance_id == instance_id, Escalation.id < escalation_id)
+        .order_by(Escalation.id.desc()).limit(1)).scalar_one_or_none()
+    query = select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                    HumanTask.state == "cancelled", HumanTask.ended_at == now)
+    if since is not None:
+        query = query.where(HumanTask.created_at > since)
+    return list(session.execute(query).scalars())
+
+
 def rung_text(rung: str | None) -> str:
     """A rung as people say it: 第3级, or the rung's own name."""
     if rung is None or rung == "":
@@ -289,10 +303,11 @@ def record_escalation(uow: UnitOfWork, instance: ProcessInstance, by: str,
                       automatic: bool) -> Escalation:
     """Write one escalation, tell each handler once, audit it.
 
-    Told are the handlers of the instance's open tasks (the rung reached) and, for an issue,
-    the holder of the rung it left (the ledger's handler, which the ledger hook brings up to
-    date only after this one): one 升级 message each, so that the holder of the new rung
-    reads one 升级 beside the one 新待办 of its new task.
+    Told are the handlers of the instance's open tasks (the rung reached) and those of the rung
+    it left: for an issue the ledger's handler (which the ledger hook brings up to date only
+    after this one), and whoever held the work this save cancelled, opened since the previous
+    move (a unit a higher rung had handed the report to): one 升级 message each, so that the
+    holder of the new rung reads one 升级 beside the one 新待办 of its new task.
     """
     now = uow.clock.now()
     row = Escalation(instance_id=instance.id, business_key=instance.business_key,
@@ -311,11 +326,20 @@ def record_escalation(uow: UnitOfWork, instance: ProcessInstance, by: str,
         told |= {("user", u) for u in users} | {("group", g) for g in groups}
         notify(uow, kind="escalated", title=title, body=reason, users=users, groups=groups,
                instance_id=instance.id, task_id=task.id)
+    left: list[str] = []
     issue = uow.session.get(IssueLedgerRow, instance.id)
-    if issue is not None and issue.handler and ("group", issue.handler) not in told:
-        told.add(("group", issue.handler))
-        notify(uow, kind="escalated", title=title, body=reason, groups=[issue.handler],
-               instance_id=instance.id)
+    if issue is not None and issue.handler:
+        left.append(issue.handler)
+    for task in _left_behind(uow.session, instance.id, now, row.id):
+        users, groups = handlers_of(task)
+        left += [f"user:{u}" for u in users] + groups
+    for name in dict.fromkeys(left):
+        kind, who = ("user", name[5:]) if name.startswith("user:") else ("group", name)
+        if (kind, who) in told:
+            continue
+        told.add((kind, who))
+        notify(uow, kind="escalated", title=title, body=reason, instance_id=instance.id,
+               **({"users": [who]} if kind == "user" else {"groups": [who]}))
     uow.audit.record(by, "escalated", subject=f"instance:{instance.id}", instance_id=instance.id,
                      before=from_rung, after=to_rung, why=reason, automatic=automatic,
                      business_key=instance.business_key,

@@ -123,3 +123,27 @@ def test_what_a_reminder_is_about_for_work_other_than_an_issue(desk):
         assert matter_of(uow.session, None, "PERMIT-XM-2026-006") == "太行山康养旅游度假区"
         assert matter_of(uow.session, None, "XM-2026-999") is None
         assert matter_of(uow.session, None, None) is None
+
+
+def test_the_unit_a_higher_rung_handed_the_work_to_is_told_when_it_climbs_again(desk, clock):
+    from datetime import datetime
+
+    from engine.core.organisation import add_unit
+
+    from ..conftest import SHANGHAI
+    from ..processes.helpers import complete, sub_commander
+
+    with desk.uow() as uow:
+        add_unit(uow.session, "t_pingcheng", "平城镇", "township")
+        uow.session.commit()
+    issue = register(desk, "I-L5", scope="cross")  # rung 3: the sub-command decides
+    clock.set(datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI))
+    complete(desk, sub_commander("sc_culture"), "decide_issue",
+             {"plan": "两镇共商", "promised_date": "2026-12-10", "carry_out_unit": "t_pingcheng"})
+    clock.set(datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI))
+    last = _last(desk)
+    with desk.uow() as uow:
+        desk_actions.escalate_issue(uow, SUPERVISOR, issue, "两镇未能达成一致")
+    assert _per_recipient(_since(desk, last)) == {
+        ("assigned", "county_head"): 1, ("escalated", "county_head"): 1,
+        ("escalated", "sub_commander@sc_culture"): 1, ("escalated", "unit:t_pingcheng"): 1}
