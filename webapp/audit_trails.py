@@ -4,6 +4,7 @@ paged, checked against the hash chain and exported to Excel — views over engin
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from io import BytesIO
 from typing import Any
@@ -107,6 +108,30 @@ def _rows(trail: Trail) -> list[tuple[TrailEvent, dict[str, str]]]:
     return [(event, row_cells(event, instances, names)) for event in trail.events]
 
 
+# The chain check's findings (engine/county/audit_trails.py check_events) in Chinese.
+CHAIN_PROBLEMS = [
+    (re.compile(r"^event seq (\d+): contents were changed after it was written$"),
+     lambda m: _("第 %(n)s 条记录：写入后内容被改动", n=m[1])),
+    (re.compile(r"^event seq (\d+): the event before it \(seq (\d+)\) is missing$"),
+     lambda m: _("第 %(n)s 条记录：它之前的第 %(b)s 条记录已缺失", n=m[1], b=m[2])),
+    (re.compile(r"^event seq (\d+): does not follow the event before it.*$"),
+     lambda m: _("第 %(n)s 条记录：与前一条记录接不上（记录链在此被截断或调换了顺序）", n=m[1])),
+    (re.compile(r"^(\d+) events between seq (\d+) and (\d+) are missing$"),
+     lambda m: _("第 %(a)s 至 %(b)s 条之间缺失 %(n)s 条记录", n=m[1], a=m[2], b=m[3])),
+    (re.compile(r"^the chain's head is behind seq (\d+): it was rewound$"),
+     lambda m: _("记录链的末端落后于第 %(n)s 条：记录链被回退", n=m[1])),
+]
+
+
+def chain_problem(problem: str) -> str:
+    """One finding of the chain check, in Chinese."""
+    for pattern, told in CHAIN_PROBLEMS:
+        found = pattern.match(problem)
+        if found:
+            return told(found)
+    return _("记录链异常：%(p)s", p=problem)
+
+
 def _trail(scope: str, ref: Any, page: int = 1, page_size: int | None = None) -> Trail:
     read = audit_trails.project_trail if scope == "project" else audit_trails.instance_trail
     return read(get_uow(), g.actor, ref, _filters(), page,
@@ -118,7 +143,8 @@ def _show(scope: str, ref: Any):
         return _xlsx(_trail(scope, ref, 1, EXPORT_LIMIT))
     trail = _trail(scope, ref, _page())
     return render_template("audit_trails/trail.html", trail=trail, rows=_rows(trail),
-                           ACTIONS=ACTIONS, KIND_LABELS=KIND_LABELS, link=_link)
+                           ACTIONS=ACTIONS, KIND_LABELS=KIND_LABELS, link=_link,
+                           chain_problem=chain_problem)
 
 
 FILTER_ARGS = ("instance", "kind", "action", "actor", "since", "until", "order")
@@ -160,7 +186,7 @@ def _xlsx(trail: Trail):
     check.append([_("已核验记录"), trail.chain.checked])
     check.append([_("结果"), _("完整") if trail.chain.ok else _("发现异常")])
     for problem in trail.chain.problems:
-        check.append([_("异常"), problem])
+        check.append([_("异常"), chain_problem(problem)])
     buffer = BytesIO(workbook_bytes(book))
     stamp = get_platform().clock.now().strftime("%Y%m%d")
     return send_file(buffer, as_attachment=True,

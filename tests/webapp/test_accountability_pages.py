@@ -172,7 +172,8 @@ def test_a_changed_event_turns_the_badge_red(county, platform):
             .values(actor="nobody"))
         uow.session.commit()
     page = browser(app, "duban1").get("/audit/projects/P-1").get_data(as_text=True)
-    assert "链校验发现异常" in page and "contents were changed" in page
+    assert "链校验发现异常" in page and "写入后内容被改动" in page
+    assert "contents were changed" not in page  # the engine's finding, told in Chinese
     assert "链校验通过" not in page
 
 
