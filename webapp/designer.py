@@ -314,6 +314,14 @@ def _when(moment) -> str:
     return f"{local:%Y-%m-%d %H:%M} {_WEEKDAYS[local.weekday()]}"
 
 
+def _held_by(username: str | None) -> str | None:
+    """Who holds a rehearsed task, by name; a name the county does not know is quoted."""
+    if not username:
+        return None
+    known = names().person(username)  # the username itself for an account never made here
+    return _(known) if known != username else _("未登记的用户 %(u)s", u=username)
+
+
 def _step_json(step: dry_run.RehearsalStep) -> dict:
     """A rehearsal step for the page: names, times and states in the reader's language."""
     def timer(t: dry_run.FiredTimer) -> dict:
@@ -323,8 +331,8 @@ def _step_json(step: dry_run.RehearsalStep) -> dict:
         "status": str(_STATUS.get(step.status, step.status)), "error": step.error,
         "fired": [timer(t) for t in step.fired], "timers": [timer(t) for t in step.timers],
         "tasks": [{"element_id": t.element_id, "name": t.name,
-                   "offered_to": "、".join(names().group(c) for c in t.candidates),
-                   "assignee": names().person(t.assignee) if t.assignee else None,
+                   "offered_to": _("、").join(_(names().group(c)) for c in t.candidates),
+                   "assignee": _held_by(t.assignee),
                    "due": _when(t.due_at) if t.due_at else None, "sla": t.sla,
                    "sla_label": str(SLA_LABELS[t.sla]) if t.sla else None} for t in step.tasks],
     }

@@ -231,3 +231,17 @@ def test_a_draft_that_would_not_deploy_answers_with_its_chinese_findings(designe
     body = response.get_json()
     assert response.status_code == 422 and body["error"] == "草稿不能部署，先修正错误"
     assert any("永远不会被执行" in f["message"] for f in body["findings"])
+
+
+def test_a_rehearsed_task_held_by_someone_names_them(designer):
+    xml = (FIXTURES / "engine" / "timers.bpmn").read_text().replace(
+        'camunda:candidateGroups="approver" camunda:dueDate', 'camunda:assignee="sheji1" camunda:dueDate')
+    report = post_json(designer, "/designer/rehearse", {"filename": "t.bpmn", "xml": xml}).get_json()
+    [task] = report["steps"][0]["tasks"]
+    assert task["assignee"].startswith("流程设计员") and "sheji1" not in task["assignee"]
+    unknown = xml.replace('camunda:assignee="sheji1"', 'camunda:assignee="nobody9"')
+    report = post_json(designer, "/designer/rehearse", {"filename": "t.bpmn", "xml": unknown})
+    assert report.get_json()["steps"][0]["tasks"][0]["assignee"] == "未登记的用户 nobody9"
+    done = post_json(designer, "/designer/rehearse", {"filename": "t.bpmn", "xml": unknown,
+                                                      "actions": [{"do": "complete", "element_id": "approve"}]})
+    assert done.get_json()["steps"][-1]["status"] == "已结束"

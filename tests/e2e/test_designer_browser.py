@@ -188,6 +188,18 @@ def test_the_designer_dry_runs_a_draft_and_sees_its_timer_fire_by_moving_time_fo
     steps.nth(3).wait_for()
     assert "满2天升级" in steps.nth(3).inner_text() and "升级处理" in steps.nth(3).inner_text()
     page.screenshot(path=str(OUTPUT / "designer-rehearsal-page.png"), full_page=True)
+    # A designer who chose English reads the page, the panel and the run in English.
+    page.goto(f"{live_url}/lang/en")
+    page.goto(f"{live_url}/designer/timers/edit")
+    page.wait_for_selector("#editor[data-ready='1']", state="attached", timeout=20000)
+    page.click("[data-element-id='approve']")
+    assert page.locator(".bio-properties-panel-header-type").inner_text().strip().upper() == "USER TASK"
+    page.click("#rehearse-open")
+    page.click("#rehearse-start")
+    steps.first.wait_for()
+    assert "Task: 审批 (approve) · offered to" in steps.first.inner_text()
+    assert "Timers waiting: 满1天催办 (due" in steps.first.inner_text()
+    page.goto(f"{live_url}/lang/zh_CN")
     assert not errors, errors
     with platform.uow() as uow:  # the draft was neither deployed nor started for real
         assert definitions.latest_deployment(uow.session, "timers").version == 1

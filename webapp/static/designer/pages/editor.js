@@ -4,6 +4,11 @@ const kind = root.dataset.kind;
 const lib = root.dataset.lib;
 const statusLine = document.getElementById('status');
 const findingsList = document.getElementById('findings');
+// The page's words in the reader's language (the template's gettext), with %(name)s filled in.
+const LABELS = JSON.parse(root.dataset.labels || '{}');
+function t(key, values) {
+  return (LABELS[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String((values || {})[name] ?? ''));
+}
 
 const EMPTY_BPMN = `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_new" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -54,7 +59,7 @@ function showFindings(findings) {
   if (!findings.length) {
     const li = document.createElement('li');
     li.className = 'ok';
-    li.textContent = '没有发现问题，可以部署。';
+    li.textContent = t('ok');
     findingsList.append(li);
     return;
   }
@@ -64,14 +69,14 @@ function showFindings(findings) {
     li.className = f.severity;
     const sev = document.createElement('span');
     sev.className = 'sev';
-    sev.textContent = f.severity === 'error' ? '错误' : (f.severity === 'info' ? '提示' : '警告');
+    sev.textContent = t(f.severity === 'error' ? 'error' : (f.severity === 'info' ? 'info' : 'warning'));
     li.append(sev);
     if (f.element_id) {
       const code = document.createElement('code');
       code.textContent = f.element_id;
       li.append(' ', code);
     }
-    if (f.line) li.append(` 第 ${f.line} 行`);
+    if (f.line) li.append(' ' + t('line', { n: f.line }));
     const msg = document.createElement('div');
     msg.className = 'msg';
     msg.textContent = f.message;
@@ -114,21 +119,21 @@ async function post(url) {
 }
 
 async function validate() {
-  say('正在校验…');
+  say(t('validating'));
   const report = await post(root.dataset.validateUrl);
   showFindings(report.findings);
   const errors = report.findings.filter((f) => f.severity === 'error').length;
   const warnings = report.findings.filter((f) => f.severity === 'warning').length;
-  say(errors ? `有 ${errors} 个错误，不能部署` : `校验通过（${warnings} 个警告）`);
+  say(errors ? t('has_errors', { n: errors }) : t('valid', { n: warnings }));
   return report;
 }
 
 async function deploy() {
-  say('正在校验并部署…');
+  say(t('deploying'));
   const report = await post(root.dataset.deployUrl);
   showFindings(report.findings);
-  if (!report.ok) { say('没有部署：请先修正错误'); return; }
-  say(report.created ? `已部署第 ${report.version} 版` : '内容与最新版本相同，没有生成新版本');
+  if (!report.ok) { say(t('not_deployed')); return; }
+  say(report.created ? t('deployed', { n: report.version }) : t('unchanged'));
   window.location.href = report.url;
 }
 
@@ -145,7 +150,7 @@ async function download() {
 // The page keeps the steps; each change replays the whole draft on the server, from its start,
 // in a throwaway database (nothing is kept there between two clicks).
 let rehearsalActions = [];
-const ACTION_WORDS = { start: '发起', complete: '办理', move: '时间前进' };
+const ACTION_WORDS = { start: 'act_start', complete: 'act_complete', move: 'act_move' };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -160,10 +165,10 @@ async function rehearse() {
   try {
     data = JSON.parse(document.getElementById('rehearse-data').value || '{}');
   } catch (err) {
-    status.textContent = '发起数据不是有效的 JSON';
+    status.textContent = t('bad_start_data');
     return;
   }
-  status.textContent = '正在试运行…';
+  status.textContent = t('rehearsing');
   const body = { filename: document.getElementById('filename').value.trim(), xml: await currentXml(),
     data, actions: rehearsalActions };
   const response = await fetch(root.dataset.rehearseUrl, {
@@ -174,7 +179,7 @@ async function rehearse() {
   const report = await response.json();
   if (!report.ok) {
     rehearsalActions.pop();
-    status.textContent = report.error || '试运行失败';
+    status.textContent = report.error || t('rehearse_failed');
     if (report.findings) showFindings(report.findings);
     return;
   }
@@ -187,11 +192,11 @@ function showRehearsal(report) {
   report.steps.forEach((step, index) => {
     const li = el('li');
     li.dataset.action = step.action;
-    const what = ACTION_WORDS[step.action] + (step.subject ? ' ' + step.subject : '');
+    const what = t(ACTION_WORDS[step.action]) + (step.subject ? ' ' + step.subject : '');
     li.append(el('div', 'head', `${what} · ${step.at} · ${step.status}`));
     if (step.fired.length) {
-      li.append(el('div', 'fired', '触发的定时器：' +
-        step.fired.map((t) => `${t.name}（到期 ${t.due}）`).join('；')));
+      li.append(el('div', 'fired', t('fired') +
+        step.fired.map((f) => t('due_in', { name: f.name, due: f.due })).join(t('separator'))));
     }
     if (step.error) li.append(el('div', 'error', step.error));
     const last = index === report.steps.length - 1;
@@ -199,22 +204,22 @@ function showRehearsal(report) {
     for (const task of step.tasks) {
       const item = el('li');
       item.dataset.element = task.element_id;
-      item.append(`待办：${task.name}（${task.element_id}）`);
-      if (task.offered_to) item.append(` · 候选：${task.offered_to}`);
-      if (task.assignee) item.append(` · 办理人：${task.assignee}`);
+      item.append(t('task', { name: task.name, id: task.element_id }));
+      if (task.offered_to) item.append(t('offered', { who: task.offered_to }));
+      if (task.assignee) item.append(t('assignee', { who: task.assignee }));
       if (task.due) {
-        item.append(' · 到期 ' + task.due + ' ');
+        item.append(t('due', { due: task.due }) + ' ');
         item.append(el('span', 'sla-' + task.sla, task.sla_label));
       }
       if (last && !step.error) {
         const input = el('input', 'task-data');
-        input.placeholder = '表单数据 JSON，如 {"approved": true}';
-        const button = el('button', 'complete', '办理');
+        input.placeholder = t('data_hint');
+        const button = el('button', 'complete', t('act_complete'));
         button.type = 'button';
         button.addEventListener('click', () => {
           let data = {};
           try { data = JSON.parse(input.value || '{}'); } catch (err) {
-            document.getElementById('rehearse-status').textContent = '表单数据不是有效的 JSON';
+            document.getElementById('rehearse-status').textContent = t('bad_task_data');
             return;
           }
           rehearsalActions.push({ do: 'complete', element_id: task.element_id, data });
@@ -225,20 +230,20 @@ function showRehearsal(report) {
       tasks.append(item);
     }
     if (step.timers.length) {
-      tasks.append(el('li', 'meta', '等待中的定时器：' +
-        step.timers.map((t) => `${t.name}（到期 ${t.due}）`).join('；')));
+      tasks.append(el('li', 'meta', t('waiting_timers') +
+        step.timers.map((w) => t('due_in', { name: w.name, due: w.due })).join(t('separator'))));
     }
     li.append(tasks);
     list.append(li);
   });
   const lastStep = report.steps[report.steps.length - 1];
   document.getElementById('rehearse-status').textContent = report.stopped
-    ? '试运行停止：' + report.stopped : `共 ${report.steps.length} 步，现在是 ${lastStep.at}`;
+    ? t('stopped') + report.stopped : t('summary', { n: report.steps.length, at: lastStep.at });
   document.getElementById('rehearse-time').hidden = false;
   if (bpmnHelpers) {  // where the run waits now, on the diagram
     bpmnHelpers.clearMarks(editor, 'token-here');
-    bpmnHelpers.mark(editor, lastStep.tasks.map((t) => t.element_id).concat(
-      lastStep.timers.map((t) => t.element_id)), 'token-here');
+    bpmnHelpers.mark(editor, lastStep.tasks.map((task) => task.element_id).concat(
+      lastStep.timers.map((w) => w.element_id)), 'token-here');
   }
 }
 
@@ -286,10 +291,10 @@ async function start() {
       view.zoom('fit-viewport', 'auto');
       view.scroll({ dx: 90, dy: 0 }); // clear of the palette
     }
-    say('已载入');
+    say(t('loaded'));
     root.dataset.ready = '1';
   } catch (err) {
-    say('无法载入图形：' + err.message);
+    say(t('cannot_load') + err.message);
   }
   document.getElementById('validate').addEventListener('click', validate);
   document.getElementById('deploy').addEventListener('click', deploy);
