@@ -529,17 +529,33 @@ def add_signer_after(uow: UnitOfWork, task_id: str, actor: Actor, to_user: str,
 
 def _earlier_user_tasks(workflow, spiff_task) -> list:
     """Completed user tasks on the path that led to `spiff_task`, nearest first — in a called
-    process, then on the caller's path to the call activity."""
-    found, seen = [], set()
-    ancestor = _calling_task(workflow, spiff_task)
+    process, then on the caller's path to the call activity; and inside a subprocess the path
+    passed through (an embedded subprocess or a single call activity, not the instances of a
+    multi-instance one, which would name the same step several times)."""
+    found: list = []
+    _walk_back(workflow, _calling_task(workflow, spiff_task), found, set(), climb=True)
+    return found
+
+
+def _walk_back(workflow, ancestor, found: list, seen: set, *, climb: bool) -> None:
+    """Walk back from `ancestor`; `climb`: from a called process's start on to its caller
+    (the path that led here), else stop there (a subprocess walked into from its end)."""
     while ancestor is not None:
         spec = ancestor.task_spec
-        if (ancestor.state == TaskState.COMPLETED and hasattr(spec, "form")
-                and spec.bpmn_id not in seen):
-            seen.add(spec.bpmn_id)
-            found.append(ancestor)
-        ancestor = _calling_task(workflow, ancestor)
-    return found
+        if ancestor.state == TaskState.COMPLETED:
+            if hasattr(spec, "form") and spec.bpmn_id not in seen:
+                seen.add(spec.bpmn_id)
+                found.append(ancestor)
+            sub = workflow.subprocesses.get(ancestor.id)
+            instance = (ancestor.parent is not None
+                        and isinstance(ancestor.parent.task_spec, LoopTask))
+            if sub is not None and not instance:
+                end = max((t for t in sub.get_tasks(state=TaskState.COMPLETED)
+                           if t.task_spec.name == "End"),
+                          key=lambda t: t.last_state_change, default=None)
+                if end is not None:
+                    _walk_back(workflow, end.parent, found, seen, climb=False)
+        ancestor = _calling_task(workflow, ancestor) if climb else ancestor.parent
 
 
 def return_targets(uow: UnitOfWork, task_id: str, actor: Actor) -> list[tuple[str, str]]:
@@ -606,6 +622,12 @@ def _reset_to(workflow, earlier) -> None:
                           if k in ("key_or_index", "item", "iteration")},
                _input_item(activity, child), activity)
               for child, activity in _enclosing_instances(workflow, earlier)]
+    # The processes on the way run again: a finished one would be taken as done at once.
+    sub = earlier.workflow
+    while sub is not workflow and sub is not None:
+        sub.completed = False
+        parent = workflow.get_task_from_id(sub.parent_task_id)
+        sub = parent.workflow if parent is not None else None
     workflow.reset_from_task_id(earlier.id)
     for child_id, place, item, activity in levels:
         child = workflow.get_task_from_id(child_id)
@@ -623,11 +645,6 @@ def _reset_to(workflow, earlier) -> None:
                 activity.workflow._remove_task(after.id)
             activity._set_state(TaskState.STARTED)
             activity._sync_children(activity.task_spec.outputs, TaskState.FUTURE)
-    sub = earlier.workflow
-    while sub is not workflow and sub is not None:
-        sub.completed = False
-        parent = workflow.get_task_from_id(sub.parent_task_id)
-        sub = parent.workflow if parent is not None else None
     workflow.completed = False
     earlier.data.update(previous)
 

@@ -60,3 +60,34 @@ def test_the_last_signature_withdrawn_takes_back_what_followed(platform):
         assert verify_audit(uow.session).ok
         assert [t.element_id for t in inbox.list_tasks(uow, Actor.of("bangongshi", "office"))
                 ] == ["revise"]
+
+
+def test_the_supervisor_returns_a_result_into_the_embedded_rectification(platform):
+    """退回 from 核验销号 (after the embedded subprocess 责任单位限期整改) to the unit's 整改承诺
+    inside it: the subprocess runs again from there, with the plan as it was committed."""
+    from ..processes.helpers import SUPERVISOR, complete, deploy_all, elements_of, start, \
+        unit_member
+
+    deploy_all(platform)
+    unit = unit_member("t_magedang")
+    start(platform, "issue_lifecycle", {
+        "title": "进场道路征地补偿未落实", "project_code": "XM-2026-006", "scope": "unit",
+        "severity": "normal", "responsible_unit": "t_magedang", "sub_command": "sc_culture"},
+        business_key="XM-2026-006", actor=SUPERVISOR)
+    complete(platform, unit, "commit_plan", {"plan": "限期完成补偿", "promised_date": "2026-12-10"})
+    complete(platform, unit, "report_resolution", {"resolution": "已发放", "evidence": "清单"})
+    SPEC_CACHE._items.clear()
+    with platform.uow() as uow:
+        [verify] = [t for t in inbox.list_tasks(uow, SUPERVISOR) if t.element_id == "verify_issue"]
+        targets = [e for e, _name in task_actions.return_targets(uow, verify.id, SUPERVISOR)]
+        assert targets[:2] == ["report_resolution", "commit_plan"]
+        reopened = task_actions.return_task(uow, verify.id, SUPERVISOR, "commit_plan",
+                                            "方案不具体，请重新承诺")
+    assert {f["id"]: f.get("default") for f in reopened.form["fields"]} == {
+        "plan": "限期完成补偿", "promised_date": "2026-12-10"}
+    SPEC_CACHE._items.clear()
+    assert elements_of(platform, SUPERVISOR) == []
+    complete(platform, unit, "commit_plan", {"plan": "十日内完成补偿", "promised_date": "2026-12-10"})
+    complete(platform, unit, "report_resolution", {"resolution": "已发放", "evidence": "清单"})
+    complete(platform, SUPERVISOR, "verify_issue",
+             {"verify_decision": "cleared", "verify_opinion": "已整改"})
