@@ -34,6 +34,8 @@ def data_from(form: dict, submitted: MultiDict, *, decision: bool) -> dict[str, 
     """Task data from a submitted HTML form: empty inputs left out, checkboxes as booleans."""
     data: dict[str, Any] = {}
     for field in input_fields(form, decision=decision):
+        if field.get("type") == "file":
+            continue  # files come as uploads (webapp/attachments.py take_uploads)
         if field.get("type") == "boolean":
             data[field["id"]] = submitted.get(field["id"]) in ("on", "true", "1")
             continue
@@ -51,6 +53,9 @@ _MESSAGES = [
     (r"Must be one of: .*", _l("请从选项中选择")),
     (r"String does not match expected pattern\.", _l("格式不正确")),
     (r"Unknown field\.", _l("未知字段")),
+    (r"Not a valid list\.", _l("请上传文件")),
+    (r"Not an attachment of yours waiting to be attached\.", _l("附件无效，请重新上传")),
+    (r"The same attachment is given twice\.", _l("同一附件不能重复提交")),
     (r"required to return or reject", _l("退回或不同意时必须填写审批意见")),
     (r"required to return", _l("退回时必须填写退回意见")),
     (r"not an earlier task", _l("请选择本流程中已办理过的环节")),
@@ -78,6 +83,8 @@ def translate_error(message: str) -> str:
         return _("不能晚于 %(date)s", date=m[1])
     if m := re.fullmatch(r"Must be less than or equal to (\S+?)\.", message):
         return _("不能大于 %(high)s", high=m[1])
+    if m := re.fullmatch(r"Length must be between 1 and (\d+)\.", message):
+        return _("请上传文件（最多 %(n)s 个）", n=m[1])
     if m := re.fullmatch(r"Longer than maximum length (\d+)\.", message):
         return _("最多 %(n)s 个字", n=m[1])
     if m := re.fullmatch(r"Shorter than minimum length (\d+)\.", message):

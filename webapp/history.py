@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine.bpm import matter as bpm_matter
 from engine.bpm import runtime
 from engine.bpm.process_model import instance_model
+from engine.core import attachments
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.uow import UnitOfWork
 from engine.county import matter
@@ -97,6 +98,10 @@ ACTIONS.update({
     "standing_delegation_changed": _l("修改委托"),
     "standing_delegation_ended": _l("结束委托"),
 })
+ACTIONS.update({
+    "attachment_added": _l("上传附件"),
+    "attachment_bound": _l("提交附件"),
+})
 DECISIONS = {"approve": _l("同意"), "return": _l("退回"), "reject": _l("不同意")}
 
 
@@ -147,6 +152,7 @@ def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = Non
                     bpm_matter.subjects_of(uow, instance_id, rows, matter.DEFAULTS).items()}
     except Exception:  # an instance that cannot be restored still has its history
         subjects = {}
+    files = {a.id: a.filename for a in attachments.of_instance(uow.session, instance_id)}
     entries: list[TimelineEntry] = []
     decided: set[str | None] = set()
     for item in runtime.instance_history(uow, instance_id):
@@ -155,7 +161,7 @@ def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = Non
             continue
         if item.action == "task_decided":
             decided.add(item.task_id)
-        data = detail.get("data") or {}
+        data = _named_files(detail.get("data") or {}, files)
         decision = detail.get("decision") or data.get("decision")
         subject = _subject(detail, subjects, item.task_id)
         if item.action in ("task_transferred", "task_delegated", "task_carbon_copied",
@@ -178,6 +184,13 @@ def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = Non
             opinion=detail.get("opinion") or data.get("opinion") or detail.get("why"),
             fields=fields, by_process=by_process))
     return entries
+
+
+def _named_files(data: dict, files: dict[str, str]) -> dict:
+    """The data with a file field's attachment ids shown as the files' names."""
+    return {key: "、".join(files[v] for v in value)
+            if isinstance(value, list) and value and all(v in files for v in value) else value
+            for key, value in data.items()}
 
 
 def _fields(names: matter.Names, model, data: dict, skip=()) -> tuple[tuple[str, str], ...]:

@@ -10,6 +10,7 @@ from engine.bpm import matter as bpm_matter
 from engine.core.errors import NotFoundError, TaskDataError
 from engine.county import matter
 
+from . import attachments as attached
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
 from .forms import data_from, field_errors, input_fields, with_choices
@@ -35,6 +36,7 @@ def start_page(key: str, *, status: int = 200, errors=None, values=None):
     fields = with_choices(input_fields(process.form, decision=False),
                           pickers.choices_for(uow, g.actor, process.form))
     return render_template("processes/start.html", process=process, fields=fields,
+                           multipart=attached.has_file_field(process.form),
                            errors=errors or {}, values=values or {}), status
 
 
@@ -46,9 +48,16 @@ def start(key: str):
         return start_page(key)
     process = start_forms.startable_process(get_uow(), key, g.actor)
     data = data_from(process.form, request.form, decision=False)
+    uow = write_uow()
+    files, refused = attached.take_uploads(uow, process.form)
+    if refused:
+        discard_uow()
+        flash(_("请修改标出的内容后再提交。"), "error")
+        return start_page(key, status=400, errors=refused, values=request.form)
+    data.update(files)
     try:
         instance = start_forms.start_with_form(
-            write_uow(), key, g.actor, business_key=request.form.get("business_key", "").strip(),
+            uow, key, g.actor, business_key=request.form.get("business_key", "").strip(),
             data=data)
     except TaskDataError as exc:
         discard_uow()
@@ -81,4 +90,5 @@ def instance(instance_id: int):
                            starter=names.actor(row.started_by),
                            steps=matter.next_steps(uow, instance_id, names),
                            waiting=bpm_matter.waiting_timers(uow, instance_id),
+                           attachments=attached.listed(uow, instance_id, names),
                            history=timeline(uow, instance_id, names))

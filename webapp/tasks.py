@@ -13,6 +13,7 @@ from engine.core.clock import as_utc
 from engine.core.errors import ConflictError, TaskDataError
 from engine.bpm.sla import SLA_STATES
 
+from . import attachments as attached
 from .auth import login_required
 from .db import discard_uow, get_uow, write_uow
 from .filters import local_time, names as display_names, sla_of
@@ -130,6 +131,8 @@ def render_task(task_id: str, *, status: int = 200, errors: dict | None = None,
         history=timeline(uow, task.instance_id, names), users=users,
         matter=matter.matter_view(uow, row, names),
         assignee=matter.holders(names, task)[0] if task.assignee else None,
+        attachments=attached.listed(uow, task.instance_id, names),
+        multipart=attached.has_file_field(task.form),
         errors=errors or {}, values=values if values is not None else {}), status
 
 
@@ -178,6 +181,12 @@ def complete(task_id: str):
     task = checked.subject
     decision = task_actions.has_decision(task.form)
     data = data_from(task.form, request.form, decision=decision)
+    files, refused = attached.take_uploads(uow, task.form)
+    if refused:
+        discard_uow()
+        flash(_("请修改标出的内容后再提交。"), "error")
+        return render_task(task_id, status=400, errors=refused, values=request.form)
+    data.update(files)
     try:
         if decision:
             task_actions.decide(uow, task_id, g.actor, request.form.get("decision", ""),

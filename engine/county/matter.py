@@ -16,6 +16,7 @@ from typing import Any
 from ..bpm import matter
 from ..bpm.pickers import parse_kind
 from ..bpm.process_model import Variable
+from ..core.attachments import Attachment
 from ..core.models import HumanTask
 from ..core.uow import UnitOfWork
 from .names import SYSTEM_ACTORS
@@ -87,6 +88,15 @@ class Names:
 
     def __init__(self, uow: UnitOfWork, display: DisplayNames | None = None):
         self.display = display or DisplayNames(uow.session)
+        self._session = uow.session
+        self._files: dict[str, str | None] = {}
+
+    def attachment(self, attachment_id: str) -> str | None:
+        """An attachment's file name (a `file` field's value), or None for an unknown id."""
+        if attachment_id not in self._files:
+            row = self._session.get(Attachment, attachment_id) if len(attachment_id) <= 36 else None
+            self._files[attachment_id] = row.filename if row is not None else None
+        return self._files[attachment_id]
 
     def unit(self, code: str) -> str | None:
         """A unit's name, or None for a code that names none."""
@@ -125,6 +135,8 @@ def display_value(names: Names, variable: Variable, value: Any) -> str:
                         if not isinstance(v, dict | list))
     if isinstance(value, bool):
         return "是" if value else "否"
+    if variable.type == "file":
+        return names.attachment(str(value)) or "附件"
     if variable.options:
         return variable.options.get(str(value), "其他")
     if variable.picker:

@@ -80,6 +80,8 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("statistics.export", "GET"):                        "login deny  deny  ok    deny  ok    ok    deny  deny  ok",
     ("approval_sheets.sheet", "GET"):                    "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
     ("approval_sheets.sheet_pdf", "GET"):                "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
+    # 附件: a file bound to the instance, for those who may read the instance (the sheet's rule)
+    ("attachments.download", "GET"):                     "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
     ("processes.started", "GET"):                        "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("static", "GET"):                                   "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("supervision.board", "GET"):                        "login ok    ok    ok    ok    ok    ok    ok    ok    ok",

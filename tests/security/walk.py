@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from engine.ops.channels import MessageChannel
-from engine.core import organisation
+from engine.core import attachments, organisation
 from engine.core.models import HumanTask
 from engine.county.projects import add_project
 
@@ -82,6 +82,7 @@ class World:
     batch_id: str = "no-such-preview"
     incident: int = 1  # an audit event's number that is no incident: refused at the note first
     channel_id: int = 1  # the specialist's DingTalk robot
+    attachment_id: str = "no-such-attachment"  # a PDF bound to the instance
 
     def fill(self, rule: str, project: str | None = None) -> str:
         """The rule's URL with the world's ids in it (`project`: the project code, when not
@@ -99,6 +100,7 @@ class World:
             "<username>": self.username, "<unit_code>": self.unit_code,
             "<any(suspend, resume, cancel):action>": "suspend", "<batch_id>": self.batch_id, "<int:number>": self.incident,
             "<batch_id>": self.batch_id, "<int:channel_id>": self.channel_id,
+            "<attachment_id>": self.attachment_id,
         }.items():
             url = url.replace(arg, str(value))
         if url.startswith("/lang/"):
@@ -142,8 +144,13 @@ def make_world(app, platform, client, make_token) -> World:
         uow.session.add(channel)
         uow.session.commit()
         channel_id = channel.id
+    with platform.uow() as uow:  # a file the specialist attached to the instance
+        attached = attachments.store(uow, "zhuanyuan1", "材料.pdf", b"%PDF-1.4\n%%EOF\n")
+        attachments.bind(uow, "zhuanyuan1", [attached.id], instance_id=instance_id,
+                         task_id=None, field="papers")
+        uow.commit()
     return World(task_id=task_id, instance_id=instance_id, issue_id=issue.get_json()["id"],
-                 channel_id=channel_id)
+                 channel_id=channel_id, attachment_id=attached.id)
 
 
 class Callers:
