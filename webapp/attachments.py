@@ -124,4 +124,5 @@ def init_app(app: Flask) -> None:
     """The download route and the upload forms' request limit."""
     # First of all: CSRF and the form checks read the body, under the limit set here.
     app.before_request_funcs.setdefault(None, []).insert(0, allow_uploads)
+    app.jinja_env.filters["filesize"] = size_text
     app.register_blueprint(bp)

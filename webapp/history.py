@@ -13,7 +13,6 @@ from sqlalchemy import select
 from engine.bpm import matter as bpm_matter
 from engine.bpm import runtime
 from engine.bpm.process_model import instance_model
-from engine.core import attachments
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.uow import UnitOfWork
 from engine.county import matter
@@ -152,7 +151,6 @@ def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = Non
                     bpm_matter.subjects_of(uow, instance_id, rows, matter.DEFAULTS).items()}
     except Exception:  # an instance that cannot be restored still has its history
         subjects = {}
-    files = {a.id: a.filename for a in attachments.of_instance(uow.session, instance_id)}
     entries: list[TimelineEntry] = []
     decided: set[str | None] = set()
     for item in runtime.instance_history(uow, instance_id):
@@ -161,7 +159,7 @@ def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = Non
             continue
         if item.action == "task_decided":
             decided.add(item.task_id)
-        data = _named_files(detail.get("data") or {}, files)
+        data = detail.get("data") or {}
         decision = detail.get("decision") or data.get("decision")
         subject = _subject(detail, subjects, item.task_id)
         if item.action in ("task_transferred", "task_delegated", "task_carbon_copied",
@@ -184,13 +182,6 @@ def timeline(uow: UnitOfWork, instance_id: int, names: matter.Names | None = Non
             opinion=detail.get("opinion") or data.get("opinion") or detail.get("why"),
             fields=fields, by_process=by_process))
     return entries
-
-
-def _named_files(data: dict, files: dict[str, str]) -> dict:
-    """The data with a file field's attachment ids shown as the files' names."""
-    return {key: "、".join(files[v] for v in value)
-            if isinstance(value, list) and value and all(v in files for v in value) else value
-            for key, value in data.items()}
 
 
 def _fields(names: matter.Names, model, data: dict, skip=()) -> tuple[tuple[str, str], ...]:

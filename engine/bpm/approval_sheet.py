@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import exists, or_, select
 
+from engine.core.attachments import of_instance
 from engine.core.errors import NotFoundError
 from engine.core.identity import SYSTEM, TIMER, Actor
 from engine.core.models import HumanTask, ProcessInstance
@@ -64,6 +65,16 @@ class SheetStep:
 
 
 @dataclass(frozen=True)
+class AttachedFile:
+    """One file attached to the instance (附件): its name, size, who attached it and when."""
+
+    name: str
+    size: int
+    person: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ApprovalSheet:
     """What the printed sheet holds."""
 
@@ -76,6 +87,7 @@ class ApprovalSheet:
     ended_at: datetime | None
     matter: tuple[MatterLine, ...]
     steps: tuple[SheetStep, ...]
+    attachments: tuple[AttachedFile, ...] = ()
 
 
 def readable_instance(uow: UnitOfWork, instance_id: int, actor: Actor, *,
@@ -98,25 +110,34 @@ def approval_sheet(uow: UnitOfWork, instance_id: int, actor: Actor, *,
     row = readable_instance(uow, instance_id, actor, oversees=oversees)
     history = instance_history(uow, instance_id)
     details = [json.loads(item.detail or "{}") for item in history]
+    files = of_instance(uow.session, row.id)
     names = people(uow.session, {row.started_by} | {item.actor for item in history}
-                   | {d["on_behalf_of"] for d in details if d.get("on_behalf_of")})
+                   | {d["on_behalf_of"] for d in details if d.get("on_behalf_of")}
+                   | {f.uploaded_by for f in files})
     started = next((d for item, d in zip(history, details)
                     if item.action == "instance_started"), {})
     return ApprovalSheet(
         instance_id=row.id, process_name=row.deployment.name or row.process_key,
         business_key=row.business_key, status=STATUS.get(row.status, row.status),
         started_by=names.get(row.started_by, row.started_by), started_at=row.started_at,
-        ended_at=row.ended_at, matter=_matter(row, started.get("data") or {}),
-        steps=tuple(_steps(history, details, names)))
+        ended_at=row.ended_at,
+        matter=_matter(row, started.get("data") or {}, {f.id: f.filename for f in files}),
+        steps=tuple(_steps(history, details, names)),
+        attachments=tuple(AttachedFile(f.filename, f.size, _who(f.uploaded_by, names),
+                                       f.uploaded_at) for f in files))
 
 
-def _matter(row: ProcessInstance, data: dict[str, Any]) -> tuple[MatterLine, ...]:
-    """The start form's fields with what was entered, in the form's order and words."""
+def _matter(row: ProcessInstance, data: dict[str, Any],
+            files: dict[str, str]) -> tuple[MatterLine, ...]:
+    """The start form's fields with what was entered, in the form's order and words (a file
+    field: the files' names)."""
     lines = []
     for field in start_form(row.deployment).get("fields", []):
         if field.get("id") in data:
-            lines.append(MatterLine(field.get("label") or field["id"],
-                                    _shown(field, data[field["id"]])))
+            value = data[field["id"]]
+            shown = ("、".join(files.get(v, "附件") for v in value or [])
+                     if field.get("type") == "file" else _shown(field, value))
+            lines.append(MatterLine(field.get("label") or field["id"], shown))
     return tuple(lines)
 
 

@@ -60,7 +60,7 @@ def test_the_start_form_is_multipart_and_takes_files_listed_on_the_instance(
     instance_url = response.headers["Location"]
     page = client.get(instance_url).get_data(as_text=True)
     assert "用地预审意见.pdf" in page and "说明.txt" in page and "项目专员一" in page
-    assert "上传附件" in page or "提交附件" in page
+    assert "提交附件" in page and "申报材料：用地预审意见.pdf、说明.txt" in page
     link = page.split('href="/attachments/')[1].split('"')[0]
     download = client.get(f"/attachments/{link}")
     assert download.status_code == 200
