@@ -23,6 +23,7 @@ ALLOWED_PATTERNS = [
     re.compile(r"^(DEMO-)?[A-Z]+(-[A-Z0-9]+)+$"),    # business keys (PERMIT-XM-2026-003)
     re.compile(r"^[A-Z]{1,3}\d*$"),                  # single capitals, column letters
     re.compile(r"^[0-9a-f]{64}$"),                   # a SHA-256 (the audit trail's 哈希 column)
+    re.compile(r"^v\d+$"),                           # a process version (v3), as designers write it
 ]
 ALLOWED_WORDS = {
     "Excel", "xlsx", "BPMN", "DMN", "API", "JSON", "CSV", "PDF", "ID", "HTTP", "HTTPS", "URL",
