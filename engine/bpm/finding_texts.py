@@ -129,7 +129,7 @@ def _picker(p: Mapping[str, Any]) -> str:
 
 def _translated(p: Mapping[str, Any]) -> str:
     what = "JUEL 表达式" if p["juel"] else "ISO 8601 文字"
-    return f"{p['expr']} {p['text']} 是{what}，按 Python {p['python']} 执行。"
+    return f"{p['expr']} {p['text']} 是 {what}，按 Python {p['python']} 执行。"
 
 
 def _several(p: Mapping[str, Any], locale: str = "zh_CN") -> str:
@@ -178,6 +178,21 @@ _SYNTAX_DETAILS = [
     (re.compile(r"^expected an indented block.*$"), "缺少缩进的代码块"),
     (re.compile(r"^(?:unexpected EOF while parsing|invalid syntax\. Maybe you meant .*)$"),
      "语法错误"),
+]
+
+# SpiffWorkflow's own validation messages (engine/bpm/parse_errors.py keeps them as written).
+_LIBRARY_DETAILS = [
+    (re.compile(r"^There is no support implemented for this task type\.?$"), "不支持这种任务类型"),
+    (re.compile(r"^Process (.+) is not executable\.?$"), "流程 {0} 不是可执行的"),
+    (re.compile(r"^No start event found\.?$"), "没有开始事件"),
+    (re.compile(r"^(Signal|Error|Escalation|Correlation) identifier is missing from bpmn xml\.?$"),
+     "{0} 的标识没有在文件中定义"),
+    (re.compile(r"^Duplicate process ID: (.+?)\.?$"), "流程 ID {0} 重复"),
+    (re.compile(r"^Conditional event definition with missing condition\.?$"), "条件事件没有条件"),
+    (re.compile(r"^Unknown Time Specification\.?$"), "无法识别的时间设置"),
+    (re.compile(r"^Cannot resolve (dataInputAssociation|dataOutputAssociation) (.+?)\.?$"),
+     "无法解析数据关联 {1}"),
+    (re.compile(r"^A SubWorkflow Must contain an End event\.?$"), "子流程必须有结束事件"),
 ]
 
 
@@ -276,7 +291,7 @@ TEXTS: dict[str, RuleText] = {
                                   f"{'流程' if p['deployed_kind'] == 'process' else '决策'}。",
                                   "换一个 ID。"),
     # the parse inside SpiffWorkflow (engine/bpm/parse_errors.py)
-    "library-validation": RuleText("SpiffWorkflow 不接受此处：{detail}。",
+    "library-validation": RuleText(lambda p: f"SpiffWorkflow 不接受此处：{_known(_LIBRARY_DETAILS, p['detail'])}。",
                                    "在属性面板中检查这个元素的设置，" + _EXPORT_AGAIN),
     "library-failure": RuleText(lambda p: f"SpiffWorkflow 无法读取"
                                 + (_element({"kind": p['kind'], "id": p['id']}) if p.get("id")

@@ -200,3 +200,13 @@ def test_the_schema_findings_of_mutated_repository_files_are_all_in_chinese():
 ])
 def test_pythons_syntax_messages_are_told_in_chinese(detail, told):
     assert chinese("expression-syntax", {"detail": detail}).message == f"这不是有效的 Python：{told}。"
+
+
+@pytest.mark.parametrize("detail, told", [
+    ("There is no support implemented for this task type.", "不支持这种任务类型"),
+    ("Duplicate process ID: p1", "流程 ID p1 重复"),
+    ("Something SpiffWorkflow says rarely", "Something SpiffWorkflow says rarely"),
+])
+def test_spiffworkflows_validation_messages_are_told_in_chinese_where_known(detail, told):
+    assert chinese("library-validation", {"detail": detail}).message == \
+        f"SpiffWorkflow 不接受此处：{told}。"

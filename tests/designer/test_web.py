@@ -97,7 +97,7 @@ def test_validate_shows_each_juel_translation_as_a_note(designer):
     body = {"filename": camunda.name, "xml": camunda.read_text(encoding="utf-8")}
     report = post_json(designer, "/designer/validate", body).get_json()
     notes = {f["element_id"]: f for f in report["findings"] if f["severity"] == "info"}
-    assert notes["Flow_county"]["message"] == "条件 #{amount > 1000} 是JUEL 表达式，按 Python amount > 1000 执行。"
+    assert notes["Flow_county"]["message"] == "条件 #{amount > 1000} 是 JUEL 表达式，按 Python amount > 1000 执行。"
     assert notes["Flow_county"]["hint"] == "请确认这就是你的本意。"
     token = csrf_token_of(designer.get("/designer/").get_data(as_text=True))
     page = designer.post("/designer/deploy", data={
@@ -191,7 +191,7 @@ def test_a_dry_run_from_the_page_shows_each_step(designer, platform):
     response = post_form(designer, "/designer/migrate_me/v1/dry-run",
                          {"data": "{}", "steps": "specialist | {\"amount\": 3}\napprover"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "completed" in page and "review" in page
+    assert response.status_code == 200 and "已办结" in page and "completed" not in page and "review" in page
 
 
 def test_the_editor_rehearses_a_draft_and_moves_time_forward(designer):
