@@ -118,6 +118,13 @@ def test_the_properties_panel_speaks_chinese(designer_account, live_url, wide_pa
     page.screenshot(path=str(OUTPUT / "designer-panel-zh.png"))
     english = {"General", "Forms", "Documentation", "Condition", "SEQUENCE FLOW", "USER TASK"}
     assert not english & set(groups.all_inner_texts()), groups.all_inner_texts()
+    # An id with a space is refused in the panel, in Chinese.
+    page.click("[data-element-id='Task_review']")
+    element_id = page.locator("#bio-properties-panel-id")
+    if not element_id.is_visible():
+        page.click(".bio-properties-panel-group-header:has-text('常规')")
+    element_id.fill("审核 问题")
+    page.wait_for_selector(".bio-properties-panel-error:has-text('编号不能有空格。')", timeout=3000)
 
 
 def test_the_designer_chooses_a_ratio_signing_which_is_written_as_the_completion_condition(
