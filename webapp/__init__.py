@@ -106,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import bulk
     from . import instances_admin
     from . import attachments
+    from . import extensions
 
     security.init_app(app)  # CSRF, security headers, request size limit
     i18n.init_app(app)
@@ -132,6 +133,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bulk.bp)
     app.register_blueprint(instances_admin.bp)
     attachments.init_app(app)  # the download route; the upload forms' request limit
+    app.register_blueprint(extensions.bp)
     api.init_app(app)  # the JSON API under /api/v1, after the pages' error handlers
 
     @app.get("/")

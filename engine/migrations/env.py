@@ -16,6 +16,7 @@ import engine.county.issue_ledger  # noqa: F401
 import engine.county.plates  # noqa: F401  (also registers the project schedule tables)
 import engine.county.awards  # noqa: F401
 import engine.county.agendas  # noqa: F401
+import engine.county.extensions  # noqa: F401  (延期申请)
 from engine.core.models import Base
 
 config = context.config

@@ -69,6 +69,10 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("processes.instance", "GET"):                       "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
     ("instances_admin.index", "GET"):                    "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
     ("instances_admin.act", "POST"):                     "login deny  deny  deny  deny  deny  ok    deny  deny  deny",
+    ("extensions.pending", "GET"):                       "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
+    # a holder's empty request is sent back to the task page with the reason (302)
+    ("extensions.ask", "POST"):                          "login ok    deny  ok    deny  deny  deny  ok    deny  deny",
+    ("extensions.decide", "POST"):                       "login deny  deny  deny  deny  deny  deny  deny  deny  deny",
     ("bulk.run", "POST"):                                "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("channels.index", "GET"):                           "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("channels.add", "POST"):                            "login bad   bad   bad   bad   bad   bad   bad   bad   bad",

@@ -98,7 +98,8 @@ class World:
             "<job_id>": self.job_id, "<name>": self.name, "<kind>": self.kind,
             "<ref>": str(self.instance_id), "<path:filename>": self.filename,
             "<username>": self.username, "<unit_code>": self.unit_code,
-            "<any(suspend, resume, cancel):action>": "suspend", "<batch_id>": self.batch_id, "<int:number>": self.incident,
+            "<any(suspend, resume, cancel):action>": "suspend", "<batch_id>": self.batch_id,
+            "<int:request_id>": 999999, "<int:number>": self.incident,
             "<batch_id>": self.batch_id, "<int:channel_id>": self.channel_id,
             "<attachment_id>": self.attachment_id,
         }.items():
