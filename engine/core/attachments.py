@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, select
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .errors import GongjianError, NotFoundError
+from .errors import ConflictError, GongjianError, NotFoundError
 from .models import Base, UTCDateTime
 from .uow import UnitOfWork
 
@@ -302,9 +302,19 @@ def content(session: Session, row: Attachment) -> bytes:
 def bind(uow: UnitOfWork, actor: str, ids: list[str], *, instance_id: int, task_id: str | None,
          field: str) -> list[Attachment]:
     """Bind the actor's unbound attachments to an instance (and task); audited
-    `attachment_bound`. The ids were checked by `unbound_of`."""
+    `attachment_bound`. The ids were checked by `unbound_of`; each is bound by an update
+    that finds it still unbound, so of two submissions racing for one file the second is a
+    ConflictError (on PostgreSQL it waits for the first and then finds it bound)."""
     rows = unbound_of(uow.session, actor, ids)
     for row in rows:
+        taken = uow.session.execute(
+            update(Attachment).where(Attachment.id == row.id, Attachment.uploaded_by == actor,
+                                     Attachment.instance_id.is_(None))
+            .values(instance_id=instance_id, task_id=task_id, field=field)
+            .execution_options(synchronize_session=False))
+        if taken.rowcount != 1:
+            raise ConflictError(f"the attachment {row.filename} was just attached elsewhere; "
+                                "reload and try again")
         row.instance_id, row.task_id, row.field = instance_id, task_id, field
         uow.audit.record(actor, "attachment_bound", subject=f"attachment:{row.id}",
                          instance_id=instance_id, task_id=task_id, field=field,

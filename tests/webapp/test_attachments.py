@@ -127,3 +127,18 @@ def test_a_zip_bomb_disguised_as_a_docx_is_refused_on_the_task_form(
         reply = uow.session.execute(select(attachments.Attachment).where(
             attachments.Attachment.field == "reply")).scalar_one()
         assert (reply.instance_id, reply.task_id) == (instance_id, task.id)
+
+
+def test_a_file_name_with_markup_is_shown_as_text_and_downloads_under_a_clean_name(
+        with_files, platform, client, auth):
+    auth.login()
+    name = "<img src=x onerror=alert(1)>报告.pdf"
+    response = start_with(client, [("papers", name, PDF)])
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    link = page.split('href="/attachments/')[1].split('"')[0]
+    download = client.get(f"/attachments/{link}")
+    disposition = download.headers["Content-Disposition"]
+    assert "<" not in disposition and ">" not in disposition and disposition.endswith(".pdf")
+    assert download.get_data() == PDF
