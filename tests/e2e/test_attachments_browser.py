@@ -79,6 +79,11 @@ def test_a_pdf_uploaded_on_a_form_downloads_back_and_is_on_the_approval_sheet(
         assert "用地预审意见.pdf" in text and "批复.pdf" in text and "审批人（发改局）" in text
         assert "申报材料：用地预审意见.pdf" in page.locator(".timeline").inner_text()
         page.screenshot(path=str(OUTPUT / "attachments.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(instance_url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(OUTPUT / "attachments-390.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
         page.goto(instance_url + "/sheet")
         sheet = page.locator("#sheet-attachments").inner_text()
         assert "用地预审意见.pdf" in sheet and "批复.pdf" in sheet
