@@ -152,3 +152,57 @@ def walk(client, start: str = "/tasks/", limit: int = 400) -> Iterator[Visit]:
             queue.append((urljoin(local, response.headers["Location"]), local))
         elif visit.html and response.status_code == 200:
             queue.extend((u, local) for u in _links("http://localhost" + local, response.data))
+
+
+WERKZEUG_PAGES = ("<title>404 Not Found</title>", "<title>405 Method Not Allowed</title>",
+                  "<title>400 Bad Request</title>", "<title>500 Internal Server Error</title>",
+                  "The requested URL was not found", "Redirecting...")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Seen:
+    """One page of a walk as the tests read it: status, kind, visible text, English page."""
+
+    url: str
+    found_on: str
+    status: int
+    content_type: str
+    texts: list[str]
+    werkzeug: bool
+
+
+def _seen(visit: Visit) -> Seen:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from .visible import visible_text
+
+    texts: list[str] = []
+    if visit.status == 200 and visit.content_type.startswith(XLSX):
+        book = load_workbook(BytesIO(visit.body), read_only=True)
+        texts = [str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                 for c in row if isinstance(c, str)]
+    elif visit.status == 200 and visit.html:
+        texts = visible_text(visit.body)
+    werkzeug = visit.html and visit.status != 302 and any(
+        marker in visit.body.decode("utf-8", "replace") for marker in WERKZEUG_PAGES)
+    return Seen(visit.url, visit.found_on, visit.status, visit.content_type, texts, werkzeug)
+
+
+class Walks:
+    """Each role's walk (ROLE_ACCOUNTS, and "anon" from the login page), made once."""
+
+    def __init__(self, app):
+        self.app = app
+        self._done: dict[str, list[Seen]] = {}
+
+    def __call__(self, role: str) -> list[Seen]:
+        if role not in self._done:
+            if role == "anon":
+                pages = walk(self.app.test_client(), start="/auth/login")
+            else:
+                pages = walk(log_in(self.app, ROLE_ACCOUNTS[role]))
+            self._done[role] = [_seen(v) for v in pages]
+        return self._done[role]
