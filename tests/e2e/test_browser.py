@@ -51,7 +51,7 @@ def test_specialist_prepares_and_approver_returns_with_an_opinion(platform, live
 
     login(page, live_url, "zhuanyuan1")
     page.click("text=待认领")
-    page.click("button:has-text('认领')")
+    page.click("li.task button:has-text('认领')")  # not the list's 批量认领
     page.goto(f"{live_url}/tasks/")
     assert page.locator(".task .name", has_text="准备材料").is_visible()
     # No horizontal scrolling on a 390-px phone.
