@@ -166,16 +166,7 @@ def unforeseen_failure(exc: Exception):
     discard_uow()
     current_app.logger.error("unexpected error in %s %s", request.method, request.path,
                              exc_info=exc)
-    args = request.view_args or {}
-    actor = g.actor.username if g.get("actor") is not None else "anonymous"
-    try:
-        with get_platform().uow() as uow:
-            incident = record_error(uow, actor, exc, path=request.path,
-                                    process_key=args.get("key"), task_id=args.get("task_id"),
-                                    instance_id=args.get("instance_id"))
-    except Exception:  # the page must still say what happened
-        current_app.logger.exception("the failure could not be recorded")
-        incident = None
+    incident = record_incident(exc)
     tell = (_("请把事件编号 %(n)s 告诉系统管理员。", n=incident) if incident
             else _("请告诉系统管理员。"))
     return render_template("errors/message.html", title=_("系统出错"),
@@ -183,17 +174,25 @@ def unforeseen_failure(exc: Exception):
                                      tell=tell)), 500
 
 
-def _incident(exc: WorkflowExecutionError) -> int | None:
-    """Record the failure for the administrator (after the call was rolled back); its number."""
+def record_incident(exc: Exception) -> int | None:
+    """Record a failure for the administrator (after the call was rolled back) as an
+    incident — a failed step, or anything unforeseen — and give its number (None when even
+    that fails: the answer must still say what happened). Pages and the API alike."""
     args = request.view_args or {}
     actor = g.actor.username if g.get("actor") is not None else "anonymous"
     try:
         with get_platform().uow() as uow:
-            return record_failure(uow, actor, exc, process_key=args.get("key"),
-                                  task_id=args.get("task_id"))
-    except Exception:  # the page must still say what happened
+            if isinstance(exc, WorkflowExecutionError):
+                return record_failure(uow, actor, exc, process_key=args.get("key"),
+                                      task_id=args.get("task_id"))
+            return record_error(uow, actor, exc, path=request.path,
+                                process_key=args.get("key"), task_id=args.get("task_id"),
+                                instance_id=args.get("instance_id"))
+    except Exception:
         current_app.logger.exception("the failure could not be recorded")
         return None
+
+
 
 
 def workflow_failure(exc: WorkflowExecutionError):
@@ -203,7 +202,7 @@ def workflow_failure(exc: WorkflowExecutionError):
     filled in) with the message on top; elsewhere a message page.
     """
     discard_uow()
-    incident = _incident(exc)
+    incident = record_incident(exc)
     current_app.logger.error("workflow error (incident %s): %s", incident, exc)
     if isinstance(exc, BudgetExceededError):
         what = str(exc)  # the budget says in Chinese what was stopped

@@ -124,3 +124,26 @@ def test_the_favicon_is_served(demo):
     response = demo.test_client().get("/favicon.ico")
     assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"
     assert 'rel="icon"' in log_in(demo, "county_head").get("/tasks/").get_data(as_text=True)
+
+
+def test_a_failing_step_through_the_api_is_an_incident_too(demo_url, tmp_path):
+    from engine.core.organisation import actor_for
+    from engine.ops import tokens
+
+    app = demo_app(copy_database(demo_url, tmp_path))
+    platform = app.extensions["gongjian"]
+    with platform.uow() as uow:
+        definitions.deploy_files(uow, [("fails.bpmn", FAILING)], "designer")
+    with platform.uow() as uow:
+        issued = tokens.create_token(uow, actor_for(uow.session, "admin"), "fails",
+                                     ["supervisor"], unit_code="wg_supervision")
+    before = _count(app, ProcessInstance)
+    response = app.test_client().post(
+        "/api/v1/instances", headers={"Authorization": f"Bearer {issued.secret}"},
+        json={"process_key": "fails_at_start", "data": {"amount": 0}})
+    body = response.get_json()
+    assert response.status_code == 422 and isinstance(body["incident"], int), body
+    assert _count(app, ProcessInstance) == before
+    listing = log_in(app, "designer").get("/admin/incidents/").get_data(as_text=True)
+    assert f'id="incident-{body["incident"]}"' in listing
+    platform.close()

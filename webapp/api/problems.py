@@ -17,6 +17,7 @@ from engine.core.errors import (
 )
 
 from ..db import discard_uow
+from ..errors import record_incident
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:gongjian:problem:"
@@ -125,6 +126,7 @@ def from_domain_error(exc: GongjianError) -> Response:
     errors = getattr(exc, "field_errors", None) or None
     if isinstance(exc, WorkflowExecutionError):
         log.warning("API workflow error: %s", exc)
+        extra["incident"] = record_incident(exc)  # listed for designers and administrators
     return problem(status, str(exc), kind=kind, errors=errors, **extra)
 
 
@@ -132,8 +134,10 @@ def from_unexpected(exc: Exception) -> Response:
     """A 500 problem for anything unforeseen: logged in full, told to the client in one line."""
     discard_uow()
     log.exception("unexpected error in %s %s", request.method, request.path)
-    return problem(500, "an unexpected error occurred; it was logged. Nothing you sent was "
-                   "saved unless a later read shows it.")
+    incident = record_incident(exc)
+    return problem(500, "an unexpected error occurred; it was recorded as an incident for the "
+                   "administrator. Nothing you sent was saved unless a later read shows it.",
+                   incident=incident)
 
 
 def from_database_unavailable(exc: Exception) -> Response:
