@@ -53,7 +53,6 @@ def _print_checkpoints(report: CheckpointReport, keys: list[str]) -> None:
 def cmd_verify(platform: Platform, args: argparse.Namespace) -> int:
     """Check the chain's hashes, then the chain against its signed checkpoints; exit 1 when broken."""
     with platform.uow() as uow:
-        chain = verify_audit(uow.session)
         checkpoints, file_problems = _gather(platform, uow.session, args.checkpoints)
         keys, key_problem = None, ""
         if checkpoints:
@@ -62,8 +61,18 @@ def cmd_verify(platform: Platform, args: argparse.Namespace) -> int:
             except AuditKeyError as exc:
                 key_problem = str(exc)
         report = verify_checkpoints(uow.session, keys, checkpoints) if keys else None
+        # --since-checkpoint: the events after the newest checkpoint that checks out, linked
+        # to its signed hash (the history before it was verified when it was signed or since).
+        after = None
+        if args.since_checkpoint and report is not None and report.latest is not None:
+            after = (report.latest.seq, report.latest.hash)
+        chain = verify_audit(uow.session, after=after)
     if chain.ok and (report is None or report.ok) and not file_problems:
-        print(f"audit chain intact: {chain.events} events")
+        if after is not None:
+            print(f"audit chain intact: {chain.events} events after the signed checkpoint of "
+                  f"event {after[0]}, linked to it")
+        else:
+            print(f"audit chain intact: {chain.events} events")
     else:
         print(f"audit chain BROKEN ({chain.events} events):")
         for problem in chain.problems + file_problems + (report.problems if report else []):
@@ -116,6 +125,10 @@ def add_commands(audit: argparse._SubParsersAction) -> None:
     p.add_argument("--public-key", type=Path, action="append", default=[],
                    help="a public (or private) audit key file; repeat for rotated keys "
                         "(default: GONGJIAN_AUDIT_KEY or its .pub)")
+    p.add_argument("--since-checkpoint", action="store_true",
+                   help="check only the events after the newest signed checkpoint that checks "
+                        "out (a day's events, however long the chain); run it without now and "
+                        "then for the whole history")
     p.add_argument("--checkpoints", type=Path, action="append", default=[],
                    help="an exported checkpoint file to check against as well (repeatable; "
                         "GONGJIAN_AUDIT_EXPORT is always read)")

@@ -337,3 +337,50 @@ def test_the_monthly_bulletin_prints_the_newest_checkpoint(platform, clock, key_
     assert "2026-12-01 09:00" in bulletin.anchor_line  # Lingchuan time
     sheet = load_workbook(BytesIO(dispatch.to_xlsx(bulletin))).active
     assert sheet.cell(sheet.max_row, 1).value == bulletin.anchor_line
+
+
+# ---------------------------------------------------------------- verify that does not grow
+
+
+def test_verify_since_the_checkpoint_reads_only_the_events_after_it_and_links_them(
+        platform, key_path, database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    add_events(platform, 5)
+    signed = checkpoint_now(platform, key_path)
+    add_events(platform, 3)
+    with platform.uow() as uow:
+        since = verify_audit(uow.session, after=(signed.seq, signed.hash))
+        # the 3 added and the checkpoint's own event, of 10 in all
+        assert since.ok and since.events == 4
+    code, out, _ = run(capsys, "audit", "verify", "--since-checkpoint")
+    assert code == 0 and f"4 events after the signed checkpoint of event {signed.seq}" in out
+
+    # an event after the checkpoint edited (its hash left as it was): caught
+    with platform.db.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET actor = 'x' WHERE seq = :s"),
+                     {"s": signed.seq + 2})
+    code, out, _ = run(capsys, "audit", "verify", "--since-checkpoint")
+    assert code == 1 and "contents were changed" in out
+
+
+def test_verify_since_the_checkpoint_catches_events_rewritten_across_it(
+        platform, key_path, database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    add_events(platform, 4)
+    signed = checkpoint_now(platform, key_path)
+    add_events(platform, 2)
+    rewrite_from(platform, 2, actor="someone_else")  # every later hash recomputed
+    code, out, _ = run(capsys, "audit", "verify", "--since-checkpoint")
+    assert code == 1 and "BROKEN" in out
+    with platform.uow() as uow:
+        # from the (now disagreeing) signed hash, the next event no longer links
+        assert not verify_audit(uow.session, after=(signed.seq, signed.hash)).ok
+
+
+def test_a_full_walk_streams_in_batches(platform, monkeypatch):
+    from engine.core import audit
+    monkeypatch.setattr(audit, "VERIFY_BATCH", 2)
+    add_events(platform, 7)
+    with platform.uow() as uow:
+        report = verify_audit(uow.session)
+    assert report.ok and report.events == 7
