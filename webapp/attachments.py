@@ -32,7 +32,8 @@ bp = Blueprint("attachments", __name__, url_prefix="/attachments")
 # A page form with files may be this large (the other pages keep security.MAX_CONTENT_LENGTH):
 # a few files of up to 20 MB each in one submission.
 MAX_UPLOAD_REQUEST = 60 * 1024 * 1024
-UPLOAD_ENDPOINTS = frozenset({"tasks.complete", "processes.start"})
+UPLOAD_ENDPOINTS = frozenset({"tasks.complete", "processes.start",
+                              "api_attachments.Attachments"})
 
 
 def refusal(exc: AttachmentRefused) -> str:

@@ -32,6 +32,8 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("api_definitions.Versions", "GET"):                 "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("api_instances.Instances", "GET"):                  "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("api_instances.Instance", "GET"):                   "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
+    # 附件 download: those who may read the instance the file is bound to
+    ("api_attachments.OneAttachment", "GET"):            "login ok    deny  ok    deny  deny  ok    ok    deny  deny",
     ("api_issues.Issues", "GET"):                        "login ok    ok    ok    ok    ok    ok    ok    ok    ok",
     ("api_issues.Issue", "GET"):                         "login deny  deny  ok    ok    deny  ok    deny  deny  ok",
     ("api_issues.Supervision", "GET"):                   "login deny  deny  ok    ok    deny  ok    deny  deny  ok",
@@ -107,6 +109,8 @@ _ROWS: dict[tuple[str, ...], str] = {
     ("api_admin.Webhooks", "POST"):                      "login deny  deny  deny  deny  deny  bad   deny  deny  deny",
     ("api_admin.Webhook", "DELETE"):                     "login deny  deny  deny  deny  deny  deny  deny  deny  deny",
     ("api_definitions.Definitions", "POST"):             "login deny  deny  deny  deny  bad   bad   deny  deny  deny",
+    # 附件 upload: anyone signed in keeps a file for a form (an empty request is refused)
+    ("api_attachments.Attachments", "POST"):             "login bad   bad   bad   bad   bad   bad   bad   bad   bad",
     ("api_instances.Instances", "POST"):                 "login bad   bad   bad   bad   bad   bad   bad   bad   bad",
     ("api_instances.Cancel", "POST"):                    "login deny  deny  deny  deny  deny  bad   deny  deny  deny",
     # 问题登记: the issue process's candidate starters (specialists, supervisors, township and

@@ -65,8 +65,9 @@ def init_app(app: Flask) -> Api:
     })
     api = Api(app)
     from . import admin, definitions, instances, issues, messages, org, projects, signals, tasks
+    from . import attachments
     for module in (definitions, instances, tasks, messages, signals, issues, projects, admin,
-                   org):
+                   org, attachments):
         bp = module.bp
         csrf.exempt(bp)  # auth.authenticate applies CSRF to session calls itself
         api.register_blueprint(bp, url_prefix=API_PREFIX + bp.url_prefix)
