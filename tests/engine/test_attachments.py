@@ -200,3 +200,45 @@ def test_a_single_file_field_takes_one_file(platform, deployed):
     assert "reply" in refused.value.field_errors
     with platform.uow() as uow:
         assert len(attachments.of_instance(uow.session, instance.id)) == 1
+
+
+def test_two_submissions_racing_for_one_file_bind_it_once(platform, deployed):
+    if platform.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock orders the two writers before either reads")
+    import threading
+    import time
+
+    from engine.core.errors import ConflictError
+    first = start(platform, {"title": "一", "papers": [store(platform, "a.pdf", PDF).id]})
+    second = start(platform, {"title": "二", "papers": [store(platform, "b.pdf", PDF).id]})
+    contested = store(platform, "c.pdf", PDF).id
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def holder():
+        with platform.uow() as uow:
+            attachments.bind(uow, SPECIALIST.username, [contested], instance_id=first.id,
+                             task_id=None, field="papers")
+            barrier.wait()
+            time.sleep(0.5)       # the other has read the file as unbound and waits on it
+            uow.commit()
+            outcomes["holder"] = "bound"
+
+    def latecomer():
+        barrier.wait()
+        try:
+            with platform.uow() as uow:
+                attachments.bind(uow, SPECIALIST.username, [contested], instance_id=second.id,
+                                 task_id=None, field="papers")
+                uow.commit()
+                outcomes["latecomer"] = "bound"
+        except ConflictError:
+            outcomes["latecomer"] = "conflict"
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=latecomer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == {"holder": "bound", "latecomer": "conflict"}
+    with platform.uow() as uow:
+        assert uow.session.get(attachments.Attachment, contested).instance_id == first.id
