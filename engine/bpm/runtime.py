@@ -30,7 +30,7 @@ from .compaction import compact
 from .countersign import record_cut_short
 from .definitions import SPEC_CACHE, latest_deployment, resolve_bundle
 from .forms import validate_task_data
-from .form_files import bind_files, checked_files
+from .form_files import FieldFiles, bind_files, checked_files
 from .pickers import checker
 from ..core.errors import (
     ConflictError, NotFoundError, TaskDataError, WorkflowExecutionError,
@@ -225,7 +225,7 @@ def load_for_write(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
 def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
                    business_key: str | None = None,
                    data: dict[str, Any] | None = None,
-                   files: dict[str, list[str]] | None = None) -> InstanceView:
+                   files: list[FieldFiles] | None = None) -> InstanceView:
     """Start the latest version of a process and run it to its first wait; `files` are the
     start form's checked attachments by field (engine/bpm/form_files.py), bound to it."""
     uow.begin_write()
@@ -250,7 +250,7 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
     uow.audit.record(actor.username, "instance_started", subject=f"instance:{row.id}",
                      instance_id=row.id, process_key=process_key, version=deployment.version,
                      business_key=business_key, data=data or None)
-    bind_files(uow, actor, files or {}, instance_id=row.id, task_id=None)
+    bind_files(uow, actor, files or [], instance_id=row.id, task_id=None)
     with bind_clock(uow.clock), _engine_errors(process_key):
         save_instance(uow, LiveInstance(row, workflow), actor)
     uow.commit()

@@ -300,7 +300,7 @@ def content(session: Session, row: Attachment) -> bytes:
 
 
 def bind(uow: UnitOfWork, actor: str, ids: list[str], *, instance_id: int, task_id: str | None,
-         field: str) -> list[Attachment]:
+         field: str, label: str | None = None) -> list[Attachment]:
     """Bind the actor's unbound attachments to an instance (and task); audited
     `attachment_bound`. The ids were checked by `unbound_of`; each is bound by an update
     that finds it still unbound, so of two submissions racing for one file the second is a
@@ -316,8 +316,9 @@ def bind(uow: UnitOfWork, actor: str, ids: list[str], *, instance_id: int, task_
             raise ConflictError(f"the attachment {row.filename} was just attached elsewhere; "
                                 "reload and try again")
         row.instance_id, row.task_id, row.field = instance_id, task_id, field
+        # The audit names the field as the form labels it (the row keeps its id).
         uow.audit.record(actor, "attachment_bound", subject=f"attachment:{row.id}",
-                         instance_id=instance_id, task_id=task_id, field=field,
+                         instance_id=instance_id, task_id=task_id, field=label or field,
                          name=row.filename, size=row.size, sha256=row.sha256)
     uow.session.flush()
     return rows

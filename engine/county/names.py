@@ -84,6 +84,8 @@ VARIABLE_LABELS = {
     "result_kind": "报送内容", "review_decision": "审核结论", "rating": "办理评价",
     "escalate_issue": "提级", "list_issue": "挂牌督办", "lift_listing": "摘牌",
     "count": "数量", "instance_id": "流程实例", "task_id": "待办",
+    # 附件 (engine/core/attachments.py)
+    "size": "大小（字节）", "field": "表单项", "content_type": "文件类型",
 }
 UNIT_KEYS = {"sub_command", "project_unit", "lead_department", "township", "responsible_unit",
              "unit", "parent", "unit_code"}

@@ -142,3 +142,15 @@ def test_a_file_name_with_markup_is_shown_as_text_and_downloads_under_a_clean_na
     disposition = download.headers["Content-Disposition"]
     assert "<" not in disposition and ">" not in disposition and disposition.endswith(".pdf")
     assert download.get_data() == PDF
+
+
+def test_the_audit_trail_shows_the_files_attached_in_words(with_files, platform, client, auth):
+    auth.login()
+    response = start_with(client, [("papers", "用地预审意见.pdf", PDF)])
+    instance_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    auth.login("ducha1")
+    page = client.get(f"/audit/instances/{instance_id}").get_data(as_text=True)
+    row = page.split('id="trail"')[1].split("提交附件")[1].split("</tr>")[0]
+    assert "用地预审意见.pdf" in row and "申报材料" in row
+    for code in ("sha256", "content_type", "papers", "size", "field", "application/pdf"):
+        assert code not in row, code
