@@ -100,6 +100,13 @@ ACTIONS.update({
 ACTIONS.update({
     "attachment_added": _l("上传附件"),
     "attachment_bound": _l("提交附件"),
+    "channel_added": _l("添加接收渠道"),
+    "channel_removed": _l("删除接收渠道"),
+    "deadline_extension_requested": _l("申请延期"),
+    "deadline_extension_approved": _l("同意延期"),
+    "deadline_extension_refused": _l("不同意延期"),
+    "instance_suspended": _l("挂起流程"),
+    "instance_resumed": _l("恢复流程"),
 })
 DECISIONS = {"approve": _l("同意"), "return": _l("退回"), "reject": _l("不同意")}
 

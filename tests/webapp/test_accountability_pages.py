@@ -223,5 +223,8 @@ def test_every_action_the_engine_audits_has_a_chinese_label():
     recorded = set(re.findall(r'\.record\(\s*[\w.]+,\s*"([a-z_]+)"', source))
     recorded |= set(re.findall(r'_record\(uow, actor, "([a-z_]+)"', source))
     recorded |= set(re.findall(r'action = "([a-z_]+)"', source))
+    # actions named from a table or a state: instance_suspended, deadline_extension_approved…
+    recorded |= set(re.findall(r'"(instance_(?:suspended|resumed))"', source))
+    recorded |= {f"deadline_extension_{state}" for state in ("approved", "refused")}
     assert {"instance_started", "task_decided", "project_stage_moved", "timer_failed"} <= recorded
     assert sorted(recorded - set(ACTIONS)) == []

@@ -41,6 +41,8 @@ def _returned_then_approved(platform, client, auth):
 def test_the_sheet_lists_the_matter_and_every_step_by_name_with_decisions_and_opinions(
         platform, client, auth):
     instance = _returned_then_approved(platform, client, auth)
+    shown = client.get(f"/processes/instances/{instance.id}").get_data(as_text=True)
+    assert f'href="/processes/instances/{instance.id}/sheet"' in shown  # linked from the page
     page = client.get(f"/processes/instances/{instance.id}/sheet")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
