@@ -22,12 +22,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import pytest
 
 from engine.bpm.timers import fire_due_timers
 
 from ..county_setup import ACCOUNTS, SHANGHAI, county  # noqa: F401  (fixture)
-from .browser import OUTPUT, needs_chromium, open_page, serve
+from .browser import OUTPUT, needs_chromium
+from .journey import log_in, page, page_rules, site, submit  # noqa: F401  (fixtures)
 
 pytestmark = needs_chromium
 
@@ -47,47 +47,7 @@ FORBIDDEN = [a[0] for a in ACCOUNTS] + [
     "verify_commitment", "approval_decision", "approval_opinion", "filing_note",
     "fulfil_date", "item_name", "need_energy", "co_solar", "co_data", "zrzy", "sthj", "xzsp",
     "prework", "construction"]
-
-
-def check_page(page, name: str) -> str:
-    """The rules of every page: no 5xx, Chinese, no codes; screenshots desktop and 390 px."""
-    text = page.inner_text("body")
-    assert "Internal Server Error" not in text and "服务器出错" not in text, name
-    assert re.search(r"[\u4e00-\u9fff]", text), name
-    found = [w for w in FORBIDDEN if re.search(rf"(?<![\w:@]){re.escape(w)}(?!\w)", text)]
-    assert not found, (name, found)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    size = page.viewport_size
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 392, name
-    page.screenshot(path=str(SHOTS / f"{name}-390.png"), full_page=True)
-    page.set_viewport_size(size)
-    return text
-
-
-@pytest.fixture
-def site(county):  # noqa: F811
-    with serve(county.app) as url:
-        yield url
-
-
-@pytest.fixture
-def page():
-    with open_page(1280, 900) as page:
-        statuses: list[tuple[int, str]] = []
-        page.on("response", lambda r: statuses.append((r.status, r.url)))
-        yield page
-        assert not [s for s in statuses if s[0] >= 500], statuses
-
-
-def log_in(page, base: str, username: str, password: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/auth/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/tasks/")
+check_page = page_rules(SHOTS, FORBIDDEN, slack=2)
 
 
 def open_task(page, base: str, title: str) -> None:
@@ -103,11 +63,6 @@ def open_task(page, base: str, title: str) -> None:
         item.first.locator("button:has-text('认领')").click()
     page.wait_for_url(re.compile(r".*/tasks/[0-9a-f-]{36}$"))
     assert title in page.inner_text("h1"), (title, page.inner_text("h1"))
-
-
-def submit(page) -> None:
-    page.click("form[action$='/complete'] button.primary")
-    page.wait_for_selector(".flash.success")
 
 
 def fire_timers(county) -> None:  # noqa: F811
