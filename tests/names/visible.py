@@ -30,6 +30,7 @@ ALLOWED_WORDS = {
     "Camunda", "Modeler", "JUEL", "SLA", "PNG", "SVG", "XML", "QR", "OK", "GB", "MB", "KB",
     "English", "Python", "SHA-256", "Ed25519", "webhook", "Webhook", "Token", "token", "cron",
     "UTC", "Asia", "Shanghai", "PPP", "EPC", "Q1", "Q2", "Q3", "Q4",
+    "Word", "PowerPoint", "OFD", "JPEG",  # the file types an attachment may be
 }
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_@:.\-/]*")
 HIDDEN_TAGS = {"script", "style", "template", "noscript", "head"}

@@ -183,7 +183,8 @@ def test_a_supervisor_registers_an_issue_through_its_start_form(platform):
     with platform.uow() as uow:
         process = start_forms.startable_process(uow, "issue_lifecycle", SUPERVISOR)
     assert [f["id"] for f in process.form["fields"]] == [
-        "title", "project_code", "scope", "severity", "responsible_unit", "sub_command"]
+        "title", "project_code", "scope", "severity", "responsible_unit", "sub_command",
+        "issue_files"]
     with platform.uow() as uow, pytest.raises(TaskDataError) as refused:
         start_forms.start_with_form(uow, "issue_lifecycle", SUPERVISOR, business_key="Q-9",
                                     data={"title": "", "scope": "galaxy"})
