@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, g, render_template
 
-from engine.bpm.approval_sheet import approval_sheet
+from engine.bpm.approval_sheet import MatterLine, approval_sheet
 from engine.county import policy
 
 from .auth import login_required
 from .db import get_uow
 from .downloads import send_download
+from .filters import names
 from .pdf import PdfUnavailableError, html_to_pdf
 
 bp = Blueprint("approval_sheets", __name__, url_prefix="/processes/instances")
 
 
+def _named(line: MatterLine) -> MatterLine:
+    """A picker's code as people read it: the unit, the person, the project by name."""
+    if line.family is None:
+        return line
+    shown = {"unit": names().unit, "user": names().person,
+             "project": lambda code: f"{names().projects.get(code, code)}（{code}）"}
+    return replace(line, value=shown.get(line.family, str)(line.value), family=None)
+
+
 def _sheet_page(instance_id: int, *, for_pdf: bool) -> str:
     uow = get_uow()
     sheet = approval_sheet(uow, instance_id, g.actor, oversees=policy.oversees(g.actor))
+    sheet = replace(sheet, matter=tuple(_named(line) for line in sheet.matter))
     return render_template("approval_sheets/sheet.html", sheet=sheet, for_pdf=for_pdf,
                            printed_by=g.display_name, printed_at=uow.clock.now())
 

@@ -24,6 +24,7 @@ from engine.core.org_admin import people
 from engine.core.uow import UnitOfWork
 
 from .runtime import instance_history
+from .pickers import picker_of
 from .start_forms import start_form
 from .task_access import seen_by
 
@@ -47,10 +48,12 @@ BOOLEAN = {True: "是", False: "否"}
 
 @dataclass(frozen=True)
 class MatterLine:
-    """One line of what was applied for: its label and its value as shown."""
+    """One line of what was applied for: its label and its value as shown — or, for a
+    picker's field (`family` unit, user or project), the code the caller names."""
 
     label: str
     value: str
+    family: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,8 +138,14 @@ def _matter(row: ProcessInstance, data: dict[str, Any],
     for field in start_form(row.deployment).get("fields", []):
         if field.get("id") in data:
             value = data[field["id"]]
-            shown = ("、".join(files.get(v, "附件") for v in value or [])
-                     if field.get("type") == "file" else _shown(field, value))
+            picker = picker_of(field)
+            if field.get("type") == "file":
+                shown = "、".join(files.get(v, "附件") for v in value or [])
+            elif picker is not None and isinstance(value, str):
+                lines.append(MatterLine(field.get("label") or field["id"], value, picker.family))
+                continue
+            else:
+                shown = _shown(field, value)
             lines.append(MatterLine(field.get("label") or field["id"], shown))
     return tuple(lines)
 

@@ -172,6 +172,8 @@ def _plant_work(world: Hostile, specialist, supervisor, county_head) -> None:
     _post(specialist, f"/tasks/{_task_of(world, b, 'fill')}/complete", {"text": "ok"})
     _post(specialist, f"/tasks/{_task_of(world, b, 'review')}/complete",
           {"decision": "reject", "opinion": payload("a3")})
+    # a fresh form shows its fields' default values (b9); a returned one, what was filed
+    _start(specialist, "hostile_proc", {"business_key": "D"})
     c = _start(specialist, "hostile_proc", {"business_key": "C"})
     _post(specialist, f"/tasks/{_task_of(world, c, 'fill')}/transfer",
           {"to_user": "specialist2", "why": payload("a4")})
