@@ -37,7 +37,7 @@ from ..core.notifications import Notification
 from ..core.organisation import UserAccount, groups_of
 from ..core.uow import UnitOfWork
 from .webhooks import (
-    LEASE, MAX_ATTEMPTS, SEND_TIMEOUT, Target, TargetPolicy, TargetRefused, backoff, http_post,
+    SEND_TIMEOUT, Target, TargetPolicy, TargetRefused, http_post, lease_due, settle,
 )
 
 CHANNELS = {"dingtalk": "钉钉群机器人", "wecom": "企业微信群机器人", "email": "电子邮件"}
@@ -274,16 +274,9 @@ def _claim_due(make_uow: Callable[[], UnitOfWork], limit: int) -> list[_Claimed]
     with make_uow() as uow:
         uow.begin_write()
         now = uow.clock.now()
-        rows = uow.session.execute(
-            select(ChannelDelivery).where(ChannelDelivery.status == "pending",
-                                          ChannelDelivery.next_attempt_at <= now)
-            .order_by(ChannelDelivery.next_attempt_at, ChannelDelivery.id).limit(limit)
-            .with_for_update(skip_locked=True, of=ChannelDelivery)).scalars().all()
-        claimed = []
-        for row in rows:
-            row.next_attempt_at = now + LEASE  # another worker leaves it alone meanwhile
-            claimed.append(_Claimed(row.id, row.channel.kind, row.channel.target,
-                                    row.channel.secret, row.title, row.body or "", now))
+        claimed = [_Claimed(row.id, row.channel.kind, row.channel.target, row.channel.secret,
+                            row.title, row.body or "", now)
+                   for row in lease_due(uow, ChannelDelivery, limit)]
         uow.commit()
         return claimed
 
@@ -291,18 +284,9 @@ def _claim_due(make_uow: Callable[[], UnitOfWork], limit: int) -> list[_Claimed]
 def _record(make_uow: Callable[[], UnitOfWork], item: _Claimed, error: str | None) -> str:
     with make_uow() as uow:
         uow.begin_write()
-        now = uow.clock.now()
-        row = uow.session.get(ChannelDelivery, item.id)
-        row.attempts += 1
-        row.last_error = error
-        if error is None:
-            row.status, row.delivered_at = "delivered", now
-        elif row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-        else:
-            row.next_attempt_at = now + backoff(row.attempts)
+        outcome = settle(uow.session.get(ChannelDelivery, item.id), error, uow.clock.now())
         uow.commit()
-        return row.status
+        return outcome
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:

@@ -474,22 +474,41 @@ class _Claimed:
     timestamp: str
 
 
+def lease_due(uow: UnitOfWork, model, limit: int) -> list:
+    """The due pending rows of a delivery queue (webhooks, message channels), each leased for
+    a while so that another worker leaves it alone while this one sends it (the caller
+    commits). The model has `status`, `next_attempt_at` and `id`."""
+    now = uow.clock.now()
+    rows = list(uow.session.execute(
+        select(model).where(model.status == "pending", model.next_attempt_at <= now)
+        .order_by(model.next_attempt_at, model.id).limit(limit)
+        .with_for_update(skip_locked=True, of=model)).scalars())
+    for row in rows:
+        row.next_attempt_at = now + LEASE
+    return rows
+
+
+def settle(row, error: str | None, now: datetime) -> str:
+    """Record one attempt on a queued delivery: delivered, or back off, or give up after
+    MAX_ATTEMPTS; the row's status."""
+    row.attempts += 1
+    row.last_error = error
+    if error is None:
+        row.status, row.delivered_at = "delivered", now
+    elif row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+    else:
+        row.next_attempt_at = now + backoff(row.attempts)
+    return row.status
+
+
 def _claim_due(make_uow: Callable[[], UnitOfWork], limit: int) -> list[_Claimed]:
     with make_uow() as uow:
         uow.begin_write()
-        now = uow.clock.now()
-        rows = list(uow.session.execute(
-            select(WebhookDelivery).where(WebhookDelivery.status == "pending",
-                                          WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
-            .with_for_update(skip_locked=True, of=WebhookDelivery)).scalars())
-        claimed = []
-        for row in rows:
-            # A lease: another worker leaves the row alone while this one sends it.
-            row.next_attempt_at = now + LEASE
-            claimed.append(_Claimed(row.id, row.subscription.url, row.subscription.secret,
-                                    row.body, row.event_id, row.event_kind,
-                                    str(int(now.timestamp()))))
+        stamp = str(int(uow.clock.now().timestamp()))
+        claimed = [_Claimed(row.id, row.subscription.url, row.subscription.secret, row.body,
+                            row.event_id, row.event_kind, stamp)
+                   for row in lease_due(uow, WebhookDelivery, limit)]
         uow.commit()
         return claimed
 
@@ -500,16 +519,10 @@ def _record(make_uow: Callable[[], UnitOfWork], item: _Claimed, status: int | No
         uow.begin_write()
         now = uow.clock.now()
         row = uow.session.get(WebhookDelivery, item.id)
-        row.attempts += 1
-        row.last_attempt_at, row.last_status, row.last_error = now, status, error
-        if error is None:
-            row.status, row.delivered_at = "delivered", now
-        elif row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-        else:
-            row.next_attempt_at = now + backoff(row.attempts)
+        row.last_attempt_at, row.last_status = now, status
+        outcome = settle(row, error, now)
         uow.commit()
-        return row.status
+        return outcome
 
 
 def deliver_due_webhooks(make_uow: Callable[[], UnitOfWork], send: Sender = http_send, *,
