@@ -201,7 +201,9 @@ def _extend(uow: UnitOfWork, task: HumanTask, days: int, actor: Actor) -> dateti
         deadline = calendar.add_working_days(before, days)
     after = as_utc(deadline.due)
     span = after - before
-    row = uow.session.get(ProcessInstance, task.instance_id, with_for_update=True)
+    # FOR UPDATE OF the instance only: PostgreSQL refuses to lock the outer-joined deployment.
+    row = uow.session.get(ProcessInstance, task.instance_id,
+                          with_for_update={"of": ProcessInstance})
     live = load_instance(uow.session, row)
     held = next((t for t in live.workflow.get_tasks() if str(t.id) == task.spiff_task_id), None)
     if held is not None and held.parent is not None:
