@@ -361,7 +361,7 @@ def deliver_due(make_uow: Callable[[], UnitOfWork], *, limit: int = 50,
                 error = _send_robot(item, targets, post)
         except TargetRefused as exc:
             error = f"机器人地址不可用：{exc}"
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, ValueError, smtplib.SMTPException) as exc:  # ValueError: a header
             error = f"{type(exc).__name__}: {exc}"[:500]
         status = _record(make_uow, item, error)
         if status == "delivered":

@@ -262,3 +262,15 @@ def test_back_off_grows_and_gives_up(county, robot, clock):
     with county.uow() as uow:
         (view,) = channels.list_channels(uow, ZHANG)
         assert view.last_status == "failed" and "sign not match" in view.last_error
+
+
+def test_a_message_that_cannot_be_written_as_mail_fails_alone_and_the_pass_goes_on(
+        county, mailbox):
+    smtp = SmtpSettings("127.0.0.1", mailbox.server_address[1])
+    with county.uow() as uow:
+        channels.add_channel(uow, ZHANG, "email", "zhang@lingchuan.gov.cn", smtp=smtp)
+    _say(county, kind="assigned", title="标题\r\nBcc: everyone@example.com", users=["zhang"])
+    _say(county, kind="assigned", title="第二条", users=["zhang"])
+    run = _run(county, smtp=smtp)
+    assert run.delivered == 1 and run.retried == 1  # the header injection is refused, not sent
+    assert len(mailbox.messages) == 1 and b"Bcc" not in mailbox.messages[0]
