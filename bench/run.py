@@ -1,5 +1,9 @@
 """`make bench`: every measurement of issue 10 in one table, also written to bench/results.json.
 
+BENCH_HISTORY=1 adds rows H1–H10 (issue 20): the county pages after five years of history
+against the demo county, at BENCH_HISTORY_SCALE (default 0.01; 1 is the issue's full size, whose
+generation takes a while: bench/county_history.py).
+
 BENCH_ROUNDS (default 40) sets the repetitions; BENCH_TIMERS (default "2000,10000") the
 checkpoints of the memory run (the issue asks 10,000 and 100,000: about 10 ms a timer here,
 so 100,000 takes ~20 minutes; set BENCH_TIMERS=10000,100000 to run it in full).
@@ -85,6 +89,18 @@ def main() -> list[dict]:
     small, big = (memory[str(c)] for c in checkpoints)
     row("7", f"worker peak RSS, {checkpoints[0]:,} vs {checkpoints[1]:,} timers fired",
         f"{small:.0f} vs {big:.0f} MB", "flat (≤ +10%)", big <= small * 1.1, **memory)
+    if os.environ.get("BENCH_HISTORY"):
+        import history_bench  # issue 20: a county after five years
+
+        history = history_bench.pages(max(5, rounds // 2))
+        print(f"  county after five years at scale {history['scale']:g}: "
+              f"{history_bench.size_label(history['county'])}")
+        for no, page in history["pages"].items():
+            row(no, f"{page['name']}, 5 years vs demo county",
+                f"{page['big_ms']:.1f} vs {page['small_ms']:.1f} ms = {page['ratio']:.1f}×",
+                f"≤ {history_bench.TARGET_MS} ms and ≤ {history_bench.TARGET_RATIO}×",
+                page["ok"], **{k: v for k, v in page.items() if k != "ok"},
+                scale=history["scale"])
     import load_bench  # issue 11: simulated users against gunicorn (its lines, then its row)
 
     for no, load in zip(("L", "Lb"), load_bench.load_runs()):
