@@ -33,6 +33,7 @@ from . import standing
 from .assignment import resolve_candidates, skip_disabled
 from ..core.calendar_admin import current_calendar
 from ..core.clock import as_utc
+from ..core.db import constants
 from ..core.errors import WorkflowExecutionError
 from ..core.org_admin import inactive_users
 from .expression_scan import due_date_as_python
@@ -192,6 +193,8 @@ class TaskRecord:
     candidates: tuple[Candidate, ...] = ()
     # Its users by name whose stand-in acts for them now (委托), when read with `now`.
     standing: tuple[standing.Standing, ...] = ()
+    # Its instance's status (running, suspended …) when read from the table; None when built.
+    instance_status: str | None = None
 
     def row(self) -> dict:
         """The human_task columns."""
@@ -201,16 +204,20 @@ class TaskRecord:
 _TASK_COLUMNS = tuple(c.name for c in HumanTask.__table__.columns)
 
 
-def _task_reads():
-    """The statement reading tasks with their candidates, and the same reading who stands in
-    at standing.NOW for the open ones' assignee and candidate users; built once (it runs at
-    every completion and inbox page)."""
+def _task_reads(which):
+    """The statement reading the tasks `which` selects with their candidates and the status
+    of their instance, and the same reading who stands in at standing.NOW for the open ones'
+    assignee and candidate users; built once (it runs at every completion and inbox page)."""
     tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    instances = ProcessInstance.__table__
+    status = (select(instances.c.status).where(instances.c.id == tasks.c.instance_id)
+              .scalar_subquery())
     plain = (select(tasks, candidates.c.kind.label("candidate_kind"),
-                    candidates.c.name.label("candidate_name"))
+                    candidates.c.name.label("candidate_name"),
+                    status.label("instance_status"))
              .select_from(tasks.outerjoin(candidates, candidates.c.task_id == tasks.c.id))
-             .where(tasks.c.id.in_(bindparam("task_ids", expanding=True))))
-    is_open = tasks.c.state.in_(OPEN_STATES)
+             .where(which))
+    is_open = tasks.c.state.in_(constants(OPEN_STATES))
     with_standing = plain.add_columns(
         case((is_open, standing.stand_in_of(tasks.c.assignee, tasks.c.created_at)))
         .label("assignee_stand_in"),
@@ -220,7 +227,9 @@ def _task_reads():
     return plain, with_standing
 
 
-_READ_TASKS, _READ_TASKS_STANDING = _task_reads()
+# Several tasks (a list parameter), and one task (a plain one: nothing to expand).
+_READ_TASKS = _task_reads(HumanTask.__table__.c.id.in_(bindparam("task_ids", expanding=True)))
+_READ_TASK = _task_reads(HumanTask.__table__.c.id == bindparam("task_id"))
 
 
 def load_tasks(session: Session, task_ids, now: datetime | None = None
@@ -230,10 +239,20 @@ def load_tasks(session: Session, task_ids, now: datetime | None = None
     With `now`, the same statement reads who stands in now (委托, engine/bpm/standing.py)
     for the open tasks' assignee and candidate users.
     """
-    ids = {"task_ids": list(task_ids)}
+    return _records(session, _READ_TASKS, {"task_ids": list(task_ids)}, now)
+
+
+def load_task(session: Session, task_id: str, now: datetime | None = None) -> TaskRecord | None:
+    """One human task with its candidates (and, with `now`, who stands in for its users)."""
+    return _records(session, _READ_TASK, {"task_id": task_id}, now).get(task_id)
+
+
+def _records(session: Session, statements, parameters: dict, now: datetime | None
+             ) -> dict[str, TaskRecord]:
+    plain, with_standing = statements
     rows = session.connection().execute(
-        _READ_TASKS if now is None else _READ_TASKS_STANDING,
-        ids if now is None else {**ids, **standing.parameters(now)}).all()
+        plain if now is None else with_standing,
+        parameters if now is None else {**parameters, **standing.parameters(now)}).all()
     columns: dict[str, dict] = {}
     found: dict[str, list[Candidate]] = {}
     standing_in: dict[str, dict[str, str]] = {}
@@ -241,6 +260,7 @@ def load_tasks(session: Session, task_ids, now: datetime | None = None
         mapping = row._mapping
         if row.id not in columns:
             columns[row.id] = {name: mapping[name] for name in _TASK_COLUMNS}
+            columns[row.id]["instance_status"] = row.instance_status
             found[row.id], standing_in[row.id] = [], {}
         if row.candidate_kind:
             found[row.id].append(Candidate(row.candidate_kind, row.candidate_name))
@@ -253,18 +273,19 @@ def load_tasks(session: Session, task_ids, now: datetime | None = None
         for task_id, values in columns.items()}
 
 
-def load_task(session: Session, task_id: str, now: datetime | None = None) -> TaskRecord | None:
-    """One human task with its candidates (and, with `now`, who stands in for its users)."""
-    return load_tasks(session, [task_id], now).get(task_id)
+_OFFER_IN_STEP = (
+    update(TaskCandidate.__table__)
+    .where(TaskCandidate.__table__.c.task_id == bindparam("of_task"),
+           TaskCandidate.__table__.c.kind.in_(constants(OFFERING_KINDS)))
+    .values(offered=bindparam("now_offered"), due_sort=bindparam("new_due_sort")))
 
 
 def offer_in_step(connection, task_id: str, state: str, assignee: str | None,
                   due_at: datetime | None) -> None:
     """Copy a task's offer state and due time to its candidate rows (see TaskCandidate)."""
-    candidates = TaskCandidate.__table__
-    connection.execute(update(candidates).where(
-        candidates.c.task_id == task_id, candidates.c.kind.in_(OFFERING_KINDS)).values(
-        offered=state == "open" and assignee is None, due_sort=due_at or NO_DUE))
+    connection.execute(_OFFER_IN_STEP, {"of_task": task_id,
+                                        "now_offered": state == "open" and assignee is None,
+                                        "new_due_sort": due_at or NO_DUE})
 
 
 @event.listens_for(HumanTask, "after_update")
@@ -315,24 +336,22 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
     the values written, so callers holding it see the same thing the database holds.
     """
     closed = closed or {}
-    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
     connection = session.connection()
-    existing = dict(connection.execute(
-        select(tasks.c.spiff_task_id, tasks.c.id).where(
-            tasks.c.instance_id == row.id, tasks.c.state.in_(OPEN_STATES))).all())
+    existing = dict(connection.execute(_OPEN_ROWS, {"instance_id": row.id}).all())
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
     ended = []
     for spiff_id, task_id in existing.items():
         if spiff_id in ready:
             continue
         state, ended_by = closed.get(spiff_id, ("cancelled", None))
-        connection.execute(update(tasks).where(tasks.c.id == task_id)
-                           .values(state=state, ended_at=now, ended_by=ended_by))
-        written_to_loaded(session, task_id, state=state, ended_at=now, ended_by=ended_by)
-        ended.append(task_id)
+        ended.append({"task_id": task_id, "new_state": state, "now": now,
+                      "new_ended_by": ended_by})
     if ended:
-        connection.execute(update(candidates).where(candidates.c.task_id.in_(ended))
-                           .values(offered=False))
+        connection.execute(_END_TASK, ended)
+        connection.execute(_WITHDRAW_OFFER, [{"of_task": e["task_id"]} for e in ended])
+        for e in ended:
+            written_to_loaded(session, e["task_id"], state=e["new_state"], ended_at=now,
+                              ended_by=e["new_ended_by"])
     created, task_rows, candidate_rows = [], [], []
     for spiff_id, task in ready.items():
         if spiff_id in existing:
@@ -344,10 +363,23 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
                                "created_at": now} for c in new.candidates)
         created.append(new)
     if task_rows:
-        connection.execute(insert(tasks), task_rows)
+        connection.execute(_INSERT_TASKS, task_rows)
     if candidate_rows:
-        connection.execute(insert(candidates), candidate_rows)
+        connection.execute(_INSERT_CANDIDATES, candidate_rows)
     return created
+
+
+# The statements of every save, built once: SQLAlchemy then finds each compiled in its cache
+# without building and hashing a new statement at every call.
+_TASKS, _CANDIDATES = HumanTask.__table__, TaskCandidate.__table__
+_OPEN_ROWS = select(_TASKS.c.spiff_task_id, _TASKS.c.id).where(
+    _TASKS.c.instance_id == bindparam("instance_id"),
+    _TASKS.c.state.in_(constants(OPEN_STATES)))
+_END_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
+    state=bindparam("new_state"), ended_at=bindparam("now"), ended_by=bindparam("new_ended_by"))
+_WITHDRAW_OFFER = update(_CANDIDATES).where(
+    _CANDIDATES.c.task_id == bindparam("of_task")).values(offered=False)
+_INSERT_TASKS, _INSERT_CANDIDATES = insert(_TASKS), insert(_CANDIDATES)
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:

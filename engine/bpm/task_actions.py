@@ -240,11 +240,11 @@ def prepare(uow: UnitOfWork, action: str, ref, actor: Actor, *,
     return Checked(action, actor.username, subject, uow.session.get_transaction())
 
 
-def _not_suspended(uow: UnitOfWork, task) -> None:
-    """InvalidStateError when the task's instance is suspended (挂起): nothing moves in it."""
-    status = uow.session.execute(select(ProcessInstance.status).where(
-        ProcessInstance.id == task.instance_id)).scalar_one_or_none()
-    if status == "suspended":
+def _not_suspended(uow: UnitOfWork, task: TaskRecord) -> None:
+    """InvalidStateError when the task's instance is suspended (挂起): nothing moves in it.
+
+    The status was read with the task, in the same statement, after the write was declared."""
+    if task.instance_status == "suspended":
         raise InvalidStateError(f"process instance {task.instance_id} is suspended; its tasks "
                                 "wait until an administrator resumes it")
 

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
@@ -95,10 +95,7 @@ class AuditTrail:
         # the head row first takes its lock, which orders concurrent appenders; the same
         # statement returns the sequence and hash the new events follow.
         connection = self.session.connection()
-        head, events = AuditHead.__table__, AuditEvent.__table__
-        last_seq, prev = connection.execute(
-            update(head).where(head.c.id == 1).values(seq=head.c.seq + count)
-            .returning(head.c.seq, head.c.hash)).one()
+        last_seq, prev = connection.execute(_TAKE_HEAD, {"count": count}).one()
         seq = last_seq - count
         rows = []
         for item in self._pending:
@@ -111,12 +108,22 @@ class AuditTrail:
                          "task_id": item.task_id, "detail": detail, "prev_hash": prev,
                          "hash": digest})
             prev = digest
-        connection.execute(insert(events), rows)
-        connection.execute(update(head).where(head.c.id == 1).values(hash=prev))
+        connection.execute(_APPEND, rows)
+        connection.execute(_MOVE_HEAD, {"last_hash": prev})
         self._pending.clear()
         appended = [SimpleNamespace(**row) for row in rows]
         for subscriber in self._subscribers:
             subscriber(self.session, appended)
+
+
+# The three statements of every append, built once (SQLAlchemy finds them compiled in its
+# cache instead of building and hashing new statements at every commit).
+_HEAD, _EVENTS = AuditHead.__table__, AuditEvent.__table__
+_TAKE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+              .values(seq=_HEAD.c.seq + bindparam("count", type_=Integer()))
+              .returning(_HEAD.c.seq, _HEAD.c.hash))
+_APPEND = insert(_EVENTS)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("last_hash"))
 
 
 @dataclass

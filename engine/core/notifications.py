@@ -87,8 +87,11 @@ def notify(uow: UnitOfWork, *, kind: str, title: str, users: Iterable[str] = (),
             for recipient_kind, names in (("user", users), ("group", groups))
             for name in dict.fromkeys(names)]
     if rows:
-        uow.session.connection().execute(insert(Notification.__table__), rows)
+        uow.session.connection().execute(_INSERT, rows)
     return len(rows)
+
+
+_INSERT = insert(Notification.__table__)  # built once: found compiled in SQLAlchemy's cache
 
 
 def _addressed_to(actor: Actor):

@@ -371,6 +371,11 @@ def _body(subscription: WebhookSubscription, payload: dict[str, Any]) -> str:
                       default=str)
 
 
+_SUBSCRIPTIONS = WebhookSubscription.__table__
+_ACTIVE_SUBSCRIPTIONS = select(_SUBSCRIPTIONS.c.id, _SUBSCRIPTIONS.c.event_kind,
+                               _SUBSCRIPTIONS.c.format).where(_SUBSCRIPTIONS.c.active.is_(True))
+
+
 def queue_for(session: Session, audits: list) -> int:
     """Queue a delivery per active subscription for each audit event that is a webhook event."""
     with session.no_autoflush:
@@ -378,11 +383,10 @@ def queue_for(session: Session, audits: list) -> int:
         wanted = {kind for _, kind in kinds if kind}
         if not wanted:
             return 0
-        # Read as plain rows (this runs at nearly every commit; no objects are needed).
-        table = WebhookSubscription.__table__
-        subscriptions = session.connection().execute(
-            select(table.c.id, table.c.event_kind, table.c.format).where(
-                table.c.active.is_(True), table.c.event_kind.in_(wanted))).all()
+        # Read as plain rows by a statement built once (this runs at nearly every commit;
+        # no objects are needed); the few active subscriptions are sorted out here.
+        subscriptions = [s for s in session.connection().execute(_ACTIVE_SUBSCRIPTIONS)
+                         if s.event_kind in wanted]
     queued = 0
     for audit, kind in kinds:
         for subscription in (s for s in subscriptions if s.event_kind == kind):
