@@ -228,6 +228,29 @@ def test_the_engine_tests_never_import_the_webapp_even_through_test_helpers():
     assert not web, "tests/engine must run without the web app:\n    " + "\n    ".join(web)
 
 
+# The runtime's completion, which only the task-action service may call: it reads the task
+# once, checks it once against the one table, then runs it.
+COMPLETION = "_complete_task"
+COMPLETION_CALLERS = {"engine/bpm/runtime.py", "engine/bpm/task_actions.py"}
+
+
+def test_every_task_completion_goes_through_the_task_action_service():
+    named = []
+    for folder in ("engine", "webapp", "tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            where = str(path.relative_to(ROOT))
+            if where in COMPLETION_CALLERS:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                name = (node.attr if isinstance(node, ast.Attribute)
+                        else node.id if isinstance(node, ast.Name)
+                        else node.name if isinstance(node, ast.alias) else None)
+                if name is not None and name.split(".")[-1] == COMPLETION:
+                    named.append(f"{where}:{node.lineno}")
+    assert not named, ("complete tasks through engine.bpm.task_actions, not the runtime:\n    "
+                       + "\n    ".join(named))
+
+
 # ---------------------------------------------------------------- the checker itself
 
 def _write(root: Path, files: dict[str, str]) -> None:
