@@ -13,15 +13,31 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from engine.bpm.forms import required_when
+
 # Fields the decision buttons fill; they are not drawn as inputs.
 DECISION_FIELDS = ("decision", "opinion")
 
 
 def input_fields(form: dict, *, decision: bool) -> list[dict]:
-    """The fields to draw as inputs: not read-only, and not the decision pair on decision tasks."""
-    return [f for f in form.get("fields", [])
-            if "readonly" not in f.get("validation", {})
-            and not (decision and f["id"] in DECISION_FIELDS)]
+    """The fields to draw as inputs: not read-only, and not the decision pair on decision tasks;
+    a field required only after some answer of another says when (`required_when_text`)."""
+    shown = [f for f in form.get("fields", [])
+             if "readonly" not in f.get("validation", {})
+             and not (decision and f["id"] in DECISION_FIELDS)]
+    return [{**f, "required_when_text": _required_when_text(form, f)}
+            if required_when(f) else f for f in shown]
+
+
+def _required_when_text(form: dict, field: dict) -> str:
+    """“审核结论为“办结销号”时必填”: the condition of a `required_when` field in words."""
+    other_id, values = required_when(field)
+    other = next((f for f in form.get("fields", []) if f.get("id") == other_id), {})
+    names = {o.get("id"): o.get("name") or o.get("id") for o in other.get("options") or []}
+    if other.get("type") == "boolean":
+        names = {"true": _("是"), "false": _("否")}
+    said = _("或").join(f"“{names.get(v, v)}”" for v in sorted(values))
+    return _("%(field)s为%(values)s时必填", field=other.get("label") or other_id, values=said)
 
 
 def with_choices(fields: list[dict], lists: dict[str, list]) -> list[dict]:

@@ -45,11 +45,12 @@ class BulkOutcome:
 
 
 def approvable(form: dict) -> bool:
-    """Whether a task can be approved in bulk: a decision form with nothing else required."""
+    """Whether a task can be approved in bulk: a decision form with nothing else required
+    (not even on some answer)."""
     if not task_actions.has_decision(form):
         return False
-    return not any("required" in (f.get("validation") or {}) and f.get("id") not in DECISION_FIELDS
-                   for f in form.get("fields", []))
+    return not any({"required", "required_when"} & set(f.get("validation") or {})
+                   and f.get("id") not in DECISION_FIELDS for f in form.get("fields", []))
 
 
 def _reason(exc: Exception) -> str:

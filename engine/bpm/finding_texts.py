@@ -349,6 +349,9 @@ TEXTS: dict[str, RuleText] = {
     "multi-instance": RuleText("多实例循环有 {count} 个实例，最多允许 {limit} 个。", "减少实例数。"),
     "form-pattern": RuleText("表单字段 '{field}' 的格式（pattern）无法使用：{detail}。",
                              "去掉反向引用和前后查找，或缩短它。"),
+    "form-required-when": RuleText("表单字段 '{field}' 的条件必填（required_when）'{config}' 无法使用。",
+                                   "写成 字段=取值，如 review_decision=close（多个取值用 | 分隔）："
+                                   "字段是本表单的另一个字段，取值是它的选项。"),
     "form-date": RuleText(lambda p: f"日期字段 '{p['field']}' 的{'最早' if p['bound'] == 'min' else '最晚'}"
                           f"日期 '{p['config']}' 既不是日期，也不是从今天起算的天数。",
                           "写一个日期（如 2027-01-01），或 today、today+1、today-30。"),

@@ -5,7 +5,11 @@ is a list of attachment ids (engine/core/attachments.py) — one, or up to `MAX_
 field property `multiple` — which engine/bpm/form_files.py checks (the submitter's, bound
 nowhere) and binds to the instance and task when the form is taken. Constraints are Camunda's
 validation names: required, minlength, maxlength, min, max, plus `pattern` (a regular
-expression the whole value must match) and `readonly` (the value cannot be submitted).
+expression the whole value must match), `readonly` (the value cannot be submitted) and
+`required_when` (required only when another field of the form has one of some values:
+`<camunda:constraint name="required_when" config="review_decision=close" />`, several values
+separated by `|`; a config that names no field of the form, or a value its choices lack, is
+refused at deploy by the lint, `required_when_problem`).
 On a date field `min` and `max` are a date (`2027-01-01`) or a day counted from today by
 the platform's clock in Lingchuan (`today`, `today+1`, `today-30`): a commitment's
 fulfilment date that must lie ahead is `<camunda:constraint name="min" config="today+1" />`;
@@ -227,6 +231,33 @@ def schema_for(form: dict, today: date | None = None) -> Schema:
 
 Pick = Callable[[PickerKind, str], Choice | None]
 
+_BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+_CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
+
+
+def form_of(node: Any) -> dict:
+    """The form of a flow node's `camunda:formData`, read off its XML element (lxml), as the
+    parser gives it to a task: key and fields with type, label, default, validation,
+    properties and the options of an enum ({} when the node has no field)."""
+    form_data = node.find(f"{_BPMN}extensionElements/{_CAMUNDA}formData")
+    if form_data is None:
+        return {}
+    fields_ = []
+    for el in form_data.findall(f"{_CAMUNDA}formField"):
+        item: dict[str, Any] = {
+            "id": el.get("id"), "label": el.get("label"), "type": el.get("type") or "string",
+            "default": el.get("defaultValue"),
+            "validation": {c.get("name"): c.get("config")
+                           for c in el.iterfind(f"{_CAMUNDA}validation/{_CAMUNDA}constraint")},
+            "properties": {p.get("id"): p.get("value")
+                           for p in el.iterfind(f"{_CAMUNDA}properties/{_CAMUNDA}property")},
+        }
+        if item["type"] == "enum":
+            item["options"] = [{"id": v.get("id"), "name": v.get("name")}
+                               for v in el.findall(f"{_CAMUNDA}value")]
+        fields_.append(item)
+    return {"key": form_data.get("businessKey"), "fields": fields_} if fields_ else {}
+
 
 def _picker_problems(form: dict, loaded: dict[str, Any], pick: Pick | None) -> dict[str, list[str]]:
     """The errors of picker fields whose value is not in their list (no `pick`: none is)."""
@@ -237,6 +268,55 @@ def _picker_problems(form: dict, loaded: dict[str, Any], pick: Pick | None) -> d
             continue
         if pick is None or not isinstance(value, str) or pick(kind, value) is None:
             errors[spec["id"]] = [f"Not a known {kind.noun}: choose one from the list."]
+    return errors
+
+
+def required_when(spec: dict) -> tuple[str, frozenset[str]] | None:
+    """The field and values that make a field required (its `required_when`), or None."""
+    config = (spec.get("validation") or {}).get("required_when")
+    if not config or "=" not in config:
+        return None
+    other, _, values = config.partition("=")
+    return other.strip(), frozenset(v.strip() for v in values.split("|") if v.strip())
+
+
+def required_when_problem(form_fields: list[dict], spec: dict) -> str | None:
+    """Why a field's `required_when` cannot be used in its form, or None."""
+    config = (spec.get("validation") or {}).get("required_when")
+    if config is None:
+        return None
+    condition = required_when(spec)
+    if condition is None or not condition[0] or not condition[1]:
+        return f"'{config}' is not of the form field=value (values separated by |)"
+    other, values = condition
+    by_id = {f.get("id"): f for f in form_fields}
+    if other == spec.get("id") or other not in by_id:
+        return f"'{other}' is no other field of this form"
+    options = {o.get("id") for o in by_id[other].get("options") or []}
+    if by_id[other].get("type") == "boolean":
+        options = {"true", "false"}
+    unknown = sorted(values - options) if options else []
+    if unknown:
+        return f"'{other}' has no choice {', '.join(unknown)}"
+    return None
+
+
+def _present(value: Any) -> bool:
+    return value not in (None, "", [])
+
+
+def _conditional_problems(form: dict, data: dict[str, Any]) -> dict[str, list[str]]:
+    """The errors of fields that the answer of another field makes required, left empty."""
+    errors = {}
+    for spec in form.get("fields", []):
+        condition = required_when(spec)
+        if condition is None or _present(data.get(spec["id"])):
+            continue
+        other, values = condition
+        answer = data.get(other)
+        answer = str(answer).lower() if isinstance(answer, bool) else answer
+        if answer in values:
+            errors[spec["id"]] = ["Missing data for required field."]
     return errors
 
 
@@ -274,6 +354,8 @@ def validate_task_data(form: dict, data: dict[str, Any], pick: Pick | None = Non
         errors = {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
         loaded = exc.valid_data if isinstance(exc.valid_data, dict) else {}
     for name, problems in _picker_problems(form, loaded, pick).items():
+        errors.setdefault(name, problems)
+    for name, problems in _conditional_problems(form, loaded).items():
         errors.setdefault(name, problems)
     if errors:
         raise TaskDataError("the form has errors: " + "; ".join(

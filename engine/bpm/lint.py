@@ -57,7 +57,7 @@ from .expression_scan import DMN_INPUT_NAME, KIND_LABELS, find_expressions, pyth
 from .countersign import COUNTERS, results_variable
 from .expression_helpers import registered_helper_names
 from ..core.organisation import ROLES, UNIT_KINDS, OrgUnit, role_code
-from .forms import date_bound_problem, pattern_problem
+from .forms import date_bound_problem, form_of, pattern_problem, required_when_problem
 from .pickers import ALIASES, FAMILIES, PICKER, parse_kind
 from .starts import (
     called_processes, has_form_fields, marked_not_startable, none_start_events, startable_mark,
@@ -463,6 +463,17 @@ def _limit_findings(process: etree._Element) -> list[Finding]:
                     f"form field '{_owner_id(constraint)}': {problem}"), constraint.sourceline,
                     "form-date", {"field": _owner_id(constraint), "bound": constraint.get("name"),
                                   "config": constraint.get("config") or ""}))
+        if constraint.get("name") == "required_when" and field is not None:
+            task = next(e for e in constraint.iterancestors()
+                        if etree.QName(e).namespace == BPMN and e.get("id"))
+            fields_ = form_of(task).get("fields", [])
+            spec = next((f for f in fields_ if f["id"] == field.get("id")), {})
+            problem = required_when_problem(fields_, spec)
+            if problem:
+                findings.append(Finding(ERROR, task.get("id"), (
+                    f"form field '{_owner_id(constraint)}': required_when {problem}"),
+                    constraint.sourceline, "form-required-when",
+                    {"field": _owner_id(constraint), "config": constraint.get("config") or ""}))
         if constraint.get("name") == "pattern":
             problem = pattern_problem(constraint.get("config") or "")
             if problem:

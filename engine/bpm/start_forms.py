@@ -48,7 +48,7 @@ from sqlalchemy import select
 from . import pickers, runtime
 from ..core.errors import NotFoundError, PermissionDeniedError, TaskDataError
 from .form_files import checked_files
-from .forms import text_problem, validate_task_data
+from .forms import form_of, text_problem, validate_task_data
 from ..core.workcalendar import local_date
 from ..core.identity import Actor
 from ..core.models import Deployment
@@ -94,27 +94,6 @@ class _Start:
     also_called: bool = False
 
 
-def _form_of(event: etree._Element) -> dict:
-    form_data = event.find(f"{BPMN}extensionElements/{CAMUNDA}formData")
-    if form_data is None:
-        return {}
-    fields = []
-    for el in form_data.findall(f"{CAMUNDA}formField"):
-        item: dict[str, Any] = {
-            "id": el.get("id"), "label": el.get("label"), "type": el.get("type") or "string",
-            "default": el.get("defaultValue"),
-            "validation": {c.get("name"): c.get("config")
-                           for c in el.iterfind(f"{CAMUNDA}validation/{CAMUNDA}constraint")},
-            "properties": {p.get("id"): p.get("value")
-                           for p in el.iterfind(f"{CAMUNDA}properties/{CAMUNDA}property")},
-        }
-        if item["type"] == "enum":
-            item["options"] = [{"id": v.get("id"), "name": v.get("name")}
-                               for v in el.findall(f"{CAMUNDA}value")]
-        fields.append(item)
-    return {"key": form_data.get("businessKey"), "fields": fields} if fields else {}
-
-
 @functools.lru_cache(maxsize=256)
 def _start_of(sha256: str, xml: str, key: str, filename: str) -> _Start:
     """How a process starts, cached by content hash: lane, form, starters, by hand, calls."""
@@ -132,7 +111,7 @@ def _start_of(sha256: str, xml: str, key: str, filename: str) -> _Start:
                  if event.get("id") in {r.text.strip() for r in lane.findall(f"{BPMN}flowNodeRef")
                                         if r.text}), None)
     mark = startable_mark(event)
-    return _Start(lane, _form_of(event), groups, users, mark is not False, calls, mark is True)
+    return _Start(lane, form_of(event), groups, users, mark is not False, calls, mark is True)
 
 
 def _describe(deployment: Deployment) -> StartableProcess:

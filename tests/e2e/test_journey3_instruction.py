@@ -119,9 +119,13 @@ def test_a_written_instruction_from_registration_to_rating(county, site, page): 
 
     log_in(page, base, SUPERVISOR, password)
     claim(page, base, "审核办理情况")
+    assert "审核结论为“办结销号”时必填" in page.inner_text("#field-rating")
     page.select_option("#review_decision", "close")
-    page.select_option("#rating", "excellent")
     page.fill("#review_opinion", "按时办结")
+    page.click("form[action$='/complete'] button.primary")  # closing without a rating
+    page.wait_for_selector("#field-rating .error")
+    assert page.inner_text("#field-rating .error") == "此项必填"
+    page.select_option("#rating", "excellent")
     submit(page)
     page.goto(instance_url)
     text = check_page(page, "09-instance-closed")

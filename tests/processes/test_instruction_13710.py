@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from engine.core.errors import WorkflowExecutionError
+from engine.core.errors import TaskDataError
 
 from .helpers import (
     SUPERVISOR, complete, completed_elements, deploy_all, elements_of, fire, instance,
@@ -68,13 +68,14 @@ def test_an_ordinary_matter_is_closed_with_a_rating(platform, instruction, ratin
     assert (done.data["status"], done.data["final_rating"]) == ("closed", rating)
 
 
-def test_closing_without_a_rating_is_refused_and_the_matter_stays_on_the_list(
+def test_closing_without_a_rating_is_refused_at_its_field_and_the_matter_stays_on_the_list(
         platform, instruction):
     instruction()
     to_review(platform)
-    with pytest.raises(WorkflowExecutionError):
+    with pytest.raises(TaskDataError) as refused:
         complete(platform, SUPERVISOR, "review_report",
                  {"review_decision": "close", "review_opinion": "已办结"})
+    assert list(refused.value.field_errors) == ["rating"]
     assert elements_of(platform, SUPERVISOR) == ["review_report"]
 
 
