@@ -5,6 +5,8 @@ board's actions, calls to engine/county/desk_actions.py; scopes come from engine
 
 from __future__ import annotations
 
+import re
+
 from datetime import date
 from io import BytesIO
 
@@ -14,9 +16,8 @@ from flask_babel import lazy_gettext as _l
 
 from engine.bpm import inbox
 from engine.county import desk_actions, supervision_desk
-from engine.core.calendar_admin import load_calendar
 from engine.core.errors import PermissionDeniedError, TaskDataError
-from engine.county.issue_ledger import refresh_projections
+from engine.county.issue_ledger import clearance_missing, refresh_projections
 from engine.county.policy import scope_of
 from engine.core.spreadsheets import append_rows, workbook_bytes
 
@@ -53,8 +54,12 @@ LEDGER_COLUMNS = [
 
 
 def _refreshed_uow():
-    """The request's unit of work after the ledger caught up with any unprojected save."""
-    refresh_projections(get_uow())
+    """The request's unit of work, the clearance tally filled if it never was (once, after the
+    upgrade that added it). Catching up with saves that bypassed the projection reads every
+    instance, so the worker does it when it starts (refresh_projections), not each page."""
+    uow = get_uow()
+    if clearance_missing(uow.session):
+        refresh_projections(uow)
     return get_uow()
 
 
@@ -291,8 +296,11 @@ def ledger_cells(row, names: dict, reminders: dict) -> list[str]:
     return [str(values[key]) for key, _label in LEDGER_COLUMNS]
 
 
-def _ledger_table(uow):
-    rows = supervision_desk.ledger(uow, g.actor, _filters())
+LEDGER_PAGE = 50  # issues per page of the ledger (the export holds every one)
+
+
+def _ledger_table(uow, limit: int | None = None, offset: int = 0):
+    rows = supervision_desk.ledger(uow, g.actor, _filters(), limit=limit, offset=offset)
     names = supervision_desk.unit_names(uow.session)
     reminders = supervision_desk.reminder_counts(uow, rows)
     return rows, [(row, ledger_cells(row, names, reminders)) for row in rows]
@@ -301,14 +309,19 @@ def _ledger_table(uow):
 @bp.get("/ledger")
 @login_required
 def ledger():
-    """问题台账: every issue in scope, with 清零率 per unit and per field."""
+    """问题台账: the issues in scope a page at a time, with 清零率 per unit and per field."""
     uow = _refreshed_uow()
-    rows, table = _ledger_table(uow)
-    calendar = load_calendar(uow.session)
+    given = request.args.get("page", "")
+    page = int(given) if re.fullmatch(r"[1-9][0-9]{0,5}", given) else 1
+    filters = _filters()
+    total = supervision_desk.ledger_count(uow, g.actor, filters)
+    _rows, table = _ledger_table(uow, LEDGER_PAGE, (page - 1) * LEDGER_PAGE)
+    query = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "supervision/ledger.html", table=table, columns=LEDGER_COLUMNS,
-        by_unit=supervision_desk.clearance(rows, calendar, lambda r: r.responsible_unit),
-        by_field=supervision_desk.clearance(rows, calendar, lambda r: r.sub_command),
+        "supervision/ledger.html", table=table, columns=LEDGER_COLUMNS, total=total, page=page,
+        pages=max(1, -(-total // LEDGER_PAGE)), query=query,
+        by_unit=supervision_desk.ledger_clearance(uow, g.actor, filters, "unit"),
+        by_field=supervision_desk.ledger_clearance(uow, g.actor, filters, "field"),
         steps=[s for s in STEP_LABELS if s not in ("open", "claimed")], **_choices(uow),
         **_labels(uow))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..bpm import runtime
 from ..bpm.projection import OPEN_STATES
@@ -29,7 +29,8 @@ from ..core.uow import UnitOfWork
 from ..core.workcalendar import WorkingCalendar
 from . import supervision
 from .issue_ledger import (
-    ISSUE_PROCESS, InstructionDeskRow, InstructionView, IssueLedgerRow, IssueListing, IssueView,
+    ISSUE_PROCESS, InstructionDeskRow, InstructionView, IssueClearance, IssueLedgerRow,
+    IssueListing, IssueView,
     ListingView, view_of,
 )
 from .policy import Scope, scope_of
@@ -276,22 +277,63 @@ class LedgerStat:
         return self.cleared / self.total if self.total else 0.0
 
 
-def ledger(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters()
-           ) -> list[IssueView]:
-    """Every issue in the actor's scope, newest first, narrowed by the filters."""
-    scope = scope_of(actor)
-    query = select(IssueLedgerRow).where(
-        scope.condition(IssueLedgerRow.sub_command, IssueLedgerRow.responsible_unit))
-    for column, value in ((IssueLedgerRow.sub_command, filters.sub_command),
-                          (IssueLedgerRow.township, filters.township),
-                          (IssueLedgerRow.rung, filters.rung),
-                          (IssueLedgerRow.responsible_unit, filters.unit),
-                          (IssueLedgerRow.step, filters.step),
-                          (IssueLedgerRow.listed, filters.listed)):
-        if value is not None:
-            query = query.where(column == value)
-    query = query.order_by(IssueLedgerRow.opened_at.desc(), IssueLedgerRow.instance_id.desc())
+def _ledger_conditions(actor: Actor, filters: BoardFilters, table=IssueLedgerRow) -> list:
+    """The actor's scope and the filters, on the ledger (or on the tally: its field and unit)."""
+    conditions = [scope_of(actor).condition(table.sub_command, table.responsible_unit)]
+    columns = ((table.sub_command, filters.sub_command),
+               (table.responsible_unit, filters.unit))
+    if table is IssueLedgerRow:
+        columns += ((table.township, filters.township), (table.rung, filters.rung),
+                    (table.step, filters.step), (table.listed, filters.listed))
+    conditions += [column == value for column, value in columns if value is not None]
+    return conditions
+
+
+def ledger(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters(), *,
+           limit: int | None = None, offset: int = 0) -> list[IssueView]:
+    """The issues in the actor's scope, newest first, narrowed by the filters; `limit` rows
+    from `offset` (a page of the ledger), or every one."""
+    query = (select(IssueLedgerRow).where(*_ledger_conditions(actor, filters))
+             .order_by(IssueLedgerRow.opened_at.desc(), IssueLedgerRow.instance_id.desc()))
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     return [view_of(r, IssueView) for r in uow.session.execute(query).scalars()]
+
+
+def ledger_count(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters()) -> int:
+    """How many issues `ledger` lists."""
+    return uow.session.execute(select(func.count()).select_from(IssueLedgerRow).where(
+        *_ledger_conditions(actor, filters))).scalar() or 0
+
+
+def ledger_clearance(uow: UnitOfWork, actor: Actor, filters: BoardFilters, by: str
+                     ) -> list[LedgerStat]:
+    """清零率 by responsible unit (`by="unit"`) or field ("field") of the issues `ledger` lists.
+
+    Unfiltered, or filtered by field or unit only, it adds up the tally's cells (a few hundred
+    rows however many issues there are, see issue_ledger.IssueClearance); other filters count
+    the matching ledger rows. Either way the same figures as `clearance` on the rows.
+    """
+    narrow = (filters.township, filters.rung, filters.step, filters.listed)
+    if all(value is None for value in narrow):
+        table = IssueClearance
+        key = table.responsible_unit if by == "unit" else table.sub_command
+        query = select(key, func.sum(table.total), func.sum(table.cleared),
+                       func.sum(table.clear_days)).where(
+            *_ledger_conditions(actor, filters, table)).group_by(key)
+        rows = [(code or None, total, cleared, days)
+                for code, total, cleared, days in uow.session.execute(query)]
+    else:
+        table = IssueLedgerRow
+        key = table.responsible_unit if by == "unit" else table.sub_command
+        done = case(((table.step == "cleared") & table.cleared_at.is_not(None), 1), else_=0)
+        query = select(key, func.count(), func.sum(done), func.sum(done * table.clear_days)).where(
+            *_ledger_conditions(actor, filters), table.step != "cancelled").group_by(key)
+        rows = list(uow.session.execute(query))
+    stats = [LedgerStat(code, int(total), int(cleared or 0),
+                        round(int(days or 0) / cleared, 1) if cleared else None)
+             for code, total, cleared, days in rows if total]
+    return sorted(stats, key=lambda s: (-s.total, s.code or ""))
 
 
 def reminder_counts(uow: UnitOfWork, rows: list[IssueView]) -> dict[int, int]:

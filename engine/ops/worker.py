@@ -18,6 +18,7 @@ from ..core.clock import Clock
 from ..core.config import SmtpSettings
 from ..bpm.timers import fire_due_timers, next_due_time
 from ..core.uow import UnitOfWork
+from ..county.issue_ledger import refresh_projections
 from . import schedule
 from .checkpoints import CheckpointDuty
 from .channels import run_channels
@@ -37,6 +38,13 @@ def run_worker(make_uow: Callable[[], UnitOfWork], clock: Clock, *, poll: float,
     (the platform's), each pass signs a checkpoint when one is due and exports it.
     """
     duty = CheckpointDuty(checkpoints) if checkpoints is not None else None
+    try:  # saves the issue ledger missed (written before its hook existed): once, at start
+        with make_uow() as uow:
+            caught_up = refresh_projections(uow)
+        if caught_up:
+            log(f"issue ledger caught up with {caught_up} instances")
+    except Exception as exc:  # the database may be away for a moment: the pages do not wait
+        log(f"worker error: {type(exc).__name__}: {exc}")
     while not stop.is_set():
         wait = poll
         try:

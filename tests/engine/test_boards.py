@@ -13,7 +13,7 @@ from engine.core.audit import history
 from engine.core.errors import InvalidStateError, NotFoundError, PermissionDeniedError, TaskDataError
 from engine.county.issue_ledger import (
     InstructionDeskRow, IssueLedgerRow, IssueView, project_supervision, view_of, refresh_projections,
-    stale_instances,
+    stale_instances, IssueClearance, clearance_missing,
 )
 from engine.core.models import ProcessInstance
 from engine.county.policy import scope_of
@@ -202,6 +202,20 @@ def test_ledger_clearance_rate_and_average_working_days(desk, clock):
         assert (stats["t_magedang"].total, stats["t_magedang"].cleared) == (2, 1)
         assert stats["t_magedang"].rate == 0.5 and stats["t_magedang"].average_days == 5
         assert stats["t_pingcheng"].rate == 0 and stats["t_pingcheng"].average_days is None
+        # the page's figures come from the tally kept at each save: the same as from the rows
+        for by, key in (("unit", lambda r: r.responsible_unit), ("field", lambda r: r.sub_command)):
+            assert supervision_desk.ledger_clearance(
+                uow, SUPERVISOR, supervision_desk.BoardFilters(), by) == \
+                supervision_desk.clearance(rows, CALENDAR, key)
+        township = supervision_desk.BoardFilters(township="t_pingcheng")  # counted from the rows
+        assert supervision_desk.ledger_clearance(uow, SUPERVISOR, township, "unit") == \
+            supervision_desk.clearance([r for r in rows if r.township == "t_pingcheng"],
+                                       CALENDAR, lambda r: r.responsible_unit)
+        assert supervision_desk.ledger_clearance(uow, TOWNSHIP, supervision_desk.BoardFilters(),
+                                                 "unit") == [stats["t_magedang"]]
+        assert supervision_desk.ledger_count(uow, SUPERVISOR) == 3
+        assert [r.instance_id for r in supervision_desk.ledger(uow, SUPERVISOR, limit=1, offset=1)] \
+            == [second]
         assert [r.instance_id for r in supervision_desk.ledger(uow, TOWNSHIP)] == [second, first]
         assert len(supervision_desk.ledger(uow, SUPERVISOR, supervision_desk.BoardFilters(step="cleared"))) == 1
         with pytest.raises(NotFoundError):
@@ -254,3 +268,28 @@ def test_scopes_come_from_groups():
     assert scope_of(SUPERVISOR).everything and scope_of(COUNTY_HEAD).everything
     assert scope_of(CULTURE).sub_commands == {"sc_culture"} and not scope_of(CULTURE).may_list
     assert scope_of(TOWNSHIP).units == {"t_magedang"} and not scope_of(TOWNSHIP).may_remind
+
+
+def test_the_clearance_tally_is_filled_again_when_it_never_was(desk, clock):
+    first = register(desk, "I-8")
+    register(desk, "I-9", scope="cross", unit="t_pingcheng", field="sc_rural")
+    complete(desk, TOWNSHIP, "commit_plan", COMMIT, instance_id=first)
+    complete(desk, TOWNSHIP, "report_resolution", {"resolution": "已完成", "evidence": "照片"},
+             instance_id=first)
+    clock.set(datetime(2026, 12, 8, 10, 0, tzinfo=SHANGHAI))
+    complete(desk, SUPERVISOR, "verify_issue", {"verify_decision": "cleared", "verify_opinion": "好"})
+    with desk.uow() as uow:
+        kept = supervision_desk.ledger_clearance(uow, SUPERVISOR, supervision_desk.BoardFilters(),
+                                                 "unit")
+    with desk.uow() as uow:  # as right after the migration: no tally, no days
+        uow.session.execute(IssueClearance.__table__.delete())
+        uow.session.execute(IssueLedgerRow.__table__.update().values(clear_days=None))
+        uow.session.commit()
+    with desk.uow() as uow:
+        assert clearance_missing(uow.session)
+    assert refresh(desk) == 0  # no instance was behind; the tally is filled
+    with desk.uow() as uow:
+        assert not clearance_missing(uow.session)
+        assert supervision_desk.ledger_clearance(
+            uow, SUPERVISOR, supervision_desk.BoardFilters(), "unit") == kept
+        assert kept[0].average_days == 5

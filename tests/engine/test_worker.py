@@ -56,3 +56,26 @@ def test_a_failing_pass_is_logged_and_the_worker_goes_on(platform, clock, monkey
     stop.set()
     thread.join(timeout=10)
     assert len(calls) >= 3 and lines[0] == "worker error: RuntimeError: database away"
+
+
+def test_the_worker_brings_the_issue_ledger_up_to_date_when_it_starts(platform, clock):
+    """The pages no longer catch the ledger up (it reads every instance): the worker does, once."""
+    from engine.county.issue_ledger import IssueLedgerRow
+
+    from ..processes.helpers import SUPERVISOR, deploy_all, start
+
+    deploy_all(platform)
+    issue = start(platform, "issue_lifecycle", {
+        "title": "问题W", "project_code": "XM-2026-006", "scope": "unit", "severity": "normal",
+        "responsible_unit": "t_magedang", "sub_command": "sc_culture", "township": "t_magedang"},
+        business_key="W-1", actor=SUPERVISOR)
+    with platform.uow() as uow:  # as if saved before the ledger's hook existed
+        uow.session.execute(IssueLedgerRow.__table__.delete())
+        uow.session.commit()
+    lines: list[str] = []
+    stop = threading.Event()
+    stop.set()  # the start-up work runs, then the loop sees the stop at once
+    worker.run_worker(platform.uow, clock, poll=0.02, stop=stop, log=lines.append)
+    assert lines == ["issue ledger caught up with 1 instances"]
+    with platform.uow() as uow:
+        assert uow.session.get(IssueLedgerRow, issue.id).step == "assigned"
