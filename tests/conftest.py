@@ -1,17 +1,25 @@
 """Shared fixtures: a migrated database per test (SQLite, or PostgreSQL when
-TEST_DATABASE_URL is set), a frozen clock, and the platform wired to both."""
+TEST_DATABASE_URL is set), a frozen clock, and the platform wired to both.
+
+`make test` runs the suite in two pytest-xdist worker processes: each has its own temporary
+folders (tmp_path_factory) and session fixtures, and on PostgreSQL its own database, made
+next to TEST_DATABASE_URL's and dropped at the end (`_postgres_url`).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+from engine.core import organisation
 from engine.core.clock import FrozenClock
 from engine.core.db import upgrade_database
 from engine.core.models import Base
@@ -29,6 +37,18 @@ def _audit_key_outside_the_checkout(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_password_cost():
+    """Passwords hashed in tests use scrypt with n=2**10 instead of 2**14 (1 MB, ~1 ms
+    instead of 16 MB, ~50 ms): the same code and format, but the suite hashes and checks
+    thousands of passwords (every test account, every login). Hashes name their parameters,
+    so an app served in a subprocess (gunicorn) checks them as any other; the production
+    cost is asserted by tests/engine/test_passwords.py."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(organisation._SCRYPT, "n", 2 ** 10)
+        yield
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory) -> Path:
     """One migrated SQLite file, copied for each test (migrating per test is slow)."""
@@ -37,12 +57,39 @@ def _sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def _server_url(url: str):
+    """The URL (SQLAlchemy's) of TEST_DATABASE_URL with the driver the platform uses."""
+    found = make_url(url)
+    return found.set(drivername="postgresql+psycopg") if found.drivername == "postgresql" \
+        else found
+
+
 @pytest.fixture(scope="session")
-def _postgres_url() -> str | None:
+def _postgres_url() -> Iterator[str | None]:
+    """TEST_DATABASE_URL, migrated; in a pytest-xdist worker (gw0, gw1, ...) a database of
+    the worker's own on the same server, `<database>_gw0`, created for the session and
+    dropped after it, so that workers never empty each other's tables."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        upgrade_database(url)
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        if url:
+            upgrade_database(url)
+        yield url
+        return
+    server = _server_url(url)
+    name = f"{server.database}_{worker}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        own = make_url(url).set(database=name).render_as_string(hide_password=False)
+        upgrade_database(own)
+        yield own
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
