@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
 
 from ..bpm import runtime
 from ..bpm.projection import OPEN_STATES
@@ -161,7 +162,15 @@ class _TaskContext:
     """Where an open task of a process other than the issue belongs: unit, project, field."""
 
     def __init__(self, session, tasks: list[HumanTask]):
-        self.projects = {p.code: p for p in session.execute(select(Project)).scalars()}
+        # Only the projects the tasks' business keys can name (the key itself or one of its
+        # endings), not the county's thousands.
+        endings = sorted({key[n:] for key in {t.business_key for t in tasks if t.business_key}
+                          for n in range(len(key))})
+        self.projects = {}
+        for start in range(0, len(endings), 500):
+            self.projects.update((p.code, p) for p in session.execute(select(Project).where(
+                Project.code.in_(endings[start:start + 500]))).scalars())
+        self.projects = dict(sorted(self.projects.items()))
         self.sub_commands = set(session.execute(select(OrgUnit.code).where(
             OrgUnit.kind == "sub_command")).scalars())
         ids = {t.instance_id for t in tasks}
@@ -242,6 +251,7 @@ def overdue_board(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFi
     tasks = list(session.execute(select(HumanTask).where(
         HumanTask.state.in_(OPEN_STATES), HumanTask.process_key != ISSUE_PROCESS,
         HumanTask.due_at.is_not(None), HumanTask.due_at <= soon)
+        .options(selectinload(HumanTask.candidates))  # unit_of reads them for every line
         .order_by(HumanTask.due_at)).scalars())
     context = _TaskContext(session, tasks)
     task_counts = _reminder_counts_by_task(session, [t.id for t in tasks])

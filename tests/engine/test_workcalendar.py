@@ -299,3 +299,18 @@ def test_an_override_keyed_by_a_datetime_is_refused() -> None:
 def test_an_override_that_is_not_a_boolean_is_refused() -> None:
     with pytest.raises(ValueError, match="must be True .* or False"):
         WorkingCalendar({date(2026, 3, 3): "off"})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("start, end", [
+    (date(2021, 11, 3), date(2026, 12, 1)), (date(2026, 12, 31), date(2027, 1, 4)),
+    (date(2026, 5, 1), date(2026, 5, 1)), (date(2028, 2, 28), date(2024, 3, 1)),
+    (date(2025, 12, 31), date(2026, 12, 31))])
+def test_working_days_between_years_counts_what_a_walk_day_by_day_counts(start, end) -> None:
+    """Whole years are counted at once: the same count as day by day, overrides included
+    (an override in an estimated year, a Sunday made a working day, a weekday off)."""
+    calendar = WorkingCalendar({date(2028, 1, 3): False, date(2026, 3, 1): True,
+                                date(2024, 3, 1): False}, published_years=[2028])
+    first, last = sorted((start, end))
+    walked = sum(calendar.is_working_day(first + timedelta(days=n))
+                 for n in range(1, (last - first).days + 1))
+    assert calendar.working_days_between(start, end) == (walked if start <= end else -walked)
