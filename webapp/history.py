@@ -100,6 +100,7 @@ ACTIONS.update({
 ACTIONS.update({
     "attachment_added": _l("上传附件"),
     "attachment_bound": _l("提交附件"),
+    "attachments_purged": _l("清理未提交的附件"),
     "channel_added": _l("添加接收渠道"),
     "channel_removed": _l("删除接收渠道"),
     "deadline_extension_requested": _l("申请延期"),

@@ -39,7 +39,7 @@ def checked_files(uow: UnitOfWork, form: dict, data: dict[str, Any],
             continue
         seen |= set(ids)
         try:
-            attachments.unbound_of(uow.session, actor.username, ids)
+            attachments.unbound_of(uow.session, actor.username, ids, uow.clock.now())
         except NotFoundError:
             errors[spec["id"]] = [NOT_YOURS]
             continue

@@ -16,6 +16,11 @@ What is accepted is decided by the content, never by the name: PDF, PNG, JPEG, O
 what the content is. Zip-based files are checked for zip bombs from their central directory
 (entry count, total uncompressed size, compression ratio of each entry) without extracting
 anything. Limits: `MAX_BYTES` a file, `MAX_FILES` a field.
+
+A file uploaded with a form that was never submitted (refused, abandoned) stays unbound; after
+`UNBOUND_KEPT` it can no longer be attached and `purge_unbound` (the schedule's daily
+clean-up, engine/ops/recurring.py) deletes its row and, when no other row keeps the same
+content, the content itself.
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ import unicodedata
 import uuid
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, select, update
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -46,6 +53,8 @@ MAX_NAME = 150                          # characters of a kept file name
 MAX_ZIP_ENTRIES = 2_000                 # entries of a zip-based file
 MAX_ZIP_TOTAL = 100 * 1024 * 1024       # their uncompressed bytes together
 MAX_ZIP_RATIO = 100                     # uncompressed / compressed, each entry
+UNBOUND_KEPT = timedelta(days=1)        # how long an upload waits for its form (a session
+                                        # lasts at most 10 h: its form cannot come later)
 FOLDER = "attachments"
 
 
@@ -256,12 +265,17 @@ def store(uow: UnitOfWork, actor: str, name: str, data: bytes, *, field: str | N
     `attachment_added`. The caller commits (the row goes with the form it came with)."""
     filename, content_type = check(name, data)
     sha256 = hashlib.sha256(data).hexdigest()
+    uow.begin_write()  # before the file: a clean-up (purge_unbound) cannot unlink it under us
     session = uow.session
     folder = folder_of(session)
     if folder is not None:
         _write_file(folder, sha256, data)
-    elif session.get(AttachmentBlob, sha256) is None:
-        session.add(AttachmentBlob(sha256=sha256, data=data))
+    else:
+        # Kept once; a clean-up deleting the same content concurrently (PostgreSQL) is waited
+        # for, and the content inserted again once its delete commits.
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(AttachmentBlob).values(sha256=sha256, data=data)
+                        .on_conflict_do_nothing(index_elements=["sha256"]))
     row = Attachment(id=str(uuid.uuid4()), sha256=sha256, filename=filename, size=len(data),
                      content_type=content_type, uploaded_by=actor,
                      uploaded_at=uow.clock.now(), field=field)
@@ -305,7 +319,7 @@ def bind(uow: UnitOfWork, actor: str, ids: list[str], *, instance_id: int, task_
     `attachment_bound`. The ids were checked by `unbound_of`; each is bound by an update
     that finds it still unbound, so of two submissions racing for one file the second is a
     ConflictError (on PostgreSQL it waits for the first and then finds it bound)."""
-    rows = unbound_of(uow.session, actor, ids)
+    rows = unbound_of(uow.session, actor, ids, uow.clock.now())
     for row in rows:
         taken = uow.session.execute(
             update(Attachment).where(Attachment.id == row.id, Attachment.uploaded_by == actor,
@@ -324,18 +338,71 @@ def bind(uow: UnitOfWork, actor: str, ids: list[str], *, instance_id: int, task_
     return rows
 
 
-def unbound_of(session: Session, actor: str, ids: list[str]) -> list[Attachment]:
-    """The attachments of `ids`, each uploaded by `actor` and bound nowhere yet, in order;
-    NotFoundError naming the first that is not (another's id reveals nothing)."""
+def unbound_of(session: Session, actor: str, ids: list[str],
+               now: datetime | None = None) -> list[Attachment]:
+    """The attachments of `ids`, each uploaded by `actor`, bound nowhere yet and (given `now`)
+    uploaded within `UNBOUND_KEPT`, in order; NotFoundError naming the first that is not
+    (another's id reveals nothing)."""
     rows = {row.id: row for row in session.execute(
         select(Attachment).where(Attachment.id.in_(list(ids)))).scalars()}
     found = []
     for attachment_id in ids:
         row = rows.get(attachment_id)
-        if row is None or row.uploaded_by != actor or row.instance_id is not None:
+        if (row is None or row.uploaded_by != actor or row.instance_id is not None
+                or (now is not None and row.uploaded_at < now - UNBOUND_KEPT)):
             raise NotFoundError(f"no attachment {attachment_id} of yours waits to be attached")
         found.append(row)
     return found
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What a clean-up removed: unbound rows, and contents no row keeps any more."""
+
+    rows: int
+    contents: int
+    bytes: int
+
+
+def purge_unbound(uow: UnitOfWork, actor: str) -> Purged:
+    """Delete the attachments left unbound for longer than `UNBOUND_KEPT`, and each content
+    no other row keeps; audited `attachments_purged`. The caller commits.
+
+    Runs under the write lock (SQLite) or with the rows locked (PostgreSQL); a file is
+    unlinked only after its rows are gone and none refers to its hash, while no upload can
+    add one (an upload writes under the same lock). Should the commit then fail, the rows
+    come back without their file — rows nobody can attach any more (`unbound_of` refuses
+    them by age) and nobody can read (`get` serves bound ones only)."""
+    uow.begin_write()
+    session = uow.session
+    cutoff = uow.clock.now() - UNBOUND_KEPT
+    stale = list(session.execute(
+        select(Attachment.id, Attachment.sha256, Attachment.size)
+        .where(Attachment.instance_id.is_(None), Attachment.uploaded_at < cutoff)
+        .with_for_update()))
+    if not stale:
+        return Purged(0, 0, 0)
+    for start in range(0, len(stale), 500):
+        session.execute(delete(Attachment).where(
+            Attachment.id.in_([row.id for row in stale[start:start + 500]]))
+            .execution_options(synchronize_session=False))
+    sizes = {row.sha256: row.size for row in stale}
+    kept = set(session.execute(select(Attachment.sha256).where(
+        Attachment.sha256.in_(list(sizes))).group_by(Attachment.sha256)).scalars())
+    gone = sorted(set(sizes) - kept)
+    folder = folder_of(session)
+    if folder is None:
+        session.execute(delete(AttachmentBlob).where(AttachmentBlob.sha256.in_(gone))
+                        .execution_options(synchronize_session=False))
+    session.flush()
+    purged = Purged(len(stale), len(gone), sum(sizes[sha] for sha in gone))
+    uow.audit.record(actor, "attachments_purged", subject="attachments",
+                     rows=purged.rows, contents=purged.contents, bytes=purged.bytes,
+                     uploaded_before=cutoff.isoformat())
+    if folder is not None:
+        for sha256 in gone:
+            _path(folder, sha256).unlink(missing_ok=True)
+    return purged
 
 
 def of_instance(session: Session, instance_id: int) -> list[Attachment]:

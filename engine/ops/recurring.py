@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ..bpm import runtime
 from ..bpm.definitions import latest_deployment
+from ..core import attachments
 from ..core.errors import GongjianError
 from ..core.identity import Actor
 from ..core.models import ProcessInstance
@@ -106,6 +107,11 @@ def _week_label(period: str) -> str:
     monday = date.fromisoformat(period)
     sunday = monday + timedelta(days=6)
     return f"{monday:%Y-%m-%d} 至 {sunday:%Y-%m-%d}"
+
+
+def _day_label(period: str) -> str:
+    day = date.fromisoformat(period)
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _month_label(period: str) -> str:
@@ -200,6 +206,16 @@ def announce_dispatch(uow: UnitOfWork, week: str, actor: Actor) -> tuple[bool, s
     return True, f"已通知指挥部办公室：{label} 的周调度报告已生成（{figures}）"
 
 
+def purge_attachments(uow: UnitOfWork, day: str, actor: Actor) -> tuple[bool, str]:
+    """Delete the uploads whose form was never submitted (older than a day), and their files."""
+    purged = attachments.purge_unbound(uow, actor.username)
+    if not purged.rows:
+        return False, "没有超过一天仍未提交的附件"
+    megabytes = purged.bytes / (1024 * 1024)
+    return True, (f"已清理 {purged.rows} 个超过一天仍未随表单提交的附件，"
+                  f"释放 {purged.contents} 个文件（{megabytes:.1f} MB）")
+
+
 @dataclass(frozen=True)
 class Job:
     """What one entry does, when, and for which period."""
@@ -227,6 +243,9 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         _quarter_label, start_quarter_awards),
     Job("weekly_dispatch", "周调度", "每周第一个工作日 9:00，生成上周调度报告并通知指挥部办公室",
         _first_of_week, _last_working_week, _week_label, announce_dispatch),
+    Job("attachment_purge", "清理未提交的附件", "每天 9:00，删除上传超过一天、表单却始终未提交的附件及其文件",
+        lambda _day, _calendar: True, lambda day, _calendar: day.isoformat(), _day_label,
+        purge_attachments),
 )}
 
 

@@ -170,6 +170,7 @@ class PassReport:
 
     results: list[RunResult] = field(default_factory=list)
     moved: int = 0
+    added: list[str] = field(default_factory=list)  # entries of work new to this county
 
     @property
     def failed(self) -> list[RunResult]:
@@ -301,9 +302,15 @@ def run_due(make_uow: Callable[[], UnitOfWork]) -> PassReport:
             uow.commit()
     with make_uow() as uow:
         now = uow.clock.now()
-        due = [row.name for row in uow.session.execute(
-            select(ScheduleEntry).order_by(ScheduleEntry.next_run_at)).scalars()
-            if row.name in JOBS and _is_due(row, now)]
+        rows = list(uow.session.execute(
+            select(ScheduleEntry).order_by(ScheduleEntry.next_run_at)).scalars())
+        due = [row.name for row in rows if row.name in JOBS and _is_due(row, now)]
+        # A county set up before a piece of work was added to JOBS gets its entry now.
+        missing = rows and not set(JOBS) <= {row.name for row in rows}
+    if missing:
+        with make_uow() as uow:
+            report.added = ensure_schedule(uow)
+            uow.commit()
     for name in due:
         result = run_entry(make_uow, name)
         if result is not None:

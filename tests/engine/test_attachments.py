@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from engine.core.attachments import AttachmentRefused
 from engine.core.errors import TaskDataError
 from engine.core.identity import Actor
 from engine.core.models import AuditEvent
+from engine.ops import schedule
 
 from ..conftest import FIXTURES
 
@@ -242,3 +244,63 @@ def test_two_submissions_racing_for_one_file_bind_it_once(platform, deployed):
     assert outcomes == {"holder": "bound", "latecomer": "conflict"}
     with platform.uow() as uow:
         assert uow.session.get(attachments.Attachment, contested).instance_id == first.id
+
+
+# ---------------------------------------------------------------- the clean-up of unbound uploads
+
+def _kept(platform, digest) -> bool:
+    """Whether the content of `digest` is still kept (a file, or a blob row)."""
+    with platform.uow() as uow:
+        folder = attachments.folder_of(uow.session)
+        if folder is not None:
+            return (folder / digest[:2] / digest[2:]).exists()
+        return uow.session.get(attachments.AttachmentBlob, digest) is not None
+
+
+def _purge(platform):
+    with platform.uow() as uow:
+        purged = attachments.purge_unbound(uow, "system")
+        uow.commit()
+    return purged
+
+
+def test_uploads_whose_form_never_came_are_deleted_after_a_day_with_their_content(
+        platform, deployed, clock):
+    abandoned = store(platform, "草稿.png", PNG)
+    shared = store(platform, "报告.pdf", PDF)                     # same content as a bound one
+    start(platform, {"title": "报送", "papers": [store(platform, "报告.pdf", PDF).id]})
+    assert _purge(platform) == attachments.Purged(0, 0, 0)       # not a day old yet
+    clock.advance(attachments.UNBOUND_KEPT + timedelta(minutes=1))
+    recent = store(platform, "刚上传.pdf", PDF)
+    assert _purge(platform) == attachments.Purged(rows=2, contents=1, bytes=len(PNG))
+    with platform.uow() as uow:
+        left = {row.id for row in uow.session.execute(select(attachments.Attachment)).scalars()}
+        [event] = [json.loads(e.detail) for e in uow.session.execute(select(AuditEvent)).scalars()
+                   if e.action == "attachments_purged"]
+    assert abandoned.id not in left and shared.id not in left and recent.id in left
+    assert not _kept(platform, abandoned.sha256)
+    assert _kept(platform, shared.sha256)                        # the bound one keeps it
+    assert (event["rows"], event["contents"], event["bytes"]) == (2, 1, len(PNG))
+    again = store(platform, "草稿.png", PNG)                      # the same file uploaded anew
+    assert _kept(platform, again.sha256)
+    with platform.uow() as uow:
+        assert attachments.content(uow.session, again) == PNG
+
+
+def test_an_upload_older_than_a_day_can_no_longer_be_attached(platform, deployed, clock):
+    old = store(platform, "报告.pdf", PDF).id
+    clock.advance(attachments.UNBOUND_KEPT + timedelta(seconds=1))
+    with pytest.raises(TaskDataError) as refused:
+        start(platform, {"title": "报送", "papers": [old]})
+    assert "papers" in refused.value.field_errors
+
+
+def test_the_schedule_cleans_up_once_a_day(platform, deployed, clock):
+    store(platform, "草稿.png", PNG)
+    with platform.uow() as uow:
+        schedule.ensure_schedule(uow)
+        uow.commit()
+    clock.advance(timedelta(days=1, hours=1))
+    result = schedule.run_entry(platform.uow, "attachment_purge")
+    assert result.outcome == "done" and "已清理 1 个" in result.message
+    assert schedule.run_entry(platform.uow, "attachment_purge") is None  # not due again today

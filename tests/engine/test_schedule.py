@@ -125,6 +125,11 @@ def test_an_override_of_the_calendar_moves_the_next_run(county, clock):
     assert schedule.run_due(platform.uow).moved == 0  # counted once
 
 
+def _county_work(results):
+    """The runs of the county's work, without the daily clean-up of attachments."""
+    return [r for r in results if r.name != "attachment_purge"]
+
+
 def test_setting_up_the_schedule_twice_adds_nothing(county):
     platform = county
     with platform.uow() as uow:
@@ -133,9 +138,10 @@ def test_setting_up_the_schedule_twice_adds_nothing(county):
     with platform.uow() as uow:
         views = schedule.list_entries(uow.session)
     assert [v.name for v in views] == list(JOBS)
-    assert [v.title for v in views] == ["月度进度填报", "三色牌月度评定", "季度评奖", "周调度"]
+    assert [v.title for v in views] == ["月度进度填报", "三色牌月度评定", "季度评奖", "周调度",
+                                        "清理未提交的附件"]
     assert all(v.last_run_at is None for v in views)
-    assert len(_actions(platform, "schedule_created")) == 4
+    assert len(_actions(platform, "schedule_created")) == 5
 
 
 # ---------------------------------------------------------------- runs
@@ -144,7 +150,7 @@ def test_the_progress_reports_reach_each_project_unit_once(county, clock):
     platform = county
     clock.set(DECEMBER_REQUESTS)
     report = schedule.run_due(platform.uow)
-    assert [(r.name, r.period, r.outcome) for r in report.results] == [
+    assert [(r.name, r.period, r.outcome) for r in _county_work(report.results)] == [
         ("weekly_dispatch", "2026-12-14", "done"), ("progress_reports", "2026-12", "done")]
     # in construction, and on the battle map in pre-work; not P-4 (pre-work, not on the map)
     # nor P-5 (planning)
@@ -174,7 +180,7 @@ def test_the_new_year_brings_plates_awards_and_the_dispatch(county, clock):
     platform = county
     clock.set(NEW_YEAR)
     report = schedule.run_due(platform.uow)
-    outcomes = {r.name: (r.period, r.outcome) for r in report.results}
+    outcomes = {r.name: (r.period, r.outcome) for r in _county_work(report.results)}
     assert outcomes == {"progress_reports": ("2026-12", "done"),
                         "monthly_plates": ("2026-12", "done"),
                         "award_round": ("2026-Q4", "done"),
@@ -261,7 +267,8 @@ def test_two_workers_at_once_start_the_work_once(county, clock):
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert sorted(r.name for r in results) == ["progress_reports", "weekly_dispatch"]
+    assert sorted(r.name for r in results) == ["attachment_purge", "progress_reports",
+                                               "weekly_dispatch"]
     assert len(_instances(platform, "progress_report")) == 3
 
 
@@ -281,3 +288,15 @@ def test_the_worker_runs_the_due_entries(county, clock):
     assert "schedule progress_reports 2026-12: done" in lines
     with platform.uow() as uow:
         assert uow.session.execute(select(func.count()).select_from(ProcessInstance)).scalar() == 3
+
+
+def test_a_county_set_up_before_a_piece_of_work_existed_gets_its_entry_at_the_next_pass(county):
+    platform = county
+    with platform.uow() as uow:
+        uow.begin_write()
+        uow.session.delete(uow.session.get(ScheduleEntry, "attachment_purge"))
+        uow.commit()
+    report = schedule.run_due(platform.uow)
+    assert report.added == ["attachment_purge"]
+    assert _entry(platform, "attachment_purge").next_run_at is not None
+    assert schedule.run_due(platform.uow).added == []
