@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.errors import ConflictError, NotFoundError, PermissionDeniedError, TaskDataError
@@ -162,13 +162,19 @@ def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int) -> TokenView:
     return _view(row)
 
 
+# Read at every API call, as plain columns by a statement built once.
+_TOKENS = ApiToken.__table__
+_BY_HASH = select(_TOKENS.c.id, _TOKENS.c.name, _TOKENS.c.token_hash, _TOKENS.c.roles,
+                  _TOKENS.c.unit_code, _TOKENS.c.last_used_at, _TOKENS.c.revoked_at
+                  ).where(_TOKENS.c.token_hash == bindparam("digest"))
+
+
 def authenticate_token(uow: UnitOfWork, secret: str) -> Actor | None:
     """The service actor of a live token, stamping its last use; None for anything else."""
     if not secret or not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     digest = hash_token(secret)
-    row = uow.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)
-                              ).scalar_one_or_none()
+    row = uow.session.connection().execute(_BY_HASH, {"digest": digest}).one_or_none()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
     now = uow.clock.now()

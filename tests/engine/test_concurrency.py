@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine.bpm import definitions, inbox, runtime, task_actions
 from engine.core.audit import verify_audit
@@ -83,3 +83,31 @@ def test_a_stale_row_version_is_a_conflict_and_writes_nothing(platform):
             uow.commit()
     with platform.uow() as uow:
         assert uow.session.get(ProcessInstance, instance.id).status == "completed"
+
+
+def test_a_save_over_a_row_another_writer_moved_on_is_a_conflict_and_writes_nothing(platform):
+    # The save writes the state by its own statement, guarded by the row version it read.
+    with platform.uow() as uow:
+        definitions.deploy_path(uow, FIXTURES / "engine" / "timers.bpmn", "designer")
+    with platform.uow() as uow:
+        instance = runtime.start_instance(uow, "timers", APPROVERS[0])
+    with platform.uow() as uow:
+        before = uow.session.get(ProcessInstance, instance.id)
+        state, version = before.state, before.row_version
+
+    with pytest.raises(ConflictError):
+        with platform.uow() as uow:
+            uow.begin_write()
+            live = runtime.load_instance(uow.session, uow.session.get(ProcessInstance,
+                                                                       instance.id))
+            live.workflow.cancel()
+            table = ProcessInstance.__table__
+            # Another writer's save moves the row on after this one read it.
+            uow.session.connection().execute(
+                update(table).where(table.c.id == instance.id)
+                .values(row_version=table.c.row_version + 1))
+            runtime.save_instance(uow, live, APPROVERS[0])
+
+    with platform.uow() as uow:
+        row = uow.session.get(ProcessInstance, instance.id)
+        assert (row.state, row.row_version, row.status) == (state, version, "running")

@@ -7,12 +7,13 @@ import json
 from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 
 from engine.bpm import runtime, sla, start_forms, task_actions
 from engine.bpm.projection import OPEN_STATES
 from engine.bpm.task_access import seen_by
 from engine.core.calendar_admin import load_calendar
+from engine.core.db import constants
 from engine.core.errors import NotFoundError
 from engine.county import matter
 from engine.core.identity import Actor
@@ -50,14 +51,18 @@ def visible_instance(session, instance_id: int, actor: Actor) -> ProcessInstance
     return row
 
 
+# Built once: every completion through the API answers with its instance's open tasks.
+_OPEN_TASK_NAMES = (select(HumanTask.instance_id, HumanTask.name)
+                    .where(HumanTask.instance_id.in_(bindparam("ids", expanding=True)),
+                           HumanTask.state.in_(constants(OPEN_STATES)))
+                    .order_by(HumanTask.created_at))
+
+
 def open_task_names(session, ids: list[int]) -> dict[int, list[str]]:
     """Instance id → names of its open tasks."""
     names: dict[int, list[str]] = {}
     if ids:
-        for instance_id, name in session.execute(select(HumanTask.instance_id, HumanTask.name)
-                                                 .where(HumanTask.instance_id.in_(ids),
-                                                        HumanTask.state.in_(OPEN_STATES))
-                                                 .order_by(HumanTask.created_at)):
+        for instance_id, name in session.execute(_OPEN_TASK_NAMES, {"ids": list(ids)}):
             names.setdefault(instance_id, []).append(name)
     return names
 
