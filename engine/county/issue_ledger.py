@@ -59,6 +59,8 @@ class IssueLedgerRow(Base):
         Index("ix_issue_ledger_rung", "rung"),
         # The ledger's pages, newest first.
         Index("ix_issue_ledger_opened", "opened_at", "instance_id"),
+        # The bulletin's issues cleared in its period.
+        Index("ix_issue_ledger_cleared", "cleared_at"),
     )
 
     instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)

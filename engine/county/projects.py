@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core.errors import InvalidStateError, NotFoundError, TaskDataError
@@ -214,6 +214,20 @@ def progress_curve(session: Session, code: str, until: str | None = None) -> lis
                                     plan[month].milestone if month in plan else None,
                                     report.milestone_done if report else None, report is not None))
     return points
+
+
+def investment_to_date(session: Session, until: str | None) -> dict[str, tuple[int, int]]:
+    """Every project's cumulative planned and actual investment up to `until` (all months when
+    None): the last point of its `progress_curve`, for all projects in two grouped queries."""
+    totals: dict[str, list[int]] = {}
+    for n, (model, column) in enumerate(((ScheduleMonth, ScheduleMonth.planned_investment),
+                                         (ProgressReport, ProgressReport.actual_investment))):
+        query = select(model.project_code, func.sum(column)).group_by(model.project_code)
+        if until:
+            query = query.where(model.month <= until)
+        for code, amount in session.execute(query):
+            totals.setdefault(code, [0, 0])[n] = int(amount or 0)
+    return {code: (planned, actual) for code, (planned, actual) in totals.items()}
 
 
 def on_schedule(session: Session, code: str, month: str) -> bool | None:

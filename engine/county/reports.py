@@ -30,7 +30,8 @@ from .plates import PLATES, PlateView, latest_plate_month, on_battle_map, plate_
 from .plates import plates_of_month
 from .policy import COUNTY, scope_of
 from .projects import (FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES, Project,
-                       ProgressPoint, month_of, progress_curve, schedule_of)
+                       ProgressPoint, investment_to_date, month_of, progress_curve,
+                       schedule_of)
 from .supervision_desk import IssueRecord, OpenTask, issue_records
 
 
@@ -74,11 +75,9 @@ def _names(session) -> dict[str, str]:
     return dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
 
 
-def _map_project(session, project: Project, plates: dict[str, PlateView], month: str | None,
-                 moved: dict[str, datetime]):
-    points = progress_curve(session, project.code, until=month)
-    planned = points[-1].planned if points else 0
-    actual = points[-1].actual if points else 0
+def _map_project(project: Project, plates: dict[str, PlateView],
+                 to_date: dict[str, tuple[int, int]], moved: dict[str, datetime]):
+    planned, actual = to_date.get(project.code, (0, 0))
     plate = plates.get(project.code)
     return MapProject(project.code, project.name, project.stage, project.key_level,
                       project.funding, planned, actual,
@@ -107,12 +106,13 @@ def battle_map(uow: UnitOfWork, actor: Actor, month: str | None = None) -> Battl
     plates = plates_of_month(session, month) if month else {}
     names = _names(session)
     moved = _last_stage_moves(session)
+    to_date = investment_to_date(session, month)
     grouped: dict[str, list[MapProject]] = {}
     for project in session.execute(select(Project).where(scope_of(actor).project_condition())
                                    .order_by(Project.code)).scalars():
         if on_battle_map(project):
             grouped.setdefault(project.sub_command, []).append(
-                _map_project(session, project, plates, month, moved))
+                _map_project(project, plates, to_date, moved))
     groups, totals = [], {key: 0 for key in [*PLATES, "none"]}
     for code in sorted(grouped):
         counts = {key: 0 for key in [*PLATES, "none"]}
