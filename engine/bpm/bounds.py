@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition, TimerEventDefinition,
 )
@@ -45,6 +46,22 @@ from .countersign import CountersignMixin
 class _BoundedInstances:
     """Mixin: refuse to start more instances than MAX_INSTANCES."""
 
+    def _name(self, my_task) -> str:
+        child = my_task.workflow.spec.task_specs.get(self.task_spec)
+        return getattr(child, "bpmn_name", None) or self.bpmn_name or self.bpmn_id
+
+    def _refuse_missing(self, my_task) -> None:
+        """A collection the data do not hold, or not a list: a clear stop, not a TypeError."""
+        if not isinstance(self.data_input, TaskDataReference):
+            return  # none (a cardinality), or a data object, which reports its own absence
+        items = self.data_input.get(my_task)
+        if items is None or not hasattr(items, "__iter__"):
+            variable = getattr(self.data_input, "bpmn_name", None) or self.data_input.bpmn_id
+            raise WorkflowTaskException(
+                f"多实例环节“{self._name(my_task)}”要按“{variable}”逐项办理，但流程数据中"
+                f"{'没有它' if items is None else '它不是列表'}；本次办理未做任何更改。",
+                task=my_task)
+
     def _refuse_too_many(self, my_task) -> None:
         if self.data_input is not None:
             items = self.data_input.get(my_task)
@@ -55,10 +72,8 @@ class _BoundedInstances:
         else:
             count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
         if isinstance(count, int) and count > MAX_INSTANCES:
-            child = my_task.workflow.spec.task_specs.get(self.task_spec)
-            name = getattr(child, "bpmn_name", None) or self.bpmn_name or self.bpmn_id
             raise WorkflowTaskException(
-                f"多实例环节“{name}”要启动 {count} 个实例，超过上限 "
+                f"多实例环节“{self._name(my_task)}”要启动 {count} 个实例，超过上限 "
                 f"{MAX_INSTANCES} 个；本次办理未做任何更改。", task=my_task)
 
 
@@ -66,7 +81,8 @@ class _BoundedParallel(_BoundedInstances):
     """Mixin for a parallel multi-instance activity: check the count before starting them."""
 
     def create_children(self, my_task):
-        """Check the count, then start the instances."""
+        """Check the collection and the count, then start the instances."""
+        self._refuse_missing(my_task)
         self._refuse_too_many(my_task)
         super().create_children(my_task)
 
@@ -78,7 +94,12 @@ class _BoundedSequential(_BoundedInstances):
         # After the library's hook: the Camunda dialect sets the data input (its collection)
         # only there. Refusing once the first instance exists still changes nothing.
         first = not my_task.internal_data.get("merged")
-        ready = super()._update_hook(my_task)
+        try:
+            ready = super()._update_hook(my_task)
+        except WorkflowException:
+            if first:  # the library's "must be iterable", said in words when that is why
+                self._refuse_missing(my_task)
+            raise
         if first:
             self._refuse_too_many(my_task)
         return ready

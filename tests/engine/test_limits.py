@@ -127,6 +127,21 @@ def test_a_multi_instance_over_too_many_items_from_data_is_stopped_and_nothing_i
         assert uow.session.scalar(select(func.count()).select_from(HumanTask)) == MAX_INSTANCES
 
 
+@pytest.mark.parametrize("sequential", [False, True])
+@pytest.mark.parametrize("items, message", [(None, "流程数据中没有它"), (5, "它不是列表")])
+def test_a_multi_instance_whose_collection_is_missing_stops_with_a_message(
+        platform, sequential, items, message):
+    path = FIXTURES / "limits" / "limits_from_data.bpmn"
+    xml = path.read_text(encoding="utf-8")
+    if sequential:
+        xml = xml.replace('camunda:collection="items"', 'isSequential="true" camunda:collection="items"')
+    with platform.uow() as uow:
+        definitions.deploy_files(uow, [(path.name, xml.encode())], "designer")
+    with pytest.raises(WorkflowExecutionError, match=f"逐项审核.*按“items”逐项办理.*{message}"):
+        start(platform, items=items)
+    assert nothing_was_written(platform)
+
+
 @pytest.mark.parametrize("cycle, message", [
     ("R1000000/PT0S", "间隔不足"), ("R/PT1S", "间隔不足"), ("R5000/PT1H", "超过上限"),
 ])
