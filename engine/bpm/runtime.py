@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from ..core.clock import bind_clock
 from .budget import current_budget, service_budget
@@ -38,7 +39,7 @@ from ..core.errors import (
     ConflictError, NotFoundError, TaskDataError, WorkflowExecutionError,
 )
 from ..core.identity import Actor
-from ..core.models import AuditEvent, HumanTask, ProcessInstance
+from ..core.models import AuditEvent, Deployment, HumanTask, ProcessInstance
 from ..core.notifications import notify
 from .projection import TaskRecord, sync_human_tasks, sync_timers, waiting_timers
 from .expression_helpers import HELPERS
@@ -115,10 +116,31 @@ def task_view(task: HumanTask | TaskRecord) -> TaskView:
         standing=tuple((s.delegator, s.stand_in) for s in getattr(task, "standing", ())))
 
 
-def instance_view(row: ProcessInstance, workflow: BpmnWorkflow | None = None) -> InstanceView:
+@dataclass(slots=True)
+class InstanceRecord:
+    """An instance row read and written without the ORM (the hot path of every completion),
+    with its deployment's version; a save moves its state, status, end and row version on."""
+
+    id: int
+    process_key: str
+    deployment_id: int
+    bundle: list
+    business_key: str | None
+    status: str
+    state: bytes
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    row_version: int
+    version: int
+
+
+def instance_view(row: ProcessInstance | InstanceRecord,
+                  workflow: BpmnWorkflow | None = None) -> InstanceView:
     """The plain view of an instance row (with its process data when the workflow is given)."""
+    version = row.version if isinstance(row, InstanceRecord) else row.deployment.version
     return InstanceView(
-        id=row.id, process_key=row.process_key, version=row.deployment.version,
+        id=row.id, process_key=row.process_key, version=version,
         business_key=row.business_key, status=row.status, started_by=row.started_by,
         started_at=row.started_at, ended_at=row.ended_at, row_version=row.row_version,
         data=dict(workflow.data) if workflow is not None else {})
@@ -155,13 +177,13 @@ class LiveInstance:
     save that leaves them as they were skip reading them again. Both move on at each save.
     """
 
-    row: ProcessInstance
+    row: ProcessInstance | InstanceRecord
     workflow: BpmnWorkflow
     finished_before: frozenset[UUID] = frozenset()
     timers_before: dict | None = None
 
 
-def load_instance(session: Session, row: ProcessInstance) -> LiveInstance:
+def load_instance(session: Session, row: ProcessInstance | InstanceRecord) -> LiveInstance:
     """The live workflow of an instance row, with the restricted script engine set again."""
     spec, subprocess_specs = SPEC_CACHE.get(session, row.bundle)
     workflow = load_state(row.state, spec, subprocess_specs)
@@ -215,20 +237,31 @@ _WRITE_STATE = (update(_INSTANCES)
                         row_version=bindparam("new_version")))
 
 
-def write_state(session: Session, row: ProcessInstance, state: bytes) -> None:
+def write_state(session: Session, row: ProcessInstance | InstanceRecord, state: bytes) -> None:
     """Write the instance's state (with its status and end) guarded by its row version, as
     the ORM's version check would: a concurrent writer that saved first makes this fail
     with StaleDataError (the unit of work's ConflictError) and nothing is written.
 
     One statement built once, without the ORM's flush (a sizeable share of a completion);
-    the row is then given the values written. A row with other changes, or not yet
+    the row is then given the values written. An ORM row with other changes, or not yet
     inserted, is flushed by the ORM as before.
     """
+    if isinstance(row, InstanceRecord):
+        _write_guarded(session, row, state)
+        row.state, row.row_version = state, row.row_version + 1
+        return
     tracked = inspect(row)
     if not tracked.persistent or not set(tracked.committed_state) <= set(_SAVED):
         row.state = state
         session.flush()
         return
+    _write_guarded(session, row, state)
+    for name, value in (("state", state), ("status", row.status), ("ended_at", row.ended_at),
+                        ("row_version", row.row_version + 1)):
+        set_committed_value(row, name, value)
+
+
+def _write_guarded(session: Session, row, state: bytes) -> None:
     version = row.row_version
     written = session.connection().execute(_WRITE_STATE, {
         "instance_id": row.id, "read_version": version, "new_state": state,
@@ -236,9 +269,6 @@ def write_state(session: Session, row: ProcessInstance, state: bytes) -> None:
     if written.rowcount != 1:
         raise StaleDataError(f"process instance {row.id} was changed by another writer after "
                              f"it was read at row version {version}")
-    for name, value in (("state", state), ("status", row.status), ("ended_at", row.ended_at),
-                        ("row_version", version + 1)):
-        set_committed_value(row, name, value)
 
 
 def _notify_assigned(uow: UnitOfWork, task: TaskRecord) -> None:
@@ -249,6 +279,25 @@ def _notify_assigned(uow: UnitOfWork, task: TaskRecord) -> None:
     if users or groups:
         notify(uow, kind="assigned", title=f"新待办：{task.name}", users=users, groups=groups,
                instance_id=task.instance_id, task_id=task.id)
+
+
+_READ_RECORD = (select(*_INSTANCES.c, Deployment.__table__.c.version)
+                .join(Deployment.__table__, Deployment.__table__.c.id == _INSTANCES.c.deployment_id)
+                .where(_INSTANCES.c.id == bindparam("instance_id")))
+
+
+def record_for_write(uow: UnitOfWork, instance_id: int) -> ProcessInstance | InstanceRecord:
+    """The instance, read after declaring the write, as a plain record (one statement built
+    once, no ORM object); the ORM row when this unit of work already holds it, so nothing
+    it holds goes stale. NotFoundError if there is none."""
+    uow.begin_write()
+    held = uow.session.identity_map.get(identity_key(ProcessInstance, instance_id))
+    if held is not None:
+        return held
+    found = uow.session.connection().execute(_READ_RECORD, {"instance_id": instance_id}).first()
+    if found is None:
+        raise NotFoundError(f"process instance {instance_id} does not exist")
+    return InstanceRecord(**found._mapping)
 
 
 def load_for_write(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
@@ -308,7 +357,7 @@ def _complete_task(uow: UnitOfWork, task: TaskRecord, actor: Actor,
     data = validate_task_data(task.form, dict(data or {}), checker(uow, actor),
                               today=local_date(uow.clock.now()))
     files = checked_files(uow, task.form, data, actor)
-    live = load_instance(uow.session, load_for_write(uow, task.instance_id))
+    live = load_instance(uow.session, record_for_write(uow, task.instance_id))
     row, workflow = live.row, live.workflow
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:

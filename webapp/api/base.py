@@ -15,6 +15,13 @@ class ApiBlueprint(Blueprint):
 
     ARGUMENTS_PARSER = BodyParser()
 
+    def arguments(self, schema, *args, **kwargs):
+        """flask-smorest's `arguments`, with a schema class made into its instance once here:
+        webargs would otherwise build a new instance of the class at every request."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
 
 def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
     """A flask-smorest blueprint under /api/v1 with token/session auth and problem errors."""

@@ -52,17 +52,19 @@ def visible_instance(session, instance_id: int, actor: Actor) -> ProcessInstance
 
 
 # Built once: every completion through the API answers with its instance's open tasks.
-_OPEN_TASK_NAMES = (select(HumanTask.instance_id, HumanTask.name)
-                    .where(HumanTask.instance_id.in_(bindparam("ids", expanding=True)),
-                           HumanTask.state.in_(constants(OPEN_STATES)))
-                    .order_by(HumanTask.created_at))
+_TASKS = HumanTask.__table__
+_OPEN_TASK_NAMES = (select(_TASKS.c.instance_id, _TASKS.c.name)
+                    .where(_TASKS.c.instance_id.in_(bindparam("ids", expanding=True)),
+                           _TASKS.c.state.in_(constants(OPEN_STATES)))
+                    .order_by(_TASKS.c.created_at))
 
 
 def open_task_names(session, ids: list[int]) -> dict[int, list[str]]:
     """Instance id → names of its open tasks."""
     names: dict[int, list[str]] = {}
     if ids:
-        for instance_id, name in session.execute(_OPEN_TASK_NAMES, {"ids": list(ids)}):
+        for instance_id, name in session.connection().execute(_OPEN_TASK_NAMES,
+                                                              {"ids": list(ids)}):
             names.setdefault(instance_id, []).append(name)
     return names
 
