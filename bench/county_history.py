@@ -339,7 +339,7 @@ class History:
         if template.kind == "progress":
             key = f"PROGRESS-{project['project_code']}-{month}"
         elif template.kind == "permit":
-            key = f"PERMIT-{project['project_code']}-{number}"
+            key = f"PERMIT-{project['project_code']}"
         elif template.kind == "issue":
             key = f"ISSUE-H{number}"
         else:
@@ -626,17 +626,21 @@ def _plate_template(platform) -> tuple[dict, dict]:
     return plate, event
 
 
-PLATE_CHOICES = ["blue"] * 6 + ["yellow"] * 2 + ["red", "under_reminder"]
+BEHIND = ["yellow"] * 3 + ["red", "under_reminder"]  # a plate when behind schedule
 
 
 def _progress_rows(history: History, project: dict, month: str, at: datetime, rng) -> None:
     planned = max(10, project["planned_investment"] // 24)
+    actual = round(planned * rng.uniform(0.7, 1.3))
+    to_date = project.setdefault("to_date", [0, 0])  # what the month's plate is judged on
+    to_date[0] += planned
+    to_date[1] += actual
     history.sink.add(ScheduleMonth.__table__, {
         "project_code": project["project_code"], "month": month, "planned_investment": planned,
         "milestone": f"{month[5:]}月形象进度节点"})
     history.sink.add(ProgressReport.__table__, {
         "project_code": project["project_code"], "month": month,
-        "actual_investment": round(planned * rng.uniform(0.4, 1.2)),
+        "actual_investment": actual,
         "milestone_done": rng.random() < 0.8, "text": "主体结构施工完成，设备基础开挖",
         "reported_by": f"unit_{project['project_unit'][3:]}", "reported_at": at})
 
@@ -645,12 +649,17 @@ def _plates(history: History, projects, month, at, template, rng) -> None:
     plate, event = template
     old = f"project:{plate['project_code']}"
     for project in projects:
-        colour = rng.choice(PLATE_CHOICES)
+        planned, actual = project.get("to_date", (0, 0))
+        on_schedule = actual >= planned
+        colour = "blue" if on_schedule else rng.choice(BEHIND)
+        inputs = {**plate["inputs"], "on_schedule": on_schedule, "planned_to_date": planned,
+                  "actual_to_date": actual}
         history.sink.add(ProjectPlate.__table__, {
             **plate, "project_code": project["project_code"], "month": month, "plate": colour,
-            "evaluated_at": at, "followup_instance": None})
+            "inputs": inputs, "evaluated_at": at, "followup_instance": None})
         detail = json.loads(event["detail"])
-        detail.update(month=month, plate=colour) if "month" in detail else None
+        if "month" in detail:
+            detail.update(month=month, after=colour, inputs=inputs)
         history.push(at, {"actor": event["actor"], "action": event["action"],
                           "subject": event["subject"].replace(old, f"project:{project['project_code']}"),
                           "instance_id": None, "task_id": None,

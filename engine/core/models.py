@@ -65,6 +65,11 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_instance_key_status", "process_key", "status"),
         Index("ix_instance_business_key", "business_key"),
+        # 统计 reads the running instances and those started or ended in its period: one index
+        # per term of that OR, each holding the columns read, so no row (and no state) is read.
+        Index("ix_instance_status_times", "status", "process_key", "started_at", "ended_at"),
+        Index("ix_instance_started", "started_at", "process_key", "status", "ended_at"),
+        Index("ix_instance_ended", "ended_at", "process_key", "status", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -95,6 +100,9 @@ class HumanTask(Base):
         Index("ix_human_task_instance_spiff", "instance_id", "spiff_task_id"),
         Index("ix_human_task_state_due", "state", "due_at"),
         Index("ix_human_task_due_provisional", "due_provisional", "state"),
+        # 统计's tasks ended in its period; a project sheet's open tasks by business key.
+        Index("ix_human_task_ended", "ended_at"),
+        Index("ix_human_task_state_key", "state", "business_key"),
     )
 
     # One row per time a task became ready: a task returned to and made ready again is a
