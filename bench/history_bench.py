@@ -155,3 +155,74 @@ if __name__ == "__main__":
         print(f"  {no:<4}{page['name']:<34}{page['big_ms']:8.1f} vs {page['small_ms']:6.1f} ms"
               f" = {page['ratio']:4.1f}×   ≤ {TARGET_MS} ms and ≤ {TARGET_RATIO}×   "
               f"{'pass' if page['ok'] else 'FAIL'}")
+
+
+# ---------------------------------------------------------------- the audit chain at that size
+
+def _day_checkpoint(url: str, folder: Path) -> tuple[int, int, Path]:
+    """A signed checkpoint at the last event before the history's last day, as the worker
+    would have signed it then (kept in audit_checkpoint); (its seq, the day's events, key)."""
+    from datetime import timedelta
+
+    from engine.core.audit_keys import generate_key, load_signing_key
+    from engine.core.checkpoints import AuditCheckpoint, sign
+    from engine.core.models import AuditEvent, AuditHead
+
+    key_path = folder / "audit_key.pem"
+    if not key_path.exists():
+        generate_key(key_path)
+    key = load_signing_key(key_path)
+    platform = Platform(url, FrozenClock(T_END))
+    with platform.uow() as uow:
+        s = uow.session
+        seq, digest, at = s.execute(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at).where(
+            AuditEvent.at < T_END - timedelta(days=1)).order_by(AuditEvent.seq.desc())
+            .limit(1)).one()
+        head = s.execute(select(AuditHead.seq)).scalar()
+        if not s.execute(select(AuditCheckpoint.id).where(AuditCheckpoint.seq == seq)).first():
+            signed = sign(key, seq, digest, at)
+            s.add(AuditCheckpoint(seq=signed.seq, hash=signed.hash, at=signed.at,
+                                  key_id=signed.key_id, signature=signed.signature))
+            s.commit()
+    platform.close()
+    return seq, head - seq, key_path
+
+
+def audit_rows(url: str, full: bool = True) -> dict:
+    """`gongjian audit verify --since-checkpoint` over the last day's events (the CLI, timed
+    as a process, and verify_audit alone), and a full verify's events per second."""
+    import subprocess
+    import time
+
+    from engine.core.audit import verify_audit
+    from engine.core.checkpoints import AuditCheckpoint
+
+    folder = Path(county_history.FOLDER)
+    seq, day_events, key_path = _day_checkpoint(url, folder)
+    result = {"day_events": day_events, "checkpoint_seq": seq}
+    platform = Platform(url, FrozenClock(T_END))
+    with platform.uow() as uow:
+        cp = uow.session.execute(select(AuditCheckpoint).where(AuditCheckpoint.seq == seq)).scalar_one()
+        after = (cp.seq, cp.hash)
+        t0 = time.perf_counter()
+        report = verify_audit(uow.session, after=after)
+        result["day_verify_s"] = time.perf_counter() - t0
+        assert report.ok and report.events == day_events, report.problems[:3]
+    env = {**os.environ, "DATABASE_URL": url, "GONGJIAN_AUDIT_KEY": str(key_path),
+           "PYTHONPATH": str(Path(__file__).parent.parent)}
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "engine.ops.cli", "audit", "verify",
+                           "--since-checkpoint"], env=env, capture_output=True, text=True)
+    result["day_cli_s"] = time.perf_counter() - t0
+    result["day_cli_output"] = done.stdout.strip().splitlines()[:2]
+    assert done.returncode == 0, done.stdout + done.stderr
+    if full:
+        with platform.uow() as uow:
+            t0 = time.perf_counter()
+            report = verify_audit(uow.session)
+            result["full_verify_s"] = time.perf_counter() - t0
+            result["full_events"] = report.events
+            result["full_ok"] = report.ok
+        result["events_per_s"] = result["full_events"] / result["full_verify_s"]
+    platform.close()
+    return result

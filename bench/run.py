@@ -101,6 +101,13 @@ def main() -> list[dict]:
                 f"≤ {history_bench.TARGET_MS} ms and ≤ {history_bench.TARGET_RATIO}×",
                 page["ok"], **{k: v for k, v in page.items() if k != "ok"},
                 scale=history["scale"])
+        chain = history_bench.audit_rows(history_bench.history_county(history["scale"])[0])
+        row("H11", f"verify a day's events ({chain['day_events']:,}) after a checkpoint",
+            f"{chain['day_verify_s'] * 1000:.0f} ms (CLI process {chain['day_cli_s']:.1f} s)",
+            "≤ 1 s", chain["day_verify_s"] <= 1, **chain)
+        row("H12", f"full chain verify, {chain['full_events']:,} events",
+            f"{chain['full_verify_s']:.0f} s = {chain['events_per_s']:,.0f} events/s",
+            "streams (flat memory)", chain["full_ok"])
     import load_bench  # issue 11: simulated users against gunicorn (its lines, then its row)
 
     for no, load in zip(("L", "Lb"), load_bench.load_runs()):

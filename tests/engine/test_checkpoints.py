@@ -377,6 +377,19 @@ def test_verify_since_the_checkpoint_catches_events_rewritten_across_it(
         assert not verify_audit(uow.session, after=(signed.seq, signed.hash)).ok
 
 
+def test_verify_since_the_checkpoint_reports_an_event_moved_before_it_as_a_gap(platform, key_path):
+    """The events after the checkpoint are read as the rows after its row (a key range): one
+    of them moved before that row is not read, and the sequence shows it missing."""
+    add_events(platform, 3)
+    signed = checkpoint_now(platform, key_path)
+    add_events(platform, 3)
+    with platform.db.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET id = -5 WHERE seq = :s"), {"s": signed.seq + 2})
+    with platform.uow() as uow:
+        since = verify_audit(uow.session, after=(signed.seq, signed.hash))
+    assert not since.ok and any(f"where {signed.seq + 2} was expected" in p for p in since.problems)
+
+
 def test_a_full_walk_streams_in_batches(platform, monkeypatch):
     from engine.core import audit
     monkeypatch.setattr(audit, "VERIFY_BATCH", 2)
