@@ -17,7 +17,7 @@ from ..core.identity import Actor
 from ..core.models import NO_DUE, Deployment, HumanTask, ProcessInstance, TaskCandidate
 from ..core.uow import UnitOfWork
 from .definition_admin import COMPLETED
-from .projection import OPEN_STATES, load_tasks
+from .projection import OPEN_STATES, TaskRecord, load_tasks
 from .runtime import TaskView, task_view
 from . import standing
 from .sla import sla_condition
@@ -43,7 +43,7 @@ class InstanceSummary:
     open_tasks: tuple[str, ...]
 
 
-def task_key(task: TaskView) -> TaskKey:
+def task_key(task: TaskView | TaskRecord) -> TaskKey:
     """Where a task sits in a task list: soonest due first, no due time last."""
     return (task.due_at or NO_DUE, task.created_at, task.id)
 
@@ -94,7 +94,19 @@ _KEPT_TASK, _KEPT_OFFER, _HELD_FOR, _OFFERED_FOR, _COUNT_MINE, _COUNT_GROUP = _s
 def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
                process_key: str | None = None, sla_state: str | None = None,
                after: TaskKey | None = None, limit: int = 200) -> list[TaskView]:
-    """A page of the actor's open tasks, soonest due first (no due time last), after `after`.
+    """A page of the actor's open tasks, soonest due first (no due time last), after `after`
+    (see `list_task_records`)."""
+    return [task_view(record) for record in list_task_records(
+        uow, actor, scope=scope, process_key=process_key, sla_state=sla_state, after=after,
+        limit=limit)]
+
+
+def list_task_records(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
+                      process_key: str | None = None, sla_state: str | None = None,
+                      after: TaskKey | None = None, limit: int = 200) -> list[TaskRecord]:
+    """A page of the actor's open tasks as records with their candidates and who stands in
+    now (what the table of task actions reads), soonest due first (no due time last), after
+    `after`.
 
     `scope`: "mine" (held by the actor), "group" (offered to their groups or to them by
     name, held by nobody) or "open" (both). Each group's offered tasks are read in order
@@ -137,7 +149,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
         .order_by(listed.c.due_sort, listed.c.created_at, listed.c.id).limit(limit),
         standing.parameters(now, actor.username)).scalars())
     records = load_tasks(uow.session, ids, now)
-    return [task_view(records[task_id]) for task_id in ids if task_id in records]
+    return [records[task_id] for task_id in ids if task_id in records]
 
 
 def _offered_narrowed(query, *, process_key, **filters):

@@ -38,7 +38,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from . import projection, runtime
 from ..core.errors import (
@@ -49,6 +49,7 @@ from ..core.models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
 from ..core.org_admin import inactive_users
 from ..core.organisation import actor_for
 from ..core.clock import bind_clock
+from ..core.db import constants
 from ..core.notifications import notify
 from .projection import OFFERING_KINDS, OPEN_STATES, TaskRecord, form_of
 from .runtime import InstanceView, TaskView, task_view
@@ -110,7 +111,11 @@ def may(action: str, subject, actor: Actor, oversight: Oversight | None = None) 
 
     `oversight`: the domain's rule for `overseer` actions (`uow.oversight`); none, nobody.
     """
-    rule = TRANSITIONS[action]
+    return _may(TRANSITIONS[action], subject, actor, oversight)
+
+
+def _may(rule: Transition, subject, actor: Actor, oversight: Oversight | None,
+         people: _People | None = None) -> bool:
     if _state(rule, subject) not in rule.sources:
         return False
     if rule.who == "starter":
@@ -120,18 +125,38 @@ def may(action: str, subject, actor: Actor, oversight: Oversight | None = None) 
     task = subject
     if rule.who == "overseer":
         return oversight is not None and oversight(actor, task)
-    return acting_capacity(action, task, actor) is not None
+    return (people or _People(task, actor)).capacity(rule.who) is not None
+
+
+class _People:
+    """Who an actor is on a task, as the table's rows ask it: the capacity each kind of `who`
+    finds, worked out once (from the actor's capacities on the task and who delegated it)
+    and kept for the other rows that ask the same."""
+
+    def __init__(self, task, actor: Actor):
+        self.task, self.actor = task, actor
+        self._read: tuple[tuple[Capacity, ...], str | None] | None = None
+        self._found: dict[str, Capacity | None] = {}
+
+    def capacity(self, who: str) -> Capacity | None:
+        """The first of the actor's capacities the table's `who` allows, or None."""
+        if who not in self._found:
+            if self._read is None:
+                self._read = (tuple(capacities(self.task, self.actor)),
+                              delegated_by(self.task))
+            mine, delegated = self._read
+            self._found[who] = next((c for c in mine
+                                     if _allows(who, self.task, c, delegated)), None)
+        return self._found[who]
 
 
 def acting_capacity(action: str, task, actor: Actor) -> Capacity | None:
     """The capacity in which the table lets the actor take a person's action on the task:
     its own, else as the stand-in of one of the task's users (委托); None when neither."""
-    who = TRANSITIONS[action].who
-    return next((c for c in capacities(task, actor) if _allows(who, task, c)), None)
+    return _People(task, actor).capacity(TRANSITIONS[action].who)
 
 
-def _allows(who: str, task, capacity: Capacity) -> bool:
-    delegated = delegated_by(task)
+def _allows(who: str, task, capacity: Capacity, delegated: str | None) -> bool:
     held = capacity.name is not None and task.assignee == capacity.name
     if who == "completer":
         return capacity.name is not None and task.ended_by == capacity.name
@@ -150,9 +175,11 @@ def _allows(who: str, task, capacity: Capacity) -> bool:
 
 def allowed_actions(task: HumanTask | TaskRecord, actor: Actor,
                     oversight: Oversight | None = None) -> tuple[str, ...]:
-    """The actions the actor may take on the task now, in table order."""
+    """The actions the actor may take on the task now, in table order (who the actor is on
+    the task is read once for every row of the table: lists ask this for every task)."""
+    people = _People(task, actor)
     return tuple(a for a, rule in TRANSITIONS.items()
-                 if rule.subject == "task" and may(a, task, actor, oversight))
+                 if rule.subject == "task" and _may(rule, task, actor, oversight, people))
 
 
 def check(action: str, subject, actor: Actor, oversight: Oversight | None = None
@@ -280,15 +307,26 @@ def _target_user(uow: UnitOfWork, username: str, actor: Actor) -> Actor:
         raise TaskDataError(f"no active user '{username}'", {"to_user": ["no such user"]}) from exc
 
 
+def _assignee_write(unassigned: bool):
+    tasks = HumanTask.__table__
+    return (update(tasks)
+            .where(tasks.c.id == bindparam("task_id"), tasks.c.state.in_(constants(OPEN_STATES)),
+                   tasks.c.assignee.is_(None) if unassigned
+                   else tasks.c.assignee == bindparam("read_assignee"))
+            .values(assignee=bindparam("new_assignee"), state=bindparam("new_state")))
+
+
+# A claim or unclaim, guarded by the assignee read (none, or that one): built once each.
+_TAKE_UNASSIGNED, _TAKE_ASSIGNED = _assignee_write(True), _assignee_write(False)
+
+
 def _set_assignee(uow: UnitOfWork, task: TaskRecord, assignee: str | None,
                   state: str) -> TaskRecord:
     """Write a claim or unclaim, provided nobody changed the assignee since it was read."""
-    tasks = HumanTask.__table__
     written = uow.session.connection().execute(
-        update(tasks).where(tasks.c.id == task.id, tasks.c.state.in_(OPEN_STATES),
-                            tasks.c.assignee.is_(None) if task.assignee is None
-                            else tasks.c.assignee == task.assignee)
-        .values(assignee=assignee, state=state))
+        _TAKE_UNASSIGNED if task.assignee is None else _TAKE_ASSIGNED,
+        {"task_id": task.id, "read_assignee": task.assignee, "new_assignee": assignee,
+         "new_state": state})
     if written.rowcount != 1:
         raise ConflictError(f"task '{task.name}' changed meanwhile; reload your task list")
     projection.offer_in_step(uow.session.connection(), task.id, state, assignee, task.due_at)

@@ -23,7 +23,7 @@ def test_an_unexpected_error_is_a_500_problem_without_the_traceback(production_a
                                                                     monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
-    monkeypatch.setattr(inbox, "list_tasks", broken)
+    monkeypatch.setattr(inbox, "list_task_records", broken)
     response = production_app.test_client().get("/api/v1/tasks", headers=specialist)
     body = assert_problem(response, 500)
     assert "secret internals" not in response.get_data(as_text=True)

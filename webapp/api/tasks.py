@@ -63,16 +63,16 @@ def _open_page(args) -> dict:
             abort(422, message="the cursor does not fit this list; start again without it",
                   errors={"cursor": ["cursor of another list"]})
     limit = args["limit"]
-    views = inbox.list_tasks(get_uow(), current_actor(), scope=args["scope"],
-                             process_key=args.get("process"),
-                             sla_state=API_SLA.get(args.get("sla")), after=after,
-                             limit=limit + 1)
+    records = inbox.list_task_records(get_uow(), current_actor(), scope=args["scope"],
+                                      process_key=args.get("process"),
+                                      sla_state=API_SLA.get(args.get("sla")), after=after,
+                                      limit=limit + 1)
     cursor = None
-    if len(views) > limit:
-        views = views[:limit]
-        due, created, task_id = inbox.task_key(views[-1])
+    if len(records) > limit:
+        records = records[:limit]
+        due, created, task_id = inbox.task_key(records[-1])
         cursor = encode_cursor([due.isoformat(), created.isoformat(), task_id])
-    return {"items": views, "next_cursor": cursor}
+    return {"items": records, "next_cursor": cursor}
 
 
 def _listed(args) -> tuple[list, Callable]:
@@ -106,10 +106,11 @@ class Tasks(MethodView):
     def get(self, args):
         """My open tasks (held and offered to my groups), done, or copied to me."""
         if args["scope"] in inbox.TASK_SCOPES:
-            result = _open_page(args)
-        else:
-            views, key = _listed(args)
-            result = page(views, key, args["limit"], args["cursor"])
+            result = _open_page(args)  # read as records already: once
+            result["items"] = [_task(record) for record in result["items"]]
+            return result
+        views, key = _listed(args)
+        result = page(views, key, args["limit"], args["cursor"])
         # Rows and candidates of the whole page in one statement.
         rows = load_tasks(get_uow().session, [t.id for t in result["items"]],
                           get_uow().clock.now())  # with who stands in now (委托)
