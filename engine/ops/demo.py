@@ -276,7 +276,8 @@ def _start_permit_requests(platform) -> int:
         _complete(platform, solar.id, "file_for_unit", "specialist2", {"filing_note": "已代办申报"})
     for _ in range(2):
         _complete(platform, solar.id, "sign_commitment", "unit_solar", {
-            "commitment_text": "开工前补齐全部要件，按承诺落实各项措施", "fulfil_date": "2027-03-31"})
+            "commitment_text": "开工前补齐全部要件，按承诺落实各项措施",
+            "fulfil_date": _days_ahead(platform, 120)})
     _complete(platform, solar.id, "approval", "approver_zrzy", {
         "approval_decision": "return", "approval_opinion": "规划总平面图需补正"})
     # 3. government project: every item with the specialist
@@ -286,6 +287,12 @@ def _start_permit_requests(platform) -> int:
         "need_planning": True, "need_land": True, "need_energy": False,
         "need_environment": True, "need_construction": True})
     return 3
+
+
+def _days_ahead(platform, days: int) -> str:
+    """A date `days` ahead of the platform's today in Lingchuan (the forms refuse past dates,
+    so the demo loads on any date)."""
+    return (platform.clock.now().astimezone(SHANGHAI).date() + timedelta(days=days)).isoformat()
 
 
 def _start_issues(platform) -> int:
@@ -304,7 +311,8 @@ def _start_issues(platform) -> int:
         handler = {"co_materials": "unit_materials", "t_magedang": "head_magedang",
                    "t_pingcheng": "head_pingcheng", "nyj": "head_nyj"}[unit]
         if step in ("commit", "report"):
-            plan = {"plan": "制定整改方案，明确责任人和时间节点", "promised_date": "2027-01-15"}
+            plan = {"plan": "制定整改方案，明确责任人和时间节点",
+                    "promised_date": _days_ahead(platform, 45)}
             if scope == "cross":  # the sub-command decides and hands it to the unit
                 _complete(platform, issue.id, "decide_issue", "deputy_rural",
                           {**plan, "carry_out_unit": unit})

@@ -92,8 +92,12 @@ http {{
     include {folder}/gongjian.conf;
 }}
 """)
+    # nginx is the reverse proxy, not the platform: it keeps its own time. Under libfaketime
+    # (the suite run with the date moved) its timers would never fire, so it runs without it.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LD_PRELOAD", "FAKETIME", "FAKETIME_FMT", "DYLD_INSERT_LIBRARIES")}
     process = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"),
-                                "-e", str(folder / "nginx-error.log")],
+                                "-e", str(folder / "nginx-error.log")], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     return process, https_port
 
