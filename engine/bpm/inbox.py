@@ -6,13 +6,17 @@ offered to is engine/bpm/task_access.py's rule (`principals`), matched here in S
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, true, tuple_, union_all
+from sqlalchemy import (
+    Integer, String, and_, bindparam, func, or_, select, true, tuple_, union_all,
+)
 
 from ..core.calendar_admin import load_calendar
+from ..core.db import constants
 from ..core.identity import Actor
 from ..core.models import NO_DUE, Deployment, HumanTask, ProcessInstance, TaskCandidate
 from ..core.uow import UnitOfWork
@@ -119,22 +123,52 @@ def list_task_records(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
     """
     if scope not in TASK_SCOPES:
         raise ValueError(f"unknown task list scope {scope!r}; one of {TASK_SCOPES}")
-    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
     now = uow.clock.now()
-    filters = {"process_key": process_key, "sla_state": sla_state, "now": now,
-               "calendar": load_calendar(uow.session) if sla_state is not None else None}
+    # task_access.principals: the actor's groups (sorted), then its name (standing.ME).
+    groups = [name for kind, name in principals(actor) if kind == GROUP]
+    shape = (scope, len(groups), process_key is not None, after is not None)
+    if sla_state is None:
+        statement = _list_statement(*shape)
+    else:  # its bounds are times worked out now: built for this call
+        statement = _list_statement.__wrapped__(*shape, sla=(sla_state, now,
+                                                             load_calendar(uow.session)))
+    values = {**standing.parameters(now, actor.username), "list_limit": limit,
+              **{f"list_group_{n}": group for n, group in enumerate(groups)}}
+    if process_key is not None:
+        values["list_process"] = process_key
+    if after is not None:
+        values.update(zip(_AFTER, after))
+    ids = list(uow.session.connection().execute(statement, values).scalars())
+    records = load_tasks(uow.session, ids, now)
+    return [records[task_id] for task_id in ids if task_id in records]
+
+
+@functools.lru_cache(maxsize=256)
+def _list_statement(scope: str, groups: int, by_process: bool, after: bool, sla=None):
+    """The statement of `list_task_records` for one shape of list (which scope, how many
+    groups, whether narrowed to a process, whether after a cursor), with everything that
+    varies as a parameter: built once per shape (building it cost several milliseconds, many
+    times what the database takes to answer it), then found compiled in SQLAlchemy's cache.
+    """
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    filters = {"process_key": bindparam("list_process") if by_process else None,
+               "sla_state": sla[0] if sla else None, "now": sla[1] if sla else None,
+               "calendar": sla[2] if sla else None}
+    limit = bindparam("list_limit", type_=Integer())
     branches = []
     if scope in ("open", "mine"):
         due = func.coalesce(tasks.c.due_at, NO_DUE)
         key = (due, tasks.c.created_at, tasks.c.id)
         held = select(tasks.c.id, due.label("due_sort"), tasks.c.created_at).where(
-            tasks.c.assignee == actor.username, tasks.c.state.in_(OPEN_STATES), _KEPT_TASK)
+            tasks.c.assignee == standing.ME, tasks.c.state.in_(constants(OPEN_STATES)),
+            _KEPT_TASK)
         for query in (held, _HELD_FOR):
             branches.append(_page_of(_narrowed(query, due, tasks.c.process_key, **filters),
                                      key, after, limit))
     if scope in ("open", "group"):
         key = (candidates.c.due_sort, candidates.c.created_at, candidates.c.task_id)
-        for kind, name in principals(actor):
+        names = [(GROUP, bindparam(f"list_group_{n}", type_=String())) for n in range(groups)]
+        for kind, name in [*names, (USER, standing.ME)]:  # principals(actor), as parameters
             query = select(candidates.c.task_id.label("id"), candidates.c.due_sort,
                            candidates.c.created_at).where(
                 candidates.c.kind == kind, candidates.c.name == name,
@@ -144,12 +178,8 @@ def list_task_records(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
             branches.append(_page_of(_offered_narrowed(query, **filters), key, after, limit))
         branches.append(_page_of(_offered_narrowed(_OFFERED_FOR, **filters), key, after, limit))
     listed = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
-    ids = list(uow.session.connection().execute(
-        select(listed.c.id, listed.c.due_sort, listed.c.created_at).distinct()
-        .order_by(listed.c.due_sort, listed.c.created_at, listed.c.id).limit(limit),
-        standing.parameters(now, actor.username)).scalars())
-    records = load_tasks(uow.session, ids, now)
-    return [records[task_id] for task_id in ids if task_id in records]
+    return (select(listed.c.id, listed.c.due_sort, listed.c.created_at).distinct()
+            .order_by(listed.c.due_sort, listed.c.created_at, listed.c.id).limit(limit))
 
 
 def _offered_narrowed(query, *, process_key, **filters):
@@ -161,10 +191,13 @@ def _offered_narrowed(query, *, process_key, **filters):
                      process_key=process_key, **filters)
 
 
-def _page_of(query, key: tuple, after: TaskKey | None, limit: int):
-    if after is not None:
-        query = query.where(tuple_(*key) > tuple_(*(literal(value, column.type)
-                                                    for value, column in zip(after, key))))
+_AFTER = ("after_due", "after_created", "after_id")
+
+
+def _page_of(query, key: tuple, after: bool, limit):
+    if after:
+        query = query.where(tuple_(*key) > tuple_(*(bindparam(name, type_=column.type)
+                                                    for name, column in zip(_AFTER, key))))
     return query.order_by(*key).limit(limit)
 
 
