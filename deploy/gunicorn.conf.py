@@ -35,3 +35,15 @@ def post_worker_init(worker):
     pausing every thread of the worker for a tenth of a second or more to walk it all."""
     gc.collect()
     gc.freeze()
+
+
+# What the first requests load lazily (the process definitions, the compiled statements and
+# templates) is frozen too, once the worker has served this many.
+FREEZE_AGAIN_AFTER = 100
+
+
+def post_request(worker, req, environ, resp):
+    """Freeze what the worker's first requests loaded (see `post_worker_init`)."""
+    if worker.nr == FREEZE_AGAIN_AFTER:
+        gc.collect()
+        gc.freeze()
