@@ -38,7 +38,6 @@ name, field, units) are added under the names the form does not set.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +93,26 @@ class _Start:
     also_called: bool = False
 
 
-@functools.lru_cache(maxsize=256)
-def _start_of(sha256: str, xml: str, key: str, filename: str) -> _Start:
-    """How a process starts, cached by content hash: lane, form, starters, by hand, calls."""
+# How each deployed process starts, by (content hash, key, file name): parsed once.
+_STARTS: dict[tuple[str, str, str], _Start] = {}
+_STARTS_KEPT = 256
+
+
+def _start_for(deployment: Deployment) -> _Start:
+    """How a deployment's process starts, cached by content hash: its XML (a deferred column)
+    is read and parsed only the first time, not at every start and every list of processes."""
+    cache_key = (deployment.sha256, deployment.key, deployment.filename)
+    start = _STARTS.get(cache_key)
+    if start is None:
+        start = _start_of(deployment.xml, deployment.key, deployment.filename)
+        if len(_STARTS) >= _STARTS_KEPT:
+            _STARTS.pop(next(iter(_STARTS)), None)
+        _STARTS[cache_key] = start
+    return start
+
+
+def _start_of(xml: str, key: str, filename: str) -> _Start:
+    """How a process starts: lane, form, starters, by hand, calls."""
     root = parse_definition_xml(xml.encode("utf-8"), filename).root
     calls = called_processes(root)
     process = next((p for p in root.findall(f"{BPMN}process") if p.get("id") == key), None)
@@ -115,7 +131,7 @@ def _start_of(sha256: str, xml: str, key: str, filename: str) -> _Start:
 
 
 def _describe(deployment: Deployment) -> StartableProcess:
-    start = _start_of(deployment.sha256, deployment.xml, deployment.key, deployment.filename)
+    start = _start_for(deployment)
     return StartableProcess(deployment.key, deployment.name or deployment.key,
                             deployment.version, start.lane, start.form, start.starter_groups,
                             start.starter_users, start.by_hand, start.calls,

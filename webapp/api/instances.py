@@ -95,11 +95,13 @@ def paged(rows: list, limit: int, make) -> dict:
             "next_cursor": encode_cursor([rows[-1].id]) if more and rows else None}
 
 
-def detail(uow, instance_id: int, view: runtime.InstanceView | None = None) -> dict:
+def detail(uow, instance_id: int, view: runtime.InstanceView | None = None, *,
+           steps: bool = False) -> dict:
     """An instance with its process data and history (`view`: the service's answer, when a
     service just ran on it, so the workflow need not be restored again); who acts next is
-    read only when no service ran (a GET, a start), so a completion reads its task once."""
-    fresh = view is None
+    read when no service ran (a GET) or when asked (`steps`: a start), so a completion reads
+    its task once."""
+    fresh = view is None or steps
     view = view or runtime.get_instance(uow, instance_id)
     history = [{"at": h.at, "actor": h.actor, "action": h.action, "task_id": h.task_id,
                 "detail": json.loads(h.detail or "{}")}
@@ -157,8 +159,8 @@ class Instances(MethodView):
         view = start_forms.start_with_form(uow, args["process_key"], current_actor(),
                                            business_key=args.get("business_key"),
                                            data=args["data"])
-        return detail(get_uow(), view.id), 201, {"ETag": instance_etag(view.row_version),
-                                                 "Location": f"{bp.url_prefix}/{view.id}"}
+        return detail(get_uow(), view.id, view, steps=True), 201, {
+            "ETag": instance_etag(view.row_version), "Location": f"{bp.url_prefix}/{view.id}"}
 
 
 @bp.route("/<int:instance_id>")
