@@ -4,7 +4,9 @@ client as the role that reads it. Each page: ≤ 50 ms and ≤ 2× its cost on t
 
 BENCH_HISTORY_SCALE (default 0.01) is the generator's scale; its SQLite file stays in
 /tmp/gongjian-history/ with a summary beside it, and a later run at the same scale reuses it
-(HISTORY_REBUILD=1 generates it again).
+(HISTORY_REBUILD=1 generates it again). BENCH_HISTORY_URL measures a database generated
+beforehand instead (PostgreSQL: `county_history.py 1 postgresql://…`); the demo county it is
+compared with is then made in a throw-away database of the same server (…_demo).
 
     PYTHONPATH=. python bench/history_bench.py [SCALE]
 """
@@ -47,7 +49,14 @@ PAGES = [
 
 
 def history_county(scale: float, log=print) -> tuple[str, dict]:
-    """The generated county's URL and summary, generated once per scale."""
+    """The generated county's URL and summary, generated once per scale (SQLite), or the
+    database BENCH_HISTORY_URL names (generated beforehand: county_history.py SCALE URL)."""
+    given = os.environ.get("BENCH_HISTORY_URL")
+    if given:
+        platform = Platform(given, FrozenClock(T_END))
+        summary = {"scale": scale, "url": given, **county_history._counts(platform)}
+        platform.close()
+        return given, summary
     url = county_history.default_url(scale)
     marker = Path(url.removeprefix("sqlite:///") + ".json")
     if marker.exists() and not os.environ.get("HISTORY_REBUILD"):
@@ -58,8 +67,19 @@ def history_county(scale: float, log=print) -> tuple[str, dict]:
 
 
 def demo_county(folder: str) -> str:
-    """The demo county (engine/ops/demo.py) in `folder`, at the history's "now"."""
+    """The demo county (engine/ops/demo.py) in `folder`, at the history's "now" (on the
+    server of BENCH_HISTORY_URL when it is PostgreSQL: a fresh `<its database>_demo`)."""
     url = f"sqlite:///{folder}/demo.db"
+    given = os.environ.get("BENCH_HISTORY_URL", "")
+    if given.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+        base, name = given.rsplit("/", 1)
+        url = f"{base}/{name}_demo"
+        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}_demo"'))
+            connection.execute(text(f'CREATE DATABASE "{name}_demo"'))
+        admin.dispose()
     platform = Platform(url, FrozenClock(T_END))
     platform.upgrade()
     county_history._quiet(demo.load_demo, platform)
