@@ -58,7 +58,7 @@ def unread_notifications() -> dict:
         return {}
     if "nav_unread" not in g:
         try:
-            g.nav_unread = notifications.unread_count(get_uow().session, g.actor)
+            g.nav_unread = notifications.unread_count(get_uow().session, g.actor, cap=100)
         except Exception:  # the badge must never break an error page
             g.nav_unread = None
     return {"nav_unread": g.nav_unread}

@@ -327,6 +327,9 @@ def action_label(action: str) -> str:
     return str(ACTIONS.get(action, _("其他操作")))
 
 
+NAV_CAP = 100  # a badge shows "99+" from here on, and its count reads no further
+
+
 @bp.app_context_processor
 def navigation_counts() -> dict:
     """Counts for the navigation: my open tasks and the group tasks waiting to be claimed."""
@@ -334,7 +337,7 @@ def navigation_counts() -> dict:
         return {}
     if "nav_counts" not in g:
         try:
-            g.nav_counts = inbox.count_tasks(get_uow(), g.actor)
+            g.nav_counts = inbox.count_tasks(get_uow(), g.actor, cap=NAV_CAP)
         except Exception:  # the counts must never break an error page
             g.nav_counts = {"mine": None, "group": None}
     return {"nav_counts": g.nav_counts}

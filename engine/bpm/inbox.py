@@ -89,10 +89,14 @@ def _standing_pieces():
             candidates.c.offered == true()),
         select(offered_for.subquery().c.id)).subquery()
     group = select(func.count(offered.c.task_id.distinct()))
-    return kept_task, kept_offer, held_for, offered_for, mine, group
+    # Up to a cap: a badge's "99+" stops reading at the cap, however many a group waits on.
+    capped = select(func.count()).select_from(
+        select(offered.c.task_id).distinct().limit(bindparam("cap")).subquery())
+    return kept_task, kept_offer, held_for, offered_for, mine, group, capped
 
 
-_KEPT_TASK, _KEPT_OFFER, _HELD_FOR, _OFFERED_FOR, _COUNT_MINE, _COUNT_GROUP = _standing_pieces()
+(_KEPT_TASK, _KEPT_OFFER, _HELD_FOR, _OFFERED_FOR, _COUNT_MINE, _COUNT_GROUP,
+ _COUNT_GROUP_CAPPED) = _standing_pieces()
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, *, scope: str = "open",
@@ -201,14 +205,16 @@ def _page_of(query, key: tuple, after: bool, limit):
     return query.order_by(*key).limit(limit)
 
 
-def count_tasks(uow: UnitOfWork, actor: Actor) -> dict[str, int]:
+def count_tasks(uow: UnitOfWork, actor: Actor, *, cap: int | None = None) -> dict[str, int]:
     """How many open tasks the actor holds ("mine") and how many wait to be claimed ("group"),
-    as `list_tasks` lists them (with the tasks it stands in for, 委托)."""
+    as `list_tasks` lists them (with the tasks it stands in for, 委托). With `cap`, the group
+    count stops at it (the navigation's badge: a group may wait on thousands)."""
     connection = uow.session.connection()
     values = standing.parameters(uow.clock.now(), actor.username)
     mine = connection.execute(_COUNT_MINE, values).scalar_one()
-    group = connection.execute(_COUNT_GROUP, {**values, "groups": sorted(actor.groups)}
-                               ).scalar_one()
+    groups = {**values, "groups": sorted(actor.groups)}
+    group = (connection.execute(_COUNT_GROUP, groups) if cap is None else
+             connection.execute(_COUNT_GROUP_CAPPED, {**groups, "cap": cap})).scalar_one()
     return {"mine": mine, "group": group}
 
 

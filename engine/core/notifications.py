@@ -124,10 +124,14 @@ def notifications_for(session: Session, actor: Actor, *, unread_only: bool = Tru
             for n, at in session.execute(query)]
 
 
-def unread_count(session: Session, actor: Actor) -> int:
-    """How many notifications the actor has not read."""
-    return session.execute(select(func.count(Notification.id))
-                           .where(_addressed_to(actor), ~_read_by(actor))).scalar_one()
+def unread_count(session: Session, actor: Actor, *, cap: int | None = None) -> int:
+    """How many notifications the actor has not read; with `cap`, at most that many (the
+    badge's "99+" reads no further)."""
+    if cap is None:
+        return session.execute(select(func.count(Notification.id))
+                               .where(_addressed_to(actor), ~_read_by(actor))).scalar_one()
+    unread = select(Notification.id).where(_addressed_to(actor), ~_read_by(actor)).limit(cap)
+    return session.execute(select(func.count()).select_from(unread.subquery())).scalar_one()
 
 
 def mark_read(uow: UnitOfWork, actor: Actor, notification_ids: Iterable[int] | None = None) -> int:

@@ -52,6 +52,9 @@ def test_pages_hold_every_visible_task_once_soonest_due_first_no_due_time_last(p
     assert _all_pages(platform, OTHER) == []
     with platform.uow() as uow:
         assert inbox.count_tasks(uow, U1) == {"mine": 0, "group": 16}
+        # the badge's count stops at its cap; a task offered twice still counts once
+        assert inbox.count_tasks(uow, U1, cap=5) == {"mine": 0, "group": 5}
+        assert inbox.count_tasks(uow, U1, cap=100) == {"mine": 0, "group": 16}
 
 
 def test_claim_unclaim_and_completion_move_a_task_between_the_lists(platform, clock):

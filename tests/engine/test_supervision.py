@@ -10,7 +10,7 @@ from engine.core.audit import history, verify_audit
 from engine.core.errors import InvalidStateError, NotFoundError, TaskDataError
 from engine.core.identity import Actor
 from engine.core.models import HumanTask
-from engine.core.notifications import mark_read, notifications_for, unread_count
+from engine.core.notifications import mark_read, notifications_for, notify, unread_count
 from engine.county.supervision import (
     current_rung, escalate, escalation_history, remind_instance, remind_subject, remind_task,
     reminder_counts, reminders,
@@ -95,6 +95,15 @@ def test_reading_a_group_notification_marks_it_read_for_that_member_only(platfor
         assert len(supervision_notes(uow.session, colleague)) == 1
         assert unread_count(uow.session, colleague) == len(notifications_for(uow.session,
                                                                              colleague))
+    reader = Actor.of("capped")  # three notes by name
+    with platform.uow() as uow:
+        for n in range(3):
+            notify(uow, kind="info", title=f"消息{n}", users=["capped"])
+        uow.commit()
+    with platform.uow() as uow:
+        assert unread_count(uow.session, reader) == 3
+        assert unread_count(uow.session, reader, cap=2) == 2  # the badge stops reading at 2
+        assert unread_count(uow.session, reader, cap=10) == 3
         read = supervision_notes(uow.session, TOWNSHIP, unread_only=False)
         assert read[0].read_at is not None
 

@@ -286,3 +286,22 @@ def test_a_task_shows_its_matter_its_holder_by_name_and_why_it_came_back(platfor
     assert "再次办理的原因" in came_back and "投资额需核实" in came_back
     assert "审批人（发改局）（县发改局）" in came_back and "上次填报" in came_back
     assert task.id != again.id
+
+
+def test_a_badge_of_a_hundred_or_more_reads_99_plus(platform, client, auth):
+    """The navigation's unread badge stops counting at 100 (a county's groups pile up
+    thousands), and says so."""
+    from engine.core.notifications import notify
+
+    auth.login("zhuanyuan1")
+    with platform.uow() as uow:
+        for n in range(99):
+            notify(uow, kind="info", title=f"消息{n}", users=["zhuanyuan1"])
+        uow.commit()
+    page = client.get("/tasks/").get_data(as_text=True)
+    assert '<span class="count" aria-label="未读">99</span>' in page
+    with platform.uow() as uow:
+        notify(uow, kind="info", title="第一百条", users=["zhuanyuan1"])
+        uow.commit()
+    page = client.get("/tasks/").get_data(as_text=True)
+    assert '<span class="count" aria-label="未读">99+</span>' in page
