@@ -47,6 +47,7 @@ from engine.core.notifications import Notification
 from engine.core.identity import SYSTEM, Actor
 from engine.core.organisation import actor_for
 from engine.county.issue_ledger import InstructionDeskRow, IssueLedgerRow, rebuild_clearance
+from engine.county.audit_trails import ProjectInstance, started_project
 from engine.county.plates import ProjectPlate
 from engine.county.projects import Project, ProgressReport, ScheduleMonth, start_data
 from engine.county.supervision import Reminder, remind_instance
@@ -398,12 +399,16 @@ class History:
                                           "instance_id": iid, "due_at": timer["due_at"] + shift,
                                           "next_run_at": timer["next_run_at"] + shift})
         for event, at in zip(events, times):
-            self.push(at, {
-                "actor": event["actor"], "action": event["action"],
-                "subject": _replace(event["subject"], pairs_ids),
-                "instance_id": iid if event["instance_id"] == inst["id"] else event["instance_id"],
-                "task_id": task_map.get(event["task_id"], event["task_id"]),
-                "detail": _replace(event["detail"], pairs_ids)})
+            row = {"actor": event["actor"], "action": event["action"],
+                   "subject": _replace(event["subject"], pairs_ids),
+                   "instance_id": iid if event["instance_id"] == inst["id"] else event["instance_id"],
+                   "task_id": task_map.get(event["task_id"], event["task_id"]),
+                   "detail": _replace(event["detail"], pairs_ids)}
+            self.push(at, row)
+            if row["action"] == "instance_started" and row["instance_id"] == iid:
+                code = started_project(row["detail"])  # as the audit subscriber keeps it
+                if code is not None:
+                    sink.add(ProjectInstance.__table__, {"project_code": code, "instance_id": iid})
         reminded = [e for e in events if e["action"] == "reminded"]
         for template_reminder in template.reminders:
             self._reminder(template_reminder, iid, key, start + span / 2)

@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Index, Integer, String, and_, false, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..core.audit import GENESIS_HASH, canonical_json, event_hash
+from ..core.audit import GENESIS_HASH, event_hash
 from ..core.errors import NotFoundError
 from ..core.identity import Actor
 from .issue_ledger import InstructionDeskRow, IssueLedgerRow
 from .names import Names, element_names
 from .policy import may_read_trail
-from ..core.models import AuditEvent, AuditHead, HumanTask, ProcessInstance
+from ..core.models import AuditEvent, AuditHead, Base, HumanTask, ProcessInstance
 from .projects import Project
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
@@ -148,15 +148,42 @@ def _start_data(event: AuditEvent) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+class ProjectInstance(Base):
+    """An instance named a project in its start data (its `instance_started` event): written
+    as that event is appended (`index_started`), so a project's trail finds its instances by
+    key instead of reading every start event of the county's history."""
+
+    __tablename__ = "project_instance"
+    __table_args__ = (Index("ix_project_instance_instance", "instance_id"),)
+
+    project_code: Mapped[str] = mapped_column(String(200), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+def started_project(detail: str | None) -> str | None:
+    """The project an `instance_started` event's data names (its `project_code`), if any."""
+    try:
+        data = json.loads(detail or "{}").get("data")
+    except (ValueError, AttributeError):
+        return None
+    code = data.get("project_code") if isinstance(data, dict) else None
+    return code if isinstance(code, str) and code else None
+
+
+def index_started(session: Session, events: list) -> None:
+    """Audit subscriber (engine/ops/platform.py): each start that names a project is kept in
+    `project_instance`, in the transaction that appends the event."""
+    rows = [{"project_code": code, "instance_id": event.instance_id} for event in events
+            if event.action == "instance_started" and event.instance_id is not None
+            and (code := started_project(event.detail)) is not None]
+    if rows:
+        session.connection().execute(ProjectInstance.__table__.insert(), rows)
+
+
 def project_instances(session: Session, code: str) -> list[int]:
     """Ids of the instances that serve a project: named at start, or put there by the ledger."""
-    # The detail is canonical JSON, so the project's key and value appear exactly like this;
-    # the LIKE narrows the rows and the parsed data decides.
-    needle = '"project_code":' + canonical_json(code)
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    ids = {e.instance_id for e in _started_events(
-        session, AuditEvent.detail.like(pattern, escape="\\"))
-        if e.instance_id is not None and _start_data(e).get("project_code") == code}
+    ids = set(session.execute(select(ProjectInstance.instance_id).where(
+        ProjectInstance.project_code == code)).scalars())
     ids |= set(session.execute(select(IssueLedgerRow.instance_id).where(
         IssueLedgerRow.project_code == code)).scalars())
     return sorted(ids)

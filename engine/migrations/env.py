@@ -17,6 +17,7 @@ import engine.county.plates  # noqa: F401  (also registers the project schedule 
 import engine.county.awards  # noqa: F401
 import engine.county.agendas  # noqa: F401
 import engine.county.extensions  # noqa: F401  (延期申请)
+import engine.county.audit_trails  # noqa: F401  (project_instance)
 from engine.core.models import Base
 
 config = context.config

@@ -27,8 +27,9 @@ from ..county.hooks import SAVE_HOOKS
 from ..county.project_choices import CHOICE_SOURCES
 from ..county.supervision import may_remind_task
 from .webhooks import TargetPolicy, queue_for
+from ..county.audit_trails import index_started
 
-AUDIT_SUBSCRIBERS: tuple[AppendSubscriber, ...] = (queue_for,)
+AUDIT_SUBSCRIBERS: tuple[AppendSubscriber, ...] = (queue_for, index_started)
 
 
 class Platform:
