@@ -311,9 +311,18 @@ def ledger(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters()
 
 
 def ledger_count(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters()) -> int:
-    """How many issues `ledger` lists."""
-    return uow.session.execute(select(func.count()).select_from(IssueLedgerRow).where(
-        *_ledger_conditions(actor, filters))).scalar() or 0
+    """How many issues `ledger` lists. Unfiltered, or by field or unit only: the tally's
+    issues and the cancelled ones it leaves out (a few, by index), not a count of every row."""
+    session = uow.session
+    if any(value is not None for value in (filters.township, filters.rung, filters.step,
+                                           filters.listed)):
+        return session.execute(select(func.count()).select_from(IssueLedgerRow).where(
+            *_ledger_conditions(actor, filters))).scalar() or 0
+    counted = session.execute(select(func.sum(IssueClearance.total)).where(
+        *_ledger_conditions(actor, filters, IssueClearance))).scalar() or 0
+    cancelled = session.execute(select(func.count()).select_from(IssueLedgerRow).where(
+        *_ledger_conditions(actor, filters), IssueLedgerRow.step == "cancelled")).scalar() or 0
+    return int(counted) + cancelled
 
 
 def ledger_clearance(uow: UnitOfWork, actor: Actor, filters: BoardFilters, by: str

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from engine.bpm import task_actions
 from engine.bpm.changes import finished_ids, summarise
 from engine.county import desk_actions, supervision_desk
 from engine.core.audit import history
@@ -216,6 +217,20 @@ def test_ledger_clearance_rate_and_average_working_days(desk, clock):
         assert supervision_desk.ledger_count(uow, SUPERVISOR) == 3
         assert [r.instance_id for r in supervision_desk.ledger(uow, SUPERVISOR, limit=1, offset=1)] \
             == [second]
+    cancelled = register(desk, "I-7c", unit="t_pingcheng", field="sc_rural")
+    with desk.uow() as uow:
+        task_actions.cancel(uow, cancelled, SUPERVISOR, "重复登记")
+    refresh(desk)
+    with desk.uow() as uow:  # the count (tally + cancelled rows) is what the ledger lists
+        for filters in (supervision_desk.BoardFilters(),
+                        supervision_desk.BoardFilters(unit="t_pingcheng"),
+                        supervision_desk.BoardFilters(sub_command="sc_rural"),
+                        supervision_desk.BoardFilters(step="cancelled"),
+                        supervision_desk.BoardFilters(township="t_magedang")):
+            for who in (SUPERVISOR, TOWNSHIP):
+                assert supervision_desk.ledger_count(uow, who, filters) == \
+                    len(supervision_desk.ledger(uow, who, filters)), (who, filters)
+        assert supervision_desk.ledger_count(uow, SUPERVISOR) == 4
         assert [r.instance_id for r in supervision_desk.ledger(uow, TOWNSHIP)] == [second, first]
         assert len(supervision_desk.ledger(uow, SUPERVISOR, supervision_desk.BoardFilters(step="cleared"))) == 1
         with pytest.raises(NotFoundError):
