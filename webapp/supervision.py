@@ -92,12 +92,16 @@ def _labels(uow) -> dict:
             "STEP_LABELS": STEP_LABELS, "scope": scope_of(g.actor)}
 
 
+BOARD_LINES = 200  # late lines listed on the desk, most urgent first (the export has them all)
+
+
 def render_board(status: int = 200, errors: dict | None = None):
     """The board page (also shown again, with the error at its field, when an action was
     refused)."""
     uow = _refreshed_uow()
     board = supervision_desk.overdue_board(uow, g.actor, _filters())
     return render_template("supervision/board.html", board=board, errors=errors or {},
+                           shown=BOARD_LINES,
                            actions_of=_actions_of, **_choices(uow), **_labels(uow)), status
 
 

@@ -97,6 +97,25 @@ def test_the_board_shows_late_issues_by_rung_unit_and_field_per_role(desk, web, 
     assert "问题Q-3" in ledger and "问题Q-1" not in ledger
 
 
+def test_the_board_lists_the_most_urgent_late_lines_and_counts_them_all(desk, web, clock,
+                                                                         monkeypatch):
+    """A county's desk can hold thousands of late lines: it lists the first BOARD_LINES (most
+    overdue first) and says so, while the counts cover every line."""
+    from webapp import supervision as pages
+
+    _app, ids = desk
+    client, auth = web
+    clock.set(datetime(2027, 2, 10, 10, 0, tzinfo=SHANGHAI))
+    monkeypatch.setattr(pages, "BOARD_LINES", 3)
+    auth.login("duban1")
+    page = client.get("/supervision/").get_data(as_text=True)
+    assert len(late_refs(page)) == 3 and 'id="count-overdue">4<' in page
+    assert 'id="more-late"' in page and "只列出最紧急的 3 条" in page
+    monkeypatch.setattr(pages, "BOARD_LINES", 4)
+    page = client.get("/supervision/").get_data(as_text=True)
+    assert len(late_refs(page)) == 4 and 'id="more-late"' not in page
+
+
 def test_remind_escalate_list_and_lift_through_the_board(desk, web, platform, clock):
     _app, ids = desk
     client, auth = web
