@@ -92,18 +92,31 @@ def _postgres_url() -> Iterator[str | None]:
         admin.dispose()
 
 
+def empty_postgres(url: str) -> None:
+    """Empty every table of the schema, restart every id sequence at 1 and put back the
+    audit chain's head row, as a fresh migration leaves them. DELETE, children first, not
+    TRUNCATE: a test writes a few hundred rows, and TRUNCATE of every table (new files
+    for each) took 0.8 s on the 2-CPU development machine, DELETE 5 to 20 ms."""
+    platform = Platform(url)
+    try:
+        with platform.db.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+            conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                              "WHERE c.relkind = 'S' "
+                              "AND c.relnamespace = current_schema()::regnamespace"))
+            conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
+                         {"h": "0" * 64})
+    finally:
+        platform.close()
+
+
 @pytest.fixture
 def database_url(tmp_path, _sqlite_template, _postgres_url):
     """A clean, migrated database for one test."""
     if _postgres_url:
         yield _postgres_url
-        platform = Platform(_postgres_url)
-        with platform.db.begin() as conn:
-            tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
-                         {"h": "0" * 64})
-        platform.close()
+        empty_postgres(_postgres_url)
         return
     path = tmp_path / "gongjian.db"
     shutil.copy(_sqlite_template, path)
