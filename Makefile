@@ -26,8 +26,12 @@ demo: db
 run: demo
 	$(BIN)/gongjian serve --host $(HOST) --port $(PORT)
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each test file whole in one of
+# them (tests/conftest.py keeps tests/names together); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The load run (bench/load_bench.py) and its smoke in `make test` serve the app with
 # gunicorn, as deployed; the dev extra brings it with the deploy extra's pin.

@@ -150,3 +150,44 @@ def add_accounts(platform, now, units, users, password):
                                   roles=roles, now=now)
         uow.session.commit()
     return users
+
+
+# ---------------------------------------------------------------- pytest-xdist (make test)
+
+# Test folders whose files share a session fixture too costly to make twice: all their files
+# go to one worker (tests/names: the demo county and each role's walk of it).
+SHARED_FOLDERS = ("names",)
+# Folders of long files (browsers, served apps, walks of every route, sleeps): their files
+# are handed out first, so that the last files of the run are short and the two workers
+# finish together (a journey started last would keep one worker busy while the other idles).
+LONG_FOLDERS = ("e2e", "security", "names", "faults", "perf", "designer")
+
+
+def _folder(nodeid: str) -> str:
+    parts = nodeid.split("::", 1)[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+
+
+def pytest_collection_modifyitems(config, items):
+    """In an xdist worker: LONG_FOLDERS' tests first, else in collection order."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: _folder(item.nodeid) not in LONG_FOLDERS)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` (make test), with SHARED_FOLDERS kept whole and the files handed out
+    in the order above: the tests of one file run in one worker, in file order, as without
+    xdist (module fixtures made once). (xdist's `loadgroup` cannot group a folder here: it
+    renames items through a field pytest 9 no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            folder = _folder(nodeid)
+            return f"tests/{folder}" if folder in SHARED_FOLDERS else path
+
+    config.option.loadscopereorder = False  # the order above, not the files' test counts
+    return FileScheduling(config, log)
