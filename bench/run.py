@@ -44,11 +44,11 @@ def main() -> list[dict]:
         rows.append({"no": no, "measurement": name, "figure": figure, "target": target,
                      "result": "pass" if ok is True else "FAIL" if ok is False else ok,
                      **extra})
-        print(f"  {no:<3}{name:<58}{figure:<34}{target:<22}{rows[-1]['result']}", flush=True)
+        print(f"  {no:<4}{name:<58}{figure:<34}{target:<22}{rows[-1]['result']}", flush=True)
 
     started = time.perf_counter()
     print(machine_line(rounds))
-    print(f"  {'#':<3}{'measurement':<58}{'figure':<34}{'target':<22}result")
+    print(f"  {'#':<4}{'measurement':<58}{'figure':<34}{'target':<22}result")
     in_memory, step = engine_bench.library_only(rounds)
     completion = engine_bench.service_completion(rounds)
     row("1", "complete a task, services, SQLite vs library step",
@@ -99,14 +99,14 @@ def main() -> list[dict]:
             row(no, f"{page['name']}, 5 years vs demo county",
                 f"{page['big_ms']:.1f} vs {page['small_ms']:.1f} ms = {page['ratio']:.1f}×",
                 f"≤ {history_bench.TARGET_MS} ms and ≤ {history_bench.TARGET_RATIO}×",
-                page["ok"], **{k: v for k, v in page.items() if k != "ok"},
+                page["ok"], **{k: v for k, v in page.items() if k not in ("ok", "name")},
                 scale=history["scale"])
         chain = history_bench.audit_rows(history_bench.history_county(history["scale"])[0])
         row("H11", f"verify a day's events ({chain['day_events']:,}) after a checkpoint",
             f"{chain['day_verify_s'] * 1000:.0f} ms (CLI process {chain['day_cli_s']:.1f} s)",
             "≤ 1 s", chain["day_verify_s"] <= 1, **chain)
         row("H12", f"full chain verify, {chain['full_events']:,} events",
-            f"{chain['full_verify_s']:.0f} s = {chain['events_per_s']:,.0f} events/s",
+            f"{chain['full_verify_s']:.1f} s = {chain['events_per_s']:,.0f} events/s",
             "streams (flat memory)", chain["full_ok"])
     import load_bench  # issue 11: simulated users against gunicorn (its lines, then its row)
 
