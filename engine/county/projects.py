@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core.errors import InvalidStateError, NotFoundError, TaskDataError
@@ -113,6 +113,9 @@ class ScheduleMonth(Base):
     """One month of a project's plan: the investment planned for it and its milestone."""
 
     __tablename__ = "project_schedule"
+    # investment_to_date sums every project's months from the index alone (no row read).
+    __table_args__ = (Index("ix_project_schedule_cover", "project_code", "month",
+                            "planned_investment"),)
 
     project_code: Mapped[str] = mapped_column(ForeignKey("project.code"), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
@@ -124,6 +127,8 @@ class ProgressReport(Base):
     """What the project unit reported for one month."""
 
     __tablename__ = "project_progress"
+    __table_args__ = (Index("ix_project_progress_cover", "project_code", "month",
+                            "actual_investment"),)
 
     project_code: Mapped[str] = mapped_column(ForeignKey("project.code"), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
