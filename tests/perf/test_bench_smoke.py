@@ -25,7 +25,7 @@ def test_the_long_lived_issue_row_runs_to_the_top_rung_and_back():
 
 
 def test_the_scale_rows_run():
-    inbox = scale_bench.inbox(2, small=500, big=1_000)
-    assert inbox["small_rows"] > 0 and inbox["big_rows"] > 0
+    inbox = scale_bench.inbox(2, small=1_000, big=2_000)
+    assert inbox["small_rows"] == inbox["big_rows"] == scale_bench.PAGE
     timers = scale_bench.timer_pass(2, small=3, big=6, due=2)
     assert timers["small_ms"] > 0 and timers["big_ms"] > 0
