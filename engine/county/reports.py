@@ -16,15 +16,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 
 from .names import ISSUE_STEPS, Names
 from ..bpm.projection import OPEN_STATES
 from ..core.errors import NotFoundError
 from ..core.identity import Actor
-from ..core.models import AuditEvent, HumanTask
+from ..core.models import AuditEvent, HumanTask, ProcessInstance
 from ..core.organisation import OrgUnit, UserAccount
 from ..core.uow import UnitOfWork
+from .audit_trails import ProjectInstance
 from .issue_ledger import IssueLedgerRow
 from .plates import PLATES, PlateView, latest_plate_month, on_battle_map, plate_history
 from .plates import plates_of_month
@@ -200,9 +201,17 @@ def visible_project(uow: UnitOfWork, actor: Actor, code: str) -> Project:
 
 
 def _open_tasks(session, code: str) -> list[HumanTask]:
-    """The project's open tasks (任务清单): those whose business key names the project."""
+    """The project's open tasks (任务清单): those of the instances that serve it — named at
+    their start (`project_instance`), put there by the issue ledger, or keyed by the code
+    itself — read by instance from the task index (a match of the code anywhere in the
+    business key read every task row of the county: 185 ms at five years' size)."""
+    serving = union(
+        select(ProjectInstance.instance_id).where(ProjectInstance.project_code == code),
+        select(IssueLedgerRow.instance_id).where(IssueLedgerRow.project_code == code),
+        select(ProcessInstance.id).where(ProcessInstance.business_key == code))
     return list(session.execute(select(HumanTask).where(
-        HumanTask.state.in_(OPEN_STATES), HumanTask.business_key.contains(code, autoescape=True))
+        HumanTask.instance_id.in_(select(serving.subquery().c[0])),
+        HumanTask.state.in_(OPEN_STATES))
         .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)).scalars())
 
 

@@ -68,3 +68,19 @@ def test_a_decision_is_posted_with_csrf_by_the_field_s_sub_commander_only(platfo
         "csrf_token": token, "meeting": "sub_command:sc_energy", "item_ref": "project:XM-2026-004"})
     assert other.status_code == 403
     app.extensions["gongjian"].close()
+
+
+def test_a_project_sheet_lists_the_open_tasks_of_every_instance_serving_the_project(
+        platform, clock):
+    from engine.core.identity import Actor
+    from engine.county import reports
+
+    load_demo(platform)
+    with platform.uow() as uow:
+        sheet = reports.project_sheet(uow, Actor.of("county_head", "county_head"), "XM-2026-004")
+        others = reports.project_sheet(uow, Actor.of("county_head", "county_head"), "XM-2026-001")
+    keys = {t.business_key for t in sheet.tasks}
+    # the permit request (its key names the project) and the issue the ledger puts on it (its
+    # key names none: a match on the key alone left it out)
+    assert "DEMO-PERMIT-XM-2026-004" in keys and "DEMO-ISSUE-4" in keys
+    assert not keys & {t.business_key for t in others.tasks}
