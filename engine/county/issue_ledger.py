@@ -61,6 +61,8 @@ class IssueLedgerRow(Base):
         Index("ix_issue_ledger_opened", "opened_at", "instance_id"),
         # The bulletin's issues cleared in its period.
         Index("ix_issue_ledger_cleared", "cleared_at"),
+        # A project's issues: its sheet's 问题清单 and 任务清单, its 查账 trail.
+        Index("ix_issue_ledger_project", "project_code", "instance_id"),
     )
 
     instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
