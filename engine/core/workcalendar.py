@@ -211,7 +211,7 @@ def _local_date(moment: date) -> date:
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise WorkingCalendarError(
                 f"naive datetime {moment.isoformat()} refused: its day is ambiguous; pass a "
-                "timezone-aware datetime (e.g. datetime.now(ZoneInfo('Asia/Shanghai')))")
+                "timezone-aware datetime (e.g. the platform clock's now())")
         return moment.astimezone(SHANGHAI).date()
     if isinstance(moment, date):
         return moment
