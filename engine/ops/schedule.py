@@ -306,7 +306,7 @@ def run_due(make_uow: Callable[[], UnitOfWork]) -> PassReport:
             select(ScheduleEntry).order_by(ScheduleEntry.next_run_at)).scalars())
         due = [row.name for row in rows if row.name in JOBS and _is_due(row, now)]
         # A county set up before a piece of work was added to JOBS gets its entry now.
-        missing = rows and not set(JOBS) <= {row.name for row in rows}
+        missing = bool(rows) and not set(JOBS) <= {row.name for row in rows}
     if missing:
         with make_uow() as uow:
             report.added = ensure_schedule(uow)

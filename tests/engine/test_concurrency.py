@@ -19,11 +19,16 @@ from ..conftest import FIXTURES
 APPROVERS = [Actor.of("shenpi1", "approver"), Actor.of("shenpi2", "approver")]
 
 
-def test_two_threads_completing_one_task_one_succeeds_and_one_conflicts(platform):
+def _started(platform):
+    """The timers fixture deployed and one instance of it started by the first approver."""
     with platform.uow() as uow:
         definitions.deploy_path(uow, FIXTURES / "engine" / "timers.bpmn", "designer")
     with platform.uow() as uow:
-        instance = runtime.start_instance(uow, "timers", APPROVERS[0])
+        return runtime.start_instance(uow, "timers", APPROVERS[0])
+
+
+def test_two_threads_completing_one_task_one_succeeds_and_one_conflicts(platform):
+    instance = _started(platform)
     with platform.uow() as uow:
         [task] = inbox.list_tasks(uow, APPROVERS[0])
 
@@ -60,10 +65,7 @@ def test_two_threads_completing_one_task_one_succeeds_and_one_conflicts(platform
 
 
 def test_a_stale_row_version_is_a_conflict_and_writes_nothing(platform):
-    with platform.uow() as uow:
-        definitions.deploy_path(uow, FIXTURES / "engine" / "timers.bpmn", "designer")
-    with platform.uow() as uow:
-        instance = runtime.start_instance(uow, "timers", APPROVERS[0])
+    instance = _started(platform)
     with platform.uow() as uow:
         [task] = inbox.list_tasks(uow, APPROVERS[0])
 
@@ -87,10 +89,7 @@ def test_a_stale_row_version_is_a_conflict_and_writes_nothing(platform):
 
 def test_a_save_over_a_row_another_writer_moved_on_is_a_conflict_and_writes_nothing(platform):
     # The save writes the state by its own statement, guarded by the row version it read.
-    with platform.uow() as uow:
-        definitions.deploy_path(uow, FIXTURES / "engine" / "timers.bpmn", "designer")
-    with platform.uow() as uow:
-        instance = runtime.start_instance(uow, "timers", APPROVERS[0])
+    instance = _started(platform)
     with platform.uow() as uow:
         before = uow.session.get(ProcessInstance, instance.id)
         state, version = before.state, before.row_version
