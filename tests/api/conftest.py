@@ -6,6 +6,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import marshmallow
 import pytest
 
 from engine.bpm import definitions, runtime
@@ -15,6 +16,7 @@ from engine.core.identity import Actor
 from engine.county.projects import add_project
 from engine.ops.platform import Platform
 from webapp import create_app
+from webapp.api import dumping
 
 from ..conftest import FIXTURES, SHANGHAI, add_accounts
 
@@ -78,6 +80,19 @@ def database_url(database_url, _deployed_template):
     if database_url.startswith("sqlite:///"):
         shutil.copy(_deployed_template, database_url.removeprefix("sqlite:///"))
     return database_url
+
+
+@pytest.fixture(autouse=True)
+def _dumped_as_marshmallow_would(monkeypatch):
+    """Every answer of the API tests is dumped twice — by the plan (webapp/api/dumping.py)
+    and by marshmallow itself — and the two must be equal."""
+    fast = dumping.Schema.dump
+
+    def both(self, obj, *, many=None):
+        mine = fast(self, obj, many=many)
+        assert mine == marshmallow.Schema.dump(self, obj, many=many), type(self).__name__
+        return mine
+    monkeypatch.setattr(dumping.Schema, "dump", both)
 
 
 @pytest.fixture

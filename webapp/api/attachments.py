@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import abort
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from engine.bpm.approval_sheet import readable_instance
 from engine.core import attachments
@@ -22,6 +22,7 @@ from ..db import get_uow, write_uow
 from ..downloads import send_download
 from .auth import current_actor, oversees
 from .base import api_blueprint
+from .dumping import Schema
 
 bp = api_blueprint("api_attachments", __name__, "/attachments",
                    "附件: files for form fields of type `file`")

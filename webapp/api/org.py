@@ -6,7 +6,7 @@ engine/ops/administration.py; input errors are 422 problems naming their fields.
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from engine.core import org_admin
 from engine.core.organisation import UNIT_KINDS
@@ -16,6 +16,7 @@ from ..db import get_uow, write_uow
 from . import paging
 from .auth import current_actor, roles
 from .base import api_blueprint
+from .dumping import Schema
 from .schemas import PageArgs, PageSchema
 
 bp = api_blueprint("api_org", __name__, "/org",

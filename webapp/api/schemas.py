@@ -7,13 +7,14 @@ the schema built from the task's own form: engine/forms.py).
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from engine.bpm.signals import SCOPES as SIGNAL_SCOPES
 from engine.county.projects import FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES
 from engine.ops.webhooks import EVENT_KINDS, FORMATS
 
 from ..converters import MAX_ID
+from .dumping import Schema
 
 ID = validate.Length(min=1, max=200)
 
