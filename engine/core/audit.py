@@ -30,9 +30,14 @@ GENESIS_HASH = "0" * 64
 AppendSubscriber = Callable[[Session, list[SimpleNamespace]], None]
 
 
+# One encoder for every call: json.dumps with these options builds a new one each time.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              default=str)
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spacing, so equal data always hashes the same."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
 
 
 def event_hash(prev_hash: str, seq: int, at: datetime, actor: str, action: str,

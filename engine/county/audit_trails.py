@@ -29,12 +29,12 @@ from ..core.identity import Actor
 from .issue_ledger import InstructionDeskRow, IssueLedgerRow
 from .names import Names, element_names
 from .policy import may_read_trail
-from ..core.models import AuditEvent, AuditHead, Base, HumanTask, ProcessInstance
+from ..core.models import AuditEvent, AuditHead, Base, Deployment, HumanTask, ProcessInstance
 from .projects import Project
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
 
-PAGE_SIZE = 200
+PAGE_SIZE = 50
 EXPORT_LIMIT = 20_000
 # Kinds of events that belong to no instance: the project itself, awards, meetings.
 PROJECT_KIND, AWARDS_KIND, MEETING_KIND = "project", "awards", "meeting"
@@ -345,10 +345,14 @@ def _instances(session: Session, ids: list[int]) -> list[TrailInstance]:
         orders = dict(session.execute(select(InstructionDeskRow.instance_id,
                                              InstructionDeskRow.title)
                                       .where(InstructionDeskRow.instance_id.in_(chunk))).all())
-        for row in session.execute(select(ProcessInstance).where(
-                ProcessInstance.id.in_(chunk))).scalars():
-            found.append(TrailInstance(row.id, row.process_key,
-                                       row.deployment.name or row.process_key, row.business_key,
+        # Columns, not the instance: its state and its definition's XML stay unread.
+        for row in session.execute(select(
+                ProcessInstance.id, ProcessInstance.process_key, Deployment.name,
+                ProcessInstance.business_key, ProcessInstance.status,
+                ProcessInstance.started_at).join(Deployment).where(
+                ProcessInstance.id.in_(chunk))):
+            found.append(TrailInstance(row.id, row.process_key, row.name or row.process_key,
+                                       row.business_key,
                                        issues.get(row.id) or orders.get(row.id), row.status,
                                        row.started_at))
     return sorted(found, key=lambda i: i.id)
@@ -375,10 +379,13 @@ def _events(session: Session, rows: list[AuditEvent], names: dict[str, str],
     for chunk in _chunks(sorted({r.task_id for r in rows if r.task_id})):
         tasks.update((t.id, t) for t in session.execute(select(HumanTask).where(
             HumanTask.id.in_(chunk))).scalars())
-    elements: dict[int, dict[str, str]] = {}
-    for instance_id in {r.instance_id for r in rows if r.instance_id is not None}:
-        instance = session.get(ProcessInstance, instance_id)
-        elements[instance_id] = element_names(instance.deployment if instance else None)
+    # Element names by each instance's definition, read once per definition.
+    deployment_of = dict(session.execute(select(
+        ProcessInstance.id, ProcessInstance.deployment_id).where(ProcessInstance.id.in_(
+            {r.instance_id for r in rows if r.instance_id is not None}))).all())
+    definitions = {d.id: element_names(d) for d in session.execute(select(Deployment).where(
+        Deployment.id.in_(set(deployment_of.values())))).scalars()}
+    elements = {i: definitions.get(d, {}) for i, d in deployment_of.items()}
     events = []
     for row in rows:
         detail = json.loads(row.detail or "{}")
