@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +22,10 @@ SQLITE_BUSY_SECONDS = 30.0
 # Execution option for a write that may be skipped: on SQLite the lock is taken only if it
 # is free now (no wait); the caller goes on without writing when it is not.
 WRITE_IF_FREE = "gongjian_write_if_free"
+# A writer finding the lock taken tries again after these pauses (seconds, doubling up to the
+# last), until SQLITE_BUSY_SECONDS have passed. SQLite's own busy handler sleeps 1, 2, 5, 10,
+# … up to 100 ms between tries, so under load a writer slept on long after the lock was free.
+SQLITE_RETRY_PAUSES = (0.0005, 0.004)
 
 
 def constants(values: Iterable[str]) -> list[ColumnElement]:
@@ -70,9 +76,40 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             finally:
                 connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy * 1000)}")
             return
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_INTENT) else "BEGIN")
+        if options.get(WRITE_INTENT):
+            _begin_immediate(connection, busy)
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _begin_immediate(connection, busy: float) -> None:
+    """BEGIN IMMEDIATE, waiting for the write lock in short pauses (SQLITE_RETRY_PAUSES)
+    for at most `busy` seconds; then SQLite's "database is locked", raised through
+    SQLAlchemy as before (a 503 with nothing written)."""
+    dbapi_connection: sqlite3.Connection = connection.connection.driver_connection
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + busy
+        pause, longest = SQLITE_RETRY_PAUSES
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                locked = "locked" in str(exc) or "busy" in str(exc)
+                if not locked or time.monotonic() + pause > deadline:
+                    # The last try (or another error) goes through SQLAlchemy, which raises
+                    # its own error; a lock still held is waited out in SQLite's handler.
+                    rest = max(0, int((deadline - time.monotonic()) * 1000))
+                    dbapi_connection.execute(f"PRAGMA busy_timeout={rest if locked else 0}")
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    return
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
