@@ -38,6 +38,7 @@ from pathlib import Path
 from sqlalchemy import event, func, insert, select, update
 
 from engine.bpm import inbox, runtime, task_actions
+from engine.bpm.statistics_days import rebuild_day_tallies
 from engine.core.audit import canonical_json, event_hash
 from engine.core.clock import FrozenClock
 from engine.core.models import (
@@ -601,8 +602,9 @@ def build(scale: float = 0.01, url: str | None = None, *, seed: int = 20,
             log(f"  {index:,}/{len(plan):,} ({time.perf_counter() - started:.0f} s, "
                 f"{history.events_written:,} events)")
     history.finish()
-    with platform.uow() as uow:  # the ledger's clearance tally, as the engine fills it
+    with platform.uow() as uow:  # the ledger's clearance tally and 统计's day tallies
         rebuild_clearance(uow.session)
+        rebuild_day_tallies(uow.session)
         uow.session.commit()
     total_s = time.perf_counter() - started
     counts = _counts(platform)

@@ -37,6 +37,7 @@ from ..core.db import constants
 from ..core.errors import WorkflowExecutionError
 from ..core.org_admin import inactive_users
 from .expression_scan import due_date_as_python
+from .statistics_days import count_task_ends
 from .expression_helpers import record_deadlines
 from ..core.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
 
@@ -337,21 +338,21 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
     """
     closed = closed or {}
     connection = session.connection()
-    existing = dict(connection.execute(_OPEN_ROWS, {"instance_id": row.id}).all())
+    existing = {open_row.spiff_task_id: open_row for open_row in connection.execute(
+        _OPEN_ROWS, {"instance_id": row.id})}
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
-    ended = []
-    for spiff_id, task_id in existing.items():
-        if spiff_id in ready:
-            continue
-        state, ended_by = closed.get(spiff_id, ("cancelled", None))
-        ended.append({"task_id": task_id, "new_state": state, "now": now,
-                      "new_ended_by": ended_by})
-    if ended:
-        connection.execute(_END_TASK, ended)
-        connection.execute(_WITHDRAW_OFFER, [{"of_task": e["task_id"]} for e in ended])
-        for e in ended:
-            written_to_loaded(session, e["task_id"], state=e["new_state"], ended_at=now,
-                              ended_by=e["new_ended_by"])
+    ending = [(open_row, *closed.get(spiff_id, ("cancelled", None)))
+              for spiff_id, open_row in existing.items() if spiff_id not in ready]
+    if ending:
+        connection.execute(_END_TASK, [{"task_id": open_row.id, "new_state": state, "now": now,
+                                        "new_ended_by": ended_by}
+                                       for open_row, state, ended_by in ending])
+        connection.execute(_WITHDRAW_OFFER, [{"of_task": open_row.id} for open_row, *_ in ending])
+        for open_row, state, ended_by in ending:
+            written_to_loaded(session, open_row.id, state=state, ended_at=now, ended_by=ended_by)
+        count_task_ends(session, row.process_key, [
+            (open_row.element_id, state, ended_by, open_row.created_at, open_row.due_at, now)
+            for open_row, state, ended_by in ending])
     created, task_rows, candidate_rows = [], [], []
     for spiff_id, task in ready.items():
         if spiff_id in existing:
@@ -372,7 +373,8 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
 # The statements of every save, built once: SQLAlchemy then finds each compiled in its cache
 # without building and hashing a new statement at every call.
 _TASKS, _CANDIDATES = HumanTask.__table__, TaskCandidate.__table__
-_OPEN_ROWS = select(_TASKS.c.spiff_task_id, _TASKS.c.id).where(
+_OPEN_ROWS = select(_TASKS.c.spiff_task_id, _TASKS.c.id, _TASKS.c.element_id,
+                    _TASKS.c.created_at, _TASKS.c.due_at).where(
     _TASKS.c.instance_id == bindparam("instance_id"),
     _TASKS.c.state.in_(constants(OPEN_STATES)))
 _END_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(

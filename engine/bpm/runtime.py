@@ -42,6 +42,7 @@ from ..core.identity import Actor
 from ..core.models import AuditEvent, Deployment, HumanTask, ProcessInstance
 from ..core.notifications import notify
 from .projection import TaskRecord, sync_human_tasks, sync_timers, waiting_timers
+from .statistics_days import count_end, count_start
 from .expression_helpers import HELPERS
 from .sandbox import make_script_engine
 from .state import dump_state, load_state
@@ -205,6 +206,7 @@ def save_instance(uow: UnitOfWork, live: LiveInstance, actor: Actor,
     state = dump_state(workflow)
     if workflow.is_completed() and row.status == "running":
         row.status, row.ended_at = "completed", now
+        count_end(uow.session, row.process_key, row.status, row.started_at, now)
         uow.audit.record(actor.username, "instance_completed", subject=f"instance:{row.id}",
                          instance_id=row.id)
     write_state(uow.session, row, state)
@@ -336,6 +338,7 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
     row.deployment = deployment
     uow.session.add(row)
     uow.session.flush()
+    count_start(uow.session, process_key, now)
     uow.audit.record(actor.username, "instance_started", subject=f"instance:{row.id}",
                      instance_id=row.id, process_key=process_key, version=deployment.version,
                      business_key=business_key, data=data or None)
@@ -391,6 +394,7 @@ def _cancel_instance(uow: UnitOfWork, row: ProcessInstance, actor: Actor,
     with bind_clock(uow.clock), _engine_errors(row.process_key):
         workflow.cancel()
         row.status, row.ended_at = "cancelled", uow.clock.now()
+        count_end(uow.session, row.process_key, row.status, row.started_at, row.ended_at)
         save_instance(uow, live, actor)
     uow.audit.record(actor.username, "instance_cancelled", subject=f"instance:{row.id}",
                      instance_id=row.id, why=reason.strip())

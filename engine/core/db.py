@@ -8,7 +8,9 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Engine, create_engine, event, literal_column
+from sqlalchemy import ColumnElement, Date, Engine, create_engine, event, literal_column
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
@@ -126,3 +128,22 @@ def upgrade_database(url: str, revision: str = "heads") -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, revision)
+
+
+class local_date(FunctionElement):  # noqa: N801 — used as a SQL function, like func.*
+    """SQL: the Asia/Shanghai calendar day of a UTC time column (China keeps +08:00 all
+    year), so a query can group by day in the database on SQLite as on PostgreSQL."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_date"
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element, compiler, **kw):
+    return f"CAST(timezone('Asia/Shanghai', {compiler.process(element.clauses, **kw)}) AS DATE)"

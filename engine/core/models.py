@@ -100,8 +100,12 @@ class HumanTask(Base):
         Index("ix_human_task_instance_spiff", "instance_id", "spiff_task_id"),
         Index("ix_human_task_state_due", "state", "due_at"),
         Index("ix_human_task_due_provisional", "due_provisional", "state"),
-        # 统计's tasks ended in its period; a project sheet's open tasks by business key.
+        # 统计's tasks ended in a period (the day tallies are filled from it), and its open
+        # tasks per step and holder with their deadlines (covering, in the order it groups).
         Index("ix_human_task_ended", "ended_at"),
+        Index("ix_human_task_open_steps", "state", "process_key", "element_id", "assignee",
+              "due_at"),
+        # A project sheet's open tasks by business key.
         Index("ix_human_task_state_key", "state", "business_key"),
     )
 

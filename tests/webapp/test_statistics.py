@@ -8,6 +8,7 @@ from datetime import date
 from openpyxl import load_workbook
 
 from engine.bpm.statistics import Durations, Period, percentile, statistics
+from engine.bpm.statistics_days import ProcessDay, StepDay, rebuild_day_tallies
 from webapp.charts import bar_chart
 
 from .test_tasks import claim_and_prepare, open_task, start
@@ -110,3 +111,202 @@ def test_the_workbook_holds_the_same_figures_one_sheet_each(platform, client, au
 def test_chart_labels_are_text_never_markup():
     svg = str(bar_chart("<b>标题</b>", [("<script>alert(1)</script>", (3,))], ("件",)))
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "&lt;b&gt;" in svg
+
+
+# ---------------------------------------------------------------- counted in the database
+
+def _recount(uow, period, process_key=None):
+    """The figures as 统计 counted them before the database grouped them: every instance
+    and task row of the period read and counted one by one (steps keyed without names)."""
+    from collections import defaultdict
+
+    from sqlalchemy import select
+
+    from engine.bpm.statistics import NO_UNIT, Durations
+    from engine.core.calendar_admin import current_calendar
+    from engine.core.models import HumanTask, ProcessInstance
+    from engine.core.organisation import OrgUnit, UserAccount
+
+    s, now, calendar = uow.session, uow.clock.now(), current_calendar()
+    instances = [r for r in s.execute(select(ProcessInstance)).scalars()
+                 if (not process_key or r.process_key == process_key) and (
+                     r.status == "running"
+                     or period.start <= r.started_at < period.end
+                     or (r.ended_at is not None and period.start <= r.ended_at < period.end))]
+    tasks = [r for r in s.execute(select(HumanTask)).scalars()
+             if (not process_key or r.process_key == process_key) and r.state != "cancelled"
+             and (r.state in ("open", "claimed")
+                  or (r.ended_at is not None and period.start <= r.ended_at < period.end))]
+    people = {u: (d, c) for u, d, c in s.execute(
+        select(UserAccount.username, UserAccount.display_name, UserAccount.unit_code))}
+    unit_names = dict(s.execute(select(OrgUnit.code, OrgUnit.name)).all())
+
+    def inside(moment):
+        return moment is not None and period.start <= moment < period.end
+
+    def took(start, end):
+        return max(calendar.working_days_between(start, end), 0)
+
+    def ended_of(rows):
+        return [r for r in rows if r.state == "completed" and inside(r.ended_at)]
+
+    def late(rows):
+        with_due = [r for r in rows if r.due_at is not None]
+        return (sum(r.ended_at > r.due_at for r in with_due) / len(with_due)
+                if with_due else None)
+
+    def held(rows):
+        rows = [r for r in rows if r.state in ("open", "claimed")]
+        return len(rows), sum(r.due_at is not None and r.due_at < now for r in rows)
+
+    def unit_of(username):
+        return people.get(username, (None, None))[1] if username else None
+
+    processes = defaultdict(list)
+    for r in instances:
+        processes[r.process_key].append(r)
+    steps, units_ended, units_held = defaultdict(list), defaultdict(list), defaultdict(list)
+    people_ended, people_held = defaultdict(int), defaultdict(list)
+    for r in tasks:
+        steps[(r.process_key, r.element_id)].append(r)
+        if r.state in ("open", "claimed") and r.assignee:
+            units_held[unit_of(r.assignee)].append(r)
+        if r.state in ("open", "claimed") and r.assignee in people:
+            people_held[r.assignee].append(r)
+    for r in ended_of(tasks):
+        units_ended[unit_of(r.ended_by)].append(r)
+        if r.ended_by in people:
+            people_ended[r.ended_by] += 1
+    return {
+        "processes": {key: (
+            sum(inside(r.started_at) for r in rows),
+            len([r for r in rows if r.status == "completed" and inside(r.ended_at)]),
+            sum(r.status == "cancelled" and inside(r.ended_at) for r in rows),
+            sum(r.status == "running" for r in rows),
+            Durations.of(took(r.started_at, r.ended_at) for r in rows
+                         if r.status == "completed" and inside(r.ended_at)))
+            for key, rows in processes.items()},
+        "steps": {step: (len(ended_of(rows)),
+                         Durations.of(took(r.created_at, r.ended_at) for r in ended_of(rows)),
+                         late(ended_of(rows)), *held(rows))
+                  for step, rows in steps.items()},
+        "units": {code: (unit_names.get(code, NO_UNIT) if code else NO_UNIT,
+                         len(ended_of(units_ended[code])),
+                         Durations.of(took(r.created_at, r.ended_at) for r in units_ended[code]),
+                         late(units_ended[code]), *held(units_held[code]))
+                  for code in set(units_ended) | set(units_held)},
+        "people": {u: (people[u][0], people_ended.get(u, 0), *held(people_held[u]))
+                   for u in set(people_ended) | set(people_held)},
+    }
+
+
+def _as_counted(figures):
+    return {
+        "processes": {p.key: (p.started, p.completed, p.cancelled, p.running_now, p.duration)
+                      for p in figures.processes},
+        "steps": {(s.process_key, s.element_id): (s.ended, s.duration, s.overdue_rate,
+                                                  s.open_now, s.overdue_now)
+                  for s in figures.steps},
+        "units": {u.code: (u.name, u.ended, u.duration, u.overdue_rate, u.open_now,
+                           u.overdue_now) for u in figures.units},
+        "people": {p.username: (p.name, p.ended, p.open_now, p.overdue_now)
+                   for p in figures.people},
+    }
+
+
+def test_the_database_counts_what_reading_every_row_counts(app, platform, clock):
+    from engine.bpm import task_actions
+    from engine.core.organisation import actor_for
+
+    def act(username, fn, *args):
+        with platform.uow() as uow:
+            return fn(uow, *args, actor_for(uow.session, username))
+
+    def prepare(instance, username="zhuanyuan1"):
+        task = open_task(platform, instance.id)
+        with platform.uow() as uow:
+            actor = actor_for(uow.session, username)
+            task_actions.claim(uow, task.id, actor)
+        with platform.uow() as uow:
+            task_actions.complete(uow, task.id, actor, {"title": "光伏电站", "amount": "150"})
+
+    def review(instance, decision):
+        task = open_task(platform, instance.id, "review")
+        with platform.uow() as uow:
+            task_actions.complete(uow, task.id, actor_for(uow.session, "shenpi1"),
+                                  {"decision": decision, "opinion": "请核实"})
+
+    clock.advance(days=-40)  # from late October into December
+    made = []
+    for n in range(12):
+        instance = start(platform, business_key=f"XM-{n:03d}")
+        made.append(instance)
+        clock.advance(hours=9 + 17 * (n % 4))
+        if n % 3 != 2:
+            prepare(instance, "zhuanyuan1" if n % 2 else "zhuanyuan2")
+            clock.advance(days=n % 5)
+        if n % 3 == 0:
+            review(instance, "return" if n % 2 else "approve")
+        clock.advance(hours=20)
+    with platform.uow() as uow:  # one cancelled, one claimed and then handed on
+        task_actions.cancel(uow, made[5].id, actor_for(uow.session, "zhuanyuan1"), "重复申报")
+    done = _done_task(platform, made[10].id, "prepare")
+    with platform.uow() as uow:  # recalled: the review it led to ends as withdrawn
+        task_actions.withdraw(uow, done, actor_for(uow.session, "zhuanyuan2"), "材料有误")
+    waiting = open_task(platform, made[8].id)
+    with platform.uow() as uow:
+        task_actions.claim(uow, waiting.id, actor_for(uow.session, "zhuanyuan1"))
+    with platform.uow() as uow:
+        task_actions.transfer(uow, waiting.id, actor_for(uow.session, "zhuanyuan1"),
+                              "zhuanyuan2")
+    clock.advance(days=3)
+
+    periods = [PERIOD, Period(date(2026, 10, 1), date(2026, 12, 31)),
+               Period(date(2026, 11, 1), date(2026, 11, 30)),
+               Period(date(2026, 11, 20), date(2026, 11, 20)),
+               Period(date(2025, 1, 1), date(2025, 12, 31))]
+    with platform.uow() as uow:
+        for period in periods:
+            for key in (None, "approval", "nothing_of_that_name"):
+                figures = statistics(uow, period, process_key=key)
+                assert _as_counted(figures) == _recount(uow, period, key), (period, key)
+        everything = _as_counted(statistics(uow, periods[1]))
+    assert everything["processes"]["approval"][1:4] == (2, 1, 9)  # completed, cancelled, running
+    assert sum(s[0] for s in everything["steps"].values()) >= 12
+    assert any(s[4] for s in everything["steps"].values())  # some open task is overdue
+
+    # the day tallies kept at each save are what counting the rows again makes of them
+    with platform.uow() as uow:
+        kept = _tallies(uow)
+        rebuild_day_tallies(uow.session)
+        assert _tallies(uow) == kept
+    assert {row[2] for row in kept[0]} == {"started", "completed", "cancelled"}
+    assert {row[3] for row in kept[1]} == {"completed", "withdrawn"}
+    assert {row[6] for row in kept[1]} == {0, 1, 2}  # no deadline, in time, late
+
+
+def _done_task(platform, instance_id, element_id):
+    from sqlalchemy import select
+
+    from engine.core.models import HumanTask
+
+    with platform.uow() as uow:
+        return uow.session.execute(select(HumanTask.id).where(
+            HumanTask.instance_id == instance_id, HumanTask.element_id == element_id,
+            HumanTask.state == "completed")).scalar_one()
+
+
+def _tallies(uow):
+    from sqlalchemy import select
+
+    return tuple(sorted(tuple(row) for row in uow.session.execute(select(table)).all())
+                 for table in (ProcessDay.__table__, StepDay.__table__))
+
+
+def test_a_step_is_named_as_drawn_not_by_one_of_its_task_titles(app, platform, auth):
+    instance = start(platform)
+    auth.login()
+    claim_and_prepare(platform, auth, instance)
+    with platform.uow() as uow:
+        names = {s.element_id: s.name for s in statistics(uow, PERIOD).steps}
+    assert names == {"prepare": "准备材料", "review": "审批"}
