@@ -47,6 +47,7 @@ from engine.core.models import (
 from engine.core.notifications import Notification
 from engine.core.identity import SYSTEM, Actor
 from engine.core.organisation import actor_for
+from engine.county.desk_lines import rebuild_desk_lines
 from engine.county.issue_ledger import InstructionDeskRow, IssueLedgerRow, rebuild_clearance
 from engine.county.audit_trails import ProjectInstance, started_project
 from engine.county.plates import ProjectPlate
@@ -602,9 +603,10 @@ def build(scale: float = 0.01, url: str | None = None, *, seed: int = 20,
             log(f"  {index:,}/{len(plan):,} ({time.perf_counter() - started:.0f} s, "
                 f"{history.events_written:,} events)")
     history.finish()
-    with platform.uow() as uow:  # the ledger's clearance tally and 统计's day tallies
+    with platform.uow() as uow:  # the ledger's tally, 统计's day tallies, the desk's lines
         rebuild_clearance(uow.session)
         rebuild_day_tallies(uow.session)
+        rebuild_desk_lines(uow.session)
         uow.session.commit()
     total_s = time.perf_counter() - started
     counts = _counts(platform)

@@ -56,6 +56,7 @@ Semantics, in whole days as official practice counts them:
 from __future__ import annotations
 
 import bisect
+import threading
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -168,8 +169,18 @@ class WorkingCalendar:
         return sign * count
 
     def _working_days_of(self, year: int) -> list[date]:
-        """The year's working days after the overrides, sorted (kept per calendar)."""
-        cache = self.__dict__.setdefault("_years", {})
+        """The year's working days after the overrides, sorted: kept per calendar, and shared
+        by the calendars of the same overrides and published years (one is built from the
+        tables at every request; the 督办台 counts years back for its late lines)."""
+        cache = self.__dict__.get("_years")
+        if cache is None:
+            signature = (frozenset(self._overrides.items()), self._published_years)
+            with _YEARS_LOCK:
+                cache = _YEARS.pop(signature, None) or {}
+                _YEARS[signature] = cache  # the most recent last
+                while len(_YEARS) > 8:
+                    del _YEARS[next(iter(_YEARS))]
+            self.__dict__["_years"] = cache
         days = cache.get(year)
         if days is None:
             every = (date(year, 1, 1) + timedelta(days=n) for n in range(366))
@@ -198,6 +209,12 @@ class WorkingCalendar:
         if year in self._published_years:
             return _weekdays(year)
         return _estimated_working_days(year)
+
+
+# The sorted working days by year of the calendars built lately, by their overrides and
+# published years (what alone decides a day): a few, most recent last.
+_YEARS: dict[tuple[frozenset, frozenset], dict[int, list[date]]] = {}
+_YEARS_LOCK = threading.Lock()
 
 
 def local_date(moment: datetime) -> date:

@@ -12,7 +12,9 @@ in step:
    engine/county/registry.py), `register_issue` (a revoked commitment becomes an issue of
    the ledger: its own issue_lifecycle instance, engine/county/issue_ledger.py);
 3. the ledger: an issue's or a 13710 instruction's row in the issue ledger follows its
-   instance.
+   instance;
+4. the desk's lines: the open tasks of other processes, with their unit and field
+   (engine/county/desk_lines.py), after the ledger (an instruction's unit is read from it).
 
 The order matters: an escalation is recorded before the ledger row reads the rung.
 """
@@ -27,6 +29,7 @@ from ..core.identity import Actor
 from ..core.models import HumanTask
 from ..core.uow import UnitOfWork
 from .awards import publish_awards, record_nomination
+from .desk_lines import desk_lines_hook
 from .issue_ledger import project_ledger, register_issue
 from .plates import evaluate_plates
 from .policy import may_report_progress
@@ -118,4 +121,5 @@ SAVE_HOOKS: tuple[SaveHook, ...] = (
     apply_supervision_actions,
     apply_command_actions,
     project_ledger,
+    desk_lines_hook,
 )

@@ -63,6 +63,8 @@ class IssueLedgerRow(Base):
         Index("ix_issue_ledger_cleared", "cleared_at"),
         # A project's issues: its sheet's 问题清单 and 任务清单, its 查账 trail.
         Index("ix_issue_ledger_project", "project_code", "instance_id"),
+        # The 督办台's listed issues (a few among the open ones).
+        Index("ix_issue_ledger_listed", "listed", "step"),
     )
 
     instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -36,6 +36,7 @@ class Reminder(Base):
     __table_args__ = (
         Index("ix_reminder_subject_at", "subject_kind", "subject_id", "at"),
         Index("ix_reminder_instance", "instance_id"),
+        Index("ix_reminder_task", "task_id"),  # the 督办台 counts its task lines' reminders
         Index("ix_reminder_business_key_at", "business_key", "at"),
     )
 

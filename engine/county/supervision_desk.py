@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import case, func, literal, select, union_all
 
 from ..bpm import runtime
 from ..bpm.projection import OPEN_STATES
-from ..bpm.sla import DUE_SOON, OVERDUE, due_soon_until, sla_state
+from ..bpm.sla import due_soon_until, sla_state
 from ..core.calendar_admin import load_calendar
 from ..core.clock import as_utc
 from ..core.errors import NotFoundError
@@ -34,6 +33,7 @@ from .issue_ledger import (
     IssueListing, IssueView,
     ListingView, view_of,
 )
+from .desk_lines import DeskTask, line_field, line_unit
 from .policy import Scope, scope_of
 from .projects import Project
 
@@ -88,11 +88,18 @@ class Board:
     """The board of one actor at one moment."""
 
     now: datetime
-    items: list[BoardItem]
+    items: list[BoardItem]  # the late lines, most urgent first
     listed: list[BoardItem]
     by_unit: list[Group]
     by_sub_command: list[Group]
     by_rung: dict[int | None, int]
+    overdue: int = 0  # late lines overdue, all of them (`items` may be the first few)
+    due_soon: int = 0  # late lines due within a working day
+
+    @property
+    def late(self) -> int:
+        """How many lines are late (overdue or due soon), listed in `items` or not."""
+        return self.overdue + self.due_soon
 
 
 @dataclass(frozen=True)
@@ -148,14 +155,6 @@ def _issue_item(row: IssueLedgerRow, now: datetime, calendar: WorkingCalendar,
                      reminders, row.listed, row.listed_due_at, listed_state, listed_days)
 
 
-def _matches(item: BoardItem, filters: BoardFilters) -> bool:
-    return ((filters.sub_command is None or item.sub_command == filters.sub_command)
-            and (filters.township is None or item.township == filters.township)
-            and (filters.process is None or item.process_key == filters.process)
-            and (filters.rung is None or item.rung == filters.rung)
-            and (filters.unit is None or item.responsible_unit == filters.unit))
-
-
 # ---------------------------------------------------------------- tasks of other processes
 
 class _TaskContext:
@@ -194,10 +193,11 @@ class _TaskContext:
         desk = self.desk.get(task.instance_id)
         if desk is not None and desk.responsible_unit and task.element_id != "assign_instruction":
             return desk.responsible_unit
-        for candidate in task.candidates:
+        candidates = sorted(task.candidates, key=lambda c: c.name)  # the first by name
+        for candidate in candidates:
             if candidate.kind == "group" and candidate.name.startswith("unit:"):
                 return candidate.name.split(":", 1)[1]
-        for candidate in task.candidates:
+        for candidate in candidates:
             if candidate.kind == "group" and "@" in candidate.name:
                 return candidate.name.split("@", 1)[1]
         return self.user_units.get(task.assignee) if task.assignee else None
@@ -225,49 +225,148 @@ def task_line(uow: UnitOfWork, task: HumanTask) -> BoardItem:
 
 # ---------------------------------------------------------------- the board
 
-def _group(items: list[BoardItem], key) -> list[Group]:
-    counts: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
-    for item in items:
-        counts[key(item)][0 if item.sla == OVERDUE else 1] += 1
-    return sorted((Group(code, *n) for code, n in counts.items()),
-                  key=lambda g: (-g.overdue, -g.total, g.code or ""))
+def _groups(counts: dict[Any, list[int]]) -> list[Group]:
+    return sorted((Group(code, *n) for code, n in counts.items() if sum(n)),
+                  key=lambda g: (-g.overdue, -g.total, g.code or "", g.code is None))
+
+
+def _issue_filters(filters: BoardFilters) -> list | None:
+    """The filters on the late issues (None: no issue passes them)."""
+    if filters.process not in (None, ISSUE_PROCESS):
+        return None
+    table = IssueLedgerRow
+    columns = ((table.sub_command, filters.sub_command), (table.township, filters.township),
+               (table.rung, filters.rung), (table.responsible_unit, filters.unit))
+    return [column == value for column, value in columns if value is not None]
+
+
+def _task_filters(filters: BoardFilters, unit, field_code) -> list | None:
+    """The filters on the late task lines (None: none passes them; tasks have no rung)."""
+    if filters.rung is not None:
+        return None
+    table = DeskTask
+    columns = ((field_code, filters.sub_command), (table.township, filters.township),
+               (table.process_key, filters.process), (unit, filters.unit))
+    return [column == value for column, value in columns if value is not None]
 
 
 def overdue_board(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters(),
-                  calendar: WorkingCalendar | None = None) -> Board:
-    """Open issues and tasks overdue or due within one working day, in the actor's scope."""
+                  calendar: WorkingCalendar | None = None, *, limit: int | None = None) -> Board:
+    """Open issues and tasks overdue or due within one working day, in the actor's scope:
+    the `limit` most urgent (soonest due first; every one without a limit), with the counts
+    of all of them, by unit, field and rung, and the listed issues.
+
+    The late issues are the ledger's (rectifying, due by the end of the next working day),
+    the late tasks the desk's lines (engine/county/desk_lines.py: open tasks of the other
+    processes with where they belong, kept at save); both are counted and ordered in SQL.
+    """
     session, now = uow.session, as_utc(uow.clock.now())
     calendar = calendar or load_calendar(session)
     scope = scope_of(actor)
     soon = due_soon_until(now, calendar)
-    visible = scope.condition(IssueLedgerRow.sub_command, IssueLedgerRow.responsible_unit)
-    issues = list(session.execute(select(IssueLedgerRow).where(
-        visible, IssueLedgerRow.step.in_(OPEN_ISSUE_STEPS),
-        (IssueLedgerRow.step.in_(RECTIFYING_STEPS) & (IssueLedgerRow.due_at <= soon))
-        | IssueLedgerRow.listed.is_(True))).scalars())
-    counts = _reminder_counts_by_instance(session, [r.instance_id for r in issues])
-    issue_items = [_issue_item(r, now, calendar, counts.get(r.instance_id, 0)) for r in issues]
+    issues, tasks = IssueLedgerRow, DeskTask
+    issue_where = _issue_filters(filters)
+    if issue_where is not None:
+        issue_where += [scope.condition(issues.sub_command, issues.responsible_unit),
+                        issues.step.in_(RECTIFYING_STEPS), issues.due_at <= soon]
+    task_unit, task_field = line_unit(), line_field()
+    task_where = _task_filters(filters, task_unit, task_field)
+    if task_where is not None:
+        task_where += [scope.condition(task_field, task_unit), tasks.due_at <= soon]
 
-    tasks = list(session.execute(select(HumanTask).where(
-        HumanTask.state.in_(OPEN_STATES), HumanTask.process_key != ISSUE_PROCESS,
-        HumanTask.due_at.is_not(None), HumanTask.due_at <= soon)
-        .options(selectinload(HumanTask.candidates))  # unit_of reads them for every line
-        .order_by(HumanTask.due_at)).scalars())
-    context = _TaskContext(session, tasks)
-    task_counts = _reminder_counts_by_task(session, [t.id for t in tasks])
-    task_items = [context.item(t, now, calendar, task_counts.get(t.id, 0)) for t in tasks]
-    task_items = [i for i in task_items if scope.sees(i.sub_command, i.responsible_unit)]
-
-    late = [i for i in issue_items + task_items if i.sla in (OVERDUE, DUE_SOON)
-            and (i.kind == "task" or i.step in RECTIFYING_STEPS) and _matches(i, filters)]
-    late.sort(key=lambda i: (i.sla != OVERDUE, -i.overdue_days, i.due_at or now))
-    listed = sorted((i for i in issue_items if i.listed and _matches(i, filters)),
-                    key=lambda i: (i.listed_due_at is None, i.listed_due_at or now))
+    # The counts of every late line: by unit, field and rung, overdue or due soon.
+    by_unit: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+    by_field: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
     by_rung: dict[int | None, int] = defaultdict(int)
-    for item in late:
-        by_rung[item.rung] += 1
-    return Board(now, late, listed, _group(late, lambda i: i.responsible_unit),
-                 _group(late, lambda i: i.sub_command), dict(by_rung))
+    totals = [0, 0]
+    counted = []
+    if issue_where is not None:
+        counted.append((issues.responsible_unit, issues.sub_command, issues.rung,
+                        issues.due_at, issue_where))
+    if task_where is not None:
+        counted.append((task_unit, task_field, literal(0), tasks.due_at, task_where))
+    for unit_column, field_column, rung_column, due, where in counted:
+        lines = select(unit_column.label("unit"), field_column.label("field"),
+                       rung_column.label("rung"),
+                       case((due < now, 1), else_=0).label("overdue")).where(*where).subquery()
+        keys = (lines.c.unit, lines.c.field, lines.c.rung, lines.c.overdue)
+        for unit, field_code, rung, overdue, n in session.execute(
+                select(*keys, func.count()).group_by(*keys)):
+            column = 0 if overdue else 1
+            by_unit[unit][column] += n
+            by_field[field_code][column] += n
+            by_rung[rung if rung_column is issues.rung else None] += n
+            totals[column] += n
+
+    # The most urgent lines, soonest due first, straight from the two tables.
+    parts = []
+    if issue_where is not None:
+        parts.append(select(issues.due_at.label("due"), literal("issue").label("kind"),
+                            issues.instance_id.label("instance"),
+                            literal("").label("task")).where(*issue_where))
+    if task_where is not None:
+        parts.append(select(tasks.due_at.label("due"), literal("task").label("kind"),
+                            tasks.instance_id.label("instance"),
+                            tasks.task_id.label("task")).where(*task_where))
+    picked: list[tuple[str, int, str]] = []
+    if parts:
+        lines = union_all(*parts).subquery("late") if len(parts) > 1 else parts[0].subquery("late")
+        query = select(lines.c.kind, lines.c.instance, lines.c.task).order_by(
+            lines.c.due, lines.c.kind, lines.c.instance, lines.c.task)
+        if limit is not None:
+            query = query.limit(limit)
+        picked = [tuple(row) for row in session.execute(query)]
+    listed_rows = []
+    if issue_where is not None:
+        listed_rows = list(session.execute(select(IssueLedgerRow).where(
+            *_issue_filters(filters), scope.condition(issues.sub_command, issues.responsible_unit),
+            issues.step.in_(OPEN_ISSUE_STEPS), issues.listed.is_(True))
+            .order_by(issues.instance_id)).scalars())
+    items = _board_items(session, picked, listed_rows, now, calendar, task_unit, task_field)
+    listed = sorted((items[("issue", r.instance_id)] for r in listed_rows),
+                    key=lambda i: (i.listed_due_at is None, i.listed_due_at or now))
+    late = [items[(kind, int(instance) if kind == "issue" else task)]
+            for kind, instance, task in picked]
+    return Board(now, late, listed, _groups(by_unit), _groups(by_field), dict(by_rung),
+                 totals[0], totals[1])
+
+
+def _board_items(session, picked: list[tuple[str, int, str]], listed: list[IssueLedgerRow],
+                 now: datetime, calendar: WorkingCalendar, unit, field_code
+                 ) -> dict[tuple[str, Any], BoardItem]:
+    """The board lines of the picked late lines and the listed issues, by (kind, ref)."""
+    issue_ids = {instance for kind, instance, _task in picked if kind == "issue"}
+    issue_rows = {r.instance_id: r for r in listed}
+    wanted = sorted(issue_ids - set(issue_rows))
+    for start in range(0, len(wanted), 500):
+        issue_rows.update((r.instance_id, r) for r in session.execute(select(
+            IssueLedgerRow).where(IssueLedgerRow.instance_id.in_(wanted[start:start + 500])))
+            .scalars())
+    counts = _reminder_counts_by_instance(session, sorted(issue_rows))
+    items: dict[tuple[str, Any], BoardItem] = {
+        ("issue", instance_id): _issue_item(row, now, calendar, counts.get(instance_id, 0))
+        for instance_id, row in issue_rows.items()}
+    task_ids = [task for kind, _instance, task in picked if kind == "task"]
+    desk, line = InstructionDeskRow, DeskTask
+    for start in range(0, len(task_ids), 500):
+        chunk = task_ids[start:start + 500]
+        reminders = _reminder_counts_by_task(session, chunk)
+        for row in session.execute(select(
+                HumanTask.id, HumanTask.instance_id, HumanTask.process_key,
+                HumanTask.business_key, HumanTask.name, HumanTask.state, desk.title,
+                line.due_at, line.project_code, field_code.label("field"), line.township,
+                unit.label("unit"))
+                .join(line, line.task_id == HumanTask.id)
+                .outerjoin(desk, desk.instance_id == HumanTask.instance_id)
+                .where(HumanTask.id.in_(chunk))):
+            state, days = _sla(row.due_at, now, calendar)
+            items[("task", row.id)] = BoardItem(
+                "task", row.id, row.instance_id,
+                f"{row.title} · {row.name}" if row.title is not None else row.name,
+                row.process_key, row.business_key, row.project_code, row.field,
+                row.township, row.unit, None, row.state, row.due_at, state, days,
+                reminders.get(row.id, 0))
+    return items
 
 
 # ---------------------------------------------------------------- the ledger

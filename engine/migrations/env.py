@@ -13,6 +13,7 @@ import engine.bpm.standing  # noqa: F401  (委托)
 import engine.county.supervision  # noqa: F401
 import engine.county.projects  # noqa: F401
 import engine.county.issue_ledger  # noqa: F401
+import engine.county.desk_lines  # noqa: F401  (督办台's task lines)
 import engine.county.plates  # noqa: F401  (also registers the project schedule tables)
 import engine.county.awards  # noqa: F401
 import engine.county.agendas  # noqa: F401

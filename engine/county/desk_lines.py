@@ -1,0 +1,213 @@
+"""The 督办台's task lines kept at save: each open task of a process other than the issue
+process, with a due time, and whose it is — its responsible unit, field (分指挥部), township
+and project — so the desk counts and orders its late lines in SQL (engine/county/
+supervision_desk.py `overdue_board`) instead of working out every task's unit in Python.
+
+Only where a task belongs is kept, with its due time; whether it is late is asked of the
+clock at every read. A line's values are those the desk always gave a task
+(`supervision_desk._TaskContext`):
+
+- the unit: the instruction's responsible unit (13710, except at its assigning step), else
+  the task's first `unit:<code>` candidate group, else the unit of the first `role@<code>`
+  group, else the unit of the task's assignee;
+- the project: the one whose code is the task's business key, else the first (by code) the
+  key ends with; the field and township are the project's, and without a project the field
+  is the unit when that unit is a sub-command.
+
+One INSERT … SELECT (`reproject`) computes the lines of the tasks a condition picks, so the
+save hook (an instance's tasks), the flush listener (tasks changed through the ORM: a claim,
+a transfer, a recomputed deadline; an account's unit, a project, a unit's kind, an
+instruction's unit) and the rebuild (every task: the migration and bench/county_history.py)
+all give the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean, ForeignKey, Index, Integer, String, Text, and_, case, cast, delete, event, func, insert,
+    inspect, or_, select, true,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..bpm.hooks import SaveSummary
+from ..bpm.projection import OPEN_STATES
+from ..core.identity import Actor
+from ..core.models import Base, HumanTask, TaskCandidate, UTCDateTime
+from ..core.organisation import OrgUnit, UserAccount
+from ..core.uow import UnitOfWork
+from .issue_ledger import ISSUE_PROCESS, InstructionDeskRow
+from .projects import Project
+
+ASSIGN_STEP = "assign_instruction"  # where the instruction's unit is not yet the one acting
+
+
+class DeskTask(Base):
+    """One open task of a process other than the issue process, with its due time and place."""
+
+    __tablename__ = "desk_task"
+    __table_args__ = (
+        Index("ix_desk_task_due", "due_at"),
+        Index("ix_desk_task_unit_due", "responsible_unit", "due_at"),
+        Index("ix_desk_task_sub_command_due", "sub_command", "due_at"),
+        Index("ix_desk_task_instance", "instance_id"),
+    )
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer)
+    process_key: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The unit from the instruction or the candidate groups; when they name none
+    # (`by_assignee`), the unit is the assignee's, read with the line (see `line_unit`): a
+    # claim or a transfer moves it, and an account changes unit, without a save.
+    responsible_unit: Mapped[str | None] = mapped_column(String(200))
+    by_assignee: Mapped[bool] = mapped_column(Boolean)
+    # The project's field, or the unit's when it is a sub-command (None for a line by
+    # assignee without a project: see `line_field`).
+    sub_command: Mapped[str | None] = mapped_column(String(50))
+    township: Mapped[str | None] = mapped_column(String(50))
+    project_code: Mapped[str | None] = mapped_column(String(50))
+
+
+_TASKS, _CANDIDATES = HumanTask.__table__, TaskCandidate.__table__
+_LINES = DeskTask.__table__
+
+
+def _lines(dialect: str, which):
+    """SELECT of the desk lines of the open tasks `which` (a condition on human_task) picks."""
+    ordered = (lambda column: column.collate("C")) if dialect == "postgresql" else (lambda c: c)
+    t = _TASKS
+    tasks = select(t.c.id, t.c.instance_id, t.c.process_key, t.c.business_key, t.c.element_id,
+                   t.c.assignee, t.c.due_at).where(
+        t.c.state.in_(OPEN_STATES), t.c.process_key != ISSUE_PROCESS, t.c.due_at.is_not(None),
+        which).cte("desk_tasks")
+    # Every ending of every business key, to find the projects a key names by index.
+    endings = select(tasks.c.id.label("task_id"),
+                     cast(tasks.c.business_key, Text).label("ending")).where(
+        tasks.c.business_key.is_not(None), tasks.c.business_key != "").cte(
+        "key_endings", recursive=True)
+    endings = endings.union_all(select(endings.c.task_id, func.substr(endings.c.ending, 2))
+                                .where(func.length(endings.c.ending) > 1))
+    projects = Project.__table__
+    named = (select(endings.c.task_id, func.min(ordered(projects.c.code)).label("code"))
+             .join(projects, projects.c.code == endings.c.ending)
+             .group_by(endings.c.task_id).subquery("named"))
+    exact = select(projects.c.code).where(projects.c.code == tasks.c.business_key)
+    c = _CANDIDATES
+    group = and_(c.c.task_id == tasks.c.id, c.c.kind == "group")
+    unit_group = select(func.substr(func.min(ordered(c.c.name)), 6)).where(
+        group, func.substr(c.c.name, 1, 5) == "unit:").scalar_subquery()
+    first_at = select(func.min(ordered(c.c.name))).where(
+        group, c.c.name.like("%@%")).scalar_subquery()
+    at = func.strpos if dialect == "postgresql" else func.instr
+    at_group = func.substr(first_at, at(first_at, "@") + 1)
+    desk = InstructionDeskRow.__table__
+    desk_unit = case((tasks.c.element_id != ASSIGN_STEP, select(desk.c.responsible_unit).where(
+        desk.c.instance_id == tasks.c.instance_id, desk.c.responsible_unit.is_not(None),
+        desk.c.responsible_unit != "").scalar_subquery()))
+    unit = func.coalesce(desk_unit, unit_group, at_group)
+    placed = select(
+        tasks.c.id, tasks.c.instance_id, tasks.c.process_key, tasks.c.due_at,
+        unit.label("unit"),
+        func.coalesce(exact.scalar_subquery(), named.c.code).label("project_code"),
+    ).select_from(tasks.outerjoin(named, named.c.task_id == tasks.c.id)).cte("placed")
+    project = projects.alias("project")
+    field = case((placed.c.project_code.is_not(None), project.c.sub_command),
+                 (placed.c.unit.in_(_FIELDS), placed.c.unit))
+    return select(placed.c.id, placed.c.instance_id, placed.c.process_key, placed.c.due_at,
+                  placed.c.unit, placed.c.unit.is_(None), field, project.c.township,
+                  placed.c.project_code).select_from(
+        placed.outerjoin(project, project.c.code == placed.c.project_code))
+
+
+_FIELDS = select(OrgUnit.__table__.c.code).where(OrgUnit.__table__.c.kind == "sub_command")
+_COLUMNS = ["task_id", "instance_id", "process_key", "due_at", "responsible_unit",
+            "by_assignee", "sub_command", "township", "project_code"]
+
+
+def _assignee_unit():
+    users = UserAccount.__table__
+    return (select(users.c.unit_code).select_from(users.join(
+        _TASKS, _TASKS.c.assignee == users.c.username))
+        .where(_TASKS.c.id == DeskTask.task_id).scalar_subquery())
+
+
+def line_unit():
+    """SQL: a line's responsible unit (the assignee's when the line goes by assignee)."""
+    return case((DeskTask.by_assignee.is_(True), _assignee_unit()),
+                else_=DeskTask.responsible_unit)
+
+
+def line_field():
+    """SQL: a line's field (分指挥部): the project's; without a project, the unit's when that
+    unit is a sub-command."""
+    assignee_unit = _assignee_unit()
+    return case((DeskTask.by_assignee.is_(True) & DeskTask.project_code.is_(None),
+                 case((assignee_unit.in_(_FIELDS), assignee_unit))),
+                else_=DeskTask.sub_command)
+
+
+def reproject(connection, which, *, lines=None) -> None:
+    """Give the tasks `which` (a condition on human_task) picks their desk lines again: the
+    lines of those that closed go, the open ones' are computed afresh. `lines` narrows the
+    lines dropped (a condition on desk_task; default: those of the tasks picked)."""
+    dropped = lines if lines is not None else _LINES.c.task_id.in_(
+        select(_TASKS.c.id).where(which))
+    connection.execute(delete(_LINES).where(dropped))
+    connection.execute(insert(_LINES).from_select(
+        _COLUMNS, _lines(connection.dialect.name, which)))
+
+
+def rebuild_desk_lines(session: Session) -> None:
+    """Every desk line again from the tasks (the migration's fill, bench/county_history.py's
+    after its bulk copy). The caller commits."""
+    reproject(session.connection(), true(), lines=true())
+
+
+def desk_lines_hook(uow: UnitOfWork, summary: SaveSummary, actor: Actor) -> None:
+    """The save hook: the lines of the saved instance's tasks follow its tasks (opened,
+    closed) and its instruction's responsible unit (projected before, by project_ledger)."""
+    if summary.instance.process_key == ISSUE_PROCESS:
+        return
+    uow.session.flush()
+    reproject(uow.session.connection(), _TASKS.c.instance_id == summary.instance.id,
+              lines=_LINES.c.instance_id == summary.instance.id)
+
+
+def _changed(obj, *names: str) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    """Changes made through the ORM that move a line: a task given a new deadline or closed;
+    an instruction's unit; a project registered, moved or removed; a unit that became (or
+    stopped being) a sub-command. (Who holds a task is read with the line, see `line_unit`.)"""
+    conditions = []
+    tasks: set[str] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, HumanTask):
+            if obj.process_key != ISSUE_PROCESS:
+                tasks.add(obj.id)
+        elif isinstance(obj, TaskCandidate):
+            tasks.add(obj.task_id)
+        elif isinstance(obj, InstructionDeskRow):
+            conditions.append(_TASKS.c.instance_id == obj.instance_id)
+        elif isinstance(obj, Project):
+            if obj in session.dirty and not _changed(obj, "code", "sub_command", "township"):
+                continue
+            conditions.append(_TASKS.c.state.in_(OPEN_STATES)
+                              & _TASKS.c.business_key.endswith(obj.code, autoescape=True))
+        elif isinstance(obj, OrgUnit):
+            if obj in session.dirty and not _changed(obj, "kind"):
+                continue
+            conditions.append(_TASKS.c.id.in_(select(_LINES.c.task_id).where(
+                _LINES.c.responsible_unit == obj.code)))
+    if tasks:
+        conditions.append(_TASKS.c.id.in_(sorted(tasks)))
+    if conditions:
+        reproject(session.connection(), or_(*conditions))
+
