@@ -8,17 +8,23 @@ clock at every read. A line's values are those the desk always gave a task
 (`supervision_desk._TaskContext`):
 
 - the unit: the instruction's responsible unit (13710, except at its assigning step), else
-  the task's first `unit:<code>` candidate group, else the unit of the first `role@<code>`
-  group, else the unit of the task's assignee;
+  the task's first `unit:<code>` candidate group (by name), else the unit of the first
+  `role@<code>` group, else the unit of the task's assignee — that last one is not kept but
+  read with the line (`line_unit`, `line_field`): a claim, a transfer or an account moved to
+  another unit changes it without a save;
 - the project: the one whose code is the task's business key, else the first (by code) the
   key ends with; the field and township are the project's, and without a project the field
   is the unit when that unit is a sub-command.
 
 One INSERT … SELECT (`reproject`) computes the lines of the tasks a condition picks, so the
-save hook (an instance's tasks), the flush listener (tasks changed through the ORM: a claim,
-a transfer, a recomputed deadline; an account's unit, a project, a unit's kind, an
-instruction's unit) and the rebuild (every task: the migration and bench/county_history.py)
-all give the same rows.
+save hook (an instance's tasks, opened and closed), the flush listener (what changes through
+the ORM: a recomputed deadline, an instruction's unit, a project registered or moved to
+another field or township, a unit that became a sub-command) and the rebuild (every task:
+the migration and bench/county_history.py) all give the same rows.
+
+Not followed: an instance moved to another version of its process (engine/bpm/
+instance_migration.py rewrites its open tasks' names, candidates and deadlines in SQL
+without a save); `rebuild_desk_lines` puts its lines right.
 """
 
 from __future__ import annotations
@@ -186,8 +192,10 @@ def _after_flush(session: Session, _context) -> None:
     """Changes made through the ORM that move a line: a task given a new deadline or closed;
     an instruction's unit; a project registered, moved or removed; a unit that became (or
     stopped being) a sub-command. (Who holds a task is read with the line, see `line_unit`.)"""
-    conditions = []
     tasks: set[str] = set()
+    instances: set[int] = set()
+    projects: set[str] = set()
+    units: set[str] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, HumanTask):
             if obj.process_key != ISSUE_PROCESS:
@@ -195,19 +203,34 @@ def _after_flush(session: Session, _context) -> None:
         elif isinstance(obj, TaskCandidate):
             tasks.add(obj.task_id)
         elif isinstance(obj, InstructionDeskRow):
-            conditions.append(_TASKS.c.instance_id == obj.instance_id)
+            instances.add(obj.instance_id)
         elif isinstance(obj, Project):
-            if obj in session.dirty and not _changed(obj, "code", "sub_command", "township"):
-                continue
-            conditions.append(_TASKS.c.state.in_(OPEN_STATES)
-                              & _TASKS.c.business_key.endswith(obj.code, autoescape=True))
+            if obj not in session.dirty or _changed(obj, "code", "sub_command", "township"):
+                projects.add(obj.code)
         elif isinstance(obj, OrgUnit):
-            if obj in session.dirty and not _changed(obj, "kind"):
-                continue
-            conditions.append(_TASKS.c.id.in_(select(_LINES.c.task_id).where(
-                _LINES.c.responsible_unit == obj.code)))
-    if tasks:
-        conditions.append(_TASKS.c.id.in_(sorted(tasks)))
-    if conditions:
-        reproject(session.connection(), or_(*conditions))
+            if obj not in session.dirty or _changed(obj, "kind"):
+                units.add(obj.code)
+    if not (tasks or instances or projects or units):
+        return
+    connection = session.connection()
+    if len(projects) > _FEW_PROJECTS:  # an import: every line again, not a scan per code
+        reproject(connection, true(), lines=true())
+        return
+    for chunk in _chunks(tasks):
+        reproject(connection, _TASKS.c.id.in_(chunk))
+    for chunk in _chunks(instances):
+        reproject(connection, _TASKS.c.instance_id.in_(chunk))
+    if projects:  # the open tasks whose key ends in one of the codes
+        reproject(connection, _TASKS.c.state.in_(OPEN_STATES) & or_(*(
+            _TASKS.c.business_key.endswith(code, autoescape=True) for code in sorted(projects))))
+    for chunk in _chunks(units):
+        reproject(connection, _TASKS.c.id.in_(select(_LINES.c.task_id).where(
+            _LINES.c.responsible_unit.in_(chunk))))
 
+
+_FEW_PROJECTS = 50
+
+
+def _chunks(values: set, size: int = 500):
+    ordered = sorted(values)
+    return (ordered[start:start + size] for start in range(0, len(ordered), size))
