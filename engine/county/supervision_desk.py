@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import case, func, literal, select
 
 from ..bpm import runtime
 from ..bpm.projection import OPEN_STATES
@@ -298,24 +298,20 @@ def overdue_board(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFi
             by_rung[rung if rung_column is issues.rung else None] += n
             totals[column] += n
 
-    # The most urgent lines, soonest due first, straight from the two tables.
+    # The most urgent lines, soonest due first: the first `limit` of each table, by its index
+    # on the due time, then the first `limit` of both.
     parts = []
     if issue_where is not None:
-        parts.append(select(issues.due_at.label("due"), literal("issue").label("kind"),
-                            issues.instance_id.label("instance"),
-                            literal("").label("task")).where(*issue_where))
+        parts.append(select(issues.due_at, literal("issue"), issues.instance_id, literal(""))
+                     .where(*issue_where)
+                     .order_by(issues.due_at, issues.instance_id))
     if task_where is not None:
-        parts.append(select(tasks.due_at.label("due"), literal("task").label("kind"),
-                            tasks.instance_id.label("instance"),
-                            tasks.task_id.label("task")).where(*task_where))
-    picked: list[tuple[str, int, str]] = []
-    if parts:
-        lines = union_all(*parts).subquery("late") if len(parts) > 1 else parts[0].subquery("late")
-        query = select(lines.c.kind, lines.c.instance, lines.c.task).order_by(
-            lines.c.due, lines.c.kind, lines.c.instance, lines.c.task)
-        if limit is not None:
-            query = query.limit(limit)
-        picked = [tuple(row) for row in session.execute(query)]
+        parts.append(select(tasks.due_at, literal("task"), tasks.instance_id, tasks.task_id)
+                     .where(*task_where)
+                     .order_by(tasks.due_at, tasks.instance_id, tasks.task_id))
+    lines = sorted(tuple(row) for query in parts for row in session.execute(
+        query if limit is None else query.limit(limit)))
+    picked = [(kind, instance, task) for _due, kind, instance, task in lines[:limit]]
     listed_rows = []
     if issue_where is not None:
         listed_rows = list(session.execute(select(IssueLedgerRow).where(
