@@ -3,8 +3,8 @@ their due time, unit, field, township and project, kept at save (engine/county/d
 so the desk counts and orders its late lines in SQL; reminder.task_id indexed (the desk
 counts its task lines' reminders) and issue_ledger.listed (its listed issues)
 
-Revision ID: 0029_desk_lines
-Revises: 0028_ledger_project_index
+Revision ID: 0030_desk_lines
+Revises: 0029_stats_day_tallies
 Create Date: 2026-12-05
 
 Filled here by the engine's own INSERT … SELECT over the open tasks (set-based: a few
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 
-revision = '0029_desk_lines'
-down_revision = '0028_ledger_project_index'
+revision = '0030_desk_lines'
+down_revision = '0029_stats_day_tallies'
 branch_labels = None
 depends_on = None
 
