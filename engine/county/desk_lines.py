@@ -32,8 +32,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    Boolean, ForeignKey, Index, Integer, String, Text, and_, case, cast, delete, event, func, insert,
-    inspect, or_, select, true,
+    Boolean, ForeignKey, Index, Integer, String, Text, and_, case, cast, delete, event, func,
+    insert, inspect, or_, select, true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
