@@ -113,10 +113,13 @@ def _line_urls():
     two hundred lines; any other call is url_for's own."""
     shapes: dict = {}
 
+    def plain(value) -> bool:
+        if type(value) is int:
+            return value >= 0
+        return isinstance(value, str) and _PLAIN.fullmatch(value) is not None
+
     def build(endpoint: str, **values) -> str:
-        if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                                 or isinstance(v, str) and _PLAIN.fullmatch(v)
-                                 for v in values.values()):
+        if not values or not all(map(plain, values.values())):
             return url_for(endpoint, **values)
         names = tuple(sorted(values))
         key = (endpoint, names, tuple(type(values[name]) for name in names))
@@ -173,12 +176,14 @@ def _line_helpers() -> dict:
     the labels of rungs and steps in this request's language once; url_for as `_line_urls`,
     the lines' actions as `_actions_blocks`."""
     translations = get_translations()
+    texts: dict = {}
 
     @pass_context
     def gettext(context, string: str, **variables):
-        text = translations.ugettext(string)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)
+        key = (string, context.eval_ctx.autoescape)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = (Markup if key[1] else str)(translations.ugettext(string))
         return text % variables
 
     token = generate_csrf()
