@@ -41,6 +41,7 @@ from engine.bpm import inbox, runtime, task_actions
 from engine.bpm.statistics_days import rebuild_day_tallies
 from engine.core.audit import canonical_json, event_hash
 from engine.core.clock import FrozenClock
+from engine.core.text_index import rebuild_text_index
 from engine.core.models import (
     AuditEvent, AuditHead, HumanTask, NO_DUE, ProcessInstance, TaskCandidate, TimerJob,
 )
@@ -603,10 +604,11 @@ def build(scale: float = 0.01, url: str | None = None, *, seed: int = 20,
             log(f"  {index:,}/{len(plan):,} ({time.perf_counter() - started:.0f} s, "
                 f"{history.events_written:,} events)")
     history.finish()
-    with platform.uow() as uow:  # the ledger's tally, 统计's day tallies, the desk's lines
+    with platform.uow() as uow:  # the ledger's tally, 统计's tallies, the desk's lines, 搜索's index
         rebuild_clearance(uow.session)
         rebuild_day_tallies(uow.session)
         rebuild_desk_lines(uow.session)
+        rebuild_text_index(uow.session)
         uow.session.commit()
     total_s = time.perf_counter() - started
     counts = _counts(platform)

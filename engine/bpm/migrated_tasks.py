@@ -34,6 +34,7 @@ from ..core.errors import NotFoundError, WorkflowExecutionError
 from ..core.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate
 from ..core.notifications import notify
 from ..core.organisation import actor_for
+from ..core.text_index import add_texts
 from ..core.uow import UnitOfWork
 from .projection import (
     OFFERING_KINDS, OPEN_STATES, Candidate, TaskRecord, load_tasks, offer_in_step,
@@ -179,6 +180,8 @@ def _write(uow: UnitOfWork, current: TaskRecord, values: dict[str, Any],
     connection = uow.session.connection()
     connection.execute(update(tasks).where(tasks.c.id == current.id).values(**values))
     written_to_loaded(uow.session, current.id, **values)
+    if values["name"] != current.name:
+        add_texts(uow.session, current.instance_id, [values["name"]])
     dropped = (OFFERING_KINDS if offered is not None else ()) + ((OWNER,) if delegation_ends
                                                                  else ())
     if dropped:

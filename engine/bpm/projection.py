@@ -36,6 +36,7 @@ from ..core.clock import as_utc
 from ..core.db import constants
 from ..core.errors import WorkflowExecutionError
 from ..core.org_admin import inactive_users
+from ..core.text_index import add_texts
 from .expression_scan import due_date_as_python
 from .statistics_days import count_task_ends
 from .expression_helpers import record_deadlines
@@ -365,6 +366,7 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
         created.append(new)
     if task_rows:
         connection.execute(_INSERT_TASKS, task_rows)
+        add_texts(session, row.id, {new.name for new in created})  # 搜索 finds them by title
     if candidate_rows:
         connection.execute(_INSERT_CANDIDATES, candidate_rows)
     return created

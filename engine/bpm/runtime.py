@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from ..core.clock import bind_clock
+from ..core.text_index import add_texts
 from .budget import current_budget, service_budget
 from .changes import finished_ids, summarise
 from .compaction import compact
@@ -339,6 +340,7 @@ def start_instance(uow: UnitOfWork, process_key: str, actor: Actor, *,
     uow.session.add(row)
     uow.session.flush()
     count_start(uow.session, process_key, now)
+    add_texts(uow.session, row.id, [business_key])  # 搜索 finds it by its key
     uow.audit.record(actor.username, "instance_started", subject=f"instance:{row.id}",
                      instance_id=row.id, process_key=process_key, version=deployment.version,
                      business_key=business_key, data=data or None)

@@ -29,6 +29,7 @@ from ..core.calendar_admin import load_calendar
 from ..core.clock import as_utc
 from ..core.identity import Actor
 from ..core.models import Base, HumanTask, ProcessInstance, UTCDateTime
+from ..core.text_index import add_texts
 from ..core.uow import UnitOfWork
 from .projects import Project
 
@@ -281,6 +282,21 @@ def project_supervision(session: Session, summary: SaveSummary, actor: str = "sy
         _project_instruction(session, summary)
 
 
+# What 搜索 finds a ledger or desk row by (engine/core/text_index.py).
+_LEDGER_TEXTS = ("title", "business_key", "project_code", "project_name")
+_DESK_TEXTS = ("title", "business_key")
+
+
+def _texts(row, names: tuple[str, ...]) -> tuple:
+    return tuple(getattr(row, name) for name in names)
+
+
+def _index_texts(session: Session, instance_id: int, before: tuple, after: tuple) -> None:
+    """Index the row's texts when they changed (the index only grows: see text_index)."""
+    if after != before:
+        add_texts(session, instance_id, after)
+
+
 def _issue_step(row: InstanceFacts, facts: dict, open_elements: set[str]) -> str:
     if facts.get("status") == "cleared":
         return "cleared"
@@ -300,10 +316,12 @@ def _project_issue(session: Session, summary: SaveSummary, actor: str) -> None:
     before = _share(ledger) if ledger is not None else None
     ledger = ledger or IssueLedgerRow(instance_id=row.id)
     project = session.get(Project, facts["project_code"]) if facts.get("project_code") else None
+    texts = _texts(ledger, _LEDGER_TEXTS)
     ledger.business_key = row.business_key
     ledger.title = str(facts.get("title") or row.business_key or f"#{row.id}")[:500]
     ledger.project_code = facts.get("project_code")
     ledger.project_name = facts.get("project_name") or (project.name if project else None)
+    _index_texts(session, row.id, texts, _texts(ledger, _LEDGER_TEXTS))
     ledger.sub_command = facts.get("sub_command") or (project.sub_command if project else None)
     ledger.township = facts.get("township") or (project.township if project else None)
     ledger.responsible_unit = facts.get("responsible_unit")
@@ -366,8 +384,10 @@ def _project_instruction(session: Session, summary: SaveSummary) -> None:
     row, facts, now = summary.instance, summary.facts, summary.now
     tasks = _tasks_of(session, row.id)
     desk = session.get(InstructionDeskRow, row.id) or InstructionDeskRow(instance_id=row.id)
+    texts = _texts(desk, _DESK_TEXTS)
     desk.business_key = row.business_key
     desk.title = str(facts.get("title") or row.business_key or f"#{row.id}")[:500]
+    _index_texts(session, row.id, texts, _texts(desk, _DESK_TEXTS))
     desk.source, desk.complexity = facts.get("source"), facts.get("complexity")
     desk.responsible_unit = facts.get("responsible_unit")
     desk.step = _instruction_step(row, facts, tasks)

@@ -6,7 +6,10 @@ its texts (title, business key, project code or name) or names one of its people
 a project's name finds the work keyed by its code).
 Substring matching (`LIKE '%词%'`) works for Chinese of any length, where trigram indexes
 (SQLite's FTS5 trigram, PostgreSQL's pg_trgm) need three characters and most Chinese
-searches are two. Each kind is scoped by the rule its own pages use: tasks by who may see
+searches are two. The LIKE is kept, but it reads only the instances the text index names
+(engine/core/text_index.py: the runs of characters of every instance's texts, kept as they
+are written, the same on both databases) when the words' runs are rare enough to narrow
+them; a word too common to narrow is matched by the scan as before. Each kind is scoped by the rule its own pages use: tasks by who may see
 them (engine/bpm/task_access.py), instances by who started or works in them, issues and
 instructions and projects by the county's policy (engine/county/policy.py).
 """
@@ -23,6 +26,7 @@ from engine.bpm.task_access import seen_by
 from engine.core.identity import Actor
 from engine.core.models import Deployment, HumanTask, ProcessInstance, TaskCandidate
 from engine.core.organisation import OrgUnit, UserAccount
+from engine.core.text_index import candidates
 from engine.core.uow import UnitOfWork
 
 from .issue_ledger import IssueLedgerRow, InstructionDeskRow
@@ -80,15 +84,46 @@ def search(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = LIMIT) -> 
     people = [_people_named(session, w) for w in words]
     units = [_units_named(session, w) for w in words]
     projects = [_projects_named(session, w) for w in words]
+    within = _Within(session, words)
+    processes = _process_names(session)
     found = {
-        "tasks": _tasks(session, actor, words, people, units, projects, uow.clock.now(), limit),
-        "instances": _instances(session, actor, words, people, projects, limit),
-        "issues": _issues(session, actor, words, units, limit),
-        "instructions": _instructions(session, actor, words, units, limit),
+        "tasks": _tasks(session, actor, words, people, units, projects, uow.clock.now(), limit,
+                        within(people, units, projects)),
+        "instances": _instances(session, actor, words, people, projects, limit, within(
+            people, projects, [[n for n in processes if w.lower() in n.lower()] for w in words])),
+        "issues": _issues(session, actor, words, units, limit, within(units)),
+        "instructions": _instructions(session, actor, words, units, limit, within(units)),
         "projects": _projects(session, actor, words, people, units, limit),
     }
     return Results(query, words, **{kind: tuple(hits[:limit]) for kind, hits in found.items()},
                    more=frozenset(kind for kind, hits in found.items() if len(hits) > limit))
+
+
+class _Within:
+    """The instances a kind's hits can be among, by the text index (engine/core/text_index.py),
+    or None when it cannot narrow them. Only the words whose matches must come from text
+    narrow: a word that also names one of a kind's people, units, projects or processes may
+    match a row through those instead."""
+
+    def __init__(self, session, words: tuple[str, ...]):
+        self.session, self.words = session, words
+        self.found: dict[tuple[str, ...], set[int] | None] = {}
+
+    def __call__(self, *named: list[list[str]]) -> set[int] | None:
+        words = tuple(w for i, w in enumerate(self.words) if not any(n[i] for n in named))
+        if words not in self.found:
+            self.found[words] = candidates(self.session, words) if words else None
+        return self.found[words]
+
+
+def _narrowed(query, column, within: set[int] | None):
+    return query if within is None else query.where(column.in_(sorted(within)))
+
+
+def _process_names(session) -> list[str]:
+    """The names of every deployment (an instance is found by its process's name)."""
+    return [name for name in session.execute(
+        select(Deployment.name).distinct()).scalars() if name]
 
 
 def _people_named(session, word: str) -> list[str]:
@@ -123,7 +158,7 @@ def _in(column, values):
     return column.in_(values) if values else false()
 
 
-def _tasks(session, actor, words, people, units, projects, now, limit) -> list[Hit]:
+def _tasks(session, actor, words, people, units, projects, now, limit, within) -> list[Hit]:
     def named(i):
         unit_groups = [f"unit:{code}" for code in units[i]]
         return or_(_in(HumanTask.assignee, people[i]), _in(HumanTask.ended_by, people[i]),
@@ -131,13 +166,16 @@ def _tasks(session, actor, words, people, units, projects, now, limit) -> list[H
                    exists().where(TaskCandidate.task_id == HumanTask.id,
                                   _in(TaskCandidate.name, unit_groups + people[i])))
 
-    rows = session.execute(
+    if within is not None and not within:
+        return []
+    rows = session.execute(_narrowed(
         select(HumanTask, Deployment.name).join(
             ProcessInstance, ProcessInstance.id == HumanTask.instance_id).join(
             Deployment, Deployment.id == ProcessInstance.deployment_id)
         .where(seen_by(actor, now), _every_word(words, [HumanTask.name, HumanTask.business_key],
-                                                named))
-        .order_by(HumanTask.state.in_(OPEN_STATES).desc(), HumanTask.created_at.desc())
+                                                named)), HumanTask.instance_id, within)
+        .order_by(HumanTask.state.in_(OPEN_STATES).desc(), HumanTask.created_at.desc(),
+                  HumanTask.id)
         .limit(limit + 1)).all()
     return [Hit("task", task.id, task.name,
                 " · ".join(filter(None, [process or task.process_key, task.business_key,
@@ -145,7 +183,9 @@ def _tasks(session, actor, words, people, units, projects, now, limit) -> list[H
                 task.created_at) for task, process in rows]
 
 
-def _instances(session, actor, words, people, projects, limit) -> list[Hit]:
+def _instances(session, actor, words, people, projects, limit, within) -> list[Hit]:
+    if within is not None and not within:
+        return []
     query = (select(ProcessInstance, Deployment.name)
              .join(Deployment, Deployment.id == ProcessInstance.deployment_id)
              .where(_every_word(words, [ProcessInstance.business_key, Deployment.name],
@@ -155,39 +195,45 @@ def _instances(session, actor, words, people, projects, limit) -> list[Hit]:
         query = query.where(or_(
             ProcessInstance.started_by == actor.username,
             exists().where(HumanTask.instance_id == ProcessInstance.id, seen_by(actor))))
-    rows = session.execute(query.order_by(ProcessInstance.started_at.desc())
-                           .limit(limit + 1)).all()
+    rows = session.execute(_narrowed(query, ProcessInstance.id, within).order_by(
+        ProcessInstance.started_at.desc(), ProcessInstance.id.desc()).limit(limit + 1)).all()
     return [Hit("instance", str(row.id), f"{name or row.process_key} 第 {row.id} 号",
                 " · ".join(filter(None, [row.business_key,
                                          INSTANCE_STATES.get(row.status, row.status)])),
                 row.started_at) for row, name in rows]
 
 
-def _issues(session, actor, words, units, limit) -> list[Hit]:
+def _issues(session, actor, words, units, limit, within) -> list[Hit]:
     ledger = IssueLedgerRow
-    rows = session.execute(
-        select(ledger).where(
+    if within is not None and not within:
+        return []
+    rows = session.execute(_narrowed(
+        select(ledger), ledger.instance_id, within).where(
             scope_of(actor).condition(ledger.sub_command, ledger.responsible_unit),
             _every_word(words, [ledger.title, ledger.business_key, ledger.project_code,
                                 ledger.project_name],
                         lambda i: or_(_in(ledger.responsible_unit, units[i]),
                                       _in(ledger.township, units[i]),
                                       _in(ledger.sub_command, units[i]))))
-        .order_by(ledger.opened_at.desc()).limit(limit + 1)).scalars().all()
+        .order_by(ledger.opened_at.desc(), ledger.instance_id.desc())
+        .limit(limit + 1)).scalars().all()
     return [Hit("issue", str(row.instance_id), row.title,
                 " · ".join(filter(None, [row.project_name, row.rung_name,
                                          "已销号" if row.cleared_at else "未销号"])),
                 row.opened_at) for row in rows]
 
 
-def _instructions(session, actor, words, units, limit) -> list[Hit]:
+def _instructions(session, actor, words, units, limit, within) -> list[Hit]:
     desk = InstructionDeskRow
-    rows = session.execute(
-        select(desk).where(
+    if within is not None and not within:
+        return []
+    rows = session.execute(_narrowed(
+        select(desk), desk.instance_id, within).where(
             scope_of(actor).unit_condition(desk.responsible_unit),
             _every_word(words, [desk.title, desk.business_key],
                         lambda i: _in(desk.responsible_unit, units[i])))
-        .order_by(desk.registered_at.desc()).limit(limit + 1)).scalars().all()
+        .order_by(desk.registered_at.desc(), desk.instance_id.desc())
+        .limit(limit + 1)).scalars().all()
     return [Hit("instruction", str(row.instance_id), row.title,
                 "已办结" if row.closed_at else "办理中", row.registered_at) for row in rows]
 

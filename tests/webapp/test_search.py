@@ -86,3 +86,93 @@ def test_the_page_lists_the_hits_by_kind_with_links(county, app):
     none = browser.get("/search/?q=没有这个词").get_data(as_text=True)
     assert 'id="no-hits"' in none and "没有找到与“没有这个词”相关的内容" in none
     assert browser.get("/search/?q=" + "长" * 5000).status_code == 200
+
+
+# ---------------------------------------------------------------- the text index
+
+ACTORS = (SUPERVISOR, SPECIALIST, TOWNSHIP, OTHER)
+QUERIES = ("征地", "征地补偿", "道路 征地", "补", "XM", "xm-001", "Xm-2026", "100%", "%_", "001",
+           "准备材料", "准备", "材料 XM-001", "马家庄", "马家庄光伏", "项目专员一", "光伏 征地",
+           "审批", "落实", "未落实 进场", "不存在的词", "ISSUE", "issue", "2026-006", "光")
+
+
+def _index_rows(platform):
+    from sqlalchemy import select
+
+    from engine.core.text_index import TextGram
+
+    with platform.uow() as uow:
+        return set(uow.session.execute(select(TextGram.gram, TextGram.instance_id)).all())
+
+
+def _work_through_the_services(county, client, make_token):
+    from engine.bpm import task_actions
+    from engine.core.organisation import actor_for
+
+    from .test_tasks import open_task
+
+    approval = start_approval(county, "XM-2026-006")
+    task = open_task(county, approval.id)
+    with county.uow() as uow:
+        actor = actor_for(uow.session, "zhuanyuan1")
+        task_actions.claim(uow, task.id, actor)
+    with county.uow() as uow:  # prepared: its review is a new task, found by its title
+        task_actions.complete(uow, task.id, actor, {"title": "光伏电站", "amount": "150"})
+    second = client.post("/api/v1/issues", headers=make_token(("supervisor",), "duban", "sup2"),
+                         json={**ISSUE, "title": "施工便道占用耕地"})
+    assert second.status_code == 201, second.get_json()
+
+
+def test_the_index_kept_at_each_write_is_what_indexing_the_rows_again_makes(
+        county, client, make_token):
+    from engine.core.text_index import rebuild_text_index
+
+    _work_through_the_services(county, client, make_token)
+    kept = _index_rows(county)
+    with county.uow() as uow:
+        rebuild_text_index(uow.session)
+        uow.commit()
+    assert _index_rows(county) == kept and kept
+
+
+def test_what_the_index_finds_is_what_reading_every_row_finds(county, client, make_token,
+                                                              monkeypatch):
+    import engine.county.search as searching
+
+    _work_through_the_services(county, client, make_token)
+    found = {(actor.username, q): _found(county, actor, q) for actor in ACTORS for q in QUERIES}
+    narrowed = []
+    real = searching.candidates
+
+    def recorded(*args, **kwargs):
+        result = real(*args, **kwargs)
+        narrowed.append(result)
+        return result
+    monkeypatch.setattr(searching, "candidates", recorded)
+    for actor in ACTORS:
+        for q in QUERIES:
+            assert _found(county, actor, q) == found[(actor.username, q)], (actor.username, q)
+    assert sum(n is not None for n in narrowed) > len(narrowed) / 2  # narrowed most of them
+    monkeypatch.setattr(searching, "candidates", lambda *args, **kwargs: None)  # no index
+    for actor in ACTORS:
+        for q in QUERIES:
+            assert _refs(_found(county, actor, q)) == _refs(found[(actor.username, q)]), (
+                actor.username, q)
+    assert sum(bool(r.count) for r in found.values()) > len(found) / 2  # most find something
+
+
+def _refs(results):
+    return {kind: [h.ref for h in getattr(results, kind)]
+            for kind in ("tasks", "instances", "issues", "instructions", "projects")}
+
+
+def test_a_new_issue_and_a_new_task_are_found_by_their_titles_at_once(county, client,
+                                                                     make_token):
+    from engine.core.text_index import candidates
+
+    _work_through_the_services(county, client, make_token)
+    assert [h.title for h in _found(county, SUPERVISOR, "占用耕地").issues] == ["施工便道占用耕地"]
+    assert [h.title for h in _found(county, SUPERVISOR, "便道").issues] == ["施工便道占用耕地"]
+    with county.uow() as uow:
+        assert len(candidates(uow.session, ["占用耕地"])) == 1  # one instance read, not all
+        assert candidates(uow.session, ["占用耕地"], cap=0) is None  # too common: no narrowing
