@@ -16,12 +16,13 @@ migration and the history generator call it).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, String, case, func, insert, literal, select
+from sqlalchemy import Date, Insert, Integer, String, case, func, insert, literal, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core.db import local_date
@@ -73,17 +74,23 @@ def due_outcome(due_at: datetime | None, ended_at: datetime) -> int:
     return LATE if ended_at > due_at else IN_TIME
 
 
-def _upsert(session: Session, table, rows: Counter, keys: tuple[str, ...]) -> None:
-    """Add each row's count to its cell (made when missing), in one statement per cell."""
-    if session.get_bind().dialect.name == "postgresql":
+@functools.cache
+def _adding(dialect: str, table) -> Insert:
+    """INSERT … ON CONFLICT DO UPDATE SET count = count + the new count (built once)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    for key, count in sorted(rows.items()):
-        statement = dialect_insert(table).values(**dict(zip(keys, key)), count=count)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[table.c[k] for k in keys],
-            set_={"count": table.c.count + statement.excluded.count}))
+    statement = dialect_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[column for column in table.primary_key.columns],
+        set_={"count": table.c.count + statement.excluded.count})
+
+
+def _upsert(session: Session, table, rows: Counter, keys: tuple[str, ...]) -> None:
+    """Add each row's count to its cell (made when missing)."""
+    session.execute(_adding(session.get_bind().dialect.name, table),
+                    [{**dict(zip(keys, key)), "count": count} for key, count in sorted(rows.items())])
 
 
 _PROCESS_KEYS = ("day", "process_key", "event", "first_day")

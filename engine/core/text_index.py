@@ -21,6 +21,7 @@ counts them all again (set-based SQL), as the migration and the history generato
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from sqlalchemy import BigInteger, Integer, func, select, text
@@ -75,12 +76,18 @@ def add_texts(session: Session, instance_id: int, texts: Iterable[str | None]) -
             codes |= grams(value)
     if not codes:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    session.execute(_adding(session.get_bind().dialect.name), [
+        {"gram": code, "instance_id": instance_id} for code in sorted(codes)])
+
+
+@functools.cache
+def _adding(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING into the index (built once per dialect)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    session.execute(dialect_insert(_TABLE).on_conflict_do_nothing(), [
-        {"gram": code, "instance_id": instance_id} for code in sorted(codes)])
+    return dialect_insert(_TABLE).on_conflict_do_nothing()
 
 
 def ranges(word: str) -> list[tuple[int, int]]:
