@@ -96,7 +96,7 @@ def _labels(uow) -> dict:
             "STEP_LABELS": STEP_LABELS, "scope": scope_of(g.actor)}
 
 
-BOARD_LINES = 200  # late lines listed on the desk, most urgent first (the export has them all)
+BOARD_LINES = 50  # late lines a page of the desk, most urgent first (the export has them all)
 
 
 def _back_to() -> str:
@@ -197,10 +197,28 @@ def render_board(status: int = 200, errors: dict | None = None):
     """The board page (also shown again, with the error at its field, when an action was
     refused)."""
     uow = _refreshed_uow()
-    board = supervision_desk.overdue_board(uow, g.actor, _filters(), limit=BOARD_LINES)
+    page = _page_number()
+    board = supervision_desk.overdue_board(uow, g.actor, _filters(), limit=BOARD_LINES,
+                                           offset=(page - 1) * BOARD_LINES)
+    pages = max(1, -(-board.late // BOARD_LINES))
+    if page > pages:  # past the end (lines were dealt with meanwhile): the last page
+        page = pages
+        board = supervision_desk.overdue_board(uow, g.actor, _filters(), limit=BOARD_LINES,
+                                               offset=(page - 1) * BOARD_LINES)
+    query = {k: v for k, v in request.args.items() if k != "page"}
+    pager = {"page": page, "pages": pages,
+             "previous": url_for("supervision.board", page=page - 1, **query) if page > 1
+             else None,
+             "next": url_for("supervision.board", page=page + 1, **query) if page < pages
+             else None}
     return render_template("supervision/board.html", board=board, errors=errors or {},
-                           shown=BOARD_LINES, **_choices(uow),
+                           shown=BOARD_LINES, pager=pager, **_choices(uow),
                            **{**_labels(uow), **_line_helpers()}), status
+
+
+def _page_number() -> int:
+    given = request.args.get("page", "")
+    return int(given) if re.fullmatch(r"[1-9][0-9]{0,5}", given) else 1
 
 
 def _actions_of(item) -> desk_actions.IssueActions:

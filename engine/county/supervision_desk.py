@@ -251,10 +251,11 @@ def _task_filters(filters: BoardFilters, unit, field_code) -> list | None:
 
 
 def overdue_board(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFilters(),
-                  calendar: WorkingCalendar | None = None, *, limit: int | None = None) -> Board:
+                  calendar: WorkingCalendar | None = None, *, limit: int | None = None,
+                  offset: int = 0) -> Board:
     """Open issues and tasks overdue or due within one working day, in the actor's scope:
-    the `limit` most urgent (soonest due first; every one without a limit), with the counts
-    of all of them, by unit, field and rung, and the listed issues.
+    the `limit` most urgent after the first `offset` (soonest due first; every one without
+    a limit), with the counts of all of them, by unit, field and rung, and the listed issues.
 
     The late issues are the ledger's (rectifying, due by the end of the next working day),
     the late tasks the desk's lines (engine/county/desk_lines.py: open tasks of the other
@@ -309,9 +310,10 @@ def overdue_board(uow: UnitOfWork, actor: Actor, filters: BoardFilters = BoardFi
         parts.append(select(tasks.due_at, literal("task"), tasks.instance_id, tasks.task_id)
                      .where(*task_where)
                      .order_by(tasks.due_at, tasks.instance_id, tasks.task_id))
+    end = None if limit is None else offset + limit
     lines = sorted(tuple(row) for query in parts for row in session.execute(
-        query if limit is None else query.limit(limit)))
-    picked = [(kind, instance, task) for _due, kind, instance, task in lines[:limit]]
+        query if end is None else query.limit(end)))
+    picked = [(kind, instance, task) for _due, kind, instance, task in lines[offset:end]]
     listed_rows = []
     if issue_where is not None:
         listed_rows = list(session.execute(select(IssueLedgerRow).where(

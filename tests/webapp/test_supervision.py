@@ -70,6 +70,12 @@ def late_refs(page: str) -> set[str]:
     return board_refs(page.split('id="late"', 1)[1].split('id="by-unit"', 1)[0])
 
 
+def late_in_order(page: str) -> list[str]:
+    """The late lines of a desk page as listed, most urgent first."""
+    part = page.split('id="late"', 1)[1].split('id="by-unit"', 1)[0]
+    return re.findall(r'id="item-issue-(\d+)"', part)
+
+
 def test_the_board_shows_late_issues_by_rung_unit_and_field_per_role(desk, web, clock):
     _app, ids = desk
     client, auth = web
@@ -97,23 +103,31 @@ def test_the_board_shows_late_issues_by_rung_unit_and_field_per_role(desk, web, 
     assert "问题Q-3" in ledger and "问题Q-1" not in ledger
 
 
-def test_the_board_lists_the_most_urgent_late_lines_and_counts_them_all(desk, web, clock,
-                                                                         monkeypatch):
-    """A county's desk can hold thousands of late lines: it lists the first BOARD_LINES (most
-    overdue first) and says so, while the counts cover every line."""
+def test_the_board_pages_the_late_lines_most_urgent_first_and_counts_them_all(
+        desk, web, clock, monkeypatch):
+    """A county's desk can hold thousands of late lines: BOARD_LINES a page, most overdue
+    first, while the counts cover every line; a page past the end shows the last."""
     from webapp import supervision as pages
 
     _app, ids = desk
     client, auth = web
     clock.set(datetime(2027, 2, 10, 10, 0, tzinfo=SHANGHAI))
-    monkeypatch.setattr(pages, "BOARD_LINES", 3)
     auth.login("duban1")
+    everything = late_in_order(client.get("/supervision/").get_data(as_text=True))
+    assert len(everything) == 4
+    monkeypatch.setattr(pages, "BOARD_LINES", 3)
     page = client.get("/supervision/").get_data(as_text=True)
-    assert len(late_refs(page)) == 3 and 'id="count-overdue">4<' in page
-    assert 'id="more-late"' in page and "只列出最紧急的 3 条" in page
+    assert late_in_order(page) == everything[:3] and 'id="count-overdue">4<' in page
+    assert 'id="more-late"' in page and "第 1 / 2 页" in page and "每页 3 条" in page
+    assert "page=2" in page and "上一页" not in page
+    second = client.get("/supervision/?page=2").get_data(as_text=True)
+    assert late_in_order(second) == everything[3:] and "第 2 / 2 页" in second
+    assert 'id="count-overdue">4<' in second and "下一页" not in second
+    assert late_in_order(client.get("/supervision/?page=9").get_data(as_text=True)) == everything[3:]
+    assert late_in_order(client.get("/supervision/?page=x").get_data(as_text=True)) == everything[:3]
     monkeypatch.setattr(pages, "BOARD_LINES", 4)
     page = client.get("/supervision/").get_data(as_text=True)
-    assert len(late_refs(page)) == 4 and 'id="more-late"' not in page
+    assert late_in_order(page) == everything and 'id="more-late"' not in page
 
 
 def test_remind_escalate_list_and_lift_through_the_board(desk, web, platform, clock):
