@@ -51,6 +51,7 @@ from engine.core.organisation import actor_for
 from engine.county.desk_lines import rebuild_desk_lines
 from engine.county.issue_ledger import InstructionDeskRow, IssueLedgerRow, rebuild_clearance
 from engine.county.audit_trails import ProjectInstance, started_project
+from engine.county import field_months
 from engine.county.plates import ProjectPlate
 from engine.county.projects import Project, ProgressReport, ScheduleMonth, start_data
 from engine.county.supervision import Reminder, remind_instance
@@ -605,10 +606,11 @@ def build(scale: float = 0.01, url: str | None = None, *, seed: int = 20,
                 f"{history.events_written:,} events)")
     history.finish()
     with platform.uow() as uow:  # the ledger's tally, 统计's tallies, the desk's lines, 搜索's index
-        rebuild_clearance(uow.session)
+        rebuild_clearance(uow.session)  # and the fields' months (挂图作战, the bulletin)
         rebuild_day_tallies(uow.session)
         rebuild_desk_lines(uow.session)
         rebuild_text_index(uow.session)
+        field_months.rebuild(uow.session)
         uow.session.commit()
     total_s = time.perf_counter() - started
     counts = _counts(platform)

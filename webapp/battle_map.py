@@ -65,12 +65,17 @@ def chart(points) -> dict:
 @login_required
 def battle_map():
     """The key and government-invested projects in scope by sub-command, with this month's
-    plates (and the latest awards, for those who read the headquarters' papers)."""
+    plates (and the latest awards, for those who read the headquarters' papers): every
+    field's counts, and one page of projects (?field= one field's, ?page=)."""
     uow = get_uow()
-    board = reports.battle_map(uow, g.actor, request.args.get("month") or None)
+    page = request.args.get("page", "")
+    board = reports.battle_map(uow, g.actor, request.args.get("month") or None,
+                               field_code=request.args.get("field") or None,
+                               page=int(page) if page.isdigit() and len(page) < 7 else 1)
     quarter = (awards.latest_award_quarter(uow.session)
                if policy.may_read_headquarters(g.actor) else None)
-    return render_template("battle_map/map.html", board=board, stages=STAGES, quarter=quarter,
+    stages = {key: _(label) for key, label in STAGES.items()}  # once, not per card
+    return render_template("battle_map/map.html", board=board, stages=stages, quarter=quarter,
                            prizes=awards.awards_of(uow.session, quarter) if quarter else [])
 
 
@@ -175,7 +180,10 @@ def bulletin_page():
         day = date.fromisoformat(f"{month}-01") if month else _day()
     except ValueError:
         abort(400)
-    return _render_report(dispatch.dispatch_report(get_uow(), "month", day))
+    whole = request.args.get("format") == "xlsx"  # the .xlsx lists every plate's project
+    return _render_report(dispatch.dispatch_report(get_uow(), "month", day,
+                                                   names_limit=None if whole else
+                                                   dispatch.HIGHLIGHT_NAMES))
 
 
 def _render_report(report):

@@ -41,6 +41,16 @@ def constants(values: Iterable[str]) -> list[ColumnElement]:
     return [literal_column(f"'{word}'") for word in words]
 
 
+def dialect_insert(session: Session):
+    """The INSERT of the session's dialect (PostgreSQL or SQLite), which has
+    `on_conflict_do_update`: an upsert in one statement."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An SQLAlchemy engine for `url`, with the SQLite settings the engine relies on."""
     if url.startswith("postgresql://"):

@@ -18,14 +18,16 @@ from .awards import awards_of, latest_award_quarter
 from .issue_ledger import ISSUE_STEPS, IssueLedgerRow
 from ..core.checkpoints import Checkpoint, latest_checkpoint
 from ..core.organisation import OrgUnit
-from .plates import PLATES, ProjectPlate, plates_of_month
-from .projects import STAGES, Project, investment_to_date
+from .field_months import field_investment_to_date, field_plate_counts
+from .plates import PLATES
+from .projects import STAGES, Project, ProjectPlate
 from ..core.spreadsheets import append_rows, workbook_bytes
 from ..core.uow import UnitOfWork
 from ..core.workcalendar import SHANGHAI
 
 PERIODS = {"week": "周调度", "tenday": "旬调度", "month": "月通报"}
 CLOSED_STEPS = ("cleared", "cancelled")
+HIGHLIGHT_NAMES = 30  # a bulletin's page names this many projects per list of plates
 HEADERS = ["分指挥部", "项目数", *[f"{v}阶段" for v in STAGES.values()],
            *[v for v in PLATES.values()], "序时计划投资（万元）", "累计完成投资（万元）", "完成率（%）",
            "本期新增问题", "本期销号问题", "逾期问题", "羚羊奖", "蜗牛奖"]
@@ -118,8 +120,10 @@ def _sum_rows(rows: list[DispatchRow]) -> DispatchRow:
                        total("overdue"), total("antelope"), total("snail"))
 
 
-def dispatch_report(uow: UnitOfWork, kind: str, day: date) -> DispatchReport:
-    """The period's figures per sub-command (kind: week, tenday or month)."""
+def dispatch_report(uow: UnitOfWork, kind: str, day: date, *,
+                    names_limit: int | None = HIGHLIGHT_NAMES) -> DispatchReport:
+    """The period's figures per sub-command (kind: week, tenday or month); a bulletin's lists
+    of plates name the first `names_limit` projects of each (None: all, as the .xlsx does)."""
     session = uow.session
     start, end = period_bounds(kind, day)
     begin, finish = _moment(start), _moment(end + timedelta(days=1))
@@ -128,10 +132,11 @@ def dispatch_report(uow: UnitOfWork, kind: str, day: date) -> DispatchReport:
     end_month = f"{end.year:04d}-{end.month:02d}"
     plate_month = session.execute(select(func.max(ProjectPlate.month)).where(
         ProjectPlate.month <= end_month)).scalar() or end_month
-    plates = plates_of_month(session, plate_month)
+    plate_counts = field_plate_counts(session, plate_month)
     quarter = latest_award_quarter(session)
     prizes = awards_of(session, quarter) if quarter else []
-    to_date = investment_to_date(session, plate_month)
+    # the fields' investment to date and plates, from the projections kept at save
+    to_date = field_investment_to_date(session, plate_month)
     ledger = IssueLedgerRow
     field_ = ledger.sub_command
     # the period's issues per field, counted in SQL over index ranges, not read one by one
@@ -142,22 +147,20 @@ def dispatch_report(uow: UnitOfWork, kind: str, day: date) -> DispatchReport:
     overdue = dict(session.execute(select(field_, func.count()).where(
         ledger.step.in_([s for s in ISSUE_STEPS if s not in CLOSED_STEPS]),
         ledger.due_at < now).group_by(field_)).all())
+    stages: dict[str, dict[str, int]] = {}
+    for code, stage, count in session.execute(select(
+            Project.sub_command, Project.stage, func.count()).group_by(
+            Project.sub_command, Project.stage)):
+        stages.setdefault(code, dict.fromkeys(STAGES, 0))[stage] = count
     rows = []
     for unit in session.execute(select(OrgUnit).where(OrgUnit.kind == "sub_command")
                                 .order_by(OrgUnit.sort, OrgUnit.code)).scalars():
-        projects = list(session.execute(select(Project).where(
-            Project.sub_command == unit.code)).scalars())
-        stages = {s: sum(p.stage == s for p in projects) for s in STAGES}
-        counts = {p: 0 for p in PLATES}
-        planned = actual = 0
-        for project in projects:
-            plate = plates.get(project.code)
-            if plate and plate.plate in counts:
-                counts[plate.plate] += 1
-            more_planned, more_actual = to_date.get(project.code, (0, 0))
-            planned, actual = planned + more_planned, actual + more_actual
+        field_stages = stages.get(unit.code, dict.fromkeys(STAGES, 0))
+        planned, actual = to_date.get(unit.code, (0, 0))
         rows.append(DispatchRow(
-            unit.code, unit.name, len(projects), stages, counts, planned, actual,
+            unit.code, unit.name, sum(field_stages.values()),
+            {s: field_stages.get(s, 0) for s in STAGES},
+            {p: plate_counts.get(unit.code, {}).get(p, 0) for p in PLATES}, planned, actual,
             opened.get(unit.code, 0), cleared.get(unit.code, 0), overdue.get(unit.code, 0),
             sum(a.sub_command == unit.code and a.award == "antelope" for a in prizes),
             sum(a.sub_command == unit.code and a.award == "snail" for a in prizes)))
@@ -165,20 +168,44 @@ def dispatch_report(uow: UnitOfWork, kind: str, day: date) -> DispatchReport:
                             _sum_rows(rows), audit_anchor=latest_checkpoint(session)
                             if kind == "month" else None)
     if kind == "month":
-        report.highlights.update(_highlights(session, plates, prizes, rows))
+        report.highlights.update(_highlights(session, plate_month, prizes, rows, names_limit))
     return report
 
 
-def _highlights(session, plates, prizes, rows) -> dict[str, list[str]]:
-    names = dict(session.execute(select(Project.code, Project.name)).all())
+def _plate_names(session, month: str, colours: tuple[str, ...],
+                 limit: int | None) -> list[tuple[str, str | None]]:
+    """(project name, plate) of the month's plates of these colours, by project code; the
+    first `limit` of them (all when None), from the index of month, plate and code."""
+    query = (select(Project.name, ProjectPlate.plate)
+             .join(Project, Project.code == ProjectPlate.project_code)
+             .where(ProjectPlate.month == month, ProjectPlate.plate.in_(colours))
+             .order_by(ProjectPlate.project_code))
+    return list(session.execute(query.limit(limit) if limit is not None else query).all())
+
+
+def _more(count: int, shown: int, what: str) -> list[str]:
+    """The line that says how many more projects of a list the page leaves out."""
+    return [f"……另有 {count - shown} 个{what}项目，全部名单见导出的 Excel"] if count > shown else []
+
+
+def _highlights(session, month: str, prizes, rows: list[DispatchRow],
+                limit: int | None) -> dict[str, list[str]]:
+    """晒工作 (the best fields), 亮成绩 (blue plates, antelope awards) and 揭短板 (yellow and
+    red plates, snail awards, fields with overdue issues); the plates' lists name the first
+    `limit` projects of each (by code) and say how many more there are."""
     best = sorted((r for r in rows if r.percent is not None), key=lambda r: -r.percent)
+    blue = _plate_names(session, month, ("blue",), limit)
+    behind = _plate_names(session, month, ("red", "yellow"), limit)
+    blue_count = sum(r.plates["blue"] for r in rows)
+    behind_count = sum(r.plates["yellow"] + r.plates["red"] for r in rows)
     return {
         "晒工作": [f"{r.name}：累计完成投资 {r.actual} 万元，完成序时计划 {r.percent}%"
                 for r in best[:3]],
-        "亮成绩": [f"{names[c]}（蓝牌）" for c, p in sorted(plates.items()) if p.plate == "blue"]
+        "亮成绩": [f"{name}（蓝牌）" for name, _plate in blue]
+        + _more(blue_count, len(blue), "蓝牌")
         + [f"{a.project_name}（{a.label}）" for a in prizes if a.award == "antelope"],
-        "揭短板": [f"{names[c]}（{p.label}）" for c, p in sorted(plates.items())
-                if p.plate in ("yellow", "red")]
+        "揭短板": [f"{name}（{PLATES[plate]}）" for name, plate in behind]
+        + _more(behind_count, len(behind), "黄牌、红牌")
         + [f"{a.project_name}（{a.label}）" for a in prizes if a.award == "snail"]
         + [f"{r.name}：逾期问题 {r.overdue} 个" for r in rows if r.overdue],
     }
@@ -196,4 +223,9 @@ def to_xlsx(report: DispatchReport) -> bytes:
     if report.anchor_line:
         sheet.append([report.anchor_line])
     sheet.column_dimensions["A"].width = 34
+    if report.highlights:  # the bulletin's lists, whole (the page names the first of each)
+        lists = book.create_sheet("通报要点")
+        append_rows(lists, ([title, line] for title, lines in report.highlights.items()
+                            for line in lines), ["要点", "内容"])
+        lists.column_dimensions["B"].width = 60
     return workbook_bytes(book)

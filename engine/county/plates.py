@@ -14,6 +14,7 @@ hook (engine.county.hooks) evaluate the month named by the task's `month_variabl
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -22,8 +23,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import JSON, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..bpm import runtime
 from ..bpm.definitions import latest_deployment
@@ -31,8 +32,9 @@ from ..bpm.parser import GongjianParser
 from ..core.errors import DefinitionError
 from ..bpm.expression_helpers import HELPERS
 from ..core.identity import Actor
-from ..core.models import Base, UTCDateTime
-from .projects import Project, on_schedule, progress_curve, shift_month
+from .field_months import count_plates
+from .projects import (Project, ProjectPlate, on_battle_map, on_schedule, progress_curve,
+                       shift_month)
 from .projects import start_data as project_start_data
 from ..bpm.sandbox import make_script_engine
 from .supervision import reminder_counts
@@ -42,20 +44,6 @@ DECISION = "plate_colour"
 RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "plate_colour.dmn"
 PLATES = {"blue": "蓝牌", "yellow": "黄牌", "red": "红牌", "under_reminder": "催办中"}
 FOLLOWUP_PROCESS = "plate_followup"
-
-
-class ProjectPlate(Base):
-    """One project's plate for one month, with the inputs the decision table saw."""
-
-    __tablename__ = "project_plate"
-
-    project_code: Mapped[str] = mapped_column(String(50), primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), primary_key=True, index=True)
-    plate: Mapped[str | None] = mapped_column(String(20))  # None: no row of the table matched
-    inputs: Mapped[dict] = mapped_column(JSON, default=dict)
-    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    evaluated_by: Mapped[str] = mapped_column(String(100))
-    followup_instance: Mapped[int | None] = mapped_column(Integer)
 
 
 @dataclass(frozen=True)
@@ -73,11 +61,6 @@ class PlateView:
 def _view(row: ProjectPlate) -> PlateView:
     return PlateView(row.project_code, row.month, row.plate, PLATES.get(row.plate or "", "未评定"),
                      dict(row.inputs or {}), row.evaluated_at)
-
-
-def on_battle_map(project: Project) -> bool:
-    """Key projects (province, city, county) and government-invested ones are on the map."""
-    return project.key_level != "none" or project.funding == "government"
 
 
 # ---------------------------------------------------------------- the decision table
@@ -130,7 +113,7 @@ def evaluate_plates(uow: UnitOfWork, month: str, actor: Actor | str, *,
     instance is started once per project and month.
     """
     username = actor if isinstance(actor, str) else actor.username
-    views = []
+    views, counted = [], Counter()
     for project in uow.session.execute(select(Project).order_by(Project.code)).scalars():
         if not on_battle_map(project) or project.stage in ("reserve", "planning"):
             continue
@@ -140,6 +123,8 @@ def evaluate_plates(uow: UnitOfWork, month: str, actor: Actor | str, *,
         before = row.plate if row is not None else None
         row = row or ProjectPlate(project_code=project.code, month=month)
         row.plate, row.inputs = decided.get("plate"), inputs
+        counted[(project.sub_command, before)] -= 1
+        counted[(project.sub_command, row.plate)] += 1
         row.evaluated_at, row.evaluated_by = uow.clock.now(), username
         uow.session.add(row)
         uow.audit.record(username, "plate_evaluated", subject=f"project:{project.code}",
@@ -147,6 +132,8 @@ def evaluate_plates(uow: UnitOfWork, month: str, actor: Actor | str, *,
         if start_followups and row.plate in ("yellow", "red") and row.followup_instance is None:
             row.followup_instance = _start_followup(uow, project, month, row.plate, username)
         views.append(_view(row))
+    count_plates(uow.session, {(month, field, True, plate): n  # the fields' counts
+                               for (field, plate), n in counted.items()})
     uow.session.flush()
     return views
 
@@ -166,10 +153,13 @@ def _start_followup(uow: UnitOfWork, project: Project, month: str, plate: str,
 
 # ---------------------------------------------------------------- queries
 
-def plates_of_month(session: Session, month: str) -> dict[str, PlateView]:
-    """Each project's plate of a month, by project code."""
-    rows = session.execute(select(ProjectPlate).where(ProjectPlate.month == month)).scalars()
-    return {row.project_code: _view(row) for row in rows}
+def plates_of_month(session: Session, month: str,
+                    codes: list[str] | None = None) -> dict[str, PlateView]:
+    """Each project's plate of a month (of the projects `codes` only, when given), by code."""
+    query = select(ProjectPlate).where(ProjectPlate.month == month)
+    if codes is not None:
+        query = query.where(ProjectPlate.project_code.in_(codes))
+    return {row.project_code: _view(row) for row in session.execute(query).scalars()}
 
 
 def plate_history(session: Session, code: str) -> list[PlateView]:

@@ -8,15 +8,17 @@ and its audited stage moves. Registering and editing by people is engine/county/
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core.errors import InvalidStateError, NotFoundError, TaskDataError
 from ..core.models import Base, UTCDateTime
 from ..core.workcalendar import SHANGHAI
+from .field_months import add_investment, count_plates
 
 STAGES: dict[str, str] = {
     "reserve": "储备", "planning": "谋划", "prework": "前期", "construction": "建设",
@@ -73,6 +75,7 @@ def add_project(session: Session, code: str, name: str, *, sub_command: str, sta
     if funding not in FUNDING:
         raise ValueError(f"unknown funding {funding!r}; one of {sorted(FUNDING)}")
     project = session.get(Project, code) or Project(code=code)
+    place = (project.sub_command, on_battle_map(project)) if project.sub_command else None
     project.name, project.sub_command, project.stage = name, sub_command, stage
     project.township, project.lead_department = township, lead_department
     project.project_unit, project.specialist = project_unit, specialist
@@ -80,6 +83,8 @@ def add_project(session: Session, code: str, name: str, *, sub_command: str, sta
     project.planned_investment = planned_investment
     project.reserve_class, project.reserve_track = reserve_class, reserve_track
     session.add(project)
+    if place is not None:  # seeded again: its months follow it in the fields' projections
+        follow_project(session, code, place, (sub_command, on_battle_map(project)))
     return project
 
 
@@ -139,6 +144,33 @@ class ProgressReport(Base):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ProjectPlate(Base):
+    """One project's plate for one month, with the inputs the decision table saw (given by
+    engine/county/plates.py, which says what the colours are)."""
+
+    __tablename__ = "project_plate"
+    # the bulletin names a month's first projects of a colour from the index alone
+    __table_args__ = (Index("ix_project_plate_month_plate", "month", "plate", "project_code"),)
+
+    project_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True, index=True)
+    plate: Mapped[str | None] = mapped_column(String(20))  # None: no row of the table matched
+    inputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    evaluated_by: Mapped[str] = mapped_column(String(100))
+    followup_instance: Mapped[int | None] = mapped_column(Integer)
+
+
+def on_battle_map(project: Project) -> bool:
+    """Key projects (province, city, county) and government-invested ones are on the map."""
+    return project.key_level != "none" or project.funding == "government"
+
+
+def on_battle_map_condition():
+    """The same test as `on_battle_map`, as SQL on the project table."""
+    return or_(Project.key_level != "none", Project.funding == "government")
+
+
 @dataclass(frozen=True)
 class ProgressPoint:
     """Cumulative planned and actual investment up to and including a month."""
@@ -156,7 +188,7 @@ def set_schedule(uow, code: str, months: list[tuple[str, int, str | None]], acto
 
     Audited when it changes; the same schedule again changes nothing (returns False).
     """
-    project = _project(uow.session, code)
+    project = _locked_project(uow.session, code)
     for month, _planned, _milestone in months:
         _check_month(month)
     wanted = sorted((m, int(p), ms or None) for m, p, ms in months)
@@ -164,12 +196,16 @@ def set_schedule(uow, code: str, months: list[tuple[str, int, str | None]], acto
         ScheduleMonth.project_code == code)).scalars())
     if sorted((r.month, r.planned_investment, r.milestone) for r in rows) == wanted:
         return False
+    change: dict[str, list[int]] = {}
     for row in rows:
+        change.setdefault(row.month, [0, 0])[0] -= row.planned_investment
         uow.session.delete(row)
     uow.session.flush()
     for month, planned, milestone in wanted:
+        change.setdefault(month, [0, 0])[0] += planned
         uow.session.add(ScheduleMonth(project_code=code, month=month,
                                       planned_investment=planned, milestone=milestone))
+    add_investment(uow.session, project.sub_command, change)
     uow.audit.record(actor, "schedule_set", subject=f"project:{project.code}",
                      months=[[m, p, ms] for m, p, ms in wanted])
     return True
@@ -184,7 +220,7 @@ def schedule_of(session: Session, code: str) -> list[ScheduleMonth]:
 def record_progress(uow, code: str, month: str, actual_investment: int, milestone_done: bool,
                     text: str | None, actor: str) -> ProgressReport:
     """Record (or correct) a project unit's progress report for one month."""
-    _project(uow.session, code)
+    project = _locked_project(uow.session, code)
     _check_month(month)
     if int(actual_investment) < 0:
         raise TaskDataError("actual investment cannot be negative",
@@ -193,6 +229,8 @@ def record_progress(uow, code: str, month: str, actual_investment: int, mileston
     before = None if row is None else {"actual_investment": row.actual_investment,
                                        "milestone_done": row.milestone_done}
     row = row or ProgressReport(project_code=code, month=month)
+    add_investment(uow.session, project.sub_command, {month: [
+        0, int(actual_investment) - (before["actual_investment"] if before else 0)]})
     row.actual_investment, row.milestone_done = int(actual_investment), bool(milestone_done)
     row.text, row.reported_by, row.reported_at = text, actor, uow.clock.now()
     uow.session.add(row)
@@ -221,18 +259,48 @@ def progress_curve(session: Session, code: str, until: str | None = None) -> lis
     return points
 
 
-def investment_to_date(session: Session, until: str | None) -> dict[str, tuple[int, int]]:
-    """Every project's cumulative planned and actual investment up to `until` (all months when
-    None): the last point of its `progress_curve`, for all projects in two grouped queries."""
+def investment_to_date(session: Session, until: str | None,
+                       codes: list[str] | None = None) -> dict[str, tuple[int, int]]:
+    """Every project's (or the projects `codes`') cumulative planned and actual investment up
+    to `until` (all months when None): the last point of its `progress_curve`, in two grouped
+    queries over the covering indexes."""
     totals: dict[str, list[int]] = {}
     for n, (model, column) in enumerate(((ScheduleMonth, ScheduleMonth.planned_investment),
                                          (ProgressReport, ProgressReport.actual_investment))):
         query = select(model.project_code, func.sum(column)).group_by(model.project_code)
         if until:
             query = query.where(model.month <= until)
+        if codes is not None:
+            query = query.where(model.project_code.in_(codes))
         for code, amount in session.execute(query):
             totals.setdefault(code, [0, 0])[n] = int(amount or 0)
     return {code: (planned, actual) for code, (planned, actual) in totals.items()}
+
+
+def follow_project(session: Session, code: str, before: tuple[str, bool],
+                   after: tuple[str, bool]) -> None:
+    """A project's field or place on the battle map changed — (field, on the map) before and
+    after —: its months move with it in the fields' projections (engine/county/field_months.py),
+    its investment to the new field, its plates to where it is now. Called after the change
+    (engine/county/registry.py `change_project`, `add_project`)."""
+    if before == after:
+        return
+    session.flush()  # the project's row first: a report recorded meanwhile waits for it
+    if before[0] != after[0]:
+        amounts: dict[str, list[int]] = {}
+        for n, (model, column) in enumerate(((ScheduleMonth, ScheduleMonth.planned_investment),
+                                             (ProgressReport, ProgressReport.actual_investment))):
+            for month, amount in session.execute(select(model.month, column).where(
+                    model.project_code == code)):
+                amounts.setdefault(month, [0, 0])[n] += amount
+        add_investment(session, before[0], {m: [-p, -a] for m, (p, a) in amounts.items()})
+        add_investment(session, after[0], amounts)
+    change: Counter = Counter()
+    for month, plate in session.execute(select(ProjectPlate.month, ProjectPlate.plate).where(
+            ProjectPlate.project_code == code, ProjectPlate.plate.is_not(None))):
+        change[(month, *before, plate)] -= 1
+        change[(month, *after, plate)] += 1
+    count_plates(session, change)
 
 
 def on_schedule(session: Session, code: str, month: str) -> bool | None:
@@ -263,6 +331,16 @@ def move_stage(uow, code: str, to_stage: str, actor: str, reason: str, *,
     uow.audit.record(actor, "project_stage_moved", subject=f"project:{code}",
                      instance_id=instance_id, before=before, after=to_stage,
                      why=reason.strip(), **detail)
+    return project
+
+
+def _locked_project(session: Session, code: str) -> Project:
+    """The project, its row locked until the transaction ends (PostgreSQL; SQLite's writer
+    holds the database): its schedule and reports change one writer at a time, so the field
+    projection's amounts are added from what the change really replaced."""
+    project = session.get(Project, code, with_for_update=True, populate_existing=True)
+    if project is None:
+        raise NotFoundError(f"project {code} does not exist; check the code in the registry")
     return project
 
 

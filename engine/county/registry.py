@@ -31,8 +31,8 @@ from ..core.organisation import OrgUnit, RoleGrant, UserAccount
 from ..core.uow import UnitOfWork
 from .policy import may_manage_projects, scope_of
 from .projects import (
-    FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES, Project, move_stage,
-    set_schedule,
+    FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES, Project, follow_project,
+    move_stage, on_battle_map, set_schedule,
 )
 
 LABELS: dict[str, str] = {
@@ -327,8 +327,10 @@ def change_project(uow: UnitOfWork, actor: Actor, project: Project, checked: Pro
     changes = {f: (before[f], after[f]) for f in EDITABLE if before[f] != after[f]}
     if not changes:
         return {}
+    place = (project.sub_command, on_battle_map(project))
     for field, (_old, new) in changes.items():
         setattr(project, field, new)
+    follow_project(uow.session, project.code, place, (project.sub_command, on_battle_map(project)))
     uow.audit.record(actor.username, "project_updated", subject=f"project:{project.code}",
                      before={f: old for f, (old, _new) in changes.items()},
                      after={f: new for f, (_old, new) in changes.items()}, why=why)

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, union
+from sqlalchemy import and_, func, null, select, union
 
 from .names import ISSUE_STEPS, Names
 from ..bpm.projection import OPEN_STATES
@@ -27,12 +27,12 @@ from ..core.organisation import OrgUnit, UserAccount
 from ..core.uow import UnitOfWork
 from .audit_trails import ProjectInstance
 from .issue_ledger import IssueLedgerRow
-from .plates import PLATES, PlateView, latest_plate_month, on_battle_map, plate_history
-from .plates import plates_of_month
-from .policy import COUNTY, scope_of
+from .field_months import field_plate_counts
+from .plates import PLATES, PlateView, latest_plate_month, plate_history, plates_of_month
+from .policy import COUNTY, Scope, scope_of
 from .projects import (FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES, Project,
-                       ProgressPoint, investment_to_date, month_of, progress_curve,
-                       schedule_of)
+                       ProgressPoint, ProjectPlate, investment_to_date, month_of,
+                       on_battle_map_condition, progress_curve, schedule_of)
 from .supervision_desk import IssueRecord, OpenTask, issue_records
 
 
@@ -55,21 +55,34 @@ class MapProject:
 
 @dataclass(frozen=True)
 class MapGroup:
-    """The projects of one sub-command."""
+    """The projects of one sub-command on the page, with the field's counts (all its pages)."""
 
     code: str
     name: str
     projects: list[MapProject]
     counts: dict[str, int]
 
+    @property
+    def total(self) -> int:
+        """The field's projects on the map (in the reader's scope), on every page."""
+        return sum(self.counts.values())
+
 
 @dataclass(frozen=True)
 class BattleMap:
-    """The whole county on one page, for one month's plates."""
+    """The county for one month's plates: every field's counts, one page of projects."""
 
     month: str | None
-    groups: list[MapGroup]
-    totals: dict[str, int]
+    groups: list[MapGroup]  # the fields of this page, with this page's projects
+    totals: dict[str, int]  # the plates of every field in scope
+    fields: list[MapGroup] = field(default_factory=list)  # every field in scope, no projects
+    field_code: str | None = None  # the field asked for (None: all, field after field)
+    page: int = 1
+    pages: int = 1
+
+
+MAP_PAGE_SIZE = 50
+PLATE_KEYS = (*PLATES, "none")
 
 
 def _names(session) -> dict[str, str]:
@@ -87,41 +100,87 @@ def _map_project(project: Project, plates: dict[str, PlateView],
                       moved.get(project.code))
 
 
-def _last_stage_moves(session) -> dict[str, datetime]:
-    """Project code → when its stage last moved (from the audit log, one query)."""
+def _last_stage_moves(session, codes: list[str]) -> dict[str, datetime]:
+    """Project code → when its stage last moved, for the projects `codes` (the audit log)."""
     rows = session.execute(select(AuditEvent.subject, func.max(AuditEvent.seq)).where(
-        AuditEvent.action == "project_stage_moved").group_by(AuditEvent.subject)).all()
+        AuditEvent.action == "project_stage_moved",
+        AuditEvent.subject.in_([f"project:{code}" for code in codes]))
+        .group_by(AuditEvent.subject)).all()
     if not rows:
         return {}
     at = dict(session.execute(select(AuditEvent.seq, AuditEvent.at).where(
         AuditEvent.seq.in_([seq for _subject, seq in rows]))).all())
-    return {subject.removeprefix("project:"): at[seq] for subject, seq in rows
-            if subject and subject.startswith("project:")}
+    return {subject.removeprefix("project:"): at[seq] for subject, seq in rows}
 
 
-def battle_map(uow: UnitOfWork, actor: Actor, month: str | None = None) -> BattleMap:
-    """Key and government-invested projects in the actor's scope by sub-command, with the
-    month's plates."""
+def _field_counts(session, scope: Scope, shown, month: str | None) -> dict[str, dict[str, int]]:
+    """Field → plate (or "none") → how many of the shown projects have it for the month.
+
+    The fields the scope sees whole (all of them for the county) are read from the counts
+    kept at evaluation (field_months.FieldPlates) and the number of their projects on the map;
+    the projects seen outside them (a unit's, a specialist's) are counted by project."""
+    whole = None if scope.everything else sorted(scope.sub_commands)
+    on_map = dict(session.execute(select(Project.sub_command, func.count()).where(
+        shown).group_by(Project.sub_command)).all())
+    kept = (field_plate_counts(session, month, whole, on_map_only=True)
+            if month and whole != [] else {})
+    counts: dict[str, dict[str, int]] = {}
+    for code, total in on_map.items():
+        if whole is None or code in whole:
+            plated = {plate: kept.get(code, {}).get(plate, 0) for plate in PLATES}
+            counts[code] = {**plated, "none": total - sum(plated.values())}
+    if whole is None or not on_map.keys() - set(whole):
+        return counts
+    if month:  # the few projects seen outside the whole fields, by project
+        query = select(Project.sub_command, ProjectPlate.plate, func.count()).outerjoin(
+            ProjectPlate, and_(ProjectPlate.project_code == Project.code,
+                               ProjectPlate.month == month))
+        query = query.group_by(Project.sub_command, ProjectPlate.plate)
+    else:
+        query = select(Project.sub_command, null(), func.count()).group_by(Project.sub_command)
+    for code, plate, count in session.execute(query.where(
+            shown, Project.sub_command.not_in(whole))):
+        counts.setdefault(code, dict.fromkeys(PLATE_KEYS, 0))[plate or "none"] += count
+    return counts
+
+
+def battle_map(uow: UnitOfWork, actor: Actor, month: str | None = None, *,
+               field_code: str | None = None, page: int = 1) -> BattleMap:
+    """Key and government-invested projects in the actor's scope, field after field (or of
+    one field), a page of them at a time, with the month's plates and every field's counts."""
     session = uow.session
     month = month or latest_plate_month(session)
-    plates = plates_of_month(session, month) if month else {}
     names = _names(session)
-    moved = _last_stage_moves(session)
-    to_date = investment_to_date(session, month)
+    scope = scope_of(actor)
+    shown = and_(scope.project_condition(), on_battle_map_condition())
+    counts = _field_counts(session, scope, shown, month)
+    totals = dict.fromkeys(PLATE_KEYS, 0)
+    for field_counts in counts.values():
+        for key, count in field_counts.items():
+            totals[key] += count
+    fields = [MapGroup(code, names.get(code, code), [], counts[code]) for code in sorted(counts)]
+    if field_code is not None and field_code not in counts:
+        field_code = None  # a field out of scope (or with no project on the map): all fields
+    listed = sum(sum(counts[c].values()) for c in counts if field_code in (None, c))
+    pages = max(1, -(-listed // MAP_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    query = select(Project).where(shown)
+    if field_code is not None:
+        query = query.where(Project.sub_command == field_code)
+    rows = list(session.execute(query.order_by(Project.sub_command, Project.code)
+                                .offset((page - 1) * MAP_PAGE_SIZE).limit(MAP_PAGE_SIZE))
+                .scalars())
+    codes = [project.code for project in rows]
+    plates = plates_of_month(session, month, codes) if month and codes else {}
+    to_date = investment_to_date(session, month, codes) if codes else {}
+    moved = _last_stage_moves(session, codes) if codes else {}
     grouped: dict[str, list[MapProject]] = {}
-    for project in session.execute(select(Project).where(scope_of(actor).project_condition())
-                                   .order_by(Project.code)).scalars():
-        if on_battle_map(project):
-            grouped.setdefault(project.sub_command, []).append(
-                _map_project(project, plates, to_date, moved))
-    groups, totals = [], {key: 0 for key in [*PLATES, "none"]}
-    for code in sorted(grouped):
-        counts = {key: 0 for key in [*PLATES, "none"]}
-        for item in grouped[code]:
-            counts[item.plate or "none"] += 1
-            totals[item.plate or "none"] += 1
-        groups.append(MapGroup(code, names.get(code, code), grouped[code], counts))
-    return BattleMap(month, groups, totals)
+    for project in rows:
+        grouped.setdefault(project.sub_command, []).append(
+            _map_project(project, plates, to_date, moved))
+    groups = [MapGroup(code, names.get(code, code), grouped[code], counts[code])
+              for code in grouped]
+    return BattleMap(month, groups, totals, fields, field_code, page, pages)
 
 
 @dataclass(frozen=True)
