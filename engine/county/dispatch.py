@@ -173,14 +173,18 @@ def dispatch_report(uow: UnitOfWork, kind: str, day: date, *,
 
 
 def _plate_names(session, month: str, colours: tuple[str, ...],
-                 limit: int | None) -> list[tuple[str, str | None]]:
+                 limit: int | None) -> list[tuple[str, str]]:
     """(project name, plate) of the month's plates of these colours, by project code; the
-    first `limit` of them (all when None), from the index of month, plate and code."""
-    query = (select(Project.name, ProjectPlate.plate)
-             .join(Project, Project.code == ProjectPlate.project_code)
-             .where(ProjectPlate.month == month, ProjectPlate.plate.in_(colours))
-             .order_by(ProjectPlate.project_code))
-    return list(session.execute(query.limit(limit) if limit is not None else query).all())
+    first `limit` of them (all when None), each colour read from the index of month, plate
+    and code."""
+    found = []
+    for colour in colours:
+        query = (select(ProjectPlate.project_code, Project.name, ProjectPlate.plate)
+                 .join(Project, Project.code == ProjectPlate.project_code)
+                 .where(ProjectPlate.month == month, ProjectPlate.plate == colour)
+                 .order_by(ProjectPlate.project_code))
+        found += session.execute(query.limit(limit) if limit is not None else query).all()
+    return [(name, plate) for _code, name, plate in sorted(found)[:limit]]
 
 
 def _more(count: int, shown: int, what: str) -> list[str]:

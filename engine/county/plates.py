@@ -153,13 +153,10 @@ def _start_followup(uow: UnitOfWork, project: Project, month: str, plate: str,
 
 # ---------------------------------------------------------------- queries
 
-def plates_of_month(session: Session, month: str,
-                    codes: list[str] | None = None) -> dict[str, PlateView]:
-    """Each project's plate of a month (of the projects `codes` only, when given), by code."""
-    query = select(ProjectPlate).where(ProjectPlate.month == month)
-    if codes is not None:
-        query = query.where(ProjectPlate.project_code.in_(codes))
-    return {row.project_code: _view(row) for row in session.execute(query).scalars()}
+def plates_of_month(session: Session, month: str) -> dict[str, PlateView]:
+    """Each project's plate of a month, by project code."""
+    rows = session.execute(select(ProjectPlate).where(ProjectPlate.month == month)).scalars()
+    return {row.project_code: _view(row) for row in rows}
 
 
 def plate_history(session: Session, code: str) -> list[PlateView]:

@@ -37,6 +37,9 @@ class Project(Base):
     """One investment project of the county."""
 
     __tablename__ = "project"
+    # the bulletin counts each field's stages, the board its projects on the map, from the index
+    __table_args__ = (Index("ix_project_field_cover", "sub_command", "stage", "key_level",
+                            "funding"),)
 
     code: Mapped[str] = mapped_column(String(50), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, func, null, select, union
+from sqlalchemy.orm import selectinload
 
 from .names import ISSUE_STEPS, Names
 from ..bpm.projection import OPEN_STATES
@@ -28,7 +29,7 @@ from ..core.uow import UnitOfWork
 from .audit_trails import ProjectInstance
 from .issue_ledger import IssueLedgerRow
 from .field_months import field_plate_counts
-from .plates import PLATES, PlateView, latest_plate_month, plate_history, plates_of_month
+from .plates import PLATES, PlateView, latest_plate_month, plate_history
 from .policy import COUNTY, Scope, scope_of
 from .projects import (FUNDING, KEY_LEVELS, RESERVE_CLASSES, RESERVE_TRACKS, STAGES, Project,
                        ProgressPoint, ProjectPlate, investment_to_date, month_of,
@@ -89,15 +90,14 @@ def _names(session) -> dict[str, str]:
     return dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
 
 
-def _map_project(project: Project, plates: dict[str, PlateView],
+def _map_project(project: Project, plates: dict[str, str | None],
                  to_date: dict[str, tuple[int, int]], moved: dict[str, datetime]):
     planned, actual = to_date.get(project.code, (0, 0))
     plate = plates.get(project.code)
     return MapProject(project.code, project.name, project.stage, project.key_level,
                       project.funding, planned, actual,
                       round(actual * 100 / planned) if planned else None,
-                      plate.plate if plate else None, plate.label if plate else "未评定",
-                      moved.get(project.code))
+                      plate, PLATES.get(plate or "", "未评定"), moved.get(project.code))
 
 
 def _last_stage_moves(session, codes: list[str]) -> dict[str, datetime]:
@@ -171,7 +171,9 @@ def battle_map(uow: UnitOfWork, actor: Actor, month: str | None = None, *,
                                 .offset((page - 1) * MAP_PAGE_SIZE).limit(MAP_PAGE_SIZE))
                 .scalars())
     codes = [project.code for project in rows]
-    plates = plates_of_month(session, month, codes) if month and codes else {}
+    plates = dict(session.execute(select(ProjectPlate.project_code, ProjectPlate.plate).where(
+        ProjectPlate.month == month, ProjectPlate.project_code.in_(codes))).all()
+                  if month and codes else {})
     to_date = investment_to_date(session, month, codes) if codes else {}
     moved = _last_stage_moves(session, codes) if codes else {}
     grouped: dict[str, list[MapProject]] = {}
@@ -259,7 +261,7 @@ def visible_project(uow: UnitOfWork, actor: Actor, code: str) -> Project:
     return project
 
 
-def _open_tasks(session, code: str) -> list[HumanTask]:
+def _open_tasks(session, code: str, *, candidates: bool = False) -> list[HumanTask]:
     """The project's open tasks (任务清单): those of the instances that serve it — named at
     their start (`project_instance`), put there by the issue ledger, or keyed by the code
     itself — read by instance from the task index (a match of the code anywhere in the
@@ -268,10 +270,13 @@ def _open_tasks(session, code: str) -> list[HumanTask]:
         select(ProjectInstance.instance_id).where(ProjectInstance.project_code == code),
         select(IssueLedgerRow.instance_id).where(IssueLedgerRow.project_code == code),
         select(ProcessInstance.id).where(ProcessInstance.business_key == code))
-    return list(session.execute(select(HumanTask).where(
+    query = select(HumanTask).where(
         HumanTask.instance_id.in_(select(serving.subquery().c[0])),
         HumanTask.state.in_(OPEN_STATES))
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)).scalars())
+    if candidates:  # the sheet names the groups of unclaimed tasks: one query for them all
+        query = query.options(selectinload(HumanTask.candidates))
+    return list(session.execute(query.order_by(
+        HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)).scalars())
 
 
 def project_sheet(uow: UnitOfWork, actor: Actor, code: str) -> ProjectSheet:
@@ -297,7 +302,7 @@ def project_sheet(uow: UnitOfWork, actor: Actor, code: str) -> ProjectSheet:
     tasks = [SheetTask(t.name, t.business_key, t.process_key,
                        shown.person(t.assignee) if t.assignee
                        else shown.groups([c.name for c in t.candidates]), t.due_at)
-             for t in _open_tasks(session, code)]
+             for t in _open_tasks(session, code, candidates=True)]
     issues = [SheetIssue(r.instance_id, r.title, ISSUE_STEPS.get(r.step, r.step), r.rung_name,
                          names.get(r.responsible_unit or "", r.responsible_unit), r.due_at)
               for r in session.execute(select(IssueLedgerRow).where(

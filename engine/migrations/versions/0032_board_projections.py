@@ -2,7 +2,8 @@
 field_investment, each field's planned and reported investment per month summed over its
 projects (the monthly bulletin's investment to date), and field_plates, how many of a field's
 projects got each plate in a month, on the battle map and off it (挂图作战's and the
-bulletin's counts), and the index the bulletin names a month's plates of a colour by
+bulletin's counts); and the indexes the bulletin names a month's plates of a colour by and
+counts each field's stages by
 
 Revision ID: 0032_board_projections
 Revises: 0031_stats_text_index
@@ -56,9 +57,12 @@ def upgrade() -> None:
                  (p.key_level <> 'none' OR p.funding = 'government'), pp.plate""")
     op.create_index('ix_project_plate_month_plate', 'project_plate',
                     ['month', 'plate', 'project_code'], unique=False)
+    op.create_index('ix_project_field_cover', 'project',
+                    ['sub_command', 'stage', 'key_level', 'funding'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_project_field_cover', table_name='project')
     op.drop_index('ix_project_plate_month_plate', table_name='project_plate')
     op.drop_table('field_plates')
     op.drop_table('field_investment')
