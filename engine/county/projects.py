@@ -3,7 +3,10 @@
 What a project is, its field (the sub-command that owns it), its stage (a reserve project
 also its class and track), where it is, who leads, builds and serves it, its key level and
 total investment; its monthly schedule (序时进度), the progress its unit reports each month,
-and its audited stage moves. Registering and editing by people is engine/county/registry.py.
+the plate it is given each month (the colours: engine/county/plates.py) and its audited stage
+moves; whether it is on the battle map. Registering and editing by people is
+engine/county/registry.py. Its schedule, reports and plates are also kept per field and
+month (engine/county/field_months.py), in the transaction that changes them.
 """
 
 from __future__ import annotations
@@ -341,6 +344,7 @@ def _locked_project(session: Session, code: str) -> Project:
     """The project, its row locked until the transaction ends (PostgreSQL; SQLite's writer
     holds the database): its schedule and reports change one writer at a time, so the field
     projection's amounts are added from what the change really replaced."""
+    session.flush()  # nothing pending is overwritten by the row read again
     project = session.get(Project, code, with_for_update=True, populate_existing=True)
     if project is None:
         raise NotFoundError(f"project {code} does not exist; check the code in the registry")
