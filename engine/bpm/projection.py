@@ -38,7 +38,7 @@ from ..core.errors import WorkflowExecutionError
 from ..core.org_admin import inactive_users
 from ..core.text_index import add_texts
 from .expression_scan import due_date_as_python
-from .statistics_days import count_task_ends
+from .statistics_days import count_open_steps, count_task_ends
 from .expression_helpers import record_deadlines
 from ..core.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate, TimerJob
 
@@ -367,6 +367,9 @@ def sync_human_tasks(session: Session, row: ProcessInstance, workflow: BpmnWorkf
     if task_rows:
         connection.execute(_INSERT_TASKS, task_rows)
         add_texts(session, row.id, {new.name for new in created})  # 搜索 finds them by title
+    if task_rows or ending:
+        count_open_steps(session, row.process_key, [new.element_id for new in created],
+                         [open_row.element_id for open_row, *_ in ending])
     if candidate_rows:
         connection.execute(_INSERT_CANDIDATES, candidate_rows)
     return created

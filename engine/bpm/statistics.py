@@ -6,9 +6,10 @@ in working days (median and 90th percentile, on the platform's working calendar)
 overdue rate (tasks ended after their deadline, of those ended with one); and the work each
 person and unit holds now. Read-only; who may read it is the domain's policy.
 
-What the period ended and started is read from the day tallies kept at every save
-(engine/bpm/statistics_days.py), and what is open now is counted by the database from a
-covering index, so a request costs a few hundred rows whatever the county's size;
+What the period ended and started, and how many tasks of each step are open, are read from
+the tallies kept at every save (engine/bpm/statistics_days.py); what is held by someone and
+what is overdue now are counted by the database from covering indexes (only those rows), so
+a request costs a few hundred rows whatever the county's size;
 durations are counted per group on the calendar as it is now. A step is named as drawn in
 its process's newest version.
 """
@@ -31,7 +32,7 @@ from engine.core.uow import UnitOfWork
 
 from .process_model import deployment_model
 from .projection import OPEN_STATES
-from .statistics_days import LATE, NO_DUE, STARTED, ProcessDay, StepDay
+from .statistics_days import LATE, NO_DUE, STARTED, OpenStep, ProcessDay, StepDay
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 NO_UNIT = "（未归属单位）"
@@ -252,15 +253,15 @@ def _instance_groups(session, period: Period, process_key: str | None) -> _Insta
     return found
 
 
-@dataclass(frozen=True)
-class _OpenGroup:
-    """Open tasks of one step held by one assignee (or none): how many, how many overdue."""
+@dataclass
+class _Open:
+    """What is open now: per step (process key, element id) and per holder, and of it what
+    is overdue."""
 
-    process_key: str
-    element_id: str
-    assignee: str | None
-    open: int
-    overdue: int
+    steps: Counter = field(default_factory=Counter)
+    steps_overdue: Counter = field(default_factory=Counter)
+    holders: Counter = field(default_factory=Counter)
+    holders_overdue: Counter = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -283,14 +284,27 @@ class _EndedGroup:
 
 
 def _task_groups(session, period: Period, process_key: str | None, now: datetime
-                 ) -> tuple[list[_OpenGroup], list[_EndedGroup]]:
-    t, days = HumanTask, StepDay
-    # the open tasks now: ix_human_task_open_steps covers this statement, in its order
-    open_groups = [_OpenGroup(*row[1:]) for row in session.execute(select(
-        t.state, t.process_key, t.element_id, t.assignee, func.count(),
-        func.sum(_flag(t.due_at < now))).where(
-        t.state.in_(OPEN_STATES), *((t.process_key == process_key,) if process_key else ()))
-        .group_by(t.state, t.process_key, t.element_id, t.assignee))]
+                 ) -> tuple[_Open, list[_EndedGroup]]:
+    t, days, steps = HumanTask, StepDay, OpenStep
+    open_now = _Open()
+    # per step: the tally kept as tasks open and end
+    for key, element_id, count in session.execute(select(
+            steps.process_key, steps.element_id, steps.count).where(
+            steps.count > 0, *((steps.process_key == process_key,) if process_key else ()))):
+        open_now.steps[(key, element_id)] = count
+    # per holder: the open tasks someone holds (ix_human_task_open_holders covers it)
+    only = (t.process_key == process_key,) if process_key else ()
+    for assignee, count in session.execute(select(t.assignee, func.count()).where(
+            t.state.in_(OPEN_STATES), t.assignee.is_not(None), *only).group_by(t.assignee)):
+        open_now.holders[assignee] += count
+    # overdue: the open tasks past their deadline only (ix_human_task_state_due covers it)
+    for key, element_id, assignee, count in session.execute(select(
+            t.process_key, t.element_id, t.assignee, func.count()).where(
+            t.state.in_(OPEN_STATES), t.due_at < now, *only).group_by(
+            t.process_key, t.element_id, t.assignee)):
+        open_now.steps_overdue[(key, element_id)] += count
+        if assignee is not None:
+            open_now.holders_overdue[assignee] += count
     # the tasks ended in the period: the day tallies
     keys = (days.process_key, days.element_id, days.state, days.ended_by, days.first_day,
             days.day, days.due)
@@ -299,7 +313,7 @@ def _task_groups(session, period: Period, process_key: str | None, now: datetime
                         days.day.between(period.first, period.last),
                         *((days.process_key == process_key,) if process_key else ()))
                         .group_by(*keys))]
-    return open_groups, ended_groups
+    return open_now, ended_groups
 
 
 # A deployment's user tasks' names, by the deployment's content hash (a deployed document
@@ -357,11 +371,6 @@ class _Ended:
         return _rate(self.late, self.with_due)
 
 
-def _held(groups) -> tuple[int, int]:
-    """(open now, of which overdue)."""
-    return sum(g.open for g in groups), sum(g.overdue for g in groups)
-
-
 def _processes(found: _Instances, names, took) -> tuple[ProcessFigures, ...]:
     figures = []
     for key in found.keys:
@@ -376,28 +385,24 @@ def _processes(found: _Instances, names, took) -> tuple[ProcessFigures, ...]:
     return tuple(sorted(figures, key=lambda f: (-f.started, f.name)))
 
 
-def _steps(open_groups, ended_groups, names, step_names, took) -> tuple[StepFigures, ...]:
+def _steps(open_now: _Open, ended_groups, names, step_names, took) -> tuple[StepFigures, ...]:
     by_step, by_element = step_names
-    held: dict[tuple[str, str], list] = defaultdict(list)
     ended: dict[tuple[str, str], _Ended] = defaultdict(_Ended)
-    touched: set[tuple[str, str]] = set()
-    for group in open_groups:
-        held[(group.process_key, group.element_id)].append(group)
+    touched: set[tuple[str, str]] = set(open_now.steps)
     for group in ended_groups:  # any end in the period puts the step in the table
         step = (group.process_key, group.element_id)
         touched.add(step)
         if group.counted:
             ended[step].add(group, took)
     figures = []
-    for step in set(held) | touched:
+    for step in touched:
         key, element_id = step
         done = ended.get(step) or _Ended()
-        open_now, overdue_now = _held(held.get(step, ()))
         figures.append(StepFigures(
             process_key=key, process_name=names.get(key, key), element_id=element_id,
             name=by_step.get(step) or by_element.get(element_id) or element_id,
             ended=done.count, duration=done.duration, overdue_rate=done.overdue_rate,
-            open_now=open_now, overdue_now=overdue_now))
+            open_now=open_now.steps[step], overdue_now=open_now.steps_overdue[step]))
     return tuple(sorted(figures, key=lambda f: (f.process_name, -f.ended, f.name)))
 
 
@@ -406,40 +411,39 @@ def _unit_of(username: str | None, people, unit_names) -> tuple[str | None, str]
     return code, unit_names.get(code, NO_UNIT) if code else NO_UNIT
 
 
-def _units(open_groups, ended_groups, people, unit_names, took) -> tuple[UnitFigures, ...]:
+def _units(open_now: _Open, ended_groups, people, unit_names, took) -> tuple[UnitFigures, ...]:
     ended: dict[str | None, _Ended] = defaultdict(_Ended)
-    held: dict[str | None, list] = defaultdict(list)
+    held: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
     for group in ended_groups:
         if group.counted:
             ended[_unit_of(group.ended_by, people, unit_names)[0]].add(group, took)
-    for group in open_groups:
-        if group.assignee:
-            held[_unit_of(group.assignee, people, unit_names)[0]].append(group)
+    for assignee, count in open_now.holders.items():
+        if assignee:
+            cell = held[_unit_of(assignee, people, unit_names)[0]]
+            cell[0] += count
+            cell[1] += open_now.holders_overdue[assignee]
     figures = []
     for code in set(ended) | set(held):
         done = ended.get(code) or _Ended()
-        open_now, overdue_now = _held(held.get(code, ()))
+        open_count, overdue_now = held.get(code, (0, 0))
         figures.append(UnitFigures(
             code=code, name=unit_names.get(code, NO_UNIT) if code else NO_UNIT,
             ended=done.count, duration=done.duration, overdue_rate=done.overdue_rate,
-            open_now=open_now, overdue_now=overdue_now))
+            open_now=open_count, overdue_now=overdue_now))
     return tuple(sorted(figures, key=lambda f: (-f.ended - f.open_now, f.name)))
 
 
-def _people(open_groups, ended_groups, people, unit_names) -> tuple[PersonFigures, ...]:
+def _people(open_now: _Open, ended_groups, people, unit_names) -> tuple[PersonFigures, ...]:
     ended: Counter = Counter()
-    held: dict[str, list] = defaultdict(list)
     for group in ended_groups:
         if group.counted and group.ended_by in people:
             ended[group.ended_by] += group.count
-    for group in open_groups:
-        if group.assignee in people:
-            held[group.assignee].append(group)
+    held = {u: n for u, n in open_now.holders.items() if u in people}
     figures = []
     for username in set(ended) | set(held):
-        open_now, overdue_now = _held(held.get(username, ()))
         figures.append(PersonFigures(
             username=username, name=people[username][0],
             unit=_unit_of(username, people, unit_names)[1], ended=ended.get(username, 0),
-            open_now=open_now, overdue_now=overdue_now))
+            open_now=held.get(username, 0),
+            overdue_now=open_now.holders_overdue[username] if username in held else 0))
     return tuple(sorted(figures, key=lambda f: (-f.open_now, -f.ended, f.name)))

@@ -10,6 +10,8 @@ holidays changes past durations as it would if counted from the rows.
 Kept by the runtime in the transaction of the change: `count_start` when an instance starts,
 `count_end` when it completes or is cancelled, `count_task_ends` when its tasks end (done,
 returned or withdrawn: a task the process cancelled is no one's work and is not counted).
+Beside them, how many tasks of each step are open now (`count_open_steps`): task rows are
+made ready and ended in one place only (sync_human_tasks), where it is kept.
 `rebuild_day_tallies` counts them again from the instance and task rows, set-based (the
 migration and the history generator call it).
 """
@@ -31,6 +33,7 @@ from ..core.models import Base, HumanTask, ProcessInstance
 LOCAL = ZoneInfo("Asia/Shanghai")
 STARTED = "started"  # the event of a start; an end's event is the status it ended in
 COUNTED_ENDS = ("completed", "returned", "withdrawn")  # how a task ends as someone's work
+OPEN_STATES = ("open", "claimed")  # as engine/bpm/projection.py
 NO_DUE, IN_TIME, LATE = 0, 1, 2
 
 
@@ -59,6 +62,16 @@ class StepDay(Base):
     ended_by: Mapped[str] = mapped_column(String(100), primary_key=True)  # '' when no one
     first_day: Mapped[date] = mapped_column(Date, primary_key=True)  # the day it was created
     due: Mapped[int] = mapped_column(Integer, primary_key=True)  # NO_DUE, IN_TIME or LATE
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class OpenStep(Base):
+    """How many tasks of a step are open now (whoever holds them)."""
+
+    __tablename__ = "statistics_open_step"
+
+    process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
 
 
@@ -123,11 +136,30 @@ def count_task_ends(session: Session, process_key: str, ends: Iterable[tuple]) -
         _upsert(session, StepDay.__table__, cells, _STEP_KEYS)
 
 
+def count_open_steps(session: Session, process_key: str, opened: Iterable[str],
+                     ended: Iterable[str]) -> None:
+    """Tasks of an instance became ready (`opened`, their element ids) or ended."""
+    cells: Counter = Counter()
+    for element_id in opened:
+        cells[(process_key, element_id)] += 1
+    for element_id in ended:
+        cells[(process_key, element_id)] -= 1
+    cells = Counter({key: n for key, n in cells.items() if n})
+    if cells:
+        _upsert(session, OpenStep.__table__, cells, ("process_key", "element_id"))
+
+
 def rebuild_day_tallies(session: Session) -> None:
-    """Count every day again from the instance and task rows (set-based). The caller commits."""
+    """Count every day, and the open tasks of every step, again from the instance and task
+    rows (set-based). The caller commits."""
     i, t = ProcessInstance, HumanTask
     session.execute(ProcessDay.__table__.delete())
     session.execute(StepDay.__table__.delete())
+    session.execute(OpenStep.__table__.delete())
+    session.execute(insert(OpenStep).from_select(
+        ["process_key", "element_id", "count"],
+        select(t.process_key, t.element_id, func.count()).where(t.state.in_(OPEN_STATES))
+        .group_by(t.process_key, t.element_id)))
     day = local_date(i.started_at)
     session.execute(insert(ProcessDay).from_select(
         ["day", "process_key", "event", "first_day", "count"],

@@ -98,13 +98,14 @@ class HumanTask(Base):
         Index("ix_human_task_assignee_state_due", "assignee", "state", "due_at"),
         Index("ix_human_task_instance_state", "instance_id", "state"),
         Index("ix_human_task_instance_spiff", "instance_id", "spiff_task_id"),
-        Index("ix_human_task_state_due", "state", "due_at"),
+        # The inbox's due filters; 统计's overdue open tasks per step and holder (covering).
+        Index("ix_human_task_state_due", "state", "due_at", "process_key", "element_id",
+              "assignee"),
         Index("ix_human_task_due_provisional", "due_provisional", "state"),
-        # 统计's tasks ended in a period (the day tallies are filled from it), and its open
-        # tasks per step and holder with their deadlines (covering, in the order it groups).
+        # 统计's tasks ended in a period (the day tallies are filled from it), and the open
+        # tasks of each holder (covering).
         Index("ix_human_task_ended", "ended_at"),
-        Index("ix_human_task_open_steps", "state", "process_key", "element_id", "assignee",
-              "due_at"),
+        Index("ix_human_task_open_holders", "state", "assignee", "process_key"),
         # A project sheet's open tasks by business key.
         Index("ix_human_task_state_key", "state", "business_key"),
     )
