@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, Date, Engine, create_engine, event, literal_column
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session, sessionmaker
@@ -157,3 +159,43 @@ def _local_date_sqlite(element, compiler, **kw):
 @compiles(local_date, "postgresql")
 def _local_date_postgresql(element, compiler, **kw):
     return f"CAST(timezone('Asia/Shanghai', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+class OutOfTime(Exception):
+    """A read given `time_limit` ran past it; nothing it read is returned."""
+
+
+@contextmanager
+def time_limit(session: Session, seconds: float) -> Iterator[None]:
+    """Reads inside stop with OutOfTime once `seconds` have passed, and the session goes on:
+    on SQLite a progress handler looks at the time every few thousand steps of a query (a
+    bound on all the reads inside); on PostgreSQL each statement inside runs under
+    `statement_timeout` = `seconds`, in a savepoint rolled back when it is cancelled."""
+    deadline = time.monotonic() + seconds
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw: sqlite3.Connection = connection.connection.driver_connection
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 5_000)
+        try:
+            yield
+        except OperationalError as exc:
+            if "interrupted" in str(exc.orig):
+                raise OutOfTime(f"stopped after {seconds} s") from exc
+            raise
+        finally:
+            raw.set_progress_handler(None, 0)
+        return
+    before = connection.exec_driver_sql("SHOW statement_timeout").scalar()
+    savepoint = session.begin_nested()
+    connection.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+    try:
+        yield
+    except OperationalError as exc:
+        savepoint.rollback()
+        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+            raise OutOfTime(f"stopped after {seconds} s") from exc
+        raise
+    else:
+        connection.exec_driver_sql("SELECT set_config('statement_timeout', %(v)s, true)",
+                                   {"v": before})
+        savepoint.commit()

@@ -16,6 +16,7 @@ instructions and projects by the county's policy (engine/county/policy.py).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from sqlalchemy import and_, exists, false, or_, select
 
 from engine.bpm.projection import OPEN_STATES
 from engine.bpm.task_access import seen_by
+from engine.core.db import OutOfTime, time_limit
 from engine.core.identity import Actor
 from engine.core.models import Deployment, HumanTask, ProcessInstance, TaskCandidate
 from engine.core.organisation import OrgUnit, UserAccount
@@ -37,6 +39,7 @@ from .projects import STAGES, Project
 MAX_QUERY = 100  # characters
 MAX_WORDS = 5
 LIMIT = 20  # hits of each kind
+SEARCH_SECONDS = 2.0  # a search's reads, all kinds together, at most
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Results:
     instructions: tuple[Hit, ...] = ()
     projects: tuple[Hit, ...] = ()
     more: frozenset[str] = field(default_factory=frozenset)
+    cut: frozenset[str] = field(default_factory=frozenset)  # kinds that ran out of time
 
     @property
     def count(self) -> int:
@@ -86,17 +90,32 @@ def search(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = LIMIT) -> 
     projects = [_projects_named(session, w) for w in words]
     within = _Within(session, words)
     processes = _process_names(session)
-    found = {
-        "tasks": _tasks(session, actor, words, people, units, projects, uow.clock.now(), limit,
-                        within(people, units, projects)),
-        "instances": _instances(session, actor, words, people, projects, limit, within(
+    # The ledgers and projects first: small tables, and what a search is most often for.
+    kinds = {
+        "projects": lambda: _projects(session, actor, words, people, units, limit),
+        "issues": lambda: _issues(session, actor, words, units, limit, within(units)),
+        "instructions": lambda: _instructions(session, actor, words, units, limit,
+                                              within(units)),
+        "instances": lambda: _instances(session, actor, words, people, projects, limit, within(
             people, projects, [[n for n in processes if w.lower() in n.lower()] for w in words])),
-        "issues": _issues(session, actor, words, units, limit, within(units)),
-        "instructions": _instructions(session, actor, words, units, limit, within(units)),
-        "projects": _projects(session, actor, words, people, units, limit),
+        "tasks": lambda: _tasks(session, actor, words, people, units, projects,
+                                uow.clock.now(), limit, within(people, units, projects)),
     }
+    # A word too common for the text index to narrow is matched by a scan; among millions of
+    # rows that the user mostly may not see, the scan can take seconds. Each kind gets what
+    # is left of SEARCH_SECONDS; a kind that runs out is told as such (`cut`), not waited for.
+    found, cut = {}, set()
+    deadline = time.monotonic() + SEARCH_SECONDS
+    for kind, read in kinds.items():
+        try:
+            with time_limit(session, max(0.05, deadline - time.monotonic())):
+                found[kind] = read()
+        except OutOfTime:
+            found[kind] = []
+            cut.add(kind)
     return Results(query, words, **{kind: tuple(hits[:limit]) for kind, hits in found.items()},
-                   more=frozenset(kind for kind, hits in found.items() if len(hits) > limit))
+                   more=frozenset(kind for kind, hits in found.items() if len(hits) > limit),
+                   cut=frozenset(cut))
 
 
 class _Within:

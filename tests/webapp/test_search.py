@@ -176,3 +176,44 @@ def test_a_new_issue_and_a_new_task_are_found_by_their_titles_at_once(county, cl
     with county.uow() as uow:
         assert len(candidates(uow.session, ["占用耕地"])) == 1  # one instance read, not all
         assert candidates(uow.session, ["占用耕地"], cap=0) is None  # too common: no narrowing
+
+
+# ---------------------------------------------------------------- the time a search may take
+
+def _slow_read(session):
+    """A read that takes seconds on either database (a recursive count to 30 million)."""
+    from sqlalchemy import text
+
+    return session.execute(text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000000) "
+        "SELECT count(*) FROM n")).scalar()
+
+
+def test_a_read_past_its_time_limit_stops_and_the_session_goes_on(platform):
+    from sqlalchemy import text
+
+    from engine.core.db import OutOfTime, time_limit
+
+    with platform.uow() as uow:
+        with pytest.raises(OutOfTime):
+            with time_limit(uow.session, 0.1):
+                _slow_read(uow.session)
+        with time_limit(uow.session, 5):
+            assert uow.session.execute(text("SELECT 41 + 1")).scalar() == 42
+        assert uow.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_kind_that_runs_out_of_time_is_told_and_the_others_are_found(county, app,
+                                                                        monkeypatch):
+    from engine.county import search as module
+
+    monkeypatch.setattr(module, "SEARCH_SECONDS", 0.3)
+    monkeypatch.setattr(module, "_tasks", lambda session, *args: _slow_read(session) and [])
+    results = _found(county, SUPERVISOR, "征地")
+    assert results.cut == {"tasks"}
+    assert [h.title for h in results.issues] == ["进场道路征地补偿未落实"]
+    browser = app.test_client()
+    AuthActions(browser).login("ducha1", PASSWORD)
+    html = browser.get("/search/?q=征地").get_data(as_text=True)
+    assert 'id="cut-tasks"' in html and "没能在限定时间内查完" in html
+    assert 'id="hits-issues"' in html and 'id="no-hits"' not in html
