@@ -32,7 +32,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    Boolean, ForeignKey, Index, Integer, String, Text, and_, case, cast, delete, event, func,
+    Boolean, ForeignKey, Index, Integer, String, Text, and_, case, cast, delete, func,
     insert, inspect, or_, select, true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -187,11 +187,12 @@ def _changed(obj, *names: str) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _context) -> None:
-    """Changes made through the ORM that move a line: a task given a new deadline or closed;
-    an instruction's unit; a project registered, moved or removed; a unit that became (or
-    stopped being) a sub-command. (Who holds a task is read with the line, see `line_unit`.)"""
+def follow_flush(session: Session, _context) -> None:
+    """After each flush of a unit of work (the platform listens with it on its sessions,
+    engine/county/hooks.py FLUSH_LISTENERS): changes made through the ORM that move a line —
+    a task given a new deadline or closed; an instruction's unit; a project registered,
+    moved or removed; a unit that became (or stopped being) a sub-command. (Who holds a
+    task is read with the line, see `line_unit`.)"""
     tasks: set[str] = set()
     instances: set[int] = set()
     projects: set[str] = set()

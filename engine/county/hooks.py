@@ -29,7 +29,7 @@ from ..core.identity import Actor
 from ..core.models import HumanTask
 from ..core.uow import UnitOfWork
 from .awards import publish_awards, record_nomination
-from .desk_lines import desk_lines_hook
+from .desk_lines import desk_lines_hook, follow_flush
 from .issue_ledger import project_ledger, register_issue
 from .plates import evaluate_plates
 from .policy import may_report_progress
@@ -123,3 +123,8 @@ SAVE_HOOKS: tuple[SaveHook, ...] = (
     project_ledger,
     desk_lines_hook,
 )
+
+# Called after every flush of a unit of work's session (SQLAlchemy's after_flush), for what
+# changes through the ORM without a save of an instance: the desk's lines follow a task's
+# new deadline, an instruction's unit, a project moved, a unit's kind.
+FLUSH_LISTENERS = (follow_flush,)

@@ -1,7 +1,8 @@
 """The engine wired up: database, session factory, clock, and the county's hooks.
 
 This is the one place where the BPM engine meets the county: the platform hands every unit
-of work the county's save hooks (engine.county.hooks.SAVE_HOOKS, in their order), its rule
+of work the county's save hooks (engine.county.hooks.SAVE_HOOKS, in their order) and listens
+on its sessions with the county's flush listeners (FLUSH_LISTENERS: the desk's lines), its rule
 for who may remind a task's handlers (engine.county.supervision.may_remind_task, asked by
 the task-action table), the audit subscribers (webhook queueing) and the county's lists for
 form pickers (projects: engine.county.project_choices.CHOICE_SOURCES), and the services
@@ -10,9 +11,9 @@ find them there.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from ..bpm.hooks import SaveHook
 from ..bpm.pickers import ChoiceSource
@@ -23,7 +24,7 @@ from ..core.clock import Clock, SystemClock
 from ..core.config import SmtpSettings, host_list
 from ..core.db import make_engine, make_session_factory, upgrade_database
 from ..core.uow import UnitOfWork
-from ..county.hooks import SAVE_HOOKS
+from ..county.hooks import FLUSH_LISTENERS, SAVE_HOOKS
 from ..county.project_choices import CHOICE_SOURCES
 from ..county.supervision import may_remind_task
 from .webhooks import TargetPolicy, queue_for
@@ -44,6 +45,7 @@ class Platform:
 
     def __init__(self, database_url: str, clock: Clock | None = None, *,
                  save_hooks: Sequence[SaveHook] = SAVE_HOOKS,
+                 flush_listeners: Sequence[Callable] = FLUSH_LISTENERS,
                  audit_subscribers: Sequence[AppendSubscriber] = AUDIT_SUBSCRIBERS,
                  oversight: Oversight | None = may_remind_task,
                  choice_sources: Mapping[str, ChoiceSource] = CHOICE_SOURCES,
@@ -61,6 +63,8 @@ class Platform:
         self.choice_sources = dict(choice_sources)
         self.db: Engine = make_engine(database_url)
         self.session_factory = make_session_factory(self.db)
+        for listener in flush_listeners:  # on this platform's sessions only
+            event.listen(self.session_factory, "after_flush", listener)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (use it in a `with` block)."""
