@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lxml import etree
 from sqlalchemy import select
 
+from .changes import finished_ids, summarise
 from .definitions import SPEC_CACHE, resolve_bundle
 from .expression_helpers import HELPERS
 from .migrated_tasks import projection_problem, reproject_open_tasks
@@ -25,6 +26,7 @@ from .definition_admin import (
     READY, WAITING, deployment_of, waiting_elements,
 )
 from ..core.errors import GongjianError, InvalidStateError
+from ..core.identity import Actor
 from ..core.models import Deployment, ProcessInstance
 from .state import dump_state, load_state
 from ..core.uow import UnitOfWork
@@ -180,6 +182,13 @@ def _migrate_one(uow: UnitOfWork, instance_id: int, key: str, from_version: int,
                      waiting_at=list(plan.waiting_at), before=old_bundle, after=bundle)
     # The inbox follows: open rows take the new version's names, offer, due dates and forms.
     moved = reproject_open_tasks(uow, row, old_workflow, workflow, actor)
+    if uow.save_hooks:
+        # And what the save hooks keep of the instance (the desk's lines: a deadline or a unit
+        # the new version gives), as after a save in which no step finished or opened.
+        uow.session.flush()
+        summary = summarise(row, workflow, finished_ids(workflow), (), uow.clock.now())
+        for hook in uow.save_hooks:
+            hook(uow, summary, Actor.of(actor))
     uow.commit()
     return len(moved)
 

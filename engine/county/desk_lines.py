@@ -22,9 +22,9 @@ the ORM: a recomputed deadline, an instruction's unit, a project registered or m
 another field or township, a unit that became a sub-command) and the rebuild (every task:
 the migration and bench/county_history.py) all give the same rows.
 
-Not followed: an instance moved to another version of its process (engine/bpm/
-instance_migration.py rewrites its open tasks' names, candidates and deadlines in SQL
-without a save); `rebuild_desk_lines` puts its lines right.
+An instance moved to another version of its process (engine/bpm/instance_migration.py
+rewrites its open tasks' names, candidates and deadlines in SQL) is followed by the save
+hook too: the move calls the save hooks as after a save in which no step finished.
 """
 
 from __future__ import annotations

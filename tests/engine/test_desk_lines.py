@@ -155,3 +155,37 @@ def test_the_desk_lists_the_most_urgent_lines_with_the_counts_of_all(county, clo
         counts[item.sla != "overdue"] += 1
     assert {g.code: [g.overdue, g.due_soon] for g in whole.by_unit} == by_unit
     assert {i.kind for i in whole.items} == {"issue", "task"}
+
+
+def test_the_lines_follow_an_instance_moved_to_another_version(county):
+    """A new version of the 13710 process gives the unit's step five more working days: the
+    instances moved to it have their desk lines' deadlines moved too."""
+    from engine.bpm import definitions
+    from engine.bpm.instance_migration import migrate_instances
+    from engine.core.models import Deployment
+
+    instruction = start(county, "instruction_13710", {
+        "title": "县长批示：配套道路年底前通车", "source": "county_head",
+        "instruction": "按期通车", "complexity": "ordinary", "responsible_unit": "nyj"},
+        business_key="13710-XM-2026-004", actor=Actor.of("supervisor1", "supervisor"))
+    with county.uow() as uow:
+        assigner = actor_for(uow.session, "supervisor1")
+    complete(county, assigner, "assign_instruction", {"assign_note": "按时限办理"},
+             instance_id=instruction.id)
+    before = {k: v for k, v in same(county).items() if v[0] == instruction.id}
+    with county.uow() as uow:
+        old = uow.session.execute(select(Deployment).where(
+            Deployment.key == "instruction_13710").order_by(Deployment.version.desc())).scalar()
+        version, xml = old.version, old.xml
+    later = xml.replace('camunda:dueDate="add_working_days(now(), progress_days)"',
+                        'camunda:dueDate="add_working_days(now(), progress_days + 5)"')
+    assert later != xml
+    with county.uow() as uow:
+        definitions.deploy_files(uow, [("instruction_13710.bpmn", later.encode())], "designer")
+    with county.uow() as uow:
+        moved = migrate_instances(uow, "instruction_13710", version, version + 1, "designer",
+                                  [instruction.id])
+    assert moved.migrated == [instruction.id]
+    after = {k: v for k, v in same(county).items() if v[0] == instruction.id}
+    assert after.keys() == before.keys() and all(
+        after[k][2] > before[k][2] for k in after)  # each line's deadline moved later
