@@ -206,13 +206,13 @@ def render_board(status: int = 200, errors: dict | None = None):
         board = supervision_desk.overdue_board(uow, g.actor, _filters(), limit=BOARD_LINES,
                                                offset=(page - 1) * BOARD_LINES)
     query = {k: v for k, v in request.args.items() if k != "page"}
-    pager = {"page": page, "pages": pages,
+    paging = {"page": page, "pages": pages,
              "previous": url_for("supervision.board", page=page - 1, **query) if page > 1
              else None,
              "next": url_for("supervision.board", page=page + 1, **query) if page < pages
              else None}
     return render_template("supervision/board.html", board=board, errors=errors or {},
-                           shown=BOARD_LINES, pager=pager, **_choices(uow),
+                           shown=BOARD_LINES, paging=paging, **_choices(uow),
                            **{**_labels(uow), **_line_helpers()}), status
 
 
