@@ -19,10 +19,9 @@ from sqlalchemy import (
     Boolean, ForeignKey, Integer, String, UniqueConstraint, and_, case, delete, false, literal,
     or_, select, true,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from .db import dialect_insert
 from .errors import GongjianError, NotFoundError
 from .identity import Actor
 from .models import Base, UTCDateTime
@@ -312,8 +311,7 @@ def _count_failure(session: Session, limit: _Limit, now: datetime) -> datetime |
     stale = or_(table.c.first_failure_at < now - LOCK_FOR,
                 and_(table.c.locked_until.is_not(None), table.c.locked_until <= now))
     failures = case((stale, 1), else_=table.c.failures + 1)
-    insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
-              else sqlite_insert)(table).values(
+    insert = dialect_insert(session)(table).values(
         key=limit.key, failures=1, first_failure_at=now,
         locked_until=now + LOCK_FOR if limit.limit <= 1 else None)
     upsert = insert.on_conflict_do_update(index_elements=[table.c.key], set_={

@@ -27,6 +27,7 @@ from ..bpm.hooks import InstanceFacts, SaveSummary
 from ..bpm.runtime import restore
 from ..core.calendar_admin import load_calendar
 from ..core.clock import as_utc
+from ..core.db import dialect_insert
 from ..core.identity import Actor
 from ..core.models import Base, HumanTask, ProcessInstance, UTCDateTime
 from ..core.text_index import add_texts
@@ -431,21 +432,13 @@ def _tally(session: Session, before, after) -> None:
         if not (total or cleared or days):
             continue
         table = IssueClearance.__table__
-        statement = _upsert(session)(table).values(
+        statement = dialect_insert(session)(table).values(
             sub_command=field_, responsible_unit=unit, total=total, cleared=cleared,
             clear_days=days)
         session.execute(statement.on_conflict_do_update(
             index_elements=[table.c.sub_command, table.c.responsible_unit],
             set_={"total": table.c.total + total, "cleared": table.c.cleared + cleared,
                   "clear_days": table.c.clear_days + days}))
-
-
-def _upsert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert
 
 
 def rebuild_clearance(session: Session) -> int:
