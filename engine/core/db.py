@@ -58,7 +58,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        event.listen(engine, "handle_error", connection_lost)
+        return engine
     busy = SQLITE_BUSY_SECONDS
     engine = create_engine(url, echo=echo, connect_args={"timeout": busy,
                                                          "check_same_thread": False})
@@ -96,6 +98,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def connection_lost(context) -> None:
+    """A PostgreSQL error that did not come from the server (no SQLSTATE: "connection socket
+    closed" when the server went away mid-call) means the connection is gone. psycopg does
+    not always mark such a connection broken, so SQLAlchemy would hand it back to the pool,
+    try to reset it there and log the failure with a traceback; told it is a disconnect,
+    SQLAlchemy discards it (and the pool's older connections) instead."""
+    import psycopg  # (only PostgreSQL engines listen)
+    error = context.original_exception
+    if isinstance(error, psycopg.OperationalError) and error.sqlstate is None:
+        context.is_disconnect = True
 
 
 def _begin_immediate(connection, busy: float) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -50,12 +50,7 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            self.rollback()
-        except (OperationalError, InterfaceError):
-            # The connection died under us (a database restart): there is nothing left to
-            # roll back, and the pool replaces the connection; the cleanup must not fail.
-            self.session.invalidate()
+        self.rollback()
         self.session.close()
         conflict = _as_conflict(exc) if exc is not None else None
         if conflict is not None:
@@ -88,16 +83,24 @@ class UnitOfWork:
             self.audit.flush(self.clock.now())
             self.session.commit()
         except (StaleDataError, OperationalError) as exc:
-            self.session.rollback()
+            self.rollback()
             conflict = _as_conflict(exc)
             if conflict is None:
                 raise
             raise conflict from exc
 
     def rollback(self) -> None:
-        """Discard everything not yet committed."""
+        """Discard everything not yet committed.
+
+        A connection that died under us (a database restart, a cut socket) has nothing left
+        to roll back: it is discarded and the pool opens a new one at the next use. The
+        rollback itself never fails — it is what every error's answer calls first, and an
+        error there would turn the 503 being answered into a 500."""
         self.audit.discard()
-        self.session.rollback()
+        try:
+            self.session.rollback()
+        except DBAPIError:
+            self.session.invalidate()
 
 
 class EnlistedUnitOfWork:

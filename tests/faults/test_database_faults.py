@@ -285,3 +285,37 @@ def test_a_read_with_a_token_is_not_held_up_by_a_lock_for_the_sake_of_its_use_st
     assert client.get("/api/v1/tasks", headers=specialist).status_code == 200
     with platform.uow() as uow:
         assert uow.session.scalar(select(ApiToken.last_used_at)) is not None
+
+
+def test_a_connection_that_died_under_the_request_is_a_503_even_when_its_rollback_fails(
+        app, client, specialist, caplog):
+    """A database restart cuts the request's open connection: the call fails (503), and the
+    error's own answer must not fail again rolling back on the dead connection (it did: the
+    rollback raised inside the handler and the caller got a 500 with a traceback in the log,
+    seen in the PostgreSQL restart test)."""
+    from sqlalchemy import text
+
+    from webapp.db import get_uow
+    cut = {"on": True}
+
+    @app.before_request
+    def server_went_away():
+        if not cut["on"]:
+            return
+        uow = get_uow()  # the request's unit of work holds a connection, then loses it
+        uow.session.execute(text("SELECT 1"))
+        uow.session.connection().connection.dbapi_connection.close()
+        raise OperationalError("SELECT api_token.id FROM api_token", {},
+                               Exception("server closed the connection unexpectedly"))
+
+    caplog.set_level("ERROR")
+    api = client.get("/api/v1/tasks", headers=specialist)
+    browser = app.test_client()
+    page = browser.get("/auth/login")
+    assert api.status_code == 503, api.get_data(as_text=True)
+    assert api.get_json()["type"].endswith("unavailable")
+    assert page.status_code == 503 and "数据库暂时无法访问" in page.get_data(as_text=True)
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    cut["on"] = False  # the database is back: the pool opens new connections
+    assert client.get("/api/v1/tasks", headers=specialist).status_code == 200
+    assert browser.get("/auth/login").status_code == 200

@@ -167,8 +167,9 @@ def test_a_postgresql_restart_under_load_is_answered_503_and_loses_nothing(postg
     unexpected = [(kind, status) for kind, status, _ms in phase1
                   if status not in (200, 201, 302, 409, 503)]
     log = server.log_text()
-    first_traceback = log[log.find("Traceback"):][:3000] if "Traceback" in log else ""
-    assert not unexpected, (unexpected[:20], first_traceback)
+    at = log.find("Traceback")  # with the line that logged it
+    first_traceback = log[log.rfind("\n", 0, max(at - 1, 0)) + 1:][:4000] if at >= 0 else ""
+    assert not unexpected, f"{unexpected[:20]}\n{first_traceback}"
     assert load_bench.figures(phase2, after)["errors"] == 0, load_bench.figures(phase2, after)
     assert server.exit_code == 0
     problems = load_bench.server_problems(log)
