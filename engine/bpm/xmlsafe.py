@@ -271,9 +271,22 @@ def _validate_schema(root: etree._Element, filename: str, standard: str, xsd_pat
                 "more": len(errors) - 1})
 
 
-@functools.cache
+# One thread at a time builds a schema: libxml2 builds a schema that imports others wrongly
+# now and then when threads build at the same moment ("Document is not valid XML Schema", or
+# an import that does not resolve; seen here when a new gunicorn worker's threads parsed
+# their first definitions together under load, and reported against lxml elsewhere).
+_SCHEMA_BUILD = threading.Lock()
+
+
 def _load_schema(xsd_path: Path) -> tuple[etree.XMLSchema, threading.Lock]:
-    """Load an XSD (and the XSDs it imports) from SpiffWorkflow's package folder, once."""
+    """Load an XSD (and the XSDs it imports) from SpiffWorkflow's package folder, once per
+    process, and the lock its validations take turns with."""
+    with _SCHEMA_BUILD:
+        return _built_schema(xsd_path)
+
+
+@functools.cache
+def _built_schema(xsd_path: Path) -> tuple[etree.XMLSchema, threading.Lock]:
     parser = hardened_parser()
     parser.resolvers.add(_LocalSchemaResolver())
     document = etree.parse(str(xsd_path), parser)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -338,7 +340,7 @@ def test_schema_imports_outside_the_bundled_folders_are_refused() -> None:
 
 
 def test_the_schemas_load_again_from_disk() -> None:
-    xmlsafe._load_schema.cache_clear()  # force a fresh load, imports included
+    xmlsafe._built_schema.cache_clear()  # force a fresh load, imports included
 
     for name in ["good_camunda.bpmn", "good_decision.dmn", "good_decision_dmn12.dmn"]:
         assert parse_definition_xml(fixture_bytes(name), name).filename == name
@@ -351,3 +353,45 @@ def test_camunda_form_field_ids_may_repeat_across_tasks() -> None:
         b'<camunda:formField id="approved" type="boolean" /></camunda:formData>')
     assert repeated.count(b'camunda:formField id="approved"') >= 2
     parse_definition_xml(repeated, "repeated.bpmn")
+
+
+
+def test_one_thread_at_a_time_builds_a_schema(monkeypatch) -> None:
+    # gunicorn's threads, just booted, parse their first definitions together: libxml2 built
+    # one of the schemas wrongly ("Document is not valid XML Schema", a 500 and a dead worker
+    # under load in the restart test). Builds now take turns; a slow build shows it.
+    building, most = [0], [0]
+    guard = threading.Lock()
+    real = etree.XMLSchema
+
+    def slow_build(document):
+        with guard:
+            building[0] += 1
+            most[0] = max(most[0], building[0])
+        time.sleep(0.05)
+        try:
+            return real(document)
+        finally:
+            with guard:
+                building[0] -= 1
+
+    monkeypatch.setattr(xmlsafe.etree, "XMLSchema", slow_build)
+    xmlsafe._built_schema.cache_clear()
+    names = ["good_camunda.bpmn", "good_decision.dmn"] * 3
+    start, failures = threading.Barrier(len(names)), []
+
+    def parse(name: str) -> None:
+        start.wait()
+        try:
+            parse_definition_xml(fixture_bytes(name), name)
+        except Exception as exc:  # noqa: BLE001 (collected for the assertion)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=parse, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    xmlsafe._built_schema.cache_clear()  # the next test loads the real build again
+    assert not failures, failures[:3]
+    assert most[0] == 1  # never two builds at once
